@@ -1,0 +1,22 @@
+/*
+ * open.h - from a device string to a configured netif, with the capture and
+ * fault middleware switched on by the environment.
+ *
+ *   trapeze:NAME[,port=0|1][,mtu=BYTES][,frames=N][,rate=BITS][,delay=DUR]
+ *     e.g. "trapeze:w0,port=1,mtu=65536,rate=10G,delay=100us"
+ *
+ * ZCS_PCAP=FILE   capture every frame to FILE (%p: the pid)
+ * ZCS_FAULTS=...  inject faults (see faults.h), e.g. "loss=0.01,seed=7"
+ * The result is faults(capture(driver)): the capture shows the wire itself.
+ */
+#ifndef ZC_NIC_OPEN_H
+#define ZC_NIC_OPEN_H
+
+#include "stack/netif.h"
+
+/* Returns NULL with errno set after one clear log line naming the problem. */
+struct zc_netif *zc_nic_open(const char *spec);
+/* Parse "10G", "400M", "1000000" (bit/s); 0 or -EINVAL. */
+int zc_parse_rate(const char *v, uint64_t *out);
+
+#endif

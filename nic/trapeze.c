@@ -1,0 +1,742 @@
+/*
+ * trapeze.c - the simulated Trapeze NIC (see trapeze.h).
+ *
+ * Shared file layout:  [ struct zc__tz_shared | padding to a page | frames ]
+ * Each port has an SPSC receive ring of descriptors (written by the peer's
+ * tx_burst, read by this port's rx_burst) and an SPSC post ring of free frame
+ * indices (written by this port, read by the peer when it trades). Indices
+ * are free-running uint32 counters; acquire/release orders the entries.
+ *
+ * Interrupts: a port that wants to sleep sets "sleeping", then re-checks its
+ * ring (a Dekker pair with the sender's fence); a sender that sees "sleeping"
+ * writes the peer's eventfd, which it obtained with pidfd_getfd(2).
+ *
+ * Descriptors come from another process and are validated before use: a bad
+ * one is dropped and counted, never followed.
+ */
+#include "nic/trapeze.h"
+#include "stack/log.h"
+#include "stack/pool.h"
+#include "stack/wire.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ZC__TZ_MAGIC 0x5a4354524150455aULL
+#define ZC__TZ_VERSION 1u
+#define ZC__TZ_RX_RING 256u   /* descriptors per port */
+#define ZC__TZ_POST_RING 4096u /* posted frames per port */
+#define ZC__TZ_DESC_COPY 0x1u /* pages are the receiver's own posted frames */
+
+struct zc__tz_desc {
+	uint64_t deliver_at;
+	uint32_t payload_len;
+	uint16_t ctrl_len;
+	uint8_t npages;
+	uint8_t flags;
+	uint32_t pages[ZC_TRAPEZE_MAX_PAGES]; /* frames delivered */
+	uint32_t taken[ZC_TRAPEZE_MAX_PAGES]; /* receiver's posted frames traded away */
+	uint8_t ctrl[ZC_TRAPEZE_CTRL_MAX];
+};
+
+struct zc__tz_port {
+	_Atomic int32_t owner_pid;  /* 0: unclaimed */
+	_Atomic int32_t efd;        /* the owner's eventfd number, in its process */
+	_Atomic uint32_t gen;       /* bumped at each claim */
+	_Atomic uint32_t sleeping;
+	_Atomic uint32_t rx_head __attribute__((aligned(64))); /* written by the peer */
+	_Atomic uint32_t rx_tail __attribute__((aligned(64))); /* written by the owner */
+	_Atomic uint32_t post_head __attribute__((aligned(64))); /* written by the owner */
+	_Atomic uint32_t post_tail __attribute__((aligned(64))); /* written by the peer */
+	struct zc__tz_desc rx[ZC__TZ_RX_RING];
+	uint32_t post[ZC__TZ_POST_RING];
+};
+
+struct zc__tz_shared {
+	_Atomic uint64_t magic; /* set last, when the file is initialised */
+	uint32_t version;
+	uint32_t page_size;
+	uint32_t mtu;
+	uint32_t nframes;
+	uint64_t frames_off;
+	struct zc__tz_port port[2];
+};
+
+struct zc__trapeze {
+	struct zc_netif nif;
+	char path[64];
+	int fd;
+	struct zc__tz_shared *sh;
+	size_t sh_len;
+	int port;
+	struct zc__tz_port *me, *peer;
+	int efd;
+	int peer_efd;
+	uint32_t peer_gen;
+	bool irq_warned;
+	uint32_t page;
+	uint32_t maxpages;  /* payload pages per frame (the wire's MTU / page) */
+	uint32_t nframes;   /* frames in the wire: read once, the file is shared */
+	uint32_t post_target;
+	uint64_t rate_bps, delay_ns, link_free_at;
+	struct zc_netif_stats st;
+};
+
+static struct zc__trapeze *zc__tz(struct zc_netif *n) { return (struct zc__trapeze *)n; }
+
+static bool zc__pid_alive(int32_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static size_t zc__shared_len(uint32_t page)
+{
+	return (sizeof(struct zc__tz_shared) + page - 1) / page * page;
+}
+
+static bool zc__name_ok(const char *n)
+{
+	size_t len = strlen(n);
+	if (len == 0 || len > ZC_TRAPEZE_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = n[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '-' || c == '.'))
+			return false;
+	}
+	return n[0] != '.';
+}
+
+int zc_trapeze_unlink(const char *name)
+{
+	char path[64];
+	if (!zc__name_ok(name))
+		return -EINVAL;
+	snprintf(path, sizeof(path), "/dev/shm/zcwire-%s", name);
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
+/* Reset rings and claims; caller holds the file lock and no live process uses the wire. */
+static void zc__reset_ports(struct zc__tz_shared *sh)
+{
+	for (int p = 0; p < 2; p++) {
+		struct zc__tz_port *pt = &sh->port[p];
+		atomic_store(&pt->owner_pid, 0);
+		atomic_store(&pt->efd, -1);
+		atomic_store(&pt->sleeping, 0);
+		atomic_store(&pt->rx_head, 0);
+		atomic_store(&pt->rx_tail, 0);
+		atomic_store(&pt->post_head, 0);
+		atomic_store(&pt->post_tail, 0);
+	}
+}
+
+/* --- receive ---------------------------------------------------------------- */
+
+static uint32_t zc__post_count(struct zc__tz_port *p)
+{
+	return atomic_load_explicit(&p->post_head, memory_order_relaxed) -
+	       atomic_load_explicit(&p->post_tail, memory_order_acquire);
+}
+
+static void zc__refill(struct zc__trapeze *t)
+{
+	struct zc__tz_port *me = t->me;
+	uint32_t head = atomic_load_explicit(&me->post_head, memory_order_relaxed);
+	uint32_t have = zc__post_count(me);
+	uint32_t n = 0;
+	while (have + n < t->post_target) {
+		int64_t f = zc_pool_frame_alloc(t->nif.pool);
+		if (f < 0)
+			break;
+		me->post[(head + n) % ZC__TZ_POST_RING] = (uint32_t)f;
+		n++;
+	}
+	if (n)
+		atomic_store_explicit(&me->post_head, head + n, memory_order_release);
+}
+
+/* Build an mbuf chain from a validated copy of a descriptor; NULL when out of mbufs. */
+static struct zc_mbuf *zc__rx_one(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
+{
+	struct zc_pool *pool = t->nif.pool;
+	bool copy = d->flags & ZC__TZ_DESC_COPY;
+	/* Ownership first, so that no frame is lost whatever happens next. */
+	for (unsigned i = 0; !copy && i < d->npages; i++)
+		zc_pool_adopt_frame(pool, d->pages[i]);
+	for (unsigned i = 0; !copy && i < d->npages; i++)
+		zc_pool_give_frame(pool, d->taken[i]);
+	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	if (h == NULL)
+		goto nomem;
+	memcpy(h->data, d->ctrl, d->ctrl_len);
+	h->len = d->ctrl_len;
+	h->pkt_len = d->ctrl_len;
+	h->tstamp = now;
+	h->flags = 0;
+	uint32_t left = d->payload_len;
+	struct zc_mbuf *last = h;
+	for (unsigned i = 0; i < d->npages; i++) {
+		struct zc_mbuf *s = zc_mbuf_attach_frame(pool, d->pages[i]);
+		if (s == NULL) {
+			for (unsigned k = i; k < d->npages; k++)
+				zc_pool_frame_put(pool, d->pages[k]);
+			zc_mbuf_free(h);
+			return NULL;
+		}
+		s->len = left < t->page ? left : t->page;
+		left -= s->len;
+		last->next = s;
+		last = s;
+		h->pkt_len += s->len;
+		h->nb_segs++;
+	}
+	return h;
+nomem:
+	for (unsigned i = 0; i < d->npages; i++)
+		zc_pool_frame_put(pool, d->pages[i]);
+	return NULL;
+}
+
+static bool zc__desc_valid(struct zc__trapeze *t, const struct zc__tz_desc *d)
+{
+	struct zc_pool *pool = t->nif.pool;
+	if (d->ctrl_len > ZC_TRAPEZE_CTRL_MAX || d->npages > t->maxpages ||
+	    d->payload_len > (uint32_t)d->npages * t->page ||
+	    (d->npages && d->payload_len <= (uint32_t)(d->npages - 1) * t->page))
+		return false;
+	bool copy = d->flags & ZC__TZ_DESC_COPY;
+	for (unsigned i = 0; i < d->npages; i++) {
+		if (d->pages[i] >= t->nframes || (!copy && d->taken[i] >= t->nframes))
+			return false;
+		if (copy) {
+			/* our own posted frame, held once */
+			if (!zc_pool_owns(pool, d->pages[i]) || zc_pool_frame_refcnt(pool, d->pages[i]) != 1)
+				return false;
+		} else {
+			if (zc_pool_owns(pool, d->pages[i]) || !zc_pool_owns(pool, d->taken[i]) ||
+			    zc_pool_frame_refcnt(pool, d->taken[i]) != 1)
+				return false;
+		}
+	}
+	return true;
+}
+
+static int zc__tz_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	struct zc__tz_port *me = t->me;
+	zc__refill(t);
+	uint32_t tail = atomic_load_explicit(&me->rx_tail, memory_order_relaxed);
+	uint32_t head = atomic_load_explicit(&me->rx_head, memory_order_acquire);
+	int got = 0;
+	while (got < n && tail != head) {
+		struct zc__tz_desc d;
+		const struct zc__tz_desc *sd = &me->rx[tail % ZC__TZ_RX_RING];
+		memcpy(&d, sd, offsetof(struct zc__tz_desc, ctrl));
+		if (d.deliver_at > now)
+			break;
+		if (d.ctrl_len <= ZC_TRAPEZE_CTRL_MAX)
+			memcpy(d.ctrl, sd->ctrl, d.ctrl_len);
+		if (!zc__desc_valid(t, &d)) {
+			t->st.rx_dropped++;
+			tail++;
+			continue;
+		}
+		struct zc_mbuf *m = zc__rx_one(t, &d, now);
+		if (m == NULL) {
+			t->st.rx_dropped++;
+			tail++;
+			continue;
+		}
+		tail++;
+		t->st.rx_packets++;
+		t->st.rx_bytes += m->pkt_len;
+		pkts[got++] = m;
+	}
+	atomic_store_explicit(&me->rx_tail, tail, memory_order_release);
+	return got;
+}
+
+/* --- transmit --------------------------------------------------------------- */
+
+/* Header bytes to put in the control message of a frame whose first bytes are b. */
+static uint32_t zc__split_len(const uint8_t *b, uint32_t avail, uint32_t total)
+{
+	uint32_t h = ZC_ETH_HLEN;
+	if (avail >= ZC_ETH_HLEN + ZC_IPV4_HLEN && zc_get16(b + 12) == ZC_ETHERTYPE_IPV4 &&
+	    (b[14] >> 4) == 4) {
+		uint32_t ihl = (uint32_t)(b[14] & 0xf) * 4;
+		uint32_t l4 = ZC_ETH_HLEN + ihl;
+		uint8_t proto = b[14 + 9];
+		h = l4;
+		if (proto == ZC_IPPROTO_TCP && avail >= l4 + 13)
+			h = l4 + (uint32_t)(b[l4 + 12] >> 4) * 4;
+		else if (proto == ZC_IPPROTO_UDP || proto == ZC_IPPROTO_ICMP)
+			h = l4 + 8;
+	}
+	if (h > ZC_TRAPEZE_CTRL_MAX)
+		h = ZC_TRAPEZE_CTRL_MAX;
+	if (h > total)
+		h = total;
+	return h;
+}
+
+/* Can the payload segments be handed over as they are? */
+static bool zc__zc_eligible(struct zc__trapeze *t, const struct zc_mbuf *m, unsigned *npages)
+{
+	if (m->len == 0 || m->len > ZC_TRAPEZE_CTRL_MAX)
+		return false;
+	unsigned n = 0;
+	for (const struct zc_mbuf *s = m->next; s; s = s->next) {
+		if (s->kind != ZC_MBUF_FRAME_BUF || s->pool != t->nif.pool || s->data != s->buf ||
+		    s->len == 0 || s->len > t->page || (s->next && s->len != t->page) ||
+		    zc_pool_frame_refcnt(s->pool, s->frame) != 1)
+			return false;
+		n++;
+	}
+	*npages = n;
+	return true;
+}
+
+static void zc__kick(struct zc__trapeze *t)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&t->peer->sleeping, memory_order_relaxed))
+		return;
+	uint32_t gen = atomic_load(&t->peer->gen);
+	if (t->peer_efd < 0 || gen != t->peer_gen) {
+		if (t->peer_efd >= 0)
+			close(t->peer_efd);
+		t->peer_efd = -1;
+		int32_t pid = atomic_load(&t->peer->owner_pid);
+		int32_t efd = atomic_load(&t->peer->efd);
+		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+		if (pidfd >= 0) {
+			t->peer_efd = (int)syscall(SYS_pidfd_getfd, pidfd, efd, 0);
+			close(pidfd);
+		}
+		if (t->peer_efd < 0) {
+			if (!t->irq_warned)
+				ZC_WARN("trapeze %s: cannot reach the peer's interrupt (pid %d): %s; "
+					"the peer wakes on its timeout only",
+					t->nif.name, pid, strerror(errno));
+			t->irq_warned = true;
+			return;
+		}
+		t->peer_gen = gen;
+	}
+	uint64_t one = 1;
+	if (write(t->peer_efd, &one, sizeof(one)) == sizeof(one))
+		t->st.irq_raised++;
+}
+
+static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	struct zc__tz_port *peer = t->peer;
+	struct zc_pool *pool = nif->pool;
+	if (atomic_load_explicit(&peer->owner_pid, memory_order_relaxed) == 0) {
+		/* link down: frames are lost, as on a cable with nobody at the end */
+		for (int i = 0; i < n; i++)
+			zc_mbuf_free(pkts[i]);
+		t->st.tx_dropped += (uint64_t)n;
+		return n;
+	}
+	uint32_t head = atomic_load_explicit(&peer->rx_head, memory_order_relaxed);
+	uint32_t rtail = atomic_load_explicit(&peer->rx_tail, memory_order_acquire);
+	uint32_t ptail = atomic_load_explicit(&peer->post_tail, memory_order_relaxed);
+	uint32_t phead = atomic_load_explicit(&peer->post_head, memory_order_acquire);
+	const uint32_t maxpages = t->maxpages;
+	int i;
+	for (i = 0; i < n; i++) {
+		struct zc_mbuf *m = pkts[i];
+		if (head - rtail >= ZC__TZ_RX_RING) {
+			t->st.tx_busy++;
+			break;
+		}
+		unsigned np = 0;
+		bool zc = zc__zc_eligible(t, m, &np);
+		uint32_t split = 0, payload;
+		if (zc) {
+			payload = m->pkt_len - m->len;
+		} else {
+			uint8_t first[ZC_TRAPEZE_CTRL_MAX];
+			uint32_t avail = zc_mbuf_copydata(m, 0, sizeof(first), first);
+			split = zc__split_len(first, avail, m->pkt_len);
+			payload = m->pkt_len - split;
+			np = (payload + t->page - 1) / t->page;
+		}
+		if (np > maxpages || m->pkt_len == 0) {
+			t->st.tx_dropped++;
+			zc_mbuf_free(m);
+			continue;
+		}
+		if (phead - ptail < np) {
+			t->st.tx_busy++;
+			break;
+		}
+		struct zc__tz_desc *d = &peer->rx[head % ZC__TZ_RX_RING];
+		d->npages = (uint8_t)np;
+		d->payload_len = payload;
+		uint32_t wire_bytes = m->pkt_len;
+		if (zc) {
+			d->flags = 0;
+			d->ctrl_len = (uint16_t)m->len;
+			memcpy(d->ctrl, m->data, m->len);
+			unsigned k = 0;
+			for (struct zc_mbuf *s = m->next; s; s = s->next, k++) {
+				uint32_t r = peer->post[(ptail++) % ZC__TZ_POST_RING];
+				int64_t f = zc_mbuf_detach_frame(s);
+				/* the peer validates r when it reads the descriptor; we must too */
+				if (zc_pool_adopt_frame(pool, r) == 0)
+					zc_pool_frame_put(pool, r);
+				zc_pool_give_frame(pool, (uint32_t)f);
+				d->pages[k] = (uint32_t)f;
+				d->taken[k] = r;
+			}
+			t->st.zc_frames += np;
+		} else {
+			d->flags = ZC__TZ_DESC_COPY;
+			d->ctrl_len = (uint16_t)split;
+			zc_mbuf_copydata(m, 0, split, d->ctrl);
+			for (unsigned k = 0; k < np; k++) {
+				uint32_t r = peer->post[(ptail++) % ZC__TZ_POST_RING];
+				uint32_t off = split + k * t->page;
+				uint32_t len = payload - k * t->page;
+				if (len > t->page)
+					len = t->page;
+				/* never write a frame of ours that a bad post names */
+				if (r < t->nframes && !zc_pool_owns(pool, r))
+					zc_mbuf_copydata(m, off, len, zc_pool_frame_addr(pool, r));
+				d->pages[k] = r;
+				d->taken[k] = 0;
+			}
+			t->st.dma_bytes += payload;
+		}
+		if (t->rate_bps) {
+			uint64_t start = now > t->link_free_at ? now : t->link_free_at;
+			t->link_free_at = start + (uint64_t)wire_bytes * 8u * 1000000000u / t->rate_bps;
+			d->deliver_at = t->link_free_at + t->delay_ns;
+		} else {
+			d->deliver_at = now + t->delay_ns;
+		}
+		head++;
+		t->st.tx_packets++;
+		t->st.tx_bytes += wire_bytes;
+		zc_mbuf_free(m);
+	}
+	atomic_store_explicit(&peer->post_tail, ptail, memory_order_release);
+	atomic_store_explicit(&peer->rx_head, head, memory_order_release);
+	if (i > 0)
+		zc__kick(t);
+	return i;
+}
+
+/* --- interrupts, stats, close ------------------------------------------------ */
+
+static int zc__tz_irq_fd(struct zc_netif *nif) { return zc__tz(nif)->efd; }
+
+static int zc__tz_irq_arm(struct zc_netif *nif)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	atomic_store(&t->me->sleeping, 1);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&t->me->rx_head) != atomic_load(&t->me->rx_tail)) {
+		atomic_store(&t->me->sleeping, 0);
+		return -EAGAIN;
+	}
+	t->st.irq_waits++;
+	return 0;
+}
+
+static void zc__tz_irq_ack(struct zc_netif *nif)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	atomic_store(&t->me->sleeping, 0);
+	uint64_t v;
+	while (read(t->efd, &v, sizeof(v)) == sizeof(v))
+		;
+}
+
+static uint64_t zc__tz_next_due(struct zc_netif *nif)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	uint32_t tail = atomic_load_explicit(&t->me->rx_tail, memory_order_relaxed);
+	if (tail == atomic_load_explicit(&t->me->rx_head, memory_order_acquire))
+		return UINT64_MAX;
+	return t->me->rx[tail % ZC__TZ_RX_RING].deliver_at;
+}
+
+static void zc__tz_stats(struct zc_netif *nif, struct zc_netif_stats *st)
+{
+	*st = zc__tz(nif)->st;
+}
+
+/* Frames this port posted, or traded away in descriptors it has not read:
+ * back to the pool's accounting, as the port leaves the wire. */
+static void zc__return_posted(struct zc__trapeze *t)
+{
+	struct zc_pool *pool = t->nif.pool;
+	uint32_t h = atomic_load(&t->me->post_head);
+	for (uint32_t i = atomic_load(&t->me->post_tail); i != h; i++) {
+		uint32_t f = t->me->post[i % ZC__TZ_POST_RING];
+		if (zc_pool_owns(pool, f) && zc_pool_frame_refcnt(pool, f) == 1)
+			zc_pool_frame_put(pool, f);
+	}
+	h = atomic_load(&t->me->rx_head);
+	for (uint32_t i = atomic_load(&t->me->rx_tail); i != h; i++) {
+		const struct zc__tz_desc *d = &t->me->rx[i % ZC__TZ_RX_RING];
+		for (unsigned k = 0; k < d->npages && k < ZC_TRAPEZE_MAX_PAGES; k++) {
+			uint32_t f = (d->flags & ZC__TZ_DESC_COPY) ? d->pages[k] : d->taken[k];
+			if (f < t->nframes && zc_pool_owns(pool, f) && zc_pool_frame_refcnt(pool, f) == 1)
+				zc_pool_frame_put(pool, f);
+		}
+	}
+}
+
+uint32_t zc_trapeze_posted(struct zc_netif *nif)
+{
+	return zc__post_count(zc__tz(nif)->me);
+}
+
+static void zc__tz_close(struct zc_netif *nif)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	flock(t->fd, LOCK_EX);
+	atomic_store(&t->me->owner_pid, 0);
+	atomic_store(&t->me->efd, -1);
+	zc__return_posted(t);
+	bool last = !zc__pid_alive(atomic_load(&t->peer->owner_pid));
+	if (last)
+		unlink(t->path);
+	flock(t->fd, LOCK_UN);
+	zc_pool_destroy(nif->pool);
+	munmap(t->sh, t->sh_len);
+	close(t->fd);
+	close(t->efd);
+	if (t->peer_efd >= 0)
+		close(t->peer_efd);
+	free(t);
+}
+
+bool zc_trapeze_link_up(struct zc_netif *nif)
+{
+	return atomic_load(&zc__tz(nif)->peer->owner_pid) != 0;
+}
+
+static const struct zc_netif_ops zc__tz_ops = {
+	.rx_burst = zc__tz_rx,
+	.tx_burst = zc__tz_tx,
+	.next_due = zc__tz_next_due,
+	.irq_fd = zc__tz_irq_fd,
+	.irq_arm = zc__tz_irq_arm,
+	.irq_ack = zc__tz_irq_ack,
+	.get_stats = zc__tz_stats,
+	.close = zc__tz_close,
+};
+
+/* --- open ------------------------------------------------------------------- */
+
+/* Wait (up to 2 s) for another process to finish initialising the file. */
+static int zc__wait_init(int fd, size_t need)
+{
+	for (int i = 0; i < 2000; i++) {
+		struct stat st;
+		if (fstat(fd, &st) != 0)
+			return -errno;
+		if ((size_t)st.st_size >= need) {
+			uint64_t magic = 0;
+			if (pread(fd, &magic, sizeof(magic), 0) == sizeof(magic) && magic == ZC__TZ_MAGIC)
+				return 0;
+		}
+		struct timespec ts = { 0, 1000000 };
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
+{
+	const uint32_t page = (uint32_t)sysconf(_SC_PAGESIZE);
+	int err = EINVAL;
+	if (cfg == NULL || cfg->name == NULL) {
+		ZC_ERR("trapeze: no wire name given");
+		goto fail_early;
+	}
+	if (strlen(cfg->name) > ZC_TRAPEZE_NAME_MAX) {
+		ZC_ERR("trapeze: wire name '%.40s...' is longer than %u characters", cfg->name,
+		       ZC_TRAPEZE_NAME_MAX);
+		err = ENAMETOOLONG;
+		goto fail_early;
+	}
+	if (!zc__name_ok(cfg->name)) {
+		ZC_ERR("trapeze: wire name '%s' must be letters, digits, '_', '-' or '.'", cfg->name);
+		goto fail_early;
+	}
+	if (cfg->port != 0 && cfg->port != 1) {
+		ZC_ERR("trapeze: port %d: a wire has ports 0 and 1", cfg->port);
+		goto fail_early;
+	}
+	uint32_t mtu = cfg->mtu ? cfg->mtu : ZC_TRAPEZE_MAX_PAGES * page;
+	if (mtu % page || mtu > ZC_TRAPEZE_MAX_PAGES * page) {
+		ZC_ERR("trapeze: MTU %u: the payload must be a whole number of %u-byte pages, at most %u",
+		       mtu, page, ZC_TRAPEZE_MAX_PAGES * page);
+		goto fail_early;
+	}
+	uint32_t nframes = cfg->nframes ? cfg->nframes : 16384;
+	if (nframes < 4 * ZC_TRAPEZE_MAX_PAGES || nframes > (1u << 22) || nframes % 2) {
+		ZC_ERR("trapeze: %u frames: need an even number between %u and %u", nframes,
+		       4 * ZC_TRAPEZE_MAX_PAGES, 1u << 22);
+		goto fail_early;
+	}
+
+	struct zc__trapeze *t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		err = ENOMEM;
+		goto fail_early;
+	}
+	t->fd = -1;
+	t->efd = -1;
+	t->peer_efd = -1;
+	t->page = page;
+	snprintf(t->path, sizeof(t->path), "/dev/shm/zcwire-%s", cfg->name);
+	snprintf(t->nif.name, sizeof(t->nif.name), "trapeze:%s/%d", cfg->name, cfg->port);
+	size_t sh_len = zc__shared_len(page);
+	bool created = false;
+
+	t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (t->fd >= 0) {
+		created = true;
+		if (ftruncate(t->fd, (off_t)(sh_len + (size_t)nframes * page)) != 0) {
+			err = errno;
+			unlink(t->path);
+			ZC_ERR("trapeze: cannot size %s: %s", t->path, strerror(err));
+			goto fail;
+		}
+	} else if (errno == EEXIST) {
+		t->fd = open(t->path, O_RDWR | O_CLOEXEC);
+		if (t->fd < 0 || (err = -zc__wait_init(t->fd, sh_len)) != 0) {
+			if (t->fd < 0)
+				err = errno;
+			ZC_ERR("trapeze: cannot open wire %s: %s", t->path, strerror(err));
+			goto fail;
+		}
+	} else {
+		err = errno;
+		ZC_ERR("trapeze: cannot create %s: %s", t->path, strerror(err));
+		goto fail;
+	}
+	t->sh = mmap(NULL, sh_len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+	if (t->sh == MAP_FAILED) {
+		err = errno;
+		t->sh = NULL;
+		ZC_ERR("trapeze: cannot map %s: %s", t->path, strerror(err));
+		goto fail;
+	}
+	t->sh_len = sh_len;
+	struct zc__tz_shared *sh = t->sh;
+	flock(t->fd, LOCK_EX);
+	if (created) {
+		sh->version = ZC__TZ_VERSION;
+		sh->page_size = page;
+		sh->mtu = mtu;
+		sh->nframes = nframes;
+		sh->frames_off = sh_len;
+		zc__reset_ports(sh);
+		atomic_store(&sh->magic, ZC__TZ_MAGIC);
+	} else if (sh->version != ZC__TZ_VERSION || sh->page_size != page ||
+		   (cfg->mtu && sh->mtu != mtu) || (cfg->nframes && sh->nframes != nframes)) {
+		ZC_ERR("trapeze: wire %s exists with version %u, MTU %u, %u frames; asked MTU %u, %u frames",
+		       t->path, sh->version, sh->mtu, sh->nframes, mtu, nframes);
+		flock(t->fd, LOCK_UN);
+		goto fail;
+	}
+	t->port = cfg->port;
+	t->me = &sh->port[cfg->port];
+	t->peer = &sh->port[1 - cfg->port];
+	int32_t mine = atomic_load(&t->me->owner_pid), theirs = atomic_load(&t->peer->owner_pid);
+	if (zc__pid_alive(mine)) {
+		ZC_ERR("trapeze: port %d of wire '%s' is already claimed by pid %d", cfg->port, cfg->name,
+		       mine);
+		err = EBUSY;
+		flock(t->fd, LOCK_UN);
+		goto fail;
+	}
+	if (!zc__pid_alive(theirs)) {
+		zc__reset_ports(sh); /* nobody alive on the wire: start it afresh */
+	} else if (mine != 0 || atomic_load(&t->me->rx_head) != 0 || atomic_load(&t->me->post_head) != 0) {
+		ZC_ERR("trapeze: port %d of wire '%s' was used before and its peer (pid %d) is still "
+		       "attached; its frames cannot be recovered: restart both ends",
+		       cfg->port, cfg->name, theirs);
+		err = EBUSY;
+		flock(t->fd, LOCK_UN);
+		goto fail;
+	}
+	t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	struct zc_pool_config pc = {
+		.name = t->nif.name,
+		.nframes = sh->nframes,
+		.fd = t->fd,
+		.offset = sh->frames_off,
+		.own_first = cfg->port ? sh->nframes / 2 : 0,
+		.own_count = sh->nframes / 2,
+	};
+	t->nif.pool = t->efd >= 0 ? zc_pool_create(&pc) : NULL;
+	if (t->nif.pool == NULL) {
+		err = errno;
+		flock(t->fd, LOCK_UN);
+		goto fail;
+	}
+	atomic_store(&t->me->efd, t->efd);
+	atomic_fetch_add(&t->me->gen, 1);
+	atomic_store(&t->me->owner_pid, (int32_t)getpid());
+	flock(t->fd, LOCK_UN);
+
+	t->nif.ops = &zc__tz_ops;
+	t->nif.caps = (struct zc_netif_caps){
+		.mtu = ZC_TRAPEZE_CTRL_MAX - ZC_ETH_HLEN + sh->mtu > 65535 ? 65535
+									 : ZC_TRAPEZE_CTRL_MAX - ZC_ETH_HLEN + sh->mtu,
+		.max_hdr = ZC_TRAPEZE_CTRL_MAX,
+		.page_size = page,
+		.hdr_split = true,
+		.rx_csum = false,
+		.tx_csum = false,
+	};
+	if (cfg->mac)
+		memcpy(t->nif.mac, cfg->mac, 6);
+	else
+		memcpy(t->nif.mac, (uint8_t[6]){ 0x02, 0x7a, 0x63, 0, 0, (uint8_t)(cfg->port + 1) }, 6);
+	t->nframes = sh->nframes;
+	t->maxpages = sh->mtu / page;
+	t->rate_bps = cfg->rate_bps;
+	t->delay_ns = cfg->delay_ns;
+	uint32_t half = sh->nframes / 2;
+	t->post_target = half / 2 < ZC__TZ_POST_RING - 1 ? half / 2 : ZC__TZ_POST_RING - 1;
+	zc__refill(t);
+	return &t->nif;
+fail:
+	if (t->sh)
+		munmap(t->sh, t->sh_len);
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->efd >= 0)
+		close(t->efd);
+	free(t);
+fail_early:
+	errno = err;
+	return NULL;
+}

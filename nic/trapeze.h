@@ -1,0 +1,50 @@
+/*
+ * trapeze.h - the simulated Trapeze/Myrinet NIC: a named shared-memory wire
+ * between two ports, in one process or two.
+ *
+ * The wire is a file /dev/shm/zcwire-NAME holding two receive rings, two
+ * rings of posted receive frames and the page frames themselves, which both
+ * ends map. Each port's pool is carved from the file. A frame on the wire is
+ * a control message (the headers, at most 128 bytes) plus up to 16 payload
+ * page frames. Sending trades frames: the sender's payload frames go to the
+ * receiver and it takes as many of the receiver's posted frames in exchange
+ * (page trading, as FreeBSD's zero-copy sockets keep the pools in
+ * equilibrium); nothing is copied. A payload that is not whole pool frames
+ * owned by the sender alone is copied into the receiver's posted frames by
+ * the "NIC" and counted as DMA bytes.
+ */
+#ifndef ZC_TRAPEZE_H
+#define ZC_TRAPEZE_H
+
+#include "stack/netif.h"
+
+#include <stdint.h>
+
+#define ZC_TRAPEZE_CTRL_MAX 128u
+#define ZC_TRAPEZE_MAX_PAGES 16u
+#define ZC_TRAPEZE_NAME_MAX 32u
+
+struct zc_trapeze_config {
+	const char *name;    /* [A-Za-z0-9_.-]{1,32}: the wire /dev/shm/zcwire-NAME */
+	int port;            /* 0 or 1 */
+	uint32_t mtu;        /* payload bytes per frame: whole pages, up to 64 KiB (0 = 64 KiB) */
+	uint32_t nframes;    /* frames in the wire, both ports (0 = 16384) */
+	uint64_t rate_bps;   /* link rate in bit/s, 0 = unlimited */
+	uint64_t delay_ns;   /* one-way propagation delay */
+	const uint8_t *mac;  /* NULL: 02:7a:63:00:00:<port+1> */
+};
+
+/* Open (creating if needed) the wire and claim a port. The netif's pool is
+ * this port's share of the wire's frames. Returns NULL with errno set and a
+ * clear log line: EINVAL (bad name or MTU, or a wire of another shape),
+ * EBUSY (port claimed by a live process), ENAMETOOLONG, or a system error. */
+struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg);
+/* True when the other port is claimed (the link is up). */
+bool zc_trapeze_link_up(struct zc_netif *nif);
+/* Frames this port has posted for the peer to trade (counted in flight in
+ * its pool): a quiescent port's pool has exactly these outstanding. */
+uint32_t zc_trapeze_posted(struct zc_netif *nif);
+/* Remove a wire file by name (tests and benches clean up); 0 or -errno. */
+int zc_trapeze_unlink(const char *name);
+
+#endif

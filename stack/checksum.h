@@ -1,0 +1,43 @@
+/*
+ * checksum.h - the Internet checksum (RFC 1071) and its incremental update
+ * (RFC 1624).
+ *
+ * Values are host integers of the big-endian 16-bit field: store a result
+ * with zc_put16(). A "sum" is an unfolded 32-bit accumulator of big-endian
+ * words; zc_csum_fold() folds and complements it into the field value.
+ */
+#ifndef ZC_CHECKSUM_H
+#define ZC_CHECKSUM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct zc_mbuf;
+
+/* Add len bytes at p to sum; an odd trailing byte counts as a high byte. */
+uint32_t zc_csum_add(uint32_t sum, const void *p, size_t len);
+/* Fold a sum to 16 bits and complement it: the checksum field value. */
+uint16_t zc_csum_fold(uint32_t sum);
+/* Checksum of one buffer. */
+uint16_t zc_csum(const void *p, size_t len);
+/* Sum of the IPv4 pseudo header (addresses in host order). */
+uint32_t zc_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l4_len);
+/* Sum of len bytes of a packet from offset off (odd segment boundaries handled). */
+uint32_t zc_csum_mbuf(uint32_t sum, const struct zc_mbuf *m, uint32_t off, uint32_t len);
+/* RFC 1624 eqn. 3: new checksum after a 16-bit field changes from old to new. */
+uint16_t zc_csum_update16(uint16_t csum, uint16_t old_val, uint16_t new_val);
+/* The same for a 32-bit field (e.g. an address). */
+uint16_t zc_csum_update32(uint16_t csum, uint32_t old_val, uint32_t new_val);
+
+static inline uint16_t zc_get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t zc_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline void zc_put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void zc_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+
+#endif

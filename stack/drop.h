@@ -1,0 +1,65 @@
+/*
+ * drop.h - named reasons for every frame the stack or a parser throws away.
+ *
+ * Each layer counts a drop in a struct zc_drops that its owner passes in
+ * (a stack, a test); there is no global counter. Names are what zcstat and
+ * tests print and look up.
+ */
+#ifndef ZC_DROP_H
+#define ZC_DROP_H
+
+#include <stdint.h>
+
+#define ZC_DROP_REASONS(X)                                                   \
+	X(ETH_SHORT, "eth_short")                 /* < 14 bytes */           \
+	X(ARP_SHORT, "arp_short")                 /* < 28 bytes */           \
+	X(ARP_FORMAT, "arp_bad_format")           /* not Ethernet/IPv4 ARP */\
+	X(ARP_OP, "arp_bad_op")                   /* neither request nor reply */ \
+	X(IP_SHORT, "ip_short")                   /* < 20 bytes */           \
+	X(IP_VERSION, "ip_bad_version")                                      \
+	X(IP_IHL_SMALL, "ip_ihl_too_small")       /* IHL < 5 */              \
+	X(IP_IHL_LONG, "ip_ihl_past_frame")       /* header past the frame */\
+	X(IP_TOTLEN_SMALL, "ip_totlen_too_small") /* total length < IHL */   \
+	X(IP_TOTLEN_LONG, "ip_totlen_past_frame")                            \
+	X(IP_CSUM, "ip_bad_checksum")                                        \
+	X(IP_OPT_BAD, "ip_bad_option")            /* option length 0/1 or past IHL */ \
+	X(IP_FRAGMENT, "ip_fragment")             /* we send with DF; no reassembly */ \
+	X(ICMP_SHORT, "icmp_short")                                          \
+	X(ICMP_CSUM, "icmp_bad_checksum")                                    \
+	X(UDP_SHORT, "udp_short")                                            \
+	X(UDP_LEN, "udp_bad_length")              /* length < 8 or past IP payload */ \
+	X(UDP_CSUM, "udp_bad_checksum")                                      \
+	X(TCP_SHORT, "tcp_short")                                            \
+	X(TCP_DOFF_SMALL, "tcp_doff_too_small")   /* data offset < 5 */      \
+	X(TCP_DOFF_LONG, "tcp_doff_past_segment")                            \
+	X(TCP_OPT_LEN, "tcp_option_len_0_or_1")                              \
+	X(TCP_OPT_OVERRUN, "tcp_option_past_header")                         \
+	X(TCP_OPT_SIZE, "tcp_option_bad_size")    /* e.g. MSS length != 4 */ \
+	X(TCP_CSUM, "tcp_bad_checksum")
+
+enum zc_drop_reason {
+	ZC_DROP_NONE = 0,
+#define ZC__DROP_ENUM(id, name) ZC_DROP_##id,
+	ZC_DROP_REASONS(ZC__DROP_ENUM)
+#undef ZC__DROP_ENUM
+	ZC_DROP__COUNT
+};
+
+struct zc_drops {
+	uint64_t n[ZC_DROP__COUNT];
+};
+
+/* The reason's name ("ip_bad_checksum"), or "none"/"unknown". */
+const char *zc_drop_name(enum zc_drop_reason r);
+/* The reason with that name, or ZC_DROP_NONE. */
+enum zc_drop_reason zc_drop_by_name(const char *name);
+
+/* Count r in d (d may be NULL) and return r, for "return zc_drop(d, R);". */
+static inline enum zc_drop_reason zc_drop(struct zc_drops *d, enum zc_drop_reason r)
+{
+	if (d)
+		d->n[r]++;
+	return r;
+}
+
+#endif

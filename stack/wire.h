@@ -1,0 +1,153 @@
+/*
+ * wire.h - Ethernet, ARP, IPv4, ICMP, UDP and TCP wire formats.
+ *
+ * Each parser checks the length once, before it reads a field, then fills a
+ * plain struct in host byte order; it returns 0, or the drop reason (counted
+ * in the caller's struct zc_drops, which may be NULL) and leaves the struct
+ * unspecified. Builders write a header into a buffer the caller sized and
+ * return its length. Addresses are host-order uint32_t; MACs are 6 bytes.
+ */
+#ifndef ZC_WIRE_H
+#define ZC_WIRE_H
+
+#include "stack/checksum.h"
+#include "stack/drop.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ZC_ETH_HLEN 14u
+#define ZC_ETHERTYPE_IPV4 0x0800u
+#define ZC_ETHERTYPE_ARP 0x0806u
+#define ZC_ETHERTYPE_TEST 0x88b5u /* IEEE local experimental: raw test frames */
+
+struct zc_eth {
+	uint8_t dst[6];
+	uint8_t src[6];
+	uint16_t type;
+};
+enum zc_drop_reason zc_eth_parse(const uint8_t *p, size_t len, struct zc_eth *e, struct zc_drops *d);
+size_t zc_eth_build(uint8_t *p, const struct zc_eth *e); /* 14 bytes */
+
+#define ZC_ARP_LEN 28u
+#define ZC_ARP_REQUEST 1u
+#define ZC_ARP_REPLY 2u
+struct zc_arp {
+	uint16_t op;
+	uint8_t sha[6];
+	uint32_t spa;
+	uint8_t tha[6];
+	uint32_t tpa;
+};
+enum zc_drop_reason zc_arp_parse(const uint8_t *p, size_t len, struct zc_arp *a, struct zc_drops *d);
+size_t zc_arp_build(uint8_t *p, const struct zc_arp *a); /* 28 bytes */
+
+#define ZC_IPV4_HLEN 20u
+#define ZC_IPPROTO_ICMP 1u
+#define ZC_IPPROTO_TCP 6u
+#define ZC_IPPROTO_UDP 17u
+struct zc_ipv4 {
+	uint8_t hdr_len;   /* bytes, 20..60 */
+	uint8_t tos;
+	uint16_t total_len;
+	uint16_t id;
+	bool df, mf;
+	uint16_t frag_off; /* in 8-byte units */
+	uint8_t ttl;
+	uint8_t proto;
+	uint16_t csum;
+	uint32_t src, dst;
+};
+/* contig: header bytes readable at p; total: bytes of the frame from p on.
+ * verify_csum false when the NIC has checked the header checksum. Options are
+ * walked (a malformed option drops the packet) and otherwise skipped;
+ * fragments are dropped (ip_fragment). */
+enum zc_drop_reason zc_ipv4_parse(const uint8_t *p, size_t contig, size_t total, bool verify_csum,
+				  struct zc_ipv4 *ip, struct zc_drops *d);
+/* Writes a 20-byte header (no options) with its checksum; hdr_len is ignored. */
+size_t zc_ipv4_build(uint8_t *p, const struct zc_ipv4 *ip);
+
+#define ZC_ICMP_HLEN 8u
+#define ZC_ICMP_ECHO_REPLY 0u
+#define ZC_ICMP_UNREACH 3u
+#define ZC_ICMP_ECHO_REQUEST 8u
+struct zc_icmp {
+	uint8_t type, code;
+	uint16_t csum;
+	uint16_t id, seq; /* echo; otherwise the raw "rest of header" halves */
+};
+/* len: the ICMP message (header + data); the checksum covers all of it. */
+enum zc_drop_reason zc_icmp_parse(const uint8_t *p, size_t len, bool verify_csum, struct zc_icmp *ic,
+				  struct zc_drops *d);
+/* Writes the 8-byte header; the checksum covers it and data[0..dlen) which the
+ * caller has placed right after it (p + 8). */
+size_t zc_icmp_build(uint8_t *p, const struct zc_icmp *ic, size_t dlen);
+
+#define ZC_UDP_HLEN 8u
+struct zc_udp {
+	uint16_t sport, dport;
+	uint16_t len; /* header + data, from the header */
+	uint16_t csum;
+};
+/* len: bytes of the IP payload. A zero checksum means "none" (RFC 768). */
+enum zc_drop_reason zc_udp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+				 bool verify_csum, struct zc_udp *u, struct zc_drops *d);
+/* Writes the header with len = 8 + dlen and the checksum over p[0..8+dlen). */
+size_t zc_udp_build(uint8_t *p, const struct zc_udp *u, uint32_t src, uint32_t dst, size_t dlen,
+		    bool with_csum);
+
+#define ZC_TCP_HLEN 20u
+#define ZC_TCP_MAXHLEN 60u
+#define ZC_TCP_FIN 0x01u
+#define ZC_TCP_SYN 0x02u
+#define ZC_TCP_RST 0x04u
+#define ZC_TCP_PSH 0x08u
+#define ZC_TCP_ACK 0x10u
+#define ZC_TCP_URG 0x20u
+#define ZC_TCP_ECE 0x40u
+#define ZC_TCP_CWR 0x80u
+#define ZC_TCPOPT_EOL 0u
+#define ZC_TCPOPT_NOP 1u
+#define ZC_TCPOPT_MSS 2u
+#define ZC_TCPOPT_WSCALE 3u
+#define ZC_TCPOPT_SACK_OK 4u
+#define ZC_TCPOPT_SACK 5u
+#define ZC_TCPOPT_TS 8u
+#define ZC_TCP_MAX_WSCALE 14u
+struct zc_tcp_sack_block {
+	uint32_t left, right;
+};
+struct zc_tcp_opts {
+	bool has_mss, has_wscale, sack_ok, has_ts;
+	uint16_t mss;
+	uint8_t wscale;   /* clamped to 14 (RFC 7323, 2.3) */
+	uint8_t nsack;    /* 0..4 blocks */
+	uint32_t tsval, tsecr;
+	struct zc_tcp_sack_block sack[4];
+};
+struct zc_tcp {
+	uint16_t sport, dport;
+	uint32_t seq, ack;
+	uint8_t hdr_len; /* bytes, 20..60 */
+	uint8_t flags;   /* ZC_TCP_* */
+	uint16_t win;
+	uint16_t csum;
+	uint16_t urg;
+	struct zc_tcp_opts opt;
+};
+/* len: bytes of the IP payload (header + data), readable at p. */
+enum zc_drop_reason zc_tcp_parse(const uint8_t *p, size_t len, uint32_t src, uint32_t dst,
+				 bool verify_csum, struct zc_tcp *t, struct zc_drops *d);
+/* Only the header and options: for segments whose data is not contiguous;
+ * the checksum is left to the caller (zc_csum_mbuf). */
+enum zc_drop_reason zc_tcp_parse_header(const uint8_t *p, size_t contig, size_t len, struct zc_tcp *t,
+					struct zc_drops *d);
+/* Writes header and options (the ones flagged in t->opt; padded to 4 bytes)
+ * with checksum 0; returns the header length (<= 60), or 0 when the options
+ * do not fit. */
+size_t zc_tcp_build(uint8_t *p, const struct zc_tcp *t);
+/* Fill the checksum of a TCP or UDP segment that lies contiguous at p. */
+void zc_l4_set_csum(uint8_t *p, size_t len, uint8_t proto, uint32_t src, uint32_t dst);
+
+#endif
