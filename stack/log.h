@@ -11,6 +11,7 @@
 #include <stdarg.h>
 
 enum zc_log_level {
+	ZC_LOG_QUIET = -1, /* as a threshold: nothing is printed */
 	ZC_LOG_ERROR = 0,
 	ZC_LOG_WARN = 1,
 	ZC_LOG_INFO = 2,
