@@ -662,6 +662,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		   (cfg->mtu && sh->mtu != mtu) || (cfg->nframes && sh->nframes != nframes)) {
 		ZC_ERR("trapeze: wire %s exists with version %u, MTU %u, %u frames; asked MTU %u, %u frames",
 		       t->path, sh->version, sh->mtu, sh->nframes, mtu, nframes);
+		err = EINVAL;
 		flock(t->fd, LOCK_UN);
 		goto fail;
 	}

@@ -1,0 +1,279 @@
+/* test_trapeze.c - the simulated Trapeze NIC with both ports in one process:
+ * frame trading without copies, the copy fallback, pool equilibrium,
+ * back-pressure, interrupts only for a sleeping receiver, link rate and
+ * delay in virtual time, link down, and clear errors for bad configuration. */
+#include "nic/open.h"
+#include "nic/trapeze.h"
+#include "stack/log.h"
+#include "testframe.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+struct pair {
+	char name[32];
+	struct zc_netif *a, *b;
+};
+
+static int open_pair(void **state, uint32_t mtu, uint64_t rate, uint64_t delay)
+{
+	static struct pair p;
+	snprintf(p.name, sizeof(p.name), "ut%d", (int)getpid());
+	zc_trapeze_unlink(p.name);
+	struct zc_trapeze_config c = { .name = p.name, .port = 0, .mtu = mtu, .nframes = 1024,
+				       .rate_bps = rate, .delay_ns = delay };
+	p.a = zc_trapeze_open(&c);
+	c.port = 1;
+	p.b = zc_trapeze_open(&c);
+	if (!p.a || !p.b)
+		return -1;
+	*state = &p;
+	return 0;
+}
+
+static int setup(void **state) { return open_pair(state, 0, 0, 0); }
+
+/* Quiescent ports hold exactly their posted frames: nothing leaked. */
+static int teardown(void **state)
+{
+	struct pair *p = *state;
+	assert_int_equal(zc_pool_outstanding(p->a->pool), zc_trapeze_posted(p->a));
+	assert_int_equal(zc_pool_outstanding(p->b->pool), zc_trapeze_posted(p->b));
+	char path[64];
+	snprintf(path, sizeof(path), "/dev/shm/zcwire-%s", p->name);
+	assert_int_equal(access(path, F_OK), 0);
+	zc_netif_close(p->a);
+	zc_netif_close(p->b);
+	assert_int_equal(access(path, F_OK), -1); /* the last one out removed it */
+	return 0;
+}
+
+static int recv_all(struct zc_netif *n, uint64_t now, uint64_t *next_seq, int *bad)
+{
+	struct zc_mbuf *m[32];
+	int got = 0, k;
+	while ((k = zc_netif_rx(n, m, 32, now)) > 0) {
+		for (int i = 0; i < k; i++) {
+			struct tf_info in;
+			if (tf_check(m[i], &in) != 0 || in.seq != *next_seq)
+				(*bad)++;
+			(*next_seq)++;
+			zc_mbuf_free(m[i]);
+		}
+		got += k;
+	}
+	return got;
+}
+
+static void test_trade_without_copy(void **state)
+{
+	struct pair *p = *state;
+	assert_true(zc_trapeze_link_up(p->a));
+	struct zc_pool_stats sa0, sb0;
+	zc_pool_get_stats(p->a->pool, &sa0);
+	zc_pool_get_stats(p->b->pool, &sb0);
+	uint64_t seq = 0, rseq = 0;
+	int bad = 0, got = 0;
+	const uint32_t sizes[] = { 0, 1, 4095, 4096, 4097, 65536, 30000 };
+	for (int round = 0; round < 40; round++) {
+		for (unsigned s = 0; s < 7; s++) {
+			struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->b->mac, seq++, sizes[s], 0, true, true);
+			assert_non_null(m);
+			assert_int_equal(zc_netif_tx(p->a, &m, 1, 0), 1);
+		}
+		got += recv_all(p->b, 0, &rseq, &bad);
+	}
+	assert_int_equal(got, 280);
+	assert_int_equal(bad, 0);
+	struct zc_netif_stats st;
+	p->a->ops->get_stats(p->a, &st);
+	assert_int_equal(st.dma_bytes, 0); /* nothing copied */
+	assert_int_equal(st.zc_frames, 40u * (0 + 1 + 1 + 1 + 2 + 16 + 8));
+	/* equilibrium: each side still owns as many frames as it started with */
+	struct zc_pool_stats sa, sb;
+	zc_pool_get_stats(p->a->pool, &sa);
+	zc_pool_get_stats(p->b->pool, &sb);
+	assert_int_equal(sa.frames_owned, sa0.frames_owned);
+	assert_int_equal(sb.frames_owned, sb0.frames_owned);
+	assert_int_equal(sa.frames_given, st.zc_frames);
+	assert_int_equal(sb.frames_adopted, st.zc_frames);
+}
+
+static void test_copy_fallback_keeps_sender_data(void **state)
+{
+	struct pair *p = *state;
+	uint64_t rseq = 0;
+	int bad = 0;
+	/* a clone (the sender keeps a reference, as TCP's retransmit queue will) */
+	struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->b->mac, 0, 10000, 0, true, true);
+	struct zc_mbuf *keep = zc_mbuf_clone(m);
+	assert_int_equal(zc_netif_tx(p->a, &m, 1, 0), 1);
+	/* a linear frame: headers and payload in one frame from offset 0 */
+	struct zc_mbuf *lin = tf_build(p->a->pool, p->a->mac, p->b->mac, 1, 20000, 0, false, true);
+	assert_int_equal(zc_netif_tx(p->a, &lin, 1, 0), 1);
+	assert_int_equal(recv_all(p->b, 0, &rseq, &bad), 2);
+	assert_int_equal(bad, 0);
+	struct zc_netif_stats st;
+	p->a->ops->get_stats(p->a, &st);
+	assert_int_equal(st.zc_frames, 0);
+	/* the NIC splits off the 14-byte Ethernet header of an unknown
+	 * ethertype and copies the rest into the receiver's posted frames */
+	assert_int_equal(st.dma_bytes, (10000 + TF_HLEN - ZC_ETH_HLEN) + (20000 + TF_HLEN - ZC_ETH_HLEN));
+	struct tf_info in;
+	assert_int_equal(tf_check(keep, &in), 0); /* the kept copy is intact */
+	zc_mbuf_free(keep);
+}
+
+static void test_backpressure_loses_nothing(void **state)
+{
+	struct pair *p = *state;
+	/* 1024 frames in the wire, 512 a side, 256 posted by b: 16-page frames
+	 * run out of posted frames after 16 */
+	uint64_t seq = 0, rseq = 0;
+	int bad = 0, sent = 0, busy = 0;
+	for (int i = 0; i < 200; i++) {
+		struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->b->mac, seq, 65536, 0, true, true);
+		if (m == NULL)
+			break;
+		if (zc_netif_tx(p->a, &m, 1, 0) == 1) {
+			sent++;
+			seq++;
+		} else {
+			zc_mbuf_free(m);
+			busy++;
+			break;
+		}
+	}
+	assert_true(busy > 0);
+	struct zc_netif_stats st;
+	p->a->ops->get_stats(p->a, &st);
+	assert_true(st.tx_busy > 0);
+	assert_int_equal(recv_all(p->b, 0, &rseq, &bad), sent);
+	assert_int_equal(bad, 0);
+}
+
+static void test_interrupt_only_when_asleep(void **state)
+{
+	struct pair *p = *state;
+	int fd = p->b->ops->irq_fd(p->b);
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	uint64_t rseq = 0;
+	int bad = 0;
+	/* awake receiver: no interrupt */
+	struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->b->mac, 0, 100, 0, true, true);
+	zc_netif_tx(p->a, &m, 1, 0);
+	assert_int_equal(poll(&pf, 1, 0), 0);
+	/* pending frame: arming refuses */
+	assert_int_equal(p->b->ops->irq_arm(p->b), -EAGAIN);
+	assert_int_equal(recv_all(p->b, 0, &rseq, &bad), 1);
+	/* asleep: one interrupt */
+	assert_int_equal(p->b->ops->irq_arm(p->b), 0);
+	m = tf_build(p->a->pool, p->a->mac, p->b->mac, 1, 100, 0, true, true);
+	zc_netif_tx(p->a, &m, 1, 0);
+	assert_int_equal(poll(&pf, 1, 1000), 1);
+	p->b->ops->irq_ack(p->b);
+	assert_int_equal(poll(&pf, 1, 0), 0);
+	assert_int_equal(recv_all(p->b, 0, &rseq, &bad), 1);
+	assert_int_equal(bad, 0);
+	struct zc_netif_stats st;
+	p->a->ops->get_stats(p->a, &st);
+	assert_int_equal(st.irq_raised, 1);
+}
+
+static void test_link_down_drops(void **state)
+{
+	struct pair *p = *state;
+	zc_netif_close(p->b);
+	assert_false(zc_trapeze_link_up(p->a));
+	struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->a->mac, 0, 5000, 0, true, true);
+	assert_int_equal(zc_netif_tx(p->a, &m, 1, 0), 1);
+	struct zc_netif_stats st;
+	p->a->ops->get_stats(p->a, &st);
+	assert_int_equal(st.tx_dropped, 1);
+	assert_int_equal(zc_pool_outstanding(p->a->pool), zc_trapeze_posted(p->a));
+	zc_netif_close(p->a);
+}
+
+static void test_rate_and_delay_in_virtual_time(void **state)
+{
+	(void)state;
+	struct pair *p;
+	/* 1 Gbit/s, 100 us: a 65582-byte frame takes 524656 ns on the wire */
+	assert_int_equal(open_pair((void **)&p, 0, 1000000000u, 100000u), 0);
+	for (uint64_t s = 0; s < 2; s++) {
+		struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->b->mac, s, 65536, 0, true, true);
+		assert_int_equal(zc_netif_tx(p->a, &m, 1, 0), 1);
+	}
+	const uint64_t one = (uint64_t)(65536 + TF_HLEN) * 8;
+	uint64_t rseq = 0;
+	int bad = 0;
+	assert_int_equal(recv_all(p->b, one + 100000 - 1, &rseq, &bad), 0);
+	assert_int_equal(zc_netif_next_due(p->b), one + 100000);
+	assert_int_equal(recv_all(p->b, one + 100000, &rseq, &bad), 1);
+	assert_int_equal(recv_all(p->b, 2 * one + 100000 - 1, &rseq, &bad), 0);
+	assert_int_equal(recv_all(p->b, 2 * one + 100000, &rseq, &bad), 1);
+	assert_int_equal(bad, 0);
+	teardown((void **)&p);
+}
+
+static void test_bad_configuration(void **state)
+{
+	(void)state;
+	zc_log_set_level(ZC_LOG_QUIET);
+	struct zc_trapeze_config c = { .name = "this-name-is-far-too-long-for-a-wire-name" };
+	assert_null(zc_trapeze_open(&c));
+	assert_int_equal(errno, ENAMETOOLONG);
+	c.name = "bad/name";
+	assert_null(zc_trapeze_open(&c));
+	assert_int_equal(errno, EINVAL);
+	c = (struct zc_trapeze_config){ .name = "utcfg", .mtu = 5000 };
+	assert_null(zc_trapeze_open(&c));
+	assert_int_equal(errno, EINVAL);
+	c.mtu = 128 * 1024;
+	assert_null(zc_trapeze_open(&c));
+	c = (struct zc_trapeze_config){ .name = "utcfg", .port = 2 };
+	assert_null(zc_trapeze_open(&c));
+	c = (struct zc_trapeze_config){ .name = "utcfg", .port = 0, .mtu = 8192, .nframes = 256 };
+	struct zc_netif *a = zc_trapeze_open(&c);
+	assert_non_null(a);
+	assert_null(zc_trapeze_open(&c)); /* port 0 is taken */
+	assert_int_equal(errno, EBUSY);
+	c.port = 1;
+	c.mtu = 16384; /* the wire exists with another MTU */
+	assert_null(zc_trapeze_open(&c));
+	assert_int_equal(errno, EINVAL);
+	/* device strings */
+	assert_null(zc_nic_open("trapeze:utcfg,port=7"));
+	assert_null(zc_nic_open("trapeze:utcfg,speed=3"));
+	assert_null(zc_nic_open("trapeze:"));
+	assert_null(zc_nic_open("ethernet:eth0"));
+	assert_null(zc_nic_open("trapeze:utcfg,port=1,rate=fast"));
+	struct zc_netif *b = zc_nic_open("trapeze:utcfg,port=1");
+	assert_non_null(b);
+	assert_int_equal(b->caps.mtu, 128 - 14 + 8192);
+	assert_true(b->caps.hdr_split);
+	zc_netif_close(b);
+	zc_netif_close(a);
+	zc_log_set_level(ZC_LOG_WARN);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_trade_without_copy, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_fallback_keeps_sender_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_backpressure_loses_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_interrupt_only_when_asleep, setup, teardown),
+		cmocka_unit_test_setup(test_link_down_drops, setup),
+		cmocka_unit_test(test_rate_and_delay_in_virtual_time),
+		cmocka_unit_test(test_bad_configuration),
+	};
+	return cmocka_run_group_tests_name("trapeze", tests, NULL, NULL);
+}
