@@ -374,9 +374,14 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 		if (zc) {
 			payload = m->pkt_len - m->len;
 		} else {
-			uint8_t first[ZC_TRAPEZE_CTRL_MAX];
-			uint32_t avail = zc_mbuf_copydata(m, 0, sizeof(first), first);
-			split = zc__split_len(first, avail, m->pkt_len);
+			/* the sender's own separation when it made one, else parse */
+			if (m->next && m->len > 0 && m->len <= ZC_TRAPEZE_CTRL_MAX) {
+				split = m->len;
+			} else {
+				uint8_t first[ZC_TRAPEZE_CTRL_MAX];
+				uint32_t avail = zc_mbuf_copydata(m, 0, sizeof(first), first);
+				split = zc__split_len(first, avail, m->pkt_len);
+			}
 			payload = m->pkt_len - split;
 			np = (payload + t->page - 1) / t->page;
 		}
