@@ -1,0 +1,115 @@
+#!/bin/bash
+# run.sh - the front door of zcstack.
+#
+#   ./run.sh demo            the main job: build, then the Trapeze wire demo and benchmark
+#   ./run.sh test [SUITE..]  build (plain and clang+ASan/UBSan) and run the tests
+#                            (default suites: unit integration; also: slow)
+#   ./run.sh deps            only install the Debian packages that are missing
+#
+# On a fresh Debian 12 machine run it as root: it installs what is missing
+# with apt-get. Builds go to build/ (gcc) and build-san/ (clang, sanitizers).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libdpdk-dev libpcap-dev
+      libcmocka-dev tshark iproute2)
+
+say() { printf 'zcstack: %s\n' "$*"; }
+
+deps() {
+	local missing=()
+	for p in "${PKGS[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		say "missing Debian packages: ${missing[*]}; run as root, or: sudo apt-get install ${missing[*]}"
+		exit 1
+	fi
+	say "installing missing Debian packages: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() { # build DIR [meson options...]
+	local dir=$1
+	shift
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" "$@" >/dev/null
+	fi
+	ninja -C "$dir" >/dev/null
+}
+
+# Let shmem use 2 MiB transparent huge pages when asked (MADV_HUGEPAGE), so
+# pools can have 2 MiB frames; say so when we change it.
+hugepages() {
+	local f=/sys/kernel/mm/transparent_hugepage/shmem_enabled
+	[ -r "$f" ] || return 0
+	if grep -q '\[never\]' "$f"; then
+		if [ "$(id -u)" -eq 0 ] && echo advise 2>/dev/null >"$f"; then
+			say "switched $f from 'never' to 'advise' (2 MiB frames for pools that ask)"
+		else
+			say "shmem huge pages are off ($f); pools will use 4 KiB frames"
+		fi
+	fi
+}
+
+TOTAL_OK=0
+TOTAL_FAIL=0
+run_suites() { # run_suites DIR LABEL SUITES...
+	local dir=$1 label=$2
+	shift 2
+	local args=()
+	for s in "$@"; do args+=(--suite "$s"); done
+	say "tests ($label): ${*}"
+	local log
+	log=$(mktemp)
+	set +e
+	meson test -C "$dir" "${args[@]}" --print-errorlogs --num-processes 2 2>&1 | tee "$log"
+	set -e
+	local ok fail
+	ok=$(awk '/^Ok:/{print $2}' "$log" | tail -1)
+	fail=$(awk '/^(Fail|Timeout|Unexpected Pass):/{s+=$NF} END{print s+0}' "$log")
+	rm -f "$log"
+	TOTAL_OK=$((TOTAL_OK + ${ok:-0}))
+	TOTAL_FAIL=$((TOTAL_FAIL + fail))
+	if [ -z "$ok" ]; then TOTAL_FAIL=$((TOTAL_FAIL + 1)); fi
+}
+
+cmd=${1:-}
+case "$cmd" in
+deps)
+	deps
+	;;
+test)
+	shift
+	suites=("$@")
+	[ ${#suites[@]} -eq 0 ] && suites=(unit integration)
+	deps
+	hugepages
+	build build
+	run_suites build "gcc" "${suites[@]}"
+	CC=clang build build-san -Dsanitize=true
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+		run_suites build-san "clang + ASan/UBSan" "${suites[@]}"
+	echo "tests: $TOTAL_OK passed, $TOTAL_FAIL failed"
+	[ "$TOTAL_FAIL" -eq 0 ]
+	;;
+demo)
+	deps
+	hugepages
+	build build
+	say "demo: two processes move 1 GiB over a Trapeze wire with loss, duplication,"
+	say "reordering, corruption and delay injected; every frame is hash-checked"
+	./build/tests/wire_integrity --mode all
+	say "benchmark: the wire's frame hand-over vs memcpy of the same bytes"
+	mkdir -p results
+	./build/bench/wire_bench --csv results/wire_bench.csv
+	say "CSV written to results/wire_bench.csv"
+	;;
+*)
+	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+	[ -z "$cmd" ] || [ "$cmd" = "-h" ] || [ "$cmd" = "--help" ] || exit 2
+	;;
+esac
