@@ -147,9 +147,12 @@ int main(int argc, char **argv)
 	const char *csv = NULL;
 	uint64_t bytes = 2ull << 30;
 	int rounds = 5;
+	uint32_t mtu = 0, nframes = 0;
 	static const struct option opts[] = { { "csv", required_argument, 0, 'c' },
 					      { "bytes", required_argument, 0, 'b' },
 					      { "rounds", required_argument, 0, 'r' },
+					      { "mtu", required_argument, 0, 'm' },
+					      { "frames", required_argument, 0, 'f' },
 					      { "help", no_argument, 0, 'h' },
 					      { 0, 0, 0, 0 } };
 	int o;
@@ -158,8 +161,11 @@ int main(int argc, char **argv)
 		case 'c': csv = optarg; break;
 		case 'b': bytes = strtoull(optarg, NULL, 0); break;
 		case 'r': rounds = atoi(optarg); break;
+		case 'm': mtu = (uint32_t)strtoul(optarg, NULL, 0); break;
+		case 'f': nframes = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default:
-			printf("usage: wire_bench [--csv FILE] [--bytes N (default 2 GiB)] [--rounds R (default 5)]\n"
+			fprintf(o == 'h' ? stdout : stderr, "usage: wire_bench [--csv FILE] [--bytes N (default 2 GiB)] [--rounds R (default 5)]\n"
+			       "                  [--mtu BYTES (whole pages, <= 65536)] [--frames N (default 16384)]\n"
 			       "Trapeze wire between two processes vs memcpy of the same bytes; median of R rounds.\n");
 			return o == 'h' ? 0 : 2;
 		}
@@ -169,6 +175,10 @@ int main(int argc, char **argv)
 	char wire[32];
 	snprintf(wire, sizeof(wire), "bench%d", (int)getpid());
 	zc_trapeze_unlink(wire);
+	struct zc_trapeze_config c = { .name = wire, .port = 0, .mtu = mtu, .nframes = nframes };
+	struct zc_netif *n = zc_trapeze_open(&c);
+	if (n == NULL)
+		die("cannot open the wire (see the message above)");
 	int cmdp[2], donep[2];
 	if (pipe(cmdp) || pipe(donep))
 		die("pipe");
@@ -176,14 +186,10 @@ int main(int argc, char **argv)
 	if (child == 0) {
 		close(cmdp[1]);
 		close(donep[0]);
-		receiver(wire, cmdp[0], donep[1]);
+		receiver(wire, cmdp[0], donep[1]); /* does not return */
 	}
 	close(cmdp[0]);
 	close(donep[1]);
-	struct zc_trapeze_config c = { .name = wire, .port = 0 };
-	struct zc_netif *n = zc_trapeze_open(&c);
-	if (n == NULL)
-		die("cannot open the wire");
 	for (int i = 0; !zc_trapeze_link_up(n); i++) {
 		if (i > 5000)
 			die("the receiver never came up");
@@ -212,6 +218,8 @@ int main(int argc, char **argv)
 	const uint32_t sizes[] = { 4096, 8192, 16384, 32768, 65536 };
 	for (unsigned s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		uint32_t p = sizes[s];
+		if (p > (mtu ? mtu : 65536))
+			break; /* larger than the wire's MTU */
 		uint64_t frames = bytes / p;
 		double w[99], m[99];
 		run_wire(n, cmdp[1], donep[0], frames / 8, p); /* warm up */
