@@ -253,8 +253,6 @@ struct zc_pool *zc_pool_create(const struct zc_pool_config *cfg)
 	p->nmfree = nm;
 	uint32_t first = cfg->own_count ? cfg->own_first : 0;
 	uint32_t count = cfg->own_count ? cfg->own_count : nframes;
-	if (cfg->huge && p->frame_size != ZC_HUGE_FRAME && !cfg->own_count)
-		count = nframes;
 	for (uint32_t i = first + count; i-- > first;) {
 		p->frames[i].state = ZC__F_FREE;
 		p->free_stack[p->nfree++] = i;
