@@ -15,6 +15,7 @@
  * one is dropped and counted, never followed.
  */
 #include "nic/trapeze.h"
+#include "nic/trapeze_priv.h"
 #include "stack/log.h"
 #include "stack/pool.h"
 #include "stack/wire.h"
@@ -449,6 +450,27 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 	if (i > 0)
 		zc__kick(t);
 	return i;
+}
+
+int zc__trapeze_forge(struct zc_netif *nif, uint16_t ctrl_len, uint8_t npages, uint8_t flags,
+		      uint32_t payload_len, const uint32_t *pages, const uint32_t *taken)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	uint32_t head = atomic_load(&t->peer->rx_head);
+	if (head - atomic_load(&t->peer->rx_tail) >= ZC__TZ_RX_RING)
+		return -ENOSPC;
+	struct zc__tz_desc *d = &t->peer->rx[head % ZC__TZ_RX_RING];
+	memset(d, 0, sizeof(*d));
+	d->ctrl_len = ctrl_len;
+	d->npages = npages;
+	d->flags = flags;
+	d->payload_len = payload_len;
+	for (unsigned i = 0; i < npages && i < ZC_TRAPEZE_MAX_PAGES; i++) {
+		d->pages[i] = pages[i];
+		d->taken[i] = taken[i];
+	}
+	atomic_store_explicit(&t->peer->rx_head, head + 1, memory_order_release);
+	return 0;
 }
 
 /* --- interrupts, stats, close ------------------------------------------------ */

@@ -4,6 +4,7 @@
  * delay in virtual time, link down, and clear errors for bad configuration. */
 #include "nic/open.h"
 #include "nic/trapeze.h"
+#include "nic/trapeze_priv.h"
 #include "stack/log.h"
 #include "testframe.h"
 
@@ -224,6 +225,55 @@ static void test_rate_and_delay_in_virtual_time(void **state)
 	teardown((void **)&p);
 }
 
+/* Descriptors a broken or hostile peer could write: each is dropped and
+ * counted, none is followed out of bounds (ASan), no frame of the receiver
+ * changes hands, and a good frame afterwards still arrives. */
+static void test_forged_descriptors_are_dropped(void **state)
+{
+	struct pair *p = *state;
+	struct zc_pool_stats before, after;
+	zc_pool_get_stats(p->b->pool, &before);
+	uint32_t mine[16], theirs[16], huge[16];
+	/* frames: b owns [512, 1024) at start (1024-frame wire), a owns [0, 512) */
+	for (int i = 0; i < 16; i++) {
+		mine[i] = 1000u + (uint32_t)i;
+		theirs[i] = (uint32_t)i;
+		huge[i] = 0xfffffff0u;
+	}
+	struct { uint16_t ctrl; uint8_t np, fl; uint32_t plen; const uint32_t *pg, *tk; } bad[] = {
+		{ 500, 0, 0, 0, theirs, mine },          /* control message past 128 bytes */
+		{ 40, 17, 0, 17 * 4096, theirs, mine },  /* more pages than the MTU */
+		{ 40, 200, 0, 4096, theirs, mine },      /* npages nonsense */
+		{ 40, 2, 0, 4096, theirs, mine },        /* payload too short for 2 pages */
+		{ 40, 1, 0, 9000, theirs, mine },        /* payload too long for 1 page */
+		{ 40, 1, 0, 100, huge, mine },           /* page index past the wire */
+		{ 40, 1, 0, 100, mine, mine },           /* "trades" us our own frame */
+		{ 40, 1, 0, 100, theirs, theirs },       /* takes a frame we never had */
+		{ 40, 1, 1, 100, theirs, mine },         /* copy mode into a frame not ours */
+		{ 40, 1, 1, 100, huge, mine },           /* copy mode past the wire */
+	};
+	int nbad = (int)(sizeof(bad) / sizeof(bad[0]));
+	for (int i = 0; i < nbad; i++)
+		assert_int_equal(zc__trapeze_forge(p->a, bad[i].ctrl, bad[i].np, bad[i].fl, bad[i].plen,
+						   bad[i].pg, bad[i].tk), 0);
+	struct zc_mbuf *m[32];
+	assert_int_equal(zc_netif_rx(p->b, m, 32, 0), 0);
+	struct zc_netif_stats st;
+	p->b->ops->get_stats(p->b, &st);
+	assert_int_equal(st.rx_dropped, nbad);
+	zc_pool_get_stats(p->b->pool, &after);
+	assert_int_equal(after.frames_owned, before.frames_owned);
+	assert_int_equal(after.frames_adopted, 0);
+	assert_int_equal(after.frames_given, 0);
+	/* the wire still works */
+	struct zc_mbuf *g = tf_build(p->a->pool, p->a->mac, p->b->mac, 0, 9000, 0, true, true);
+	assert_int_equal(zc_netif_tx(p->a, &g, 1, 0), 1);
+	uint64_t rseq = 0;
+	int badn = 0;
+	assert_int_equal(recv_all(p->b, 0, &rseq, &badn), 1);
+	assert_int_equal(badn, 0);
+}
+
 static void test_bad_configuration(void **state)
 {
 	(void)state;
@@ -273,6 +323,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_backpressure_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_only_when_asleep, setup, teardown),
 		cmocka_unit_test_setup(test_link_down_drops, setup),
+		cmocka_unit_test_setup_teardown(test_forged_descriptors_are_dropped, setup, teardown),
 		cmocka_unit_test(test_rate_and_delay_in_virtual_time),
 		cmocka_unit_test(test_bad_configuration),
 	};
