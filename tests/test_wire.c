@@ -43,6 +43,20 @@ static int load_pcap(const char *name, struct frame *out, int max)
 	return n;
 }
 
+static void free_frames(struct frame *fr, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(fr[i].b);
+}
+
+static uint64_t drop_total(const struct zc_drops *d)
+{
+	uint64_t t = 0;
+	for (int k = 0; k < ZC_DROP__COUNT; k++)
+		t += d->n[k];
+	return t;
+}
+
 struct dissect {
 	const char *proto;
 	struct zc_eth eth;
@@ -159,8 +173,7 @@ static void test_vectors_from_scapy(void **state)
 	fclose(f);
 	assert_int_equal(checked, n);
 	assert_true(fields > 100);
-	for (int i = 0; i < n; i++)
-		free(fr[i].b);
+	free_frames(fr, n);
 }
 
 /* Our builders, fed the parsed fields, reproduce scapy's bytes exactly. */
@@ -204,8 +217,7 @@ static void test_builders_match_scapy(void **state)
 	memcpy(out + 54, fr[9].b + 54, dl);
 	zc_l4_set_csum(out + 34, 20 + dl, ZC_IPPROTO_TCP, d.ip.src, d.ip.dst);
 	assert_memory_equal(out, fr[9].b, fr[9].len);
-	for (int i = 0; i < n; i++)
-		free(fr[i].b);
+	free_frames(fr, n);
 }
 
 /* Options we build parse back to the same values, with a valid checksum. */
@@ -267,12 +279,9 @@ static void test_malformed_each_reason(void **state)
 		if (strcmp(zc_drop_name(r), reason) != 0)
 			fail_msg("malformed frame %d: got %s, want %s", idx, zc_drop_name(r), reason);
 		/* counted exactly once, under that name */
-		uint64_t total = 0;
-		for (int i = 0; i < ZC_DROP__COUNT; i++) {
-			total += dr.n[i];
+		assert_int_equal(drop_total(&dr), 1);
+		for (int i = 0; i < ZC_DROP__COUNT; i++)
 			all.n[i] += dr.n[i];
-		}
-		assert_int_equal(total, 1);
 		assert_int_equal(dr.n[zc_drop_by_name(reason)], 1);
 		checked++;
 	}
@@ -282,8 +291,7 @@ static void test_malformed_each_reason(void **state)
 	for (int i = 1; i < ZC_DROP__COUNT; i++)
 		if (all.n[i] == 0)
 			fail_msg("no malformed vector for %s", zc_drop_name((enum zc_drop_reason)i));
-	for (int i = 0; i < n; i++)
-		free(fr[i].b);
+	free_frames(fr, n);
 }
 
 /* Every prefix and many bit flips of every frame: no out-of-bounds read
@@ -307,10 +315,7 @@ static void test_truncations_and_flips(void **state)
 				struct zc_drops dr = { 0 };
 				struct dissect d;
 				enum zc_drop_reason r = dissect(b, len, &d, &dr);
-				uint64_t total = 0;
-				for (int k = 0; k < ZC_DROP__COUNT; k++)
-					total += dr.n[k];
-				assert_int_equal(total, r ? 1 : 0);
+				assert_int_equal(drop_total(&dr), r ? 1 : 0);
 				if (r)
 					dropped++;
 				else
@@ -320,8 +325,7 @@ static void test_truncations_and_flips(void **state)
 		}
 	}
 	assert_true(parsed > 0 && dropped > 0);
-	for (int i = 0; i < n; i++)
-		free(fr[i].b);
+	free_frames(fr, n);
 }
 
 int main(int argc, char **argv)
