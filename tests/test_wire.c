@@ -43,6 +43,17 @@ static int load_pcap(const char *name, struct frame *out, int max)
 	return n;
 }
 
+/* Open a text file of the test data (the expectations beside a pcap). */
+static FILE *open_data(const char *name)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", datadir, name);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	return f;
+}
+
 static void free_frames(struct frame *fr, int n)
 {
 	for (int i = 0; i < n; i++)
@@ -139,10 +150,8 @@ static void test_vectors_from_scapy(void **state)
 	(void)state;
 	struct frame fr[32];
 	int n = load_pcap("vectors.pcap", fr, 32);
-	char path[512], line[1024];
-	snprintf(path, sizeof(path), "%s/vectors.txt", datadir);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
+	char line[1024];
+	FILE *f = open_data("vectors.txt");
 	int checked = 0, fields = 0;
 	while (fgets(line, sizeof(line), f)) {
 		if (line[0] == '#')
@@ -260,10 +269,8 @@ static void test_malformed_each_reason(void **state)
 	(void)state;
 	struct frame fr[64];
 	int n = load_pcap("malformed.pcap", fr, 64);
-	char path[512], line[256];
-	snprintf(path, sizeof(path), "%s/malformed.txt", datadir);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
+	char line[256];
+	FILE *f = open_data("malformed.txt");
 	struct zc_drops all = { 0 };
 	int checked = 0;
 	while (fgets(line, sizeof(line), f)) {
