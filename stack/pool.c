@@ -365,12 +365,12 @@ int64_t zc_pool_frame_alloc(struct zc_pool *p)
 
 void zc_pool_frame_put(struct zc_pool *p, uint32_t f)
 {
-	struct zc__frame *fr = &p->frames[f];
-	if (f >= p->nframes || fr->state != ZC__F_INUSE || fr->refcnt == 0) {
+	if (f >= p->nframes || p->frames[f].state != ZC__F_INUSE || p->frames[f].refcnt == 0) {
 		ZC_ERR("pool %s: put of frame %u that is not in use (state %u)", p->name, f,
-		       f < p->nframes ? fr->state : 255);
+		       f < p->nframes ? p->frames[f].state : 255);
 		return;
 	}
+	struct zc__frame *fr = &p->frames[f];
 	if (--fr->refcnt)
 		return;
 	fr->state = ZC__F_FREE;
