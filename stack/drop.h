@@ -10,7 +10,8 @@
 
 #include <stdint.h>
 
-#define ZC_DROP_REASONS(X)                                                   \
+/* Reasons a wire-format parser gives (each has a malformed test vector). */
+#define ZC_DROP_PARSER_REASONS(X)                                            \
 	X(ETH_SHORT, "eth_short")                 /* < 14 bytes */           \
 	X(ARP_SHORT, "arp_short")                 /* < 28 bytes */           \
 	X(ARP_FORMAT, "arp_bad_format")           /* not Ethernet/IPv4 ARP */\
@@ -37,10 +38,41 @@
 	X(TCP_OPT_SIZE, "tcp_option_bad_size")    /* e.g. MSS length != 4 */ \
 	X(TCP_CSUM, "tcp_bad_checksum")
 
+/* Reasons the stack gives to well-formed frames it will not take, and to
+ * packets it could not send. */
+#define ZC_DROP_STACK_REASONS(X)                                             \
+	X(ETH_OVERSIZE, "eth_oversize")           /* longer than MTU + 14 */ \
+	X(ETH_NOT_US, "eth_not_for_us")           /* unicast to another MAC */ \
+	X(ETH_BAD_SRC, "eth_bad_source")          /* multicast or our own source MAC */ \
+	X(ETH_TYPE, "eth_unknown_type")                                      \
+	X(ARP_OTHER_SUBNET, "arp_other_subnet")   /* sender outside our prefix */ \
+	X(ARP_NOT_US, "arp_not_for_us")           /* target is another host */ \
+	X(ARP_BAD_SENDER, "arp_bad_sender")       /* sender MAC multicast, or our IP (conflict) */ \
+	X(ARP_QUEUE_FULL, "arp_queue_full")       /* too many packets await resolution */ \
+	X(ARP_UNRESOLVED, "arp_unresolved")       /* no reply after the retries */ \
+	X(IP_NOT_US, "ip_not_for_us")             /* another host's address */ \
+	X(IP_BAD_SRC, "ip_bad_source")            /* broadcast, multicast, loopback, ours */ \
+	X(IP_PROTO, "ip_unknown_protocol")                                   \
+	X(ICMP_TYPE, "icmp_ignored_type")         /* not an echo request */  \
+	X(ICMP_BCAST, "icmp_broadcast_echo")      /* echo to a broadcast address */ \
+	X(ICMP_RATE, "icmp_rate_limited")         /* an error we did not send */ \
+	X(UDP_NO_PORT, "udp_no_port")             /* no socket bound */      \
+	X(UDP_RCVBUF, "udp_rcvbuf_full")                                     \
+	X(TCP_NO_SOCKET, "tcp_no_socket")                                    \
+	X(RX_NOBUFS, "rx_no_buffers")             /* no mbuf to gather headers */ \
+	X(TX_NO_ROUTE, "tx_no_route")             /* off-link without a gateway */ \
+	X(TX_NOBUFS, "tx_no_buffers")             /* no mbuf or frame to build it */ \
+	X(TX_BUSY, "tx_ring_full")                /* the NIC queue stayed full */
+
+#define ZC_DROP_REASONS(X) ZC_DROP_PARSER_REASONS(X) ZC_DROP_STACK_REASONS(X)
+
 enum zc_drop_reason {
 	ZC_DROP_NONE = 0,
 #define ZC__DROP_ENUM(id, name) ZC_DROP_##id,
-	ZC_DROP_REASONS(ZC__DROP_ENUM)
+	ZC_DROP_PARSER_REASONS(ZC__DROP_ENUM)
+	ZC_DROP__PARSER_END, /* reasons below this one come from parsers */
+	ZC_DROP__STACK_FIRST = ZC_DROP__PARSER_END - 1,
+	ZC_DROP_STACK_REASONS(ZC__DROP_ENUM)
 #undef ZC__DROP_ENUM
 	ZC_DROP__COUNT
 };

@@ -605,6 +605,48 @@ void zc_mbuf_cat(struct zc_mbuf *h, struct zc_mbuf *t)
 	h->nb_segs = (uint16_t)(h->nb_segs + t->nb_segs);
 }
 
+struct zc_mbuf *zc_mbuf_pullup(struct zc_mbuf *m, uint32_t n)
+{
+	if (m->len >= n)
+		return m;
+	if (n > m->pkt_len || n > ZC_MBUF_INLINE - ZC_MBUF_HEADROOM)
+		goto fail;
+	if (m->kind != ZC_MBUF_INLINE_BUF) {
+		struct zc_mbuf *h = zc_mbuf_alloc(m->pool);
+		if (h == NULL)
+			goto fail;
+		h->next = m;
+		h->pkt_len = m->pkt_len;
+		h->nb_segs = (uint16_t)(m->nb_segs + 1);
+		h->flags = m->flags;
+		h->tstamp = m->tstamp;
+		m = h;
+	} else if (m->data + n > m->buf + m->buf_len) {
+		uint8_t *to = m->buf + ZC_MBUF_HEADROOM;
+		memmove(to, m->data, m->len);
+		m->data = to;
+	}
+	/* move bytes from the following segments; emptied ones are unlinked */
+	while (m->len < n) {
+		struct zc_mbuf *s = m->next;
+		uint32_t k = n - m->len < s->len ? n - m->len : s->len;
+		memcpy(m->data + m->len, s->data, k);
+		m->len += k;
+		s->data += k;
+		s->len -= k;
+		if (s->len == 0) {
+			m->next = s->next;
+			s->next = NULL;
+			m->nb_segs--;
+			zc_mbuf_free(s);
+		}
+	}
+	return m;
+fail:
+	zc_mbuf_free(m);
+	return NULL;
+}
+
 uint32_t zc_mbuf_headroom(const struct zc_mbuf *m)
 {
 	return (uint32_t)(m->data - m->buf);

@@ -189,6 +189,13 @@ int zc_mbuf_trim(struct zc_mbuf *m, uint32_t n);
 uint32_t zc_mbuf_headroom(const struct zc_mbuf *m);
 uint32_t zc_mbuf_tailroom(const struct zc_mbuf *m);
 
+/* Make the first n bytes (n <= ZC_MBUF_INLINE - ZC_MBUF_HEADROOM) of the
+ * packet contiguous in its head segment, moving them from later segments
+ * into an inline head (a new head segment when the head is not inline).
+ * Returns the head, or NULL after freeing the whole chain when the packet is
+ * shorter than n or no header is left (as BSD's m_pullup). */
+struct zc_mbuf *zc_mbuf_pullup(struct zc_mbuf *m, uint32_t n);
+
 /* Copy len bytes at offset off of the packet into dst; returns bytes copied
  * (less when the packet is shorter). */
 uint32_t zc_mbuf_copydata(const struct zc_mbuf *m, uint32_t off, uint32_t len, void *dst);

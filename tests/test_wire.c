@@ -295,7 +295,7 @@ static void test_malformed_each_reason(void **state)
 	fclose(f);
 	assert_int_equal(checked, n);
 	/* the corpus covers every reason a parser can give */
-	for (int i = 1; i < ZC_DROP__COUNT; i++)
+	for (int i = 1; i < ZC_DROP__PARSER_END; i++)
 		if (all.n[i] == 0)
 			fail_msg("no malformed vector for %s", zc_drop_name((enum zc_drop_reason)i));
 	free_frames(fr, n);

@@ -1,0 +1,60 @@
+/*
+ * ip_input.c - IPv4 receive: header checks (wire_ipv4.c), then is it ours,
+ * from a plausible source, and for which protocol.
+ *
+ * Only the header is gathered into the head segment (zc_mbuf_pullup of
+ * exactly its length), so a payload that arrived page-aligned in its own
+ * frames stays there. Ethernet padding past the IP total length is trimmed.
+ * A host does not forward: a packet for another address is dropped
+ * (ip_not_for_us), which a promiscuous NIC makes common.
+ */
+#include "stack/stack_priv.h"
+
+void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m)
+{
+	struct zc_ipv4 ip;
+	uint32_t n = m->pkt_len < ZC_IPV4_HLEN ? m->pkt_len : ZC_IPV4_HLEN;
+	m = zc_mbuf_pullup(m, n);
+	if (m == NULL)
+		goto nobufs;
+	if (m->len >= 1 && (m->data[0] & 0xf) > 5 && (uint32_t)(m->data[0] & 0xf) * 4 <= m->pkt_len) {
+		m = zc_mbuf_pullup(m, (uint32_t)(m->data[0] & 0xf) * 4); /* options */
+		if (m == NULL)
+			goto nobufs;
+	}
+	bool verify = !(m->flags & ZC_MBUF_F_L3_CSUM_OK);
+	if (zc_ipv4_parse(m->data, m->len, m->pkt_len, verify, &ip, &st->drops) != ZC_DROP_NONE)
+		goto drop;
+	if (m->pkt_len > ip.total_len)
+		zc_mbuf_trim(m, m->pkt_len - ip.total_len);
+	if (ip.dst != st->ip && !zc__is_bcast(st, ip.dst)) {
+		zc_drop(&st->drops, ZC_DROP_IP_NOT_US);
+		goto drop;
+	}
+	if (zc__is_martian_src(st, ip.src) || ip.src == 0) {
+		zc_drop(&st->drops, ZC_DROP_IP_BAD_SRC);
+		goto drop;
+	}
+	st->stats.ip_in++;
+	switch (ip.proto) {
+	case ZC_IPPROTO_ICMP:
+		zc__icmp_input(st, m, &ip);
+		return;
+	case ZC_IPPROTO_UDP:
+		zc__udp_input(st, m, &ip);
+		return;
+	case ZC_IPPROTO_TCP:
+		zc_drop(&st->drops, ZC_DROP_TCP_NO_SOCKET);
+		goto drop;
+	default:
+		zc_drop(&st->drops, ZC_DROP_IP_PROTO);
+		if (ip.dst == st->ip)
+			zc__icmp_error(st, m, &ip, ZC_ICMP_UNREACH, 2 /* protocol unreachable */);
+		goto drop;
+	}
+nobufs:
+	zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+	return;
+drop:
+	zc_mbuf_free(m);
+}

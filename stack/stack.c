@@ -1,0 +1,164 @@
+/*
+ * stack.c - a stack instance: configuration, the poll loop, timers and
+ * counters (see stack.h).
+ */
+#include "stack/stack_priv.h"
+#include "stack/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+int zc_parse_ipv4(const char *s, uint32_t *ip, uint8_t *prefix_len, uint8_t def_prefix)
+{
+	char buf[32];
+	if (s == NULL || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	char *slash = strchr(buf, '/');
+	unsigned long pl = def_prefix ? def_prefix : 32;
+	if (slash) {
+		char *end;
+		*slash = '\0';
+		errno = 0;
+		pl = strtoul(slash + 1, &end, 10);
+		if (errno || end == slash + 1 || *end || pl < 1 || pl > 32)
+			return -EINVAL;
+	}
+	struct in_addr a;
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return -EINVAL;
+	*ip = ntohl(a.s_addr);
+	if (prefix_len)
+		*prefix_len = (uint8_t)pl;
+	else if (slash)
+		return -EINVAL;
+	return 0;
+}
+
+char *zc_ipv4_str(uint32_t ip, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255);
+	return buf;
+}
+
+struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
+{
+	char b1[16], b2[16];
+	if (c == NULL || c->nif == NULL || c->nif->pool == NULL) {
+		ZC_ERR("stack: no NIC");
+		errno = EINVAL;
+		return NULL;
+	}
+	if (c->prefix_len < 1 || c->prefix_len > 32 || c->ip == 0 || (c->ip >> 28) >= 0xe ||
+	    (c->ip >> 24) == 127) {
+		ZC_ERR("stack: %s/%u is not a usable host address", zc_ipv4_str(c->ip, b1), c->prefix_len);
+		errno = EINVAL;
+		return NULL;
+	}
+	uint32_t mask = c->prefix_len == 32 ? 0xffffffffu : ~(0xffffffffu >> c->prefix_len);
+	if (c->prefix_len < 31 && ((c->ip & ~mask) == 0 || (c->ip & ~mask) == ~mask)) {
+		ZC_ERR("stack: %s is the network or broadcast address of /%u", zc_ipv4_str(c->ip, b1),
+		       c->prefix_len);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (c->gateway && ((c->gateway & mask) != (c->ip & mask) || c->gateway == c->ip)) {
+		ZC_ERR("stack: gateway %s is not another host of %s/%u", zc_ipv4_str(c->gateway, b1),
+		       zc_ipv4_str(c->ip, b2), c->prefix_len);
+		errno = EINVAL;
+		return NULL;
+	}
+	struct zc_stack *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return NULL;
+	st->nif = c->nif;
+	st->pool = c->nif->pool;
+	memcpy(st->mac, c->nif->mac, 6);
+	st->ip = c->ip;
+	st->mask = mask;
+	st->gw = c->gateway;
+	st->ttl = c->ttl ? c->ttl : 64;
+	st->arp_reachable_ns = c->arp_reachable_ns ? c->arp_reachable_ns : 60000000000ull;
+	st->arp_retry_ns = c->arp_retry_ns ? c->arp_retry_ns : 1000000000ull;
+	st->arp_retries = c->arp_retries ? c->arp_retries : 3;
+	st->icmp_rate = c->icmp_rate ? c->icmp_rate : 1000;
+	st->icmp_max = (uint64_t)(c->icmp_burst ? c->icmp_burst : 50) * 1000;
+	st->icmp_tokens = st->icmp_max;
+	st->announced = c->no_gratuitous_arp;
+	zc_rng_seed(&st->rng, c->seed);
+	st->ip_id = (uint16_t)zc_rng_next(&st->rng);
+	ZC_INFO("stack: %s/%u on %s", zc_ipv4_str(st->ip, b1), c->prefix_len, c->nif->name);
+	return st;
+}
+
+void zc_stack_destroy(struct zc_stack *st)
+{
+	if (st == NULL)
+		return;
+	zc__udp_close_all(st);
+	zc_ping_close(st);
+	zc__arp_flush_all(st);
+	while (st->txn) {
+		zc_mbuf_free(st->txq[st->txh]);
+		st->txh = (st->txh + 1) % ZC__TXQ;
+		st->txn--;
+	}
+	free(st);
+}
+
+int zc_stack_poll(struct zc_stack *st, uint64_t now)
+{
+	if (now > st->now)
+		st->now = now;
+	if (!st->announced)
+		zc__arp_announce(st);
+	struct zc_mbuf *b[ZC__TX_BURST];
+	int n = zc_netif_rx(st->nif, b, ZC__TX_BURST, st->now);
+	for (int i = 0; i < n; i++)
+		zc__ether_input(st, b[i]);
+	if (zc__arp_next_timer(st) <= st->now)
+		zc__arp_timer(st);
+	zc__tx_flush(st);
+	zc_netif_flush(st->nif, st->now);
+	return n < 0 ? 0 : n;
+}
+
+uint64_t zc_stack_next_timer(const struct zc_stack *st)
+{
+	uint64_t t = zc__arp_next_timer(st);
+	uint64_t d = zc_netif_next_due(st->nif);
+	if (d < t)
+		t = d;
+	if (st->txn && st->now < t)
+		t = st->now;
+	return t;
+}
+
+bool zc_stack_tx_pending(const struct zc_stack *st) { return st->txn > 0; }
+void zc_stack_get_stats(const struct zc_stack *st, struct zc_stack_stats *s) { *s = st->stats; }
+const struct zc_drops *zc_stack_drops(const struct zc_stack *st) { return &st->drops; }
+struct zc_netif *zc_stack_netif(const struct zc_stack *st) { return st->nif; }
+uint32_t zc_stack_ip(const struct zc_stack *st) { return st->ip; }
+
+void zc_stack_dump(const struct zc_stack *st, FILE *f)
+{
+	const struct zc_stack_stats *s = &st->stats;
+#define ZC__P(field)                                                 \
+	do {                                                         \
+		if (s->field)                                        \
+			fprintf(f, "%s %llu\n", #field, (unsigned long long)s->field); \
+	} while (0)
+	ZC__P(eth_in); ZC__P(eth_out);
+	ZC__P(arp_requests_in); ZC__P(arp_replies_in); ZC__P(arp_requests_out);
+	ZC__P(arp_replies_out); ZC__P(arp_conflicts);
+	ZC__P(ip_in); ZC__P(ip_out);
+	ZC__P(icmp_echo_in); ZC__P(icmp_echo_out); ZC__P(icmp_unreach_out); ZC__P(icmp_other_in);
+	ZC__P(udp_in); ZC__P(udp_out); ZC__P(tx_busy);
+#undef ZC__P
+	for (int i = 1; i < ZC_DROP__COUNT; i++)
+		if (st->drops.n[i])
+			fprintf(f, "drop.%s %llu\n", zc_drop_name((enum zc_drop_reason)i),
+				(unsigned long long)st->drops.n[i]);
+}

@@ -1,0 +1,150 @@
+/*
+ * stack_priv.h - the stack's internals, shared by its layer files
+ * (ether.c, arp.c, ip_input.c, ip_output.c, icmp.c, udp.c, stack.c).
+ * Nothing outside stack/ includes it.
+ *
+ * Calls go down only: input functions climb (ether_input -> ip_input ->
+ * icmp/udp input) and output functions descend (udp_output -> ip_output ->
+ * ether_output -> the transmit queue); an input function that answers calls
+ * an output function, never the reverse.
+ */
+#ifndef ZC_STACK_PRIV_H
+#define ZC_STACK_PRIV_H
+
+#include "stack/pool.h"
+#include "stack/rng.h"
+#include "stack/stack.h"
+#include "stack/wire.h"
+
+#define ZC__ARP_ENTRIES 64u
+#define ZC__ARP_QUEUE_PER_ENTRY 8u   /* packets waiting for one address */
+#define ZC__ARP_QUEUE_TOTAL 64u      /* for all addresses together */
+#define ZC__TXQ 256u                 /* packets waiting for a busy NIC */
+#define ZC__TX_BURST 32u
+#define ZC__UDP_SOCKS 256u
+#define ZC__UDP_QLEN 1024u           /* datagrams per socket, besides the byte limit */
+#define ZC__UDP_RCVBUF (256u << 10)
+#define ZC__EPHEMERAL_LO 49152u
+
+enum zc__arp_state { ZC__ARP_FREE = 0, ZC__ARP_INCOMPLETE, ZC__ARP_REACHABLE };
+
+struct zc__arp_entry {
+	uint32_t ip;
+	uint8_t state;
+	uint8_t mac[6];
+	uint32_t tries;          /* requests sent while incomplete */
+	uint64_t expires;        /* reachable: until then; incomplete: next request */
+	uint64_t used;           /* last use, for eviction */
+	struct zc_mbuf *q_head, *q_tail; /* IP packets waiting (nextpkt) */
+	uint32_t qlen;
+};
+
+struct zc__dgram {
+	struct zc_mbuf *m;       /* UDP payload only */
+	uint32_t ip;
+	uint16_t port;
+};
+
+struct zc_udp_sock {
+	struct zc_stack *st;
+	bool bound;
+	uint32_t lip;            /* 0 = any */
+	uint16_t lport;
+	uint32_t rcvbuf, queued_bytes;
+	struct zc__dgram q[ZC__UDP_QLEN];
+	uint32_t qh, qn;         /* ring: head index and count */
+};
+
+#define ZC__PING_QLEN 64u
+struct zc__echo {
+	struct zc_mbuf *m;       /* echo data */
+	uint32_t src;
+	uint16_t seq;
+};
+struct zc_ping {
+	bool open;
+	uint16_t id;
+	struct zc__echo q[ZC__PING_QLEN];
+	uint32_t h, n;
+};
+
+struct zc_stack {
+	struct zc_netif *nif;
+	struct zc_pool *pool;
+	uint32_t ip, mask, gw;
+	uint8_t mac[6];
+	uint8_t ttl;
+	uint16_t ip_id;
+	uint64_t arp_reachable_ns, arp_retry_ns;
+	uint32_t arp_retries;
+	uint64_t now;
+	bool announced;          /* gratuitous ARP sent */
+	struct zc_rng rng;
+	struct zc_drops drops;
+	struct zc_stack_stats stats;
+
+	struct zc__arp_entry arp[ZC__ARP_ENTRIES];
+	uint32_t arp_queued;     /* packets in all ARP queues */
+
+	/* ICMP error token bucket (milli-tokens for integer arithmetic) */
+	uint64_t icmp_tokens, icmp_max, icmp_rate;
+	uint64_t icmp_last;
+
+	struct zc_udp_sock *udp[ZC__UDP_SOCKS];
+	struct zc_ping ping;
+
+	/* transmit queue: packets built, not yet taken by the NIC */
+	struct zc_mbuf *txq[ZC__TXQ];
+	uint32_t txh, txn;
+};
+
+static inline bool zc__is_bcast(const struct zc_stack *st, uint32_t ip)
+{
+	return ip == 0xffffffffu || (st->mask != 0xffffffffu && ip == (st->ip | ~st->mask));
+}
+static inline bool zc__is_martian_src(const struct zc_stack *st, uint32_t ip)
+{
+	return zc__is_bcast(st, ip) || (ip >> 28) == 0xe || (ip >> 24) == 127 || ip == st->ip;
+}
+static inline bool zc__on_link(const struct zc_stack *st, uint32_t ip)
+{
+	return (ip & st->mask) == (st->ip & st->mask);
+}
+
+/* ether.c: frames in and out. ether_output prepends the Ethernet header and
+ * queues the frame for the NIC (it owns m in every case). */
+void zc__ether_input(struct zc_stack *st, struct zc_mbuf *m);
+void zc__ether_output(struct zc_stack *st, struct zc_mbuf *m, const uint8_t dst[6], uint16_t type);
+void zc__tx_flush(struct zc_stack *st);
+
+/* arp.c */
+void zc__arp_input(struct zc_stack *st, struct zc_mbuf *m);
+/* Send IP packet m to next hop nh: now if resolved, else after resolution. */
+void zc__arp_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t nh);
+void zc__arp_announce(struct zc_stack *st);
+void zc__arp_timer(struct zc_stack *st);
+uint64_t zc__arp_next_timer(const struct zc_stack *st);
+void zc__arp_flush_all(struct zc_stack *st);
+
+/* ip_input.c / ip_output.c. ip_output prepends a 20-byte header to m (whose
+ * head segment has the headroom) and routes it; it owns m. Returns 0 or
+ * -ENETUNREACH (then m is freed and counted). */
+void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m);
+int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto);
+
+/* icmp.c. icmp_input takes m (owned) starting at the IP header. icmp_error answers the offending IP packet m (headers at m->data;
+ * not owned: the caller frees it). */
+void zc__icmp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip);
+void zc__icmp_error(struct zc_stack *st, const struct zc_mbuf *m, const struct zc_ipv4 *ip,
+		    uint8_t type, uint8_t code);
+
+/* udp.c; like icmp_input, m starts at the IP header (ip->hdr_len long) */
+void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip);
+void zc__udp_close_all(struct zc_stack *st);
+/* A packet holding a copy of data[0..len), with room for hdr bytes of
+ * headers before it in an inline head: small payloads inline, larger ones
+ * page-aligned in pool frames (whole frames but the last), so a
+ * header-split NIC can hand the frames over. NULL when the pool is dry. */
+struct zc_mbuf *zc__udp_build_payload(struct zc_stack *st, const void *data, size_t len, uint32_t hdr);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * udp.c - UDP (RFC 768) and the stack's own datagram sockets.
+ *
+ * Receive: header and checksum checks (a zero checksum means none; the
+ * NIC's verified flag is honoured), then the socket bound to the
+ * destination port; the datagram is queued, payload only, with its source,
+ * within the socket's byte limit and ZC__UDP_QLEN datagrams
+ * (udp_rcvbuf_full otherwise). A datagram for a port nobody bound gets an
+ * ICMP port unreachable (rate-limited, never for broadcasts) and counts as
+ * udp_no_port.
+ * Send: no fragmentation (-EMSGSIZE past the MTU); the payload is copied
+ * once into pool frames, page-aligned, so the NIC can trade the frames.
+ */
+#include "stack/stack_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct zc_mbuf *zc__udp_build_payload(struct zc_stack *st, const void *data, size_t len, uint32_t hdr)
+{
+	(void)hdr; /* every header chain we build fits the inline headroom */
+	struct zc_mbuf *h = zc_mbuf_alloc(st->pool);
+	if (h == NULL)
+		return NULL;
+	if (len <= ZC_MBUF_INLINE - ZC_MBUF_HEADROOM) {
+		if (len)
+			memcpy(zc_mbuf_append(h, (uint32_t)len), data, len);
+		return h;
+	}
+	uint32_t fs = zc_pool_frame_size(st->pool);
+	for (size_t off = 0; off < len;) {
+		struct zc_mbuf *f = zc_mbuf_alloc_frame(st->pool);
+		if (f == NULL) {
+			zc_mbuf_free(h);
+			return NULL;
+		}
+		uint32_t k = len - off < fs ? (uint32_t)(len - off) : fs;
+		memcpy(f->data, (const uint8_t *)data + off, k);
+		f->len = k;
+		f->pkt_len = k;
+		zc_mbuf_cat(h, f);
+		off += k;
+	}
+	return h;
+}
+
+static struct zc_udp_sock *zc__udp_lookup(struct zc_stack *st, uint32_t dst, uint16_t port)
+{
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++) {
+		struct zc_udp_sock *s = st->udp[i];
+		if (s && s->bound && s->lport == port && (s->lip == 0 || s->lip == dst))
+			return s;
+	}
+	return NULL;
+}
+
+void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip)
+{
+	struct zc_udp u;
+	uint32_t len = m->pkt_len - ip->hdr_len;
+	uint32_t need = ip->hdr_len + (len < ZC_UDP_HLEN ? len : ZC_UDP_HLEN);
+	m = zc_mbuf_pullup(m, need);
+	if (m == NULL) {
+		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+		return;
+	}
+	if (zc_udp_parse(m->data + ip->hdr_len, len, ip->src, ip->dst, false, &u, &st->drops) !=
+	    ZC_DROP_NONE)
+		goto drop;
+	if (u.csum != 0 && !(m->flags & ZC_MBUF_F_L4_CSUM_OK)) {
+		uint32_t s = zc_csum_pseudo_v4(ip->src, ip->dst, ZC_IPPROTO_UDP, u.len);
+		if (zc_csum_fold(zc_csum_mbuf(s, m, ip->hdr_len, u.len)) != 0) {
+			zc_drop(&st->drops, ZC_DROP_UDP_CSUM);
+			goto drop;
+		}
+	}
+	st->stats.udp_in++;
+	struct zc_udp_sock *s = zc__udp_lookup(st, ip->dst, u.dport);
+	if (s == NULL) {
+		zc_drop(&st->drops, ZC_DROP_UDP_NO_PORT);
+		zc__icmp_error(st, m, ip, ZC_ICMP_UNREACH, 3 /* port unreachable */);
+		goto drop;
+	}
+	uint32_t dlen = u.len - ZC_UDP_HLEN;
+	if (s->qn == ZC__UDP_QLEN || s->queued_bytes + dlen > s->rcvbuf) {
+		zc_drop(&st->drops, ZC_DROP_UDP_RCVBUF);
+		goto drop;
+	}
+	zc_mbuf_adj(m, ip->hdr_len + ZC_UDP_HLEN);
+	if (m->pkt_len > dlen)
+		zc_mbuf_trim(m, m->pkt_len - dlen);
+	struct zc__dgram *d = &s->q[(s->qh + s->qn) % ZC__UDP_QLEN];
+	d->m = m;
+	d->ip = ip->src;
+	d->port = u.sport;
+	s->qn++;
+	s->queued_bytes += dlen;
+	return;
+drop:
+	zc_mbuf_free(m);
+}
+
+struct zc_udp_sock *zc_udp_open(struct zc_stack *st)
+{
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++) {
+		if (st->udp[i])
+			continue;
+		struct zc_udp_sock *s = calloc(1, sizeof(*s));
+		if (s == NULL)
+			return NULL;
+		s->st = st;
+		s->rcvbuf = ZC__UDP_RCVBUF;
+		st->udp[i] = s;
+		return s;
+	}
+	errno = EMFILE;
+	return NULL;
+}
+
+static bool zc__udp_port_used(struct zc_stack *st, uint16_t port)
+{
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++)
+		if (st->udp[i] && st->udp[i]->bound && st->udp[i]->lport == port)
+			return true;
+	return false;
+}
+
+int zc_udp_bind(struct zc_udp_sock *s, uint32_t ip, uint16_t port)
+{
+	struct zc_stack *st = s->st;
+	if (s->bound)
+		return -EINVAL;
+	if (ip != 0 && ip != st->ip)
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		uint32_t span = 65536u - ZC__EPHEMERAL_LO;
+		uint32_t start = (uint32_t)zc_rng_below(&st->rng, span);
+		for (uint32_t i = 0; i < span && port == 0; i++) {
+			uint16_t p = (uint16_t)(ZC__EPHEMERAL_LO + (start + i) % span);
+			if (!zc__udp_port_used(st, p))
+				port = p;
+		}
+		if (port == 0)
+			return -EADDRINUSE;
+	} else if (zc__udp_port_used(st, port)) {
+		return -EADDRINUSE;
+	}
+	s->lip = ip;
+	s->lport = port;
+	s->bound = true;
+	return 0;
+}
+
+ssize_t zc_udp_sendto(struct zc_udp_sock *s, const void *buf, size_t len, uint32_t ip, uint16_t port)
+{
+	struct zc_stack *st = s->st;
+	if (ip == 0 || port == 0)
+		return -EDESTADDRREQ;
+	if (len + ZC_UDP_HLEN + ZC_IPV4_HLEN > st->nif->caps.mtu)
+		return -EMSGSIZE;
+	if (!s->bound) {
+		int r = zc_udp_bind(s, 0, 0);
+		if (r)
+			return r;
+	}
+	struct zc_mbuf *m = zc__udp_build_payload(st, buf, len, ZC_UDP_HLEN);
+	if (m == NULL) {
+		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS);
+		return -ENOBUFS;
+	}
+	uint8_t *p = zc_mbuf_prepend(m, ZC_UDP_HLEN);
+	struct zc_udp u = { .sport = s->lport, .dport = port };
+	zc_udp_build(p, &u, st->ip, ip, 0, false); /* header only; the sum covers the chain below */
+	zc_put16(p + 4, (uint16_t)m->pkt_len);
+	uint32_t sum = zc_csum_pseudo_v4(st->ip, ip, ZC_IPPROTO_UDP, (uint16_t)m->pkt_len);
+	uint16_t c = zc_csum_fold(zc_csum_mbuf(sum, m, 0, m->pkt_len));
+	zc_put16(p + 6, c == 0 ? 0xffff : c);
+	st->stats.udp_out++;
+	int r = zc__ip_output(st, m, st->ip, ip, ZC_IPPROTO_UDP);
+	return r < 0 ? r : (ssize_t)len;
+}
+
+ssize_t zc_udp_recvfrom(struct zc_udp_sock *s, void *buf, size_t len, uint32_t *ip, uint16_t *port)
+{
+	if (s->qn == 0)
+		return -EAGAIN;
+	struct zc__dgram *d = &s->q[s->qh];
+	s->qh = (s->qh + 1) % ZC__UDP_QLEN;
+	s->qn--;
+	uint32_t full = d->m->pkt_len;
+	s->queued_bytes -= full;
+	zc_mbuf_copydata(d->m, 0, len < full ? (uint32_t)len : full, buf);
+	if (ip)
+		*ip = d->ip;
+	if (port)
+		*port = d->port;
+	zc_mbuf_free(d->m);
+	return full;
+}
+
+unsigned zc_udp_pending(const struct zc_udp_sock *s) { return s->qn; }
+void zc_udp_set_rcvbuf(struct zc_udp_sock *s, uint32_t bytes) { s->rcvbuf = bytes; }
+uint16_t zc_udp_local_port(const struct zc_udp_sock *s) { return s->lport; }
+
+void zc_udp_close(struct zc_udp_sock *s)
+{
+	if (s == NULL)
+		return;
+	struct zc_stack *st = s->st;
+	while (s->qn) {
+		zc_mbuf_free(s->q[s->qh].m);
+		s->qh = (s->qh + 1) % ZC__UDP_QLEN;
+		s->qn--;
+	}
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++)
+		if (st->udp[i] == s)
+			st->udp[i] = NULL;
+	free(s);
+}
+
+void zc__udp_close_all(struct zc_stack *st)
+{
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++)
+		if (st->udp[i])
+			zc_udp_close(st->udp[i]);
+}
