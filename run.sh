@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libdpdk-dev libpcap-dev
-      libcmocka-dev tshark iproute2)
+      libcmocka-dev tshark iproute2 socat iputils-ping netcat-openbsd)
 
 say() { printf 'zcstack: %s\n' "$*"; }
 

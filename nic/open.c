@@ -1,11 +1,13 @@
 /* open.c - device strings to drivers, plus ZCS_PCAP / ZCS_FAULTS (see open.h). */
 #include "nic/open.h"
 #include "nic/capture.h"
+#include "nic/dpdk.h"
 #include "nic/faults.h"
 #include "nic/trapeze.h"
 #include "stack/log.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -99,6 +101,89 @@ bad:
 	return NULL;
 }
 
+#ifndef ZC_HAVE_DPDK
+struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
+{
+	(void)cfg;
+	ZC_ERR("nic: dpdk: this build has no DPDK backend (install libdpdk-dev and rebuild)");
+	errno = ENOTSUP;
+	return NULL;
+}
+int zc_dpdk_get_stats(struct zc_netif *nif, struct zc_dpdk_stats *st)
+{
+	(void)nif;
+	(void)st;
+	return -EINVAL;
+}
+#endif
+
+static int zc__parse_mac(const char *v, uint8_t mac[6])
+{
+	unsigned b[6];
+	char tail;
+	if (sscanf(v, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &tail) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return (mac[0] & 1) ? -EINVAL : 0; /* a station address, not multicast */
+}
+
+/* dpdk:VDEV[,pmd args...][,zc_mac=..][,zc_hdr=..][,zc_frames=..][,zc_mtu=..]:
+ * the zc_ keys are ours and are taken out before DPDK sees the string. */
+static struct zc_netif *zc__open_dpdk(char *args)
+{
+	struct zc_dpdk_config c = { 0 };
+	uint8_t mac[6];
+	char dev[256] = "";
+	char *save = NULL;
+	for (char *tok = strtok_r(args, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		uint32_t u;
+		if (strncmp(tok, "zc_", 3) != 0) {
+			if (dev[0])
+				strcat(dev, ",");
+			strcat(dev, tok);
+			continue;
+		}
+		char *eq = strchr(tok, '=');
+		if (eq == NULL) {
+			ZC_ERR("nic: dpdk: '%s': expected key=value", tok);
+			goto bad;
+		}
+		*eq = '\0';
+		const char *k = tok, *v = eq + 1;
+		if (strcmp(k, "zc_mac") == 0) {
+			if (zc__parse_mac(v, mac)) {
+				ZC_ERR("nic: dpdk: zc_mac=%s: expected a unicast MAC such as 02:00:00:00:00:01", v);
+				goto bad;
+			}
+			c.mac = mac;
+		} else if (strcmp(k, "zc_hdr") == 0 || strcmp(k, "zc_frames") == 0 ||
+			   strcmp(k, "zc_mtu") == 0) {
+			if (zc__parse_u32(v, &u) || u == 0 || (k[3] == 'm' && u > 65535)) {
+				ZC_ERR("nic: dpdk: %s=%s: expected a positive integer", k, v);
+				goto bad;
+			}
+			if (k[3] == 'h')
+				c.hdr = u;
+			else if (k[3] == 'f')
+				c.nframes = u;
+			else
+				c.mtu = (uint16_t)u;
+		} else {
+			ZC_ERR("nic: dpdk: unknown option '%s' (zc_mac, zc_hdr, zc_frames, zc_mtu)", k);
+			goto bad;
+		}
+	}
+	c.devargs = dev;
+	return zc_dpdk_open(&c);
+bad:
+	errno = EINVAL;
+	return NULL;
+}
+
 struct zc_netif *zc_nic_open(const char *spec)
 {
 	char buf[256];
@@ -111,8 +196,11 @@ struct zc_netif *zc_nic_open(const char *spec)
 	struct zc_netif *nif = NULL;
 	if (strncmp(buf, "trapeze:", 8) == 0) {
 		nif = zc__open_trapeze(buf + 8);
+	} else if (strncmp(buf, "dpdk:", 5) == 0) {
+		nif = zc__open_dpdk(buf + 5);
 	} else {
-		ZC_ERR("nic: unknown device '%s' (known: trapeze:NAME,port=N)", spec);
+		ZC_ERR("nic: unknown device '%s' (known: trapeze:NAME,port=N and dpdk:VDEV,ARGS "
+		       "such as dpdk:net_tap0,iface=zc0)", spec);
 		errno = EINVAL;
 		return NULL;
 	}

@@ -87,6 +87,8 @@ struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
 	st->icmp_max = (uint64_t)(c->icmp_burst ? c->icmp_burst : 50) * 1000;
 	st->icmp_tokens = st->icmp_max;
 	st->announced = c->no_gratuitous_arp;
+	st->now = c->now;
+	st->icmp_last = c->now;
 	zc_rng_seed(&st->rng, c->seed);
 	st->ip_id = (uint16_t)zc_rng_next(&st->rng);
 	ZC_INFO("stack: %s/%u on %s", zc_ipv4_str(st->ip, b1), c->prefix_len, c->nif->name);

@@ -43,6 +43,7 @@ struct zc_stack_config {
 	uint32_t icmp_rate;        /* ICMP errors per second (0 = 1000), burst icmp_burst */
 	uint32_t icmp_burst;       /* 0 = 50 */
 	bool no_gratuitous_arp;    /* do not announce the address at start */
+	uint64_t now;              /* the caller's clock at creation (timers start from it) */
 };
 
 /* Counters of work done (drops are in zc_stack_drops()). */

@@ -29,9 +29,11 @@ struct env {
 	uint64_t now;
 };
 
+#define T0 1000000000ull
+
 static struct zc_stack *mk(struct zc_netif *n, uint32_t ip, uint64_t seed)
 {
-	struct zc_stack_config c = { .nif = n, .ip = ip, .prefix_len = 24, .seed = seed };
+	struct zc_stack_config c = { .nif = n, .ip = ip, .prefix_len = 24, .seed = seed, .now = T0 };
 	return zc_stack_create(&c);
 }
 
@@ -48,7 +50,7 @@ static int open_env(void **state, bool raw)
 		return -1;
 	e->a = raw ? NULL : mk(e->na, IP_A, 1);
 	e->b = mk(e->nb, IP_B, 2);
-	e->now = 1000000000ull;
+	e->now = T0;
 	*state = e;
 	return 0;
 }

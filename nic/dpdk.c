@@ -1,0 +1,557 @@
+/* dpdk.c - the DPDK NIC backend (see dpdk.h for the design). */
+/* rte_pktmbuf_pool_create_extbuf is still marked experimental in 22.11 */
+#define ALLOW_EXPERIMENTAL_API 1
+#include "nic/dpdk.h"
+#include "stack/log.h"
+#include "stack/pool.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_log.h>
+#include <rte_mbuf.h>
+#include <rte_memory.h>
+
+#define ZC__RXD 512u
+#define ZC__TXD 512u
+#define ZC__PEND 512u       /* converted packets the port has not taken yet */
+#define ZC__TX_MBUFS 8192u
+#define ZC__COPY_MAX 128u   /* packets this short are copied whole */
+
+/* EAL can start once per process; this is the one piece of state outside a
+ * netif (dpdk.h). */
+static int zc__eal_state; /* 0 not tried, 1 up, -errno failed */
+
+struct zc__dpdk {
+	struct zc_netif nif;
+	uint16_t port;
+	char devname[40];
+	struct rte_mempool *mp_rx, *mp_tx;
+	uint8_t *ext_base;       /* registered with rte_extmem_register */
+	size_t ext_len;
+	uint32_t hdr;
+	struct rte_mbuf *pend[ZC__PEND];
+	uint32_t npend;
+	struct zc_netif_stats st;
+	struct zc_dpdk_stats ds;
+};
+
+static const struct zc_netif_ops zc__dpdk_ops;
+
+static int zc__eal_init(void)
+{
+	if (zc__eal_state)
+		return zc__eal_state > 0 ? 0 : zc__eal_state;
+	cpu_set_t saved;
+	CPU_ZERO(&saved);
+	sched_getaffinity(0, sizeof(saved), &saved);
+	int first = 0;
+	while (first < CPU_SETSIZE && !CPU_ISSET(first, &saved))
+		first++;
+	char mem[16], prefix[48], lcore[16];
+	const char *m = getenv("ZCS_DPDK_MEM");
+	snprintf(mem, sizeof(mem), "%s", m && *m ? m : "128");
+	snprintf(prefix, sizeof(prefix), "--file-prefix=zcstack%d", (int)getpid());
+	snprintf(lcore, sizeof(lcore), "%d", first);
+	char *argv[64] = { "zcstack", "-l", lcore, "-m", mem, "--no-pci", "--no-shconf", "--iova-mode=va",
+			   prefix, "--log-level=*:critical", "--no-telemetry" };
+	int argc = 11;
+	const char *huge = getenv("ZCS_DPDK_HUGE");
+	if (!(huge && strcmp(huge, "1") == 0))
+		argv[argc++] = "--no-huge";
+	char *extra = NULL;
+	const char *ea = getenv("ZCS_DPDK_ARGS");
+	if (ea && *ea) {
+		extra = strdup(ea);
+		char *save = NULL;
+		for (char *t = strtok_r(extra, " ", &save); t && argc < 63; t = strtok_r(NULL, " ", &save))
+			argv[argc++] = t;
+	}
+	argv[argc] = NULL;
+	int r = rte_eal_init(argc, argv);
+	int e = rte_errno;
+	sched_setaffinity(0, sizeof(saved), &saved); /* EAL pinned us to one core */
+	free(extra);
+	if (r < 0) {
+		ZC_ERR("nic: dpdk: EAL did not start: %s (ZCS_DPDK_ARGS, ZCS_DPDK_MEM)", rte_strerror(e));
+		zc__eal_state = -(e ? e : EINVAL);
+		return zc__eal_state;
+	}
+	zc__eal_state = 1;
+	return 0;
+}
+
+/* --- receive ------------------------------------------------------------------ */
+
+static void zc__rx_free(void *addr, void *arg)
+{
+	(void)addr;
+	rte_pktmbuf_free((struct rte_mbuf *)arg);
+}
+
+/* Header bytes: Ethernet, then IPv4 + TCP/UDP/ICMP when they parse; at
+ * most ZC__COPY_MAX and the packet's length. */
+static uint32_t zc__hdr_len(const uint8_t *p, uint32_t len)
+{
+	uint32_t h = 14;
+	if (len >= 34 && p[12] == 0x08 && p[13] == 0x00 && (p[14] >> 4) == 4) {
+		uint32_t ihl = (uint32_t)(p[14] & 15) * 4;
+		uint8_t proto = p[23];
+		if (ihl >= 20 && 14 + ihl <= len) {
+			h = 14 + ihl;
+			if (proto == 6 && h + 20 <= len)
+				h += (uint32_t)(p[h + 12] >> 4) * 4;
+			else if ((proto == 17 || proto == 1) && h + 8 <= len)
+				h += 8;
+		}
+	}
+	if (h > len)
+		h = len;
+	return h > ZC__COPY_MAX ? ZC__COPY_MAX : h;
+}
+
+/* A whole packet copied: inline when short, else into pool frames. */
+static struct zc_mbuf *zc__copy_in(struct zc__dpdk *d, struct rte_mbuf *r)
+{
+	struct zc_pool *pool = d->nif.pool;
+	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	if (h == NULL)
+		return NULL;
+	uint32_t fs = zc_pool_frame_size(pool);
+	struct zc_mbuf *cur = h;
+	uint32_t room = ZC__COPY_MAX;
+	for (struct rte_mbuf *s = r; s; s = s->next) {
+		const uint8_t *src = rte_pktmbuf_mtod(s, const uint8_t *);
+		uint32_t left = s->data_len;
+		while (left) {
+			if (room == 0) {
+				cur = zc_mbuf_alloc_frame(pool);
+				if (cur == NULL) {
+					zc_mbuf_free(h);
+					return NULL;
+				}
+				zc_mbuf_cat(h, cur);
+				room = fs;
+			}
+			uint32_t k = left < room ? left : room;
+			memcpy(cur->data + cur->len, src, k);
+			cur->len += k;
+			h->pkt_len += k;
+			src += k;
+			left -= k;
+			room -= k;
+		}
+	}
+	return h;
+}
+
+static struct zc_mbuf *zc__from_rte(struct zc__dpdk *d, struct rte_mbuf *r)
+{
+	struct zc_pool *pool = d->nif.pool;
+	uint32_t len = r->pkt_len;
+	d->st.rx_packets++;
+	d->st.rx_bytes += len;
+	if (r->nb_segs > 1 || len <= ZC__COPY_MAX) {
+		struct zc_mbuf *h = zc__copy_in(d, r);
+		rte_pktmbuf_free(r);
+		d->ds.rx_copied++;
+		return h;
+	}
+	uint8_t *p = rte_pktmbuf_mtod(r, uint8_t *);
+	uint32_t hl = zc__hdr_len(p, len);
+	if ((((uintptr_t)(p + hl)) & (zc_pool_frame_size(pool) - 1)) == 0)
+		d->ds.align_hits++;
+	else
+		d->ds.align_misses++;
+	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	if (h == NULL) {
+		rte_pktmbuf_free(r);
+		return NULL;
+	}
+	memcpy(zc_mbuf_append(h, hl), p, hl);
+	struct zc_ext_shinfo *sh = rte_mbuf_to_priv(r);
+	sh->free_cb = zc__rx_free;
+	sh->arg = r;
+	sh->refcnt = 0;
+	struct zc_mbuf *s = zc_mbuf_attach_ext(pool, p + hl, len - hl, sh);
+	if (s == NULL) {
+		zc_mbuf_free(h);
+		rte_pktmbuf_free(r);
+		return NULL;
+	}
+	s->len = len - hl;
+	s->pkt_len = s->len;
+	zc_mbuf_cat(h, s);
+	return h;
+}
+
+static int zc__dpdk_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
+{
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	(void)now;
+	struct rte_mbuf *r[64];
+	if (n > 64)
+		n = 64;
+	uint16_t k = rte_eth_rx_burst(d->port, 0, r, (uint16_t)n);
+	int got = 0;
+	for (uint16_t i = 0; i < k; i++) {
+		struct zc_mbuf *m = zc__from_rte(d, r[i]);
+		if (m)
+			pkts[got++] = m;
+		else
+			d->st.rx_dropped++;
+	}
+	return got;
+}
+
+/* --- transmit ----------------------------------------------------------------- */
+
+static void zc__tx_free(void *addr, void *opaque)
+{
+	(void)addr;
+	zc_mbuf_free((struct zc_mbuf *)opaque);
+}
+
+/* Builds the DPDK chain for m into *out and consumes m: 0, or -EIO (m
+ * dropped). -EAGAIN (m untouched) when DPDK mbufs are short. */
+static int zc__to_rte(struct zc__dpdk *d, struct zc_mbuf *m, struct rte_mbuf **out)
+{
+	if (rte_mempool_avail_count(d->mp_tx) < (unsigned)m->nb_segs + 1u)
+		return -EAGAIN;
+	struct rte_mbuf *head = rte_pktmbuf_alloc(d->mp_tx);
+	if (head == NULL)
+		return -EAGAIN;
+	struct zc_mbuf *s = m;
+	while (s) {
+		struct zc_mbuf *next = s->next;
+		s->next = NULL;
+		s->nb_segs = 1;
+		s->pkt_len = s->len;
+		struct rte_mbuf *last = rte_pktmbuf_lastseg(head);
+		if (s->len == 0) {
+			zc_mbuf_free(s);
+		} else if (s->kind == ZC_MBUF_INLINE_BUF && s->len <= rte_pktmbuf_tailroom(last)) {
+			memcpy(rte_pktmbuf_append(head, (uint16_t)s->len), s->data, s->len);
+			d->ds.tx_copied_bytes += s->len;
+			zc_mbuf_free(s);
+		} else {
+			struct rte_mbuf *t = rte_pktmbuf_alloc(d->mp_tx);
+			if (t == NULL || rte_pktmbuf_chain(head, t) != 0) {
+				/* cannot happen after the count above; drop what is left */
+				rte_pktmbuf_free(t);
+				zc_mbuf_free(s);
+				zc_mbuf_free(next);
+				rte_pktmbuf_free(head);
+				d->st.tx_dropped++;
+				return -EIO;
+			}
+			if (s->kind == ZC_MBUF_INLINE_BUF) {
+				memcpy(rte_pktmbuf_append(head, (uint16_t)s->len), s->data, s->len);
+				d->ds.tx_copied_bytes += s->len;
+				zc_mbuf_free(s);
+			} else {
+				struct rte_mbuf_ext_shared_info *sh = rte_mbuf_to_priv(t);
+				sh->free_cb = zc__tx_free;
+				sh->fcb_opaque = s;
+				rte_mbuf_ext_refcnt_set(sh, 1);
+				rte_pktmbuf_attach_extbuf(t, s->data, (rte_iova_t)(uintptr_t)s->data,
+							  (uint16_t)s->len, sh);
+				t->data_len = (uint16_t)s->len;
+				head->pkt_len += s->len;
+				d->ds.tx_attached++;
+			}
+		}
+		s = next;
+	}
+	*out = head;
+	return 0;
+}
+
+static void zc__drain(struct zc__dpdk *d)
+{
+	if (d->npend == 0)
+		return;
+	uint16_t k = rte_eth_tx_burst(d->port, 0, d->pend, (uint16_t)d->npend);
+	if (k < d->npend)
+		memmove(d->pend, d->pend + k, (d->npend - k) * sizeof(d->pend[0]));
+	d->npend -= k;
+}
+
+static int zc__dpdk_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
+{
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	(void)now;
+	zc__drain(d);
+	int k = 0;
+	while (k < n && d->npend < ZC__PEND) {
+		struct zc_mbuf *m = pkts[k];
+		uint32_t len = m->pkt_len;
+		if (len > nif->caps.mtu + 14u || m->nb_segs > 64) {
+			zc_mbuf_free(m);
+			d->st.tx_dropped++;
+			k++;
+			continue;
+		}
+		struct rte_mbuf *r;
+		int e = zc__to_rte(d, m, &r);
+		if (e == -EAGAIN)
+			break;
+		k++;
+		if (e)
+			continue;
+		d->pend[d->npend++] = r;
+		d->st.tx_packets++;
+		d->st.tx_bytes += len;
+	}
+	if (k < n)
+		d->st.tx_busy++;
+	zc__drain(d);
+	return k;
+}
+
+static void zc__dpdk_flush(struct zc_netif *nif, uint64_t now)
+{
+	(void)now;
+	zc__drain((struct zc__dpdk *)nif);
+}
+
+static uint64_t zc__dpdk_next_due(struct zc_netif *nif)
+{
+	return ((struct zc__dpdk *)nif)->npend ? 0 : UINT64_MAX;
+}
+
+/* No receive interrupt: callers poll (with a short sleep when idle). */
+static int zc__dpdk_irq_fd(struct zc_netif *nif)
+{
+	(void)nif;
+	return -1;
+}
+static int zc__dpdk_irq_arm(struct zc_netif *nif)
+{
+	(void)nif;
+	return -EOPNOTSUPP;
+}
+static void zc__dpdk_irq_ack(struct zc_netif *nif) { (void)nif; }
+
+static void zc__dpdk_get_stats(struct zc_netif *nif, struct zc_netif_stats *st)
+{
+	*st = ((struct zc__dpdk *)nif)->st;
+}
+
+static void zc__dpdk_close(struct zc_netif *nif)
+{
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	for (uint32_t i = 0; i < d->npend; i++)
+		rte_pktmbuf_free(d->pend[i]);
+	d->npend = 0;
+	rte_eth_dev_stop(d->port);
+	rte_eth_dev_close(d->port);
+	rte_eal_hotplug_remove("vdev", d->devname);
+	rte_mempool_free(d->mp_rx);
+	rte_mempool_free(d->mp_tx);
+	if (d->ext_base)
+		rte_extmem_unregister(d->ext_base, d->ext_len);
+	zc_pool_destroy(nif->pool);
+	free(d);
+}
+
+static const struct zc_netif_ops zc__dpdk_ops = {
+	.rx_burst = zc__dpdk_rx,
+	.tx_burst = zc__dpdk_tx,
+	.flush = zc__dpdk_flush,
+	.next_due = zc__dpdk_next_due,
+	.irq_fd = zc__dpdk_irq_fd,
+	.irq_arm = zc__dpdk_irq_arm,
+	.irq_ack = zc__dpdk_irq_ack,
+	.get_stats = zc__dpdk_get_stats,
+	.close = zc__dpdk_close,
+};
+
+int zc_dpdk_get_stats(struct zc_netif *nif, struct zc_dpdk_stats *st)
+{
+	while (nif && nif->ops != &zc__dpdk_ops)
+		nif = nif->lower;
+	if (nif == NULL)
+		return -EINVAL;
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	*st = d->ds;
+	struct rte_eth_link link;
+	if (rte_eth_link_get_nowait(d->port, &link) == 0)
+		st->link_up = link.link_status == RTE_ETH_LINK_UP;
+	return 0;
+}
+
+/* --- open --------------------------------------------------------------------- */
+
+static int zc__fail(struct zc__dpdk *d, int err, const char *what, int r)
+{
+	ZC_ERR("nic: dpdk: %s: %s failed: %s", d->devname, what, rte_strerror(r < 0 ? -r : r));
+	return err;
+}
+
+struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
+{
+	if (cfg == NULL || cfg->devargs == NULL || *cfg->devargs == '\0') {
+		ZC_ERR("nic: dpdk: no device string (e.g. dpdk:net_tap0,iface=zc0)");
+		errno = EINVAL;
+		return NULL;
+	}
+	int r = zc__eal_init();
+	if (r) {
+		errno = -r;
+		return NULL;
+	}
+	struct zc__dpdk *d = calloc(1, sizeof(*d));
+	if (d == NULL)
+		return NULL;
+	snprintf(d->devname, sizeof(d->devname), "%.*s", (int)strcspn(cfg->devargs, ","), cfg->devargs);
+	d->hdr = cfg->hdr ? cfg->hdr : 66;
+	bool probed = false, configured = false;
+	int err = EIO;
+	if (d->hdr < 14 || d->hdr > 1024) {
+		ZC_ERR("nic: dpdk: hdr=%u: expected 14..1024 bytes", d->hdr);
+		err = EINVAL;
+		goto fail;
+	}
+	uint16_t port;
+	if (rte_eth_dev_get_port_by_name(d->devname, &port) == 0) {
+		ZC_ERR("nic: dpdk: %s is already open in this process", d->devname);
+		err = EBUSY;
+		goto fail;
+	}
+	r = rte_dev_probe(cfg->devargs);
+	if (r < 0) {
+		ZC_ERR("nic: dpdk: cannot create '%s': %s (is the name a DPDK vdev such as net_tap0, "
+		       "net_memif0, net_ring0, net_pcap0? tap needs /dev/net/tun and CAP_NET_ADMIN; "
+		       "a memif socket may be in use; ZCS_DPDK_ARGS=--log-level=*:debug shows DPDK's reasons)",
+		       cfg->devargs, rte_strerror(-r));
+		err = -r == ENOENT || -r == EINVAL ? EINVAL : (r < 0 ? -r : EIO);
+		goto fail;
+	}
+	probed = true;
+	if (rte_eth_dev_get_port_by_name(d->devname, &port) != 0) {
+		ZC_ERR("nic: dpdk: '%s' made no ethdev port", cfg->devargs);
+		err = EINVAL;
+		goto fail;
+	}
+	d->port = port;
+
+	/* pool: the stack's frames, then the DPDK receive buffers */
+	uint32_t nframes = cfg->nframes ? cfg->nframes : 4096;
+	uint32_t nrx = cfg->rx_bufs ? cfg->rx_bufs : 2048;
+	struct zc_pool_config pc = { .name = d->devname, .nframes = nframes + nrx + 1, .fd = -1,
+				     .own_first = 0, .own_count = nframes };
+	d->nif.pool = zc_pool_create(&pc);
+	if (d->nif.pool == NULL) {
+		err = errno;
+		goto fail;
+	}
+	uint32_t fs = zc_pool_frame_size(d->nif.pool);
+	d->ext_base = zc_pool_frame_addr(d->nif.pool, 0);
+	d->ext_len = (size_t)(nframes + nrx + 1) * fs;
+	r = rte_extmem_register(d->ext_base, d->ext_len, NULL, 0, fs);
+	if (r < 0) {
+		d->ext_base = NULL;
+		err = zc__fail(d, EIO, "rte_extmem_register", rte_errno);
+		goto fail;
+	}
+	if (d->hdr + RTE_PKTMBUF_HEADROOM >= fs) {
+		ZC_ERR("nic: dpdk: hdr=%u does not fit a %u-byte buffer", d->hdr, fs);
+		err = EINVAL;
+		goto fail;
+	}
+	uint8_t *rx0 = zc_pool_frame_addr(d->nif.pool, nframes);
+	struct rte_pktmbuf_extmem ext = {
+		.buf_ptr = rx0 + fs - RTE_PKTMBUF_HEADROOM - d->hdr,
+		.buf_iova = (rte_iova_t)(uintptr_t)(rx0 + fs - RTE_PKTMBUF_HEADROOM - d->hdr),
+		.buf_len = (size_t)nrx * fs,
+		.elt_size = (uint16_t)fs,
+	};
+	char name[RTE_MEMPOOL_NAMESIZE];
+	snprintf(name, sizeof(name), "zcrx%u", port);
+	d->mp_rx = rte_pktmbuf_pool_create_extbuf(name, nrx, 0,
+						  RTE_ALIGN(sizeof(struct zc_ext_shinfo), RTE_MBUF_PRIV_ALIGN),
+						  (uint16_t)fs, SOCKET_ID_ANY, &ext, 1);
+	snprintf(name, sizeof(name), "zctx%u", port);
+	d->mp_tx = rte_pktmbuf_pool_create(
+		name, ZC__TX_MBUFS, 64,
+		RTE_ALIGN(sizeof(struct rte_mbuf_ext_shared_info), RTE_MBUF_PRIV_ALIGN),
+		RTE_PKTMBUF_HEADROOM + 256, SOCKET_ID_ANY);
+	if (d->mp_rx == NULL || d->mp_tx == NULL) {
+		err = zc__fail(d, ENOMEM, "mempool creation (ZCS_DPDK_MEM raises EAL memory)", rte_errno);
+		goto fail;
+	}
+
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	struct rte_eth_dev_info info;
+	if ((r = rte_eth_dev_info_get(port, &info)) != 0 ||
+	    (r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0) {
+		err = zc__fail(d, EIO, "configure", r);
+		goto fail;
+	}
+	configured = true;
+	uint16_t mtu = 1500;
+	if (cfg->mtu && (r = rte_eth_dev_set_mtu(port, cfg->mtu)) != 0) {
+		err = zc__fail(d, EINVAL, "set mtu", r);
+		goto fail;
+	}
+	rte_eth_dev_get_mtu(port, &mtu);
+	if ((uint32_t)mtu + 14 > fs - RTE_PKTMBUF_HEADROOM) {
+		ZC_ERR("nic: dpdk: mtu %u does not fit one %u-byte receive buffer", mtu, fs);
+		err = EINVAL;
+		goto fail;
+	}
+	uint16_t nrxd = ZC__RXD, ntxd = ZC__TXD;
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &nrxd, &ntxd);
+	if ((r = rte_eth_rx_queue_setup(port, 0, nrxd, SOCKET_ID_ANY, NULL, d->mp_rx)) != 0 ||
+	    (r = rte_eth_tx_queue_setup(port, 0, ntxd, SOCKET_ID_ANY, NULL)) != 0) {
+		err = zc__fail(d, EIO, "queue setup", r);
+		goto fail;
+	}
+	if ((r = rte_eth_dev_start(port)) != 0) {
+		err = zc__fail(d, EIO, "start", r);
+		goto fail;
+	}
+	rte_eth_promiscuous_enable(port); /* our MAC differs from the port's (tap shares its MAC) */
+
+	d->nif.ops = &zc__dpdk_ops;
+	d->nif.caps = (struct zc_netif_caps){ .mtu = mtu, .max_hdr = d->hdr, .page_size = fs };
+	if (cfg->mac) {
+		memcpy(d->nif.mac, cfg->mac, 6);
+	} else {
+		pid_t pid = getpid();
+		uint8_t mac[6] = { 0x02, 0x7a, 0x63, (uint8_t)(0x10 + port), (uint8_t)(pid >> 8), (uint8_t)pid };
+		memcpy(d->nif.mac, mac, 6);
+	}
+	snprintf(d->nif.name, sizeof(d->nif.name), "dpdk:%s", d->devname);
+	ZC_INFO("nic: dpdk: %s port %u mtu %u, %u receive buffers aligned for %u-byte headers",
+		d->devname, port, mtu, nrx, d->hdr);
+	return &d->nif;
+
+fail:
+	if (configured)
+		rte_eth_dev_close(d->port);
+	if (probed)
+		rte_eal_hotplug_remove("vdev", d->devname);
+	if (d->mp_rx)
+		rte_mempool_free(d->mp_rx);
+	if (d->mp_tx)
+		rte_mempool_free(d->mp_tx);
+	if (d->ext_base)
+		rte_extmem_unregister(d->ext_base, d->ext_len);
+	if (d->nif.pool)
+		zc_pool_destroy(d->nif.pool);
+	free(d);
+	errno = err;
+	return NULL;
+}

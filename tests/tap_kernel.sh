@@ -1,0 +1,69 @@
+#!/bin/sh
+# tap_kernel.sh PEER_BIN
+# The Linux kernel as peer: a network namespace made here holds a DPDK
+# net_tap device; the stack answers on 10.9.0.2, the kernel is 10.9.0.1.
+#  1. the kernel's ping: 100 of 100 replies
+#  2. kernel -> stack: socat sends 150 datagrams of 1000 bytes, the stack echoes
+#     them; what comes back equals what was sent
+#  3. stack -> kernel: the stack pings the kernel 100 times and has 200
+#     datagrams echoed by a kernel socat echo server
+# Skips (77) without root, /dev/net/tun or socat.
+set -u
+peer=$1
+[ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v socat >/dev/null && command -v ping >/dev/null ||
+	{ echo "SKIP: needs root, /dev/net/tun, socat and ping"; exit 77; }
+ns=zctap$$
+out=$(mktemp -d)
+cleanup() {
+	ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$out"
+}
+trap cleanup EXIT
+ip netns add "$ns" || { echo "SKIP: cannot make a network namespace"; exit 77; }
+nsx() { ip netns exec "$ns" "$@"; }
+nsx ip link set lo up
+
+# wait until the tap interface exists, then give the kernel side its address
+up_tap() {
+	for i in $(seq 100); do nsx ip link show zc0 >/dev/null 2>&1 && break; sleep 0.05; done
+	nsx ip addr add 10.9.0.1/24 dev zc0 2>/dev/null
+	nsx ip link set zc0 up
+}
+
+fail=0
+# --- 1 and 2: the stack responds ---
+nsx "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --role responder --timeout 60 >"$out/r" 2>&1 &
+rpid=$!
+up_tap
+nsx ping -c 100 -i 0.005 -W 1 -q 10.9.0.2 >"$out/ping" 2>&1
+cat "$out/ping"
+grep -q ' 100 received' "$out/ping" || { echo "FAIL: kernel ping"; fail=1; }
+head -c 150000 /dev/urandom >"$out/send"
+# a burst of echoes overruns socat's default receive buffer: ask for more
+nsx socat -b 1000 -t 2 - UDP:10.9.0.2:7777,rcvbuf=1048576 <"$out/send" >"$out/back" 2>"$out/socat.err"
+if cmp -s "$out/send" "$out/back"; then
+	echo "kernel -> stack: 150 datagrams of 1000 bytes echoed intact"
+else
+	echo "FAIL: kernel -> stack UDP: $(wc -c <"$out/back") of 150000 bytes came back; see RcvbufErrors"; nsx grep -A1 Udp: /proc/net/snmp; fail=1
+fi
+printf BYE | nsx socat -t 1 - UDP:10.9.0.2:7777 >/dev/null
+wait $rpid || { echo "FAIL: responder exit"; fail=1; }
+echo "--- responder"; cat "$out/r"
+grep -q '^icmp_echo_out 100$' "$out/r" || { echo "FAIL: stack answered not exactly 100 pings"; fail=1; }
+
+# --- 3: the stack is the client, the kernel echoes ---
+nsx socat -T 30 UDP-RECVFROM:7777,fork PIPE &
+spid=$!
+nsx "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --role client --peer 10.9.0.1 --timeout 60 \
+	>"$out/c" 2>&1 &
+cpid=$!
+up_tap
+wait $cpid; crc=$?
+kill $spid 2>/dev/null
+echo "--- client"; cat "$out/c"
+grep -q '^pings 100/100$' "$out/c" || { echo "FAIL: kernel did not answer the stack's pings"; fail=1; }
+grep -q '^datagrams 200/200 ' "$out/c" || { echo "FAIL: stack -> kernel UDP"; fail=1; }
+[ $crc -eq 0 ] || fail=1
+[ $fail -eq 0 ] && echo PASS
+exit $fail
