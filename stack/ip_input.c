@@ -44,8 +44,8 @@ void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m)
 		zc__udp_input(st, m, &ip);
 		return;
 	case ZC_IPPROTO_TCP:
-		zc_drop(&st->drops, ZC_DROP_TCP_NO_SOCKET);
-		goto drop;
+		zc__tcp_input(st, m, &ip);
+		return;
 	default:
 		zc_drop(&st->drops, ZC_DROP_IP_PROTO);
 		if (ip.dst == st->ip)

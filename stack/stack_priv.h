@@ -138,6 +138,9 @@ void zc__icmp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4
 void zc__icmp_error(struct zc_stack *st, const struct zc_mbuf *m, const struct zc_ipv4 *ip,
 		    uint8_t type, uint8_t code);
 
+/* tcp_input.c; like icmp_input, m starts at the IP header */
+void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip);
+
 /* udp.c; like icmp_input, m starts at the IP header (ip->hdr_len long) */
 void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip);
 void zc__udp_close_all(struct zc_stack *st);

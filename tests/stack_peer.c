@@ -6,6 +6,9 @@
  *       answers pings (the stack does) and echoes every UDP datagram to
  *       port P back to its sender; exits 0 after echoing a datagram "BYE",
  *       or 1 at --timeout.
+ *   stack_peer --nic SPEC --ip ADDR/PREFIX --role replay [--port P]
+ *       a responder that exits 0 once frames stopped coming for half a
+ *       second (a net_pcap replay has ended), or 1 at --timeout.
  *   stack_peer --nic SPEC --ip ADDR/PREFIX --role client --peer IP [--port P]
  *       [--pings N] [--datagrams N] [--max-size B]
  *       pings the peer N times, then sends N datagrams of varied sizes and
@@ -63,13 +66,14 @@ static void fill(uint8_t *p, size_t n, uint32_t seed)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: stack_peer --nic SPEC --ip ADDR/PREFIX --role responder|client\n"
+	fprintf(f, "usage: stack_peer --nic SPEC --ip ADDR/PREFIX --role responder|replay|client\n"
 		   "         [--peer IP] [--port P] [--pings N] [--datagrams N] [--max-size B]\n"
 		   "         [--timeout SECONDS] [--gw IP]\n");
 }
 
-static int responder(struct zc_stack *st, uint16_t port, uint64_t deadline)
+static int responder(struct zc_stack *st, uint16_t port, uint64_t deadline, bool until_idle)
 {
+	uint64_t last_rx = 0;
 	struct zc_udp_sock *s = zc_udp_open(st);
 	if (s == NULL || zc_udp_bind(s, 0, port) != 0) {
 		fprintf(stderr, "stack_peer: cannot bind UDP port %u\n", port);
@@ -79,7 +83,14 @@ static int responder(struct zc_stack *st, uint16_t port, uint64_t deadline)
 	uint64_t echoed = 0;
 	int rc = 1;
 	while (now_ns() < deadline) {
-		step(st);
+		uint64_t t = now_ns();
+		if (zc_stack_poll(st, t) > 0)
+			last_rx = t;
+		else if (until_idle && last_rx && t - last_rx > 500000000ull) {
+			rc = 0;
+			goto done;
+		} else
+			step(st);
 		uint32_t ip;
 		uint16_t p;
 		ssize_t n;
@@ -218,7 +229,8 @@ int main(int argc, char **argv)
 		}
 	}
 	bool is_client = role && strcmp(role, "client") == 0;
-	if (!nic || !ipstr || !role || (!is_client && strcmp(role, "responder") != 0) ||
+	bool is_replay = role && strcmp(role, "replay") == 0;
+	if (!nic || !ipstr || !role || (!is_client && !is_replay && strcmp(role, "responder") != 0) ||
 	    (is_client && !peerstr) || port <= 0 || port > 65535 || timeout <= 0 || pings < 0 ||
 	    dgrams < 0 || max_size < 0) {
 		usage(stderr);
@@ -249,7 +261,7 @@ int main(int argc, char **argv)
 	uint64_t deadline = now_ns() + (uint64_t)timeout * 1000000000ull;
 	int rc = is_client ? client(st, peer, (uint16_t)port, (int)pings, (int)dgrams, (size_t)max_size,
 				    deadline)
-			   : responder(st, (uint16_t)port, deadline);
+			   : responder(st, (uint16_t)port, deadline, is_replay);
 	zc_stack_dump(st, stdout);
 	zc_stack_destroy(st);
 	zc_netif_close(cfg.nif);
