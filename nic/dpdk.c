@@ -430,10 +430,19 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 	}
 	r = rte_dev_probe(cfg->devargs);
 	if (r < 0) {
-		ZC_ERR("nic: dpdk: cannot create '%s': %s (is the name a DPDK vdev such as net_tap0, "
-		       "net_memif0, net_ring0, net_pcap0? tap needs /dev/net/tun and CAP_NET_ADMIN; "
-		       "a memif socket may be in use; ZCS_DPDK_ARGS=--log-level=*:debug shows DPDK's reasons)",
-		       cfg->devargs, rte_strerror(-r));
+		const char *hint = "not a DPDK virtual device this build links: net_tap, net_memif, "
+				   "net_ring, net_pcap, net_af_packet (e.g. net_tap0,iface=zc0)";
+		if (strncmp(d->devname, "net_tap", 7) == 0)
+			hint = "net_tap needs /dev/net/tun, CAP_NET_ADMIN and a free interface name";
+		else if (strncmp(d->devname, "net_memif", 9) == 0)
+			hint = "is the memif socket already in use, or its directory missing?";
+		else if (strncmp(d->devname, "net_pcap", 8) == 0)
+			hint = "can the rx_pcap file be read and the tx_pcap file be written?";
+		else if (strncmp(d->devname, "net_af_packet", 13) == 0)
+			hint = "net_af_packet needs iface=NAME of an existing interface and CAP_NET_RAW";
+		ZC_ERR("nic: dpdk: cannot create '%s': %s (DPDK: %s; ZCS_DPDK_ARGS=--log-level=*:debug "
+		       "shows its own messages)",
+		       cfg->devargs, hint, rte_strerror(-r));
 		err = -r == ENOENT || -r == EINVAL ? EINVAL : (r < 0 ? -r : EIO);
 		goto fail;
 	}
