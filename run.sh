@@ -107,6 +107,10 @@ demo)
 	mkdir -p results
 	./build/bench/wire_bench --csv results/wire_bench.csv
 	say "CSV written to results/wire_bench.csv"
+	say "benchmark: ping and 64-byte UDP request/response: two stacks on the Trapeze wire,"
+	say "the stack against the Linux kernel over DPDK net_tap, and the kernel over loopback"
+	./build/bench/udp_bench --csv results/udp_bench.csv
+	say "CSV written to results/udp_bench.csv"
 	;;
 *)
 	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'

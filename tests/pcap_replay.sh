@@ -14,7 +14,7 @@ mkdir -p "$out"
 rm -f "$out/answers.pcap"
 exp="$data/hostile.txt"
 "$peer" --nic "dpdk:net_pcap0,rx_pcap=$data/hostile.pcap,tx_pcap=$out/answers.pcap,zc_mac=02:00:00:00:08:02" \
-	--ip 10.8.0.2/24 --role replay --timeout 60 >"$out/stats" 2>"$out/stderr"
+	--ip 10.8.0.2/24 --role replay --timeout 60 --icmp-rate 1 >"$out/stats" 2>"$out/stderr"
 rc=$?
 cat "$out/stats"
 [ $rc -eq 0 ] || { echo "FAIL: stack exited $rc"; cat "$out/stderr"; exit 1; }

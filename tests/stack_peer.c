@@ -68,7 +68,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: stack_peer --nic SPEC --ip ADDR/PREFIX --role responder|replay|client\n"
 		   "         [--peer IP] [--port P] [--pings N] [--datagrams N] [--max-size B]\n"
-		   "         [--timeout SECONDS] [--gw IP]\n");
+		   "         [--timeout SECONDS] [--gw IP] [--icmp-rate ERRORS_PER_S]\n");
 }
 
 static int responder(struct zc_stack *st, uint16_t port, uint64_t deadline, bool until_idle)
@@ -202,13 +202,14 @@ int main(int argc, char **argv)
 {
 	const char *nic = NULL, *ipstr = NULL, *role = NULL, *peerstr = NULL, *gwstr = NULL;
 	long port = 7777, pings = 100, dgrams = 200, timeout = 60;
-	long max_size = 0;
+	long max_size = 0, icmp_rate = 0;
 	static const struct option opts[] = {
 		{ "nic", required_argument, 0, 'n' },      { "ip", required_argument, 0, 'i' },
 		{ "role", required_argument, 0, 'r' },     { "peer", required_argument, 0, 'p' },
 		{ "port", required_argument, 0, 'P' },     { "pings", required_argument, 0, 'c' },
 		{ "datagrams", required_argument, 0, 'd' }, { "max-size", required_argument, 0, 'm' },
 		{ "timeout", required_argument, 0, 't' },  { "gw", required_argument, 0, 'g' },
+		{ "icmp-rate", required_argument, 0, 'R' },
 		{ "help", no_argument, 0, 'h' },           { 0, 0, 0, 0 }
 	};
 	int c;
@@ -224,6 +225,7 @@ int main(int argc, char **argv)
 		case 'd': dgrams = strtol(optarg, NULL, 0); break;
 		case 'm': max_size = strtol(optarg, NULL, 0); break;
 		case 't': timeout = strtol(optarg, NULL, 0); break;
+		case 'R': icmp_rate = strtol(optarg, NULL, 0); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -232,14 +234,15 @@ int main(int argc, char **argv)
 	bool is_replay = role && strcmp(role, "replay") == 0;
 	if (!nic || !ipstr || !role || (!is_client && !is_replay && strcmp(role, "responder") != 0) ||
 	    (is_client && !peerstr) || port <= 0 || port > 65535 || timeout <= 0 || pings < 0 ||
-	    dgrams < 0 || max_size < 0) {
+	    dgrams < 0 || max_size < 0 || icmp_rate < 0 || icmp_rate > 1000000) {
 		usage(stderr);
 		return 2;
 	}
 	if (zc_log_init_env())
 		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct zc_stack_config cfg = { .seed = (uint64_t)getpid(), .now = now_ns() };
+	struct zc_stack_config cfg = { .seed = (uint64_t)getpid(), .now = now_ns(),
+				       .icmp_rate = (uint32_t)icmp_rate };
 	uint32_t peer = 0;
 	if (zc_parse_ipv4(ipstr, &cfg.ip, &cfg.prefix_len, 24) ||
 	    (peerstr && zc_parse_ipv4(peerstr, &peer, NULL, 0)) ||

@@ -115,12 +115,12 @@ answers["icmp_port_unreach"] += 1
 # --- storms: broadcast ARP for other hosts, broadcast UDP to a closed port
 # (never answered), unicast UDP to a closed port (answered up to the ICMP
 # rate limit: a burst of 50 less the two errors above, plus what refills
-# during the replay) ---
+# during the replay; the replay runs the stack at 1 error per second) ---
 add(Ether(src=PEER, dst=BCAST) / ARP(op=1, hwsrc=PEER, psrc=A_PEER, pdst="10.8.0.50"), "arp_not_for_us", n=1000)
 add(Ether(src=PEER, dst=BCAST) / IP(src=A_PEER, dst="255.255.255.255") / UDP(sport=68, dport=9) / Raw(b"b" * 32), "udp_no_port", n=500)
 add(e / ip / UDP(sport=40000, dport=9) / Raw(b"closed"), "udp_no_port", n=300)
-answer_max["icmp_port_unreach"] = 1 + 48 + 100  # generous refill allowance
-drops_rate_min = 300 - 48 - 100
+answer_max["icmp_port_unreach"] = 1 + 48 + 2  # at most 2 s of refill at 1/s
+drops_rate_min = 300 - 48 - 2
 
 wrpcap(f"{out}/hostile.pcap", frames, linktype=1)  # DLT_EN10MB, runt included
 with open(f"{out}/hostile.txt", "w") as f:
