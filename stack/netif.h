@@ -23,7 +23,9 @@
  * Sleeping: irq_fd() is a pollable fd. The caller calls irq_arm(); if it
  * returns 0, no packet is pending and the fd will become readable when one
  * arrives; then it polls the fd and calls irq_ack() after waking. If
- * irq_arm() returns -EAGAIN, packets are pending: do not sleep.
+ * irq_arm() returns -EAGAIN, packets are pending: do not sleep. A NIC
+ * without a receive interrupt (the DPDK backend) returns -1 from irq_fd()
+ * and -EOPNOTSUPP from irq_arm(): callers poll it, sleeping briefly when idle.
  */
 #ifndef ZC_NETIF_H
 #define ZC_NETIF_H

@@ -19,6 +19,7 @@
  * which scripts read. Exit status: 0 all checks passed, 1 a check failed or
  * timed out, 2 bad usage or the NIC did not open.
  */
+#include "nic/dpdk.h"
 #include "nic/open.h"
 #include "stack/log.h"
 #include "stack/stack.h"
@@ -266,6 +267,16 @@ int main(int argc, char **argv)
 				    deadline)
 			   : responder(st, (uint16_t)port, deadline, is_replay);
 	zc_stack_dump(st, stdout);
+	struct zc_netif_stats ns;
+	cfg.nif->ops->get_stats(cfg.nif, &ns);
+	printf("nic.rx_packets %" PRIu64 "\nnic.tx_packets %" PRIu64 "\nnic.rx_dropped %" PRIu64
+	       "\nnic.tx_dropped %" PRIu64 "\nnic.zc_frames %" PRIu64 "\nnic.dma_bytes %" PRIu64 "\n",
+	       ns.rx_packets, ns.tx_packets, ns.rx_dropped, ns.tx_dropped, ns.zc_frames, ns.dma_bytes);
+	struct zc_dpdk_stats ds;
+	if (zc_dpdk_get_stats(cfg.nif, &ds) == 0)
+		printf("dpdk.align_hits %" PRIu64 "\ndpdk.align_misses %" PRIu64 "\ndpdk.rx_copied %" PRIu64
+		       "\ndpdk.tx_attached %" PRIu64 "\ndpdk.tx_copied_bytes %" PRIu64 "\n",
+		       ds.align_hits, ds.align_misses, ds.rx_copied, ds.tx_attached, ds.tx_copied_bytes);
 	zc_stack_destroy(st);
 	zc_netif_close(cfg.nif);
 	return rc;

@@ -238,6 +238,63 @@ static void test_trade_and_lend_states(void **state)
 	assert_false(zc_pool_owns(p, (uint32_t)f));
 }
 
+/* pullup gathers exactly n header bytes and leaves the rest where it was:
+ * a page-aligned payload stays page-aligned in its frame. */
+static void test_pullup(void **state)
+{
+	struct zc_pool *p = *state;
+	/* head: 10 inline bytes; then a frame holding 100 + 3900 bytes */
+	struct zc_mbuf *h = zc_mbuf_alloc(p);
+	for (int i = 0; i < 10; i++)
+		zc_mbuf_append(h, 1)[0] = (uint8_t)i;
+	struct zc_mbuf *f = zc_mbuf_alloc_frame(p);
+	for (uint32_t i = 0; i < 4000; i++)
+		f->data[i] = (uint8_t)(10 + i);
+	f->len = f->pkt_len = 4000;
+	zc_mbuf_cat(h, f);
+	uint8_t *frame_start = f->data;
+	h = zc_mbuf_pullup(h, 110);
+	assert_non_null(h);
+	assert_int_equal(h->len, 110);
+	assert_int_equal(h->pkt_len, 4010);
+	for (int i = 0; i < 110; i++)
+		assert_int_equal(h->data[i], (uint8_t)i);
+	assert_ptr_equal(h->next->data, frame_start + 100); /* 3900 bytes left in place */
+	assert_int_equal(zc_mbuf_check(h), 0);
+	/* already contiguous: nothing moves */
+	assert_ptr_equal(zc_mbuf_pullup(h, 50), h);
+	zc_mbuf_free(h);
+
+	/* a frame head gets a new inline head in front */
+	f = zc_mbuf_alloc_frame(p);
+	memset(f->data, 7, 3000);
+	f->len = f->pkt_len = 20; /* shorter than asked: needs the next segment */
+	struct zc_mbuf *g = zc_mbuf_alloc_frame(p);
+	memset(g->data, 9, 40);
+	g->len = g->pkt_len = 40;
+	zc_mbuf_cat(f, g);
+	h = zc_mbuf_pullup(f, 50);
+	assert_non_null(h);
+	assert_int_equal(h->kind, ZC_MBUF_INLINE_BUF);
+	assert_int_equal(h->len, 50);
+	assert_int_equal(h->pkt_len, 60);
+	assert_int_equal(h->data[19], 7);
+	assert_int_equal(h->data[20], 9);
+	assert_int_equal(zc_mbuf_check(h), 0);
+	zc_mbuf_free(h);
+
+	/* too short a packet, or more than the inline room: freed, NULL */
+	h = zc_mbuf_alloc(p);
+	zc_mbuf_append(h, 10);
+	assert_null(zc_mbuf_pullup(h, 11));
+	h = zc_mbuf_alloc_frame(p);
+	h->len = h->pkt_len = 1000;
+	struct zc_mbuf *h2 = zc_mbuf_alloc(p);
+	zc_mbuf_append(h2, 1);
+	zc_mbuf_cat(h2, h);
+	assert_null(zc_mbuf_pullup(h2, 200));
+}
+
 static void test_double_free_is_caught(void **state)
 {
 	struct zc_pool *p = *state;
@@ -311,6 +368,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_external_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trade_and_lend_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pullup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_free_is_caught, setup, teardown),
 		cmocka_unit_test(test_leak_is_reported),
 		cmocka_unit_test(test_bad_config),

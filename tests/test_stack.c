@@ -77,7 +77,8 @@ static void run(struct env *e, uint64_t ns)
 	for (uint64_t end = e->now + ns; e->now < end; e->now += 100000) {
 		if (e->a)
 			zc_stack_poll(e->a, e->now);
-		zc_stack_poll(e->b, e->now);
+		if (e->b)
+			zc_stack_poll(e->b, e->now);
 	}
 }
 
@@ -252,6 +253,47 @@ static void test_arp_unresolved_and_queue_bound(void **state)
 	zc_udp_close(sa);
 }
 
+/* A resolved entry past its reachable time keeps being used while a
+ * unicast request refreshes it; with the peer silent it is forgotten. */
+static void test_arp_stale_entry_is_refreshed(void **state)
+{
+	struct env *e = *state;
+	zc_stack_destroy(e->a);
+	struct zc_stack_config c = { .nif = e->na, .ip = IP_A, .prefix_len = 24, .seed = 1, .now = e->now,
+				     .arp_reachable_ns = 10000000ull /* 10 ms */ };
+	e->a = zc_stack_create(&c);
+	struct zc_udp_sock *sa = zc_udp_open(e->a), *sb = zc_udp_open(e->b);
+	zc_udp_bind(sb, 0, 5000);
+	uint8_t b[8] = { 1 }, in[8];
+	zc_udp_sendto(sa, b, sizeof(b), IP_B, 5000);
+	run(e, 1000000);
+	assert_int_equal(zc_udp_recvfrom(sb, in, sizeof(in), NULL, NULL), 8);
+	struct zc_stack_stats s0, s1;
+	zc_stack_get_stats(e->a, &s0);
+	run(e, 20000000); /* past reachable */
+	zc_udp_sendto(sa, b, sizeof(b), IP_B, 5000);
+	/* sent at once (in the same poll), not queued behind the refresh */
+	zc_stack_poll(e->a, e->now);
+	zc_stack_poll(e->b, e->now);
+	assert_int_equal(zc_udp_recvfrom(sb, in, sizeof(in), NULL, NULL), 8);
+	run(e, 1000000);
+	zc_stack_get_stats(e->a, &s1);
+	assert_int_equal(s1.arp_requests_out, s0.arp_requests_out + 1);
+	assert_int_equal(s1.arp_replies_in, s0.arp_replies_in + 1);
+	/* B goes silent: after the retries the entry is dropped, and the next
+	 * packet waits for a fresh resolution that fails */
+	zc_stack_destroy(e->b);
+	e->b = NULL;
+	for (int i = 0; i < 5; i++) { /* one refresh per arp_retry_ns (1 s) */
+		e->now += 1100000000ull;
+		zc_udp_sendto(sa, b, sizeof(b), IP_B, 5000);
+		zc_stack_poll(e->a, e->now);
+	}
+	uint8_t mac[6];
+	assert_int_equal(zc_stack_arp_lookup(e->a, IP_B, mac), -ENOENT);
+	zc_udp_close(sa);
+}
+
 static void test_bad_configuration(void **state)
 {
 	struct env *e = *state;
@@ -400,6 +442,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_udp_rcvbuf_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_port_unreachable_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_unresolved_and_queue_bound, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_arp_stale_entry_is_refreshed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_configuration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_answers_only_what_it_should, setup_raw, teardown),
 	};
