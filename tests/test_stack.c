@@ -294,6 +294,26 @@ static void test_arp_stale_entry_is_refreshed(void **state)
 	zc_udp_close(sa);
 }
 
+/* Off-link destinations go to the gateway's MAC: B (a host, not a
+ * router) receives the frame and drops it as not for it. */
+static void test_gateway_route(void **state)
+{
+	struct env *e = *state;
+	zc_stack_destroy(e->a);
+	struct zc_stack_config c = { .nif = e->na, .ip = IP_A, .prefix_len = 24, .gateway = IP_B,
+				     .seed = 1, .now = e->now };
+	e->a = zc_stack_create(&c);
+	struct zc_udp_sock *sa = zc_udp_open(e->a);
+	uint8_t b[20] = { 0 };
+	assert_int_equal(zc_udp_sendto(sa, b, sizeof(b), 0xc0a80101u /* 192.168.1.1 */, 53), 20);
+	run(e, 1000000);
+	uint8_t mac[6];
+	assert_int_equal(zc_stack_arp_lookup(e->a, IP_B, mac), 0);
+	assert_int_equal(zc_stack_arp_lookup(e->a, 0xc0a80101u, mac), -ENOENT);
+	assert_int_equal(drop_n(e->b, "ip_not_for_us"), 1);
+	zc_udp_close(sa);
+}
+
 static void test_bad_configuration(void **state)
 {
 	struct env *e = *state;
@@ -443,6 +463,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_port_unreachable_rate_limited, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_unresolved_and_queue_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_arp_stale_entry_is_refreshed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateway_route, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_configuration, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_raw_answers_only_what_it_should, setup_raw, teardown),
 	};
