@@ -100,6 +100,34 @@ static void finish(struct result *r, const char *path, const char *test, struct 
 	memset(s, 0, sizeof(*s));
 }
 
+/* Run once(ctx, i) for `secs`; each true return is a timed transaction. */
+typedef bool (*once_fn)(void *ctx, uint32_t i);
+
+static void timed(const char *path, const char *test, double secs, once_fn once, void *ctx,
+		  struct result *r)
+{
+	struct samples s = { 0 };
+	uint64_t lost = 0, t0 = now_ns(), c0 = cpu_ns(), end = t0 + (uint64_t)(secs * 1e9);
+	for (uint32_t i = 0; now_ns() < end; i++) {
+		uint64_t a = now_ns();
+		if (once(ctx, i))
+			add_sample(&s, now_ns() - a);
+		else
+			lost++;
+	}
+	finish(r, path, test, &s, lost, now_ns() - t0, cpu_ns() - c0);
+}
+
+static uint8_t *pattern(size_t size)
+{
+	uint8_t *d = malloc(size);
+	if (d == NULL)
+		abort();
+	for (size_t i = 0; i < size; i++)
+		d[i] = (uint8_t)(i * 13);
+	return d;
+}
+
 /* --- the stack side ------------------------------------------------------- */
 
 static bool stack_ping_once(struct zc_stack *st, uint32_t peer, uint16_t seq, uint64_t timeout)
@@ -134,6 +162,27 @@ static bool stack_udp_once(struct zc_stack *st, struct zc_udp_sock *u, uint32_t 
 	return false;
 }
 
+struct stack_ctx {
+	struct zc_stack *st;
+	struct zc_udp_sock *u;
+	uint32_t peer;
+	uint8_t *d;
+	size_t size;
+};
+
+static bool stack_ping_i(void *c, uint32_t i)
+{
+	struct stack_ctx *x = c;
+	return stack_ping_once(x->st, x->peer, (uint16_t)i, 100000000ull);
+}
+
+static bool stack_udp_i(void *c, uint32_t i)
+{
+	struct stack_ctx *x = c;
+	x->d[0] = (uint8_t)i;
+	return stack_udp_once(x->st, x->u, x->peer, x->d, x->size, 100000000ull);
+}
+
 /* Ping then UDP against peer for `secs` each; results into r[0], r[1]. */
 static int stack_measure(struct zc_stack *st, const char *path, uint32_t peer, double secs,
 			 size_t size, struct result *r)
@@ -147,41 +196,19 @@ static int stack_measure(struct zc_stack *st, const char *path, uint32_t peer, d
 		zc_ping_close(st);
 		return -1;
 	}
-	struct samples s = { 0 };
-	uint64_t lost = 0, t0 = now_ns(), c0 = cpu_ns(), end = t0 + (uint64_t)(secs * 1e9);
-	for (uint16_t seq = 0; now_ns() < end; seq++) {
-		uint64_t a = now_ns();
-		if (stack_ping_once(st, peer, seq, 100000000ull))
-			add_sample(&s, now_ns() - a);
-		else
-			lost++;
-	}
-	finish(&r[0], path, "ping", &s, lost, now_ns() - t0, cpu_ns() - c0);
+	struct stack_ctx x = { .st = st, .peer = peer, .size = size };
+	timed(path, "ping", secs, stack_ping_i, &x, &r[0]);
 	zc_ping_close(st);
 
-	struct zc_udp_sock *u = zc_udp_open(st);
-	uint8_t *d = malloc(size);
-	for (size_t i = 0; i < size; i++)
-		d[i] = (uint8_t)(i * 13);
-	stack_udp_once(st, u, peer, d, size, 1000000000ull); /* warm up */
-	lost = 0;
-	t0 = now_ns();
-	c0 = cpu_ns();
-	end = t0 + (uint64_t)(secs * 1e9);
-	for (uint32_t i = 0; now_ns() < end; i++) {
-		d[0] = (uint8_t)i;
-		uint64_t a = now_ns();
-		if (stack_udp_once(st, u, peer, d, size, 100000000ull))
-			add_sample(&s, now_ns() - a);
-		else
-			lost++;
-	}
-	finish(&r[1], path, "udp", &s, lost, now_ns() - t0, cpu_ns() - c0);
-	zc_udp_sendto(u, "BYE", 3, peer, PORT);
+	x.u = zc_udp_open(st);
+	x.d = pattern(size);
+	stack_udp_once(st, x.u, peer, x.d, size, 1000000000ull); /* warm up */
+	timed(path, "udp", secs, stack_udp_i, &x, &r[1]);
+	zc_udp_sendto(x.u, "BYE", 3, peer, PORT);
 	for (uint64_t e2 = now_ns() + 50000000ull; now_ns() < e2;)
 		zc_stack_poll(st, now_ns());
-	zc_udp_close(u);
-	free(d);
+	zc_udp_close(x.u);
+	free(x.d);
 	return 0;
 }
 
@@ -265,86 +292,75 @@ static int kernel_echo_start(uint32_t ip, pthread_t *t, struct echo_arg *a)
 	return pthread_create(t, NULL, kernel_echo, a);
 }
 
-static uint16_t icmp_sum(const uint8_t *p, size_t n) { return zc_csum(p, n); }
+struct kernel_ctx {
+	int fd;
+	struct sockaddr_in to;
+	uint8_t *d, *in;
+	size_t size;
+};
+
+static bool kernel_ping_i(void *c, uint32_t i)
+{
+	struct kernel_ctx *x = c;
+	uint8_t pkt[64], in[256];
+	uint16_t seq = (uint16_t)i;
+	memset(pkt, (int)seq, sizeof(pkt));
+	struct zc_icmp ic = { .type = ZC_ICMP_ECHO_REQUEST, .id = 0x4b4b, .seq = seq };
+	zc_icmp_build(pkt, &ic, 56);
+	sendto(x->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&x->to, sizeof(x->to));
+	for (;;) {
+		ssize_t n = recv(x->fd, in, sizeof(in), 0);
+		if (n < 0)
+			return false;
+		size_t ihl = (size_t)(in[0] & 15) * 4;
+		/* a raw socket on lo also sees our own request */
+		if ((size_t)n >= ihl + 8 && in[ihl] == ZC_ICMP_ECHO_REPLY && zc_get16(in + ihl + 6) == seq)
+			return true;
+	}
+}
+
+static bool kernel_udp_i(void *c, uint32_t i)
+{
+	struct kernel_ctx *x = c;
+	x->d[0] = (uint8_t)i;
+	send(x->fd, x->d, x->size, 0);
+	ssize_t n = recv(x->fd, x->in, x->size + 1, 0);
+	return n == (ssize_t)x->size && memcmp(x->in, x->d, x->size) == 0;
+}
 
 /* The kernel's ICMP echo and UDP echo over loopback. */
 static int kernel_measure(double secs, size_t size, struct result *r)
 {
-	struct sockaddr_in lo = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
-	struct samples s = { 0 };
-	uint64_t lost = 0, t0, c0, end;
-	if (fd >= 0) {
-		struct timeval tv = { 0, 100000 };
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		uint8_t pkt[64], in[256];
-		t0 = now_ns();
-		c0 = cpu_ns();
-		end = t0 + (uint64_t)(secs * 1e9);
-		for (uint16_t seq = 0; now_ns() < end; seq++) {
-			memset(pkt, (int)seq, sizeof(pkt));
-			struct zc_icmp ic = { .type = ZC_ICMP_ECHO_REQUEST, .id = 0x4b4b, .seq = seq };
-			zc_icmp_build(pkt, &ic, 56);
-			(void)icmp_sum;
-			uint64_t a = now_ns();
-			sendto(fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&lo, sizeof(lo));
-			bool got = false;
-			while (!got) {
-				ssize_t n = recv(fd, in, sizeof(in), 0);
-				if (n < 0)
-					break;
-				size_t ihl = (size_t)(in[0] & 15) * 4;
-				/* a raw socket on lo also sees our own request */
-				if ((size_t)n >= ihl + 8 && in[ihl] == ZC_ICMP_ECHO_REPLY &&
-				    zc_get16(in + ihl + 6) == seq)
-					got = true;
-			}
-			if (got)
-				add_sample(&s, now_ns() - a);
-			else
-				lost++;
-		}
-		finish(&r[0], "kernel", "ping", &s, lost, now_ns() - t0, cpu_ns() - c0);
-		close(fd);
+	struct timeval tv = { 0, 100000 };
+	struct kernel_ctx x = { .size = size };
+	x.to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(PORT),
+				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	x.fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	if (x.fd >= 0) {
+		setsockopt(x.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		timed("kernel", "ping", secs, kernel_ping_i, &x, &r[0]);
+		close(x.fd);
 	} else {
 		fprintf(stderr, "udp_bench: kernel ping needs a raw socket (root): skipped\n");
-		finish(&r[0], "kernel", "ping", &s, 0, 1, 0);
+		memset(&r[0], 0, sizeof(r[0]));
 	}
 
 	pthread_t t;
 	struct echo_arg ea;
 	if (kernel_echo_start(INADDR_LOOPBACK, &t, &ea) != 0)
 		return -1;
-	int c = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(PORT),
-				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	connect(c, (struct sockaddr *)&to, sizeof(to));
-	struct timeval tv = { 0, 100000 };
-	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	uint8_t *d = malloc(size), *in = malloc(size + 1);
-	for (size_t i = 0; i < size; i++)
-		d[i] = (uint8_t)(i * 13);
-	lost = 0;
-	t0 = now_ns();
-	c0 = cpu_ns();
-	end = t0 + (uint64_t)(secs * 1e9);
-	for (uint32_t i = 0; now_ns() < end; i++) {
-		d[0] = (uint8_t)i;
-		uint64_t a = now_ns();
-		send(c, d, size, 0);
-		ssize_t n = recv(c, in, size + 1, 0);
-		if (n == (ssize_t)size && memcmp(in, d, size) == 0)
-			add_sample(&s, now_ns() - a);
-		else
-			lost++;
-	}
-	finish(&r[1], "kernel", "udp", &s, lost, now_ns() - t0, cpu_ns() - c0);
-	send(c, "BYE", 3, 0);
+	x.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	connect(x.fd, (struct sockaddr *)&x.to, sizeof(x.to));
+	setsockopt(x.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	x.d = pattern(size);
+	x.in = malloc(size + 1);
+	timed("kernel", "udp", secs, kernel_udp_i, &x, &r[1]);
+	send(x.fd, "BYE", 3, 0);
 	pthread_join(t, NULL);
-	close(c);
+	close(x.fd);
 	close(ea.fd);
-	free(d);
-	free(in);
+	free(x.d);
+	free(x.in);
 	return 0;
 }
 

@@ -15,25 +15,6 @@
 #include <errno.h>
 #include <string.h>
 
-/* An inline head holding the first n bytes, so headers can be rewritten
- * without touching a buffer someone else may share. */
-static struct zc_mbuf *zc__private_head(struct zc_mbuf *m, uint32_t n)
-{
-	if (m->kind == ZC_MBUF_INLINE_BUF)
-		return zc_mbuf_pullup(m, n);
-	struct zc_mbuf *h = zc_mbuf_alloc(m->pool);
-	if (h == NULL) {
-		zc_mbuf_free(m);
-		return NULL;
-	}
-	h->next = m;
-	h->pkt_len = m->pkt_len;
-	h->nb_segs = (uint16_t)(m->nb_segs + 1);
-	h->flags = m->flags;
-	h->tstamp = m->tstamp;
-	return zc_mbuf_pullup(h, n);
-}
-
 static void zc__ping_deliver(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip,
 			     const struct zc_icmp *ic)
 {
@@ -55,12 +36,9 @@ void zc__icmp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4
 {
 	struct zc_icmp ic;
 	uint32_t len = m->pkt_len - ip->hdr_len;
-	uint32_t need = ip->hdr_len + (len < ZC_ICMP_HLEN ? len : ZC_ICMP_HLEN);
-	m = zc__private_head(m, need);
-	if (m == NULL) {
-		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+	m = zc__l4_pullup(st, m, ip, ZC_ICMP_HLEN, true); /* an echo reply rewrites it */
+	if (m == NULL)
 		return;
-	}
 	if (zc_icmp_parse(m->data + ip->hdr_len, m->len - ip->hdr_len, false, &ic, &st->drops) !=
 	    ZC_DROP_NONE)
 		goto drop;

@@ -10,6 +10,17 @@
  */
 #include "stack/stack_priv.h"
 
+struct zc_mbuf *zc__l4_pullup(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip,
+			      uint32_t l4hdr, bool writable)
+{
+	uint32_t len = m->pkt_len - ip->hdr_len;
+	uint32_t need = ip->hdr_len + (len < l4hdr ? len : l4hdr);
+	m = writable ? zc_mbuf_pullup_private(m, need) : zc_mbuf_pullup(m, need);
+	if (m == NULL)
+		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+	return m;
+}
+
 void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m)
 {
 	struct zc_ipv4 ip;

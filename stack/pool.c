@@ -605,9 +605,9 @@ void zc_mbuf_cat(struct zc_mbuf *h, struct zc_mbuf *t)
 	h->nb_segs = (uint16_t)(h->nb_segs + t->nb_segs);
 }
 
-struct zc_mbuf *zc_mbuf_pullup(struct zc_mbuf *m, uint32_t n)
+static struct zc_mbuf *zc__pullup(struct zc_mbuf *m, uint32_t n, bool private_head)
 {
-	if (m->len >= n)
+	if (m->len >= n && (!private_head || m->kind == ZC_MBUF_INLINE_BUF))
 		return m;
 	if (n > m->pkt_len || n > ZC_MBUF_INLINE - ZC_MBUF_HEADROOM)
 		goto fail;
@@ -646,6 +646,9 @@ fail:
 	zc_mbuf_free(m);
 	return NULL;
 }
+
+struct zc_mbuf *zc_mbuf_pullup(struct zc_mbuf *m, uint32_t n) { return zc__pullup(m, n, false); }
+struct zc_mbuf *zc_mbuf_pullup_private(struct zc_mbuf *m, uint32_t n) { return zc__pullup(m, n, true); }
 
 uint32_t zc_mbuf_headroom(const struct zc_mbuf *m)
 {

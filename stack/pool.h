@@ -195,6 +195,9 @@ uint32_t zc_mbuf_tailroom(const struct zc_mbuf *m);
  * Returns the head, or NULL after freeing the whole chain when the packet is
  * shorter than n or no header is left (as BSD's m_pullup). */
 struct zc_mbuf *zc_mbuf_pullup(struct zc_mbuf *m, uint32_t n);
+/* The same, and the head is always an inline segment, so its bytes can be
+ * rewritten without touching a frame or buffer that others may share. */
+struct zc_mbuf *zc_mbuf_pullup_private(struct zc_mbuf *m, uint32_t n);
 
 /* Copy len bytes at offset off of the packet into dst; returns bytes copied
  * (less when the packet is shorter). */

@@ -130,6 +130,11 @@ void zc__arp_flush_all(struct zc_stack *st);
  * head segment has the headroom) and routes it; it owns m. Returns 0 or
  * -ENETUNREACH (then m is freed and counted). */
 void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m);
+/* Gather the IP header and l4hdr bytes after it (fewer when the packet is
+ * shorter) into the head segment, private when writable; NULL (counted,
+ * m freed) when no header is left. */
+struct zc_mbuf *zc__l4_pullup(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip,
+			      uint32_t l4hdr, bool writable);
 int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto);
 
 /* icmp.c. icmp_input takes m (owned) starting at the IP header. icmp_error answers the offending IP packet m (headers at m->data;

@@ -10,14 +10,13 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 {
 	struct zc_tcp t;
 	uint32_t len = m->pkt_len - ip->hdr_len;
-	uint32_t need = ip->hdr_len + (len < ZC_TCP_HLEN ? len : ZC_TCP_HLEN);
-	m = zc_mbuf_pullup(m, need);
+	m = zc__l4_pullup(st, m, ip, ZC_TCP_HLEN, false);
 	if (m == NULL)
-		goto nobufs;
-	if (len >= ZC_TCP_HLEN) {
+		return;
+	if (len >= ZC_TCP_HLEN) { /* and the options */
 		uint32_t hl = (uint32_t)(m->data[ip->hdr_len + 12] >> 4) * 4;
-		if (hl > ZC_TCP_HLEN && hl <= len && (m = zc_mbuf_pullup(m, ip->hdr_len + hl)) == NULL)
-			goto nobufs;
+		if (hl > ZC_TCP_HLEN && hl <= len && (m = zc__l4_pullup(st, m, ip, hl, false)) == NULL)
+			return;
 	}
 	if (zc_tcp_parse_header(m->data + ip->hdr_len, m->len - ip->hdr_len, len, &t, &st->drops) !=
 	    ZC_DROP_NONE)
@@ -32,7 +31,4 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 	zc_drop(&st->drops, ZC_DROP_TCP_NO_SOCKET);
 drop:
 	zc_mbuf_free(m);
-	return;
-nobufs:
-	zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
 }

@@ -59,12 +59,9 @@ void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 {
 	struct zc_udp u;
 	uint32_t len = m->pkt_len - ip->hdr_len;
-	uint32_t need = ip->hdr_len + (len < ZC_UDP_HLEN ? len : ZC_UDP_HLEN);
-	m = zc_mbuf_pullup(m, need);
-	if (m == NULL) {
-		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+	m = zc__l4_pullup(st, m, ip, ZC_UDP_HLEN, false);
+	if (m == NULL)
 		return;
-	}
 	if (zc_udp_parse(m->data + ip->hdr_len, len, ip->src, ip->dst, false, &u, &st->drops) !=
 	    ZC_DROP_NONE)
 		goto drop;
