@@ -383,6 +383,10 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 				uint32_t avail = zc_mbuf_copydata(m, 0, sizeof(first), first);
 				split = zc__split_len(first, avail, m->pkt_len);
 			}
+			/* a payload one page too long: fill the control message
+			 * with the first payload bytes, as far as it holds them */
+			if (m->pkt_len - split > maxpages * t->page && m->pkt_len > ZC_TRAPEZE_CTRL_MAX)
+				split = ZC_TRAPEZE_CTRL_MAX;
 			payload = m->pkt_len - split;
 			np = (payload + t->page - 1) / t->page;
 		}

@@ -58,7 +58,11 @@
 	X(ICMP_RATE, "icmp_rate_limited")         /* an error we did not send */ \
 	X(UDP_NO_PORT, "udp_no_port")             /* no socket bound */      \
 	X(UDP_RCVBUF, "udp_rcvbuf_full")                                     \
-	X(TCP_NO_SOCKET, "tcp_no_socket")                                    \
+	X(TCP_NO_SOCKET, "tcp_no_socket")         /* answered with a RST */  \
+	X(TCP_SYN_QUEUE, "tcp_syn_queue_full")    /* a listener's queues are full */ \
+	X(TCP_PAWS, "tcp_paws")                   /* an old timestamp (RFC 7323) */ \
+	X(TCP_OUT_OF_WINDOW, "tcp_out_of_window") /* answered with an ACK */ \
+	X(TCP_NO_ACK, "tcp_no_ack")               /* synchronized state, ACK bit off */ \
 	X(RX_NOBUFS, "rx_no_buffers")             /* no mbuf to gather headers */ \
 	X(TX_NO_ROUTE, "tx_no_route")             /* off-link without a gateway */ \
 	X(TX_NOBUFS, "tx_no_buffers")             /* no mbuf or frame to build it */ \

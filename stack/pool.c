@@ -595,6 +595,34 @@ struct zc_mbuf *zc_mbuf_clone(struct zc_mbuf *m)
 	return head;
 }
 
+struct zc_mbuf *zc_mbuf_ref(const struct zc_mbuf *s, uint32_t off, uint32_t len)
+{
+	if ((uint64_t)off + len > s->len)
+		return NULL;
+	struct zc_mbuf *c = zc__mget(s->pool);
+	if (c == NULL)
+		return NULL;
+	c->kind = s->kind;
+	c->frame = s->frame;
+	c->buf_len = s->buf_len;
+	c->shinfo = s->shinfo;
+	c->len = len;
+	c->pkt_len = len;
+	if (s->kind == ZC_MBUF_INLINE_BUF) {
+		c->buf = c->inline_buf;
+		c->data = c->buf + (s->data - s->buf) + off;
+		memcpy(c->data, s->data + off, len);
+	} else {
+		c->buf = s->buf;
+		c->data = s->data + off;
+		if (s->kind == ZC_MBUF_FRAME_BUF)
+			s->pool->frames[s->frame].refcnt++;
+		else
+			s->shinfo->refcnt++;
+	}
+	return c;
+}
+
 void zc_mbuf_cat(struct zc_mbuf *h, struct zc_mbuf *t)
 {
 	struct zc_mbuf *l = h;

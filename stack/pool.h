@@ -172,6 +172,10 @@ void zc_mbuf_free(struct zc_mbuf *m);
 /* A new chain of segments over the same buffers (inline data is copied);
  * NULL (and nothing changed) when headers run out. */
 struct zc_mbuf *zc_mbuf_clone(struct zc_mbuf *m);
+/* One new segment (a packet of its own) over bytes [off, off+len) of
+ * segment s's buffer: a frame or ext reference, or a copy of inline bytes.
+ * NULL when the range is outside s or headers ran out. */
+struct zc_mbuf *zc_mbuf_ref(const struct zc_mbuf *s, uint32_t off, uint32_t len);
 /* Append chain t to chain h; h stays the head. */
 void zc_mbuf_cat(struct zc_mbuf *h, struct zc_mbuf *t);
 

@@ -2,7 +2,7 @@
  * stack.c - a stack instance: configuration, the poll loop, timers and
  * counters (see stack.h).
  */
-#include "stack/stack_priv.h"
+#include "stack/tcp_priv.h"
 #include "stack/log.h"
 
 #include <arpa/inet.h>
@@ -91,6 +91,11 @@ struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
 	st->icmp_last = c->now;
 	zc_rng_seed(&st->rng, c->seed);
 	st->ip_id = (uint16_t)zc_rng_next(&st->rng);
+	if (zc__tcp_init(st) != 0) {
+		free(st);
+		errno = ENOMEM;
+		return NULL;
+	}
 	ZC_INFO("stack: %s/%u on %s", zc_ipv4_str(st->ip, b1), c->prefix_len, c->nif->name);
 	return st;
 }
@@ -99,6 +104,7 @@ void zc_stack_destroy(struct zc_stack *st)
 {
 	if (st == NULL)
 		return;
+	zc__tcp_fini(st);
 	zc__udp_close_all(st);
 	zc_ping_close(st);
 	zc__arp_flush_all(st);
@@ -122,6 +128,7 @@ int zc_stack_poll(struct zc_stack *st, uint64_t now)
 		zc__ether_input(st, b[i]);
 	if (zc__arp_next_timer(st) <= st->now)
 		zc__arp_timer(st);
+	zc__tcp_timers(st);
 	zc__tx_flush(st);
 	zc_netif_flush(st->nif, st->now);
 	return n < 0 ? 0 : n;
@@ -131,6 +138,9 @@ uint64_t zc_stack_next_timer(const struct zc_stack *st)
 {
 	uint64_t t = zc__arp_next_timer(st);
 	uint64_t d = zc_netif_next_due(st->nif);
+	uint64_t tt = zc__tcp_next_timer(st);
+	if (tt < t)
+		t = tt;
 	if (d < t)
 		t = d;
 	if (st->txn && st->now < t)
@@ -159,6 +169,18 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__P(icmp_echo_in); ZC__P(icmp_echo_out); ZC__P(icmp_unreach_out); ZC__P(icmp_other_in);
 	ZC__P(udp_in); ZC__P(udp_out); ZC__P(tx_busy);
 #undef ZC__P
+	const struct zc_tcp_stats *ts = &st->tcp->stats;
+#define ZC__T(field)                                                 \
+	do {                                                         \
+		if (ts->field)                                       \
+			fprintf(f, "tcp.%s %llu\n", #field, (unsigned long long)ts->field); \
+	} while (0)
+	ZC__T(active_opens); ZC__T(passive_opens); ZC__T(attempt_fails); ZC__T(estab_resets);
+	ZC__T(curr_estab); ZC__T(segs_in); ZC__T(segs_out); ZC__T(retrans_segs); ZC__T(rsts_out);
+	ZC__T(challenge_acks); ZC__T(fast_retransmits); ZC__T(timeouts); ZC__T(syn_queue_drops);
+	ZC__T(accept_queue_drops); ZC__T(ooo_segs); ZC__T(delayed_acks); ZC__T(zero_window_probes);
+	ZC__T(keepalive_probes); ZC__T(paws_drops); ZC__T(bytes_sent); ZC__T(bytes_received);
+#undef ZC__T
 	for (int i = 1; i < ZC_DROP__COUNT; i++)
 		if (st->drops.n[i])
 			fprintf(f, "drop.%s %llu\n", zc_drop_name((enum zc_drop_reason)i),

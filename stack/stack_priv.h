@@ -68,6 +68,8 @@ struct zc_ping {
 	uint32_t h, n;
 };
 
+struct zc__tcp;
+
 struct zc_stack {
 	struct zc_netif *nif;
 	struct zc_pool *pool;
@@ -92,6 +94,7 @@ struct zc_stack {
 
 	struct zc_udp_sock *udp[ZC__UDP_SOCKS];
 	struct zc_ping ping;
+	struct zc__tcp *tcp;     /* tcp_priv.h */
 
 	/* transmit queue: packets built, not yet taken by the NIC */
 	struct zc_mbuf *txq[ZC__TXQ];

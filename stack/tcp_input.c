@@ -1,14 +1,577 @@
 /*
- * tcp_input.c - TCP receive. For now (before the TCP issue) it checks the
- * segment - header, options, checksum, each failure under its own drop
- * name - and counts every valid segment as tcp_no_socket: there are no TCP
- * sockets yet.
+ * tcp_input.c - TCP receive: RFC 9293 3.10.7 "SEGMENT ARRIVES", step by
+ * step, with RFC 5961 (challenge ACKs, ACK range check), RFC 7323 (PAWS,
+ * timestamps for RTT), RFC 6298 (Karn), RFC 5681/6582 (duplicate ACKs, fast
+ * retransmit and recovery) and RFC 3042 (limited transmit).
+ *
+ * Segments are first checked (header, options, checksum, each failure under
+ * its own drop name). Data stays in the received frames: the in-order
+ * queue and the out-of-order queue hold the mbufs themselves, trimmed to
+ * the window.
  */
-#include "stack/stack_priv.h"
+#include "stack/tcp_priv.h"
+
+#include <errno.h>
+#include <string.h>
+
+struct zc__seg {
+	struct zc_tcp th;
+	tcp_seq seq, end;   /* end: seq + data + SYN + FIN */
+	uint32_t len;       /* data bytes */
+	struct zc_mbuf *m;  /* data only (headers removed); may be NULL */
+};
+
+static void zc__tcp_bad(struct zc_stack *st, enum zc_drop_reason r) { zc_drop(&st->drops, r); }
+
+/* Options of a SYN: MSS, window scale, timestamps. */
+static void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
+{
+	if (th->opt.has_mss && th->opt.mss >= 64 && th->opt.mss < s->mss)
+		s->mss = th->opt.mss;
+	else if (!th->opt.has_mss && s->mss > 536)
+		s->mss = 536; /* RFC 9293 3.7.1 default */
+	if (th->opt.has_wscale && (s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_SYN_SENT ||
+				   s->state == ZC_TCP_SYN_RECEIVED)) {
+		s->ws_ok = true;
+		s->snd_wscale = th->opt.wscale;
+	} else {
+		s->ws_ok = false;
+		s->snd_wscale = 0;
+		s->rcv_wscale = 0;
+	}
+	if (th->opt.has_ts) {
+		s->ts_ok = true;
+		s->ts_recent = th->opt.tsval;
+		s->ts_recent_age = s->st->now;
+	} else {
+		s->ts_ok = false;
+	}
+	if (s->ts_ok && s->mss > 12 + 64)
+		s->mss -= 12; /* the timestamps option rides on every segment */
+}
+
+/* --- queues ------------------------------------------------------------------- */
+
+static void zc__rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
+{
+	m->nextpkt = NULL;
+	if (s->rq_tail)
+		s->rq_tail->nextpkt = m;
+	else
+		s->rq_head = m;
+	s->rq_tail = m;
+	s->rq_len += m->pkt_len;
+}
+
+/* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps
+ * with what is there; the queue keeps at most ZC__TCP_OOO_MAX segments. */
+static void zc__ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
+{
+	struct zc__tcp *t = s->st->tcp;
+	struct zc_mbuf **pp = &s->ooo;
+	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq))
+		pp = &(*pp)->nextpkt;
+	/* trim against the segment before (already passed) and after */
+	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq)) {
+		uint32_t over = (tcp_seq)(*pp)->tstamp + (*pp)->pkt_len - seq;
+		if (over >= m->pkt_len) {
+			zc_mbuf_free(m);
+			return;
+		}
+		zc_mbuf_adj(m, over);
+		seq += over;
+		pp = &(*pp)->nextpkt;
+	}
+	/* drop queued segments that m covers completely, trim a partial one */
+	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq + m->pkt_len)) {
+		struct zc_mbuf *d = *pp;
+		*pp = d->nextpkt;
+		s->ooo_n--;
+		s->ooo_bytes -= d->pkt_len;
+		d->nextpkt = NULL;
+		zc_mbuf_free(d);
+	}
+	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq + m->pkt_len))
+		zc_mbuf_trim(m, seq + m->pkt_len - (tcp_seq)(*pp)->tstamp);
+	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX) {
+		zc_mbuf_free(m);
+		return;
+	}
+	m->tstamp = seq;
+	m->nextpkt = *pp;
+	*pp = m;
+	s->ooo_n++;
+	s->ooo_bytes += m->pkt_len;
+	s->ooo_packets++;
+	t->stats.ooo_segs++;
+}
+
+/* Move what became in order from the out-of-order queue. */
+static void zc__ooo_drain(struct zc_tcp_sock *s)
+{
+	while (s->ooo && seq_le((tcp_seq)s->ooo->tstamp, s->rcv_nxt)) {
+		struct zc_mbuf *m = s->ooo;
+		s->ooo = m->nextpkt;
+		s->ooo_n--;
+		s->ooo_bytes -= m->pkt_len;
+		tcp_seq seq = (tcp_seq)m->tstamp;
+		uint32_t over = s->rcv_nxt - seq;
+		if (over >= m->pkt_len) {
+			m->nextpkt = NULL;
+			zc_mbuf_free(m);
+			continue;
+		}
+		zc_mbuf_adj(m, over);
+		s->rcv_nxt += m->pkt_len;
+		s->bytes_received += m->pkt_len;
+		zc__rq_append(s, m);
+	}
+}
+
+/* --- the steps ---------------------------------------------------------------- */
+
+/* RFC 9293 3.10.7.4 first check: is the segment acceptable? */
+static bool zc__seq_acceptable(const struct zc_tcp_sock *s, const struct zc__seg *g)
+{
+	uint32_t wnd = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	uint32_t seglen = g->end - g->seq;
+	if (seglen == 0)
+		return wnd == 0 ? g->seq == s->rcv_nxt
+				: seq_le(s->rcv_nxt, g->seq) && seq_lt(g->seq, s->rcv_nxt + wnd);
+	if (wnd == 0)
+		return false;
+	return (seq_le(s->rcv_nxt, g->seq) && seq_lt(g->seq, s->rcv_nxt + wnd)) ||
+	       (seq_le(s->rcv_nxt, g->end - 1) && seq_lt(g->end - 1, s->rcv_nxt + wnd));
+}
+
+static void zc__challenge_ack(struct zc_tcp_sock *s)
+{
+	s->st->tcp->stats.challenge_acks++;
+	zc__tcp_send_ack(s);
+}
+
+/* A SYN for a listener: a child in SYN_RECEIVED, if the queues allow. */
+static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, const struct zc_ipv4 *ip,
+				 struct zc__seg *g)
+{
+	const struct zc_tcp *th = &g->th;
+	if (th->flags & ZC_TCP_RST)
+		return;
+	if (th->flags & ZC_TCP_ACK) {
+		zc__tcp_respond_rst(st, ip, th, g->len);
+		return;
+	}
+	if (!(th->flags & ZC_TCP_SYN) || zc__is_bcast(st, ip->dst))
+		return;
+	/* the SYN queue is bounded: a flood fills it and is dropped */
+	if (l->nsyn >= 2 * l->backlog || l->nacc >= l->backlog) {
+		st->tcp->stats.syn_queue_drops++;
+		zc__tcp_bad(st, ZC_DROP_TCP_SYN_QUEUE);
+		return;
+	}
+	struct zc_tcp_sock *c = zc__tcp_alloc(st);
+	if (c == NULL) {
+		zc__tcp_bad(st, ZC_DROP_TCP_SYN_QUEUE);
+		return;
+	}
+	c->lip = ip->dst;
+	c->lport = th->dport;
+	c->rip = ip->src;
+	c->rport = th->sport;
+	c->parent = l;
+	c->orphan = true; /* until accepted */
+	l->nsyn++;
+	c->nodelay = l->nodelay;
+	c->sb_max = l->sb_max;
+	c->rb_max = l->rb_max;
+	c->user_mss = l->user_mss;
+	c->keepalive = l->keepalive;
+	c->keepidle_s = l->keepidle_s;
+	c->keepintvl_s = l->keepintvl_s;
+	c->keepcnt = l->keepcnt;
+	c->linger_s = l->linger_s;
+	zc__tcp_init_conn(c);
+	c->state = ZC_TCP_LISTEN; /* for the option rules below */
+	zc__tcp_syn_options(c, th);
+	c->irs = g->seq;
+	c->rcv_nxt = g->seq + 1;
+	c->rcv_adv = c->rcv_nxt;
+	c->snd_wnd = th->win; /* a SYN's window is never scaled */
+	c->max_sndwnd = c->snd_wnd;
+	c->snd_wl1 = g->seq;
+	c->iss = zc__tcp_isn(st, c->lip, c->lport, c->rip, c->rport);
+	c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+	c->snd_wl2 = c->iss;
+	c->cc->init(c);
+	zc__tcp_set_state(c, ZC_TCP_SYN_RECEIVED);
+	zc__tcp_hash(c);
+	c->last_rx = st->now;
+	st->tcp->stats.passive_opens++;
+	zc__tcp_output(c); /* SYN-ACK */
+}
+
+/* RFC 9293 3.10.7.3 */
+static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *ip, struct zc__seg *g)
+{
+	const struct zc_tcp *th = &g->th;
+	bool ack = (th->flags & ZC_TCP_ACK) != 0;
+	if (ack && (seq_le(th->ack, s->iss) || seq_gt(th->ack, s->snd_max))) {
+		if (!(th->flags & ZC_TCP_RST))
+			zc__tcp_respond_rst(s->st, ip, th, g->len);
+		return;
+	}
+	if (th->flags & ZC_TCP_RST) {
+		if (ack)
+			zc__tcp_drop(s, ECONNREFUSED);
+		return;
+	}
+	if (!(th->flags & ZC_TCP_SYN))
+		return;
+	zc__tcp_syn_options(s, th);
+	s->irs = g->seq;
+	s->rcv_nxt = g->seq + 1;
+	s->rcv_adv = s->rcv_nxt;
+	s->snd_wnd = th->win;
+	s->max_sndwnd = s->snd_wnd;
+	s->snd_wl1 = g->seq;
+	s->snd_wl2 = th->ack;
+	s->cc->init(s); /* the MSS may have shrunk */
+	if (ack) {
+		s->snd_una = th->ack;
+		if (s->ts_ok && th->opt.tsecr)
+			zc__tcp_rtt_sample(s, (uint64_t)(zc__tcp_now_ts(s) - th->opt.tsecr) * 1000000u);
+		else if (s->syn_tries == 0)
+			zc__tcp_rtt_sample(s, s->st->now - (s->t[ZC__T_REXMT] - s->rto));
+		s->backoff = 0;
+		s->syn_tries = 0;
+		zc__tcp_timer_set(s, ZC__T_REXMT, 0);
+		zc__tcp_set_state(s, ZC_TCP_ESTABLISHED);
+		zc__tcp_keep_reset(s);
+		s->ack_now = true;
+		zc__tcp_output(s); /* the ACK, and any data already queued */
+		return;
+	}
+	/* simultaneous open (RFC 9293 3.5, figure 7) */
+	zc__tcp_set_state(s, ZC_TCP_SYN_RECEIVED);
+	zc__tcp_xmit(s, s->iss, 0, ZC_TCP_SYN | ZC_TCP_ACK);
+	zc__tcp_arm_rexmt(s);
+}
+
+/* New data acknowledged: RTT, send buffer, congestion window, timers.
+ * Returns false when the connection ended and s is gone. */
+static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
+{
+	const struct zc_tcp *th = &g->th;
+	uint32_t acked = th->ack - s->snd_una;
+	/* RTT: the echoed timestamp, or the timed segment if it was not resent */
+	if (s->ts_ok && th->opt.has_ts && th->opt.tsecr)
+		zc__tcp_rtt_sample(s, (uint64_t)(uint32_t)(zc__tcp_now_ts(s) - th->opt.tsecr) * 1000000u);
+	else if (s->rtt_timing && seq_gt(th->ack, s->rtt_seq)) {
+		zc__tcp_rtt_sample(s, s->st->now - s->rtt_start);
+		s->rtt_timing = false;
+	}
+	s->backoff = 0;
+	s->rexmt_count = 0;
+	uint32_t data = acked;
+	bool fin_acked = false;
+	if (s->fin_pending && acked > s->sb_len) {
+		data = s->sb_len;
+		fin_acked = true;
+	}
+	zc__tcp_sb_drop(s, data);
+	s->bytes_acked += data;
+	s->snd_una = th->ack;
+	if (seq_lt(s->snd_nxt, s->snd_una))
+		s->snd_nxt = s->snd_una;
+	/* congestion control */
+	if (s->in_recovery) {
+		if (seq_ge(th->ack, s->recover)) {
+			s->in_recovery = false;
+			s->cc->exit_recovery(s);
+		} else {
+			s->cc->partial_ack(s, acked);
+			zc__tcp_rexmit_first(s); /* RFC 6582: the next hole */
+		}
+	} else {
+		s->cc->ack(s, acked);
+	}
+	s->dupacks = 0;
+	if (s->snd_una == s->snd_max)
+		zc__tcp_timer_set(s, ZC__T_REXMT, 0);
+	else
+		zc__tcp_arm_rexmt(s); /* RFC 6298 5.3 */
+	if (fin_acked) {
+		switch (s->state) {
+		case ZC_TCP_FIN_WAIT_1:
+			zc__tcp_set_state(s, ZC_TCP_FIN_WAIT_2);
+			if (s->orphan) /* nobody will read: do not wait forever */
+				zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+			break;
+		case ZC_TCP_CLOSING:
+			zc__tcp_set_state(s, ZC_TCP_TIME_WAIT);
+			zc__tcp_timer_clear_all(s);
+			zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+			break;
+		case ZC_TCP_LAST_ACK:
+			return !zc__tcp_closed(s);
+		default:
+			break;
+		}
+	}
+	return true;
+}
+
+/* Step 5 of 3.10.7.4: the ACK field. Returns false when the segment must
+ * be dropped (the connection may be gone). */
+static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
+{
+	const struct zc_tcp *th = &g->th;
+	if (s->state == ZC_TCP_SYN_RECEIVED) {
+		if (seq_lt(s->snd_una, th->ack) && seq_le(th->ack, s->snd_max)) {
+			zc__tcp_set_state(s, ZC_TCP_ESTABLISHED);
+			s->snd_una = s->iss + 1; /* our SYN is acknowledged */
+			zc__tcp_timer_set(s, ZC__T_REXMT, 0);
+			s->snd_wnd = (uint32_t)th->win << s->snd_wscale;
+			s->max_sndwnd = s->snd_wnd;
+			s->snd_wl1 = g->seq;
+			s->snd_wl2 = th->ack;
+			s->backoff = 0;
+			s->syn_tries = 0;
+			zc__tcp_keep_reset(s);
+			if (s->parent)
+				zc__tcp_child_ready(s);
+		} else {
+			struct zc_ipv4 ip = { .src = s->rip, .dst = s->lip };
+			zc__tcp_respond_rst(s->st, &ip, th, g->len);
+			return false;
+		}
+	}
+	/* RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT */
+	if (seq_gt(th->ack, s->snd_max)) {
+		zc__tcp_send_ack(s);
+		return false;
+	}
+	if (seq_lt(th->ack, s->snd_una - s->max_sndwnd)) {
+		zc__challenge_ack(s);
+		return false;
+	}
+	s->last_ack_rx = s->st->now;
+	uint32_t wnd = (uint32_t)th->win << s->snd_wscale;
+	if (seq_gt(th->ack, s->snd_una)) {
+		if (!zc__tcp_ack_new(s, g))
+			return false;
+		if (s->state == ZC_TCP_CLOSED)
+			return false;
+	} else if (th->ack == s->snd_una && g->len == 0 && !(th->flags & (ZC_TCP_SYN | ZC_TCP_FIN)) &&
+		   wnd == s->snd_wnd && s->snd_max != s->snd_una) {
+		/* a duplicate ACK (RFC 5681 section 2) */
+		s->dupacks++;
+		if (s->in_recovery) {
+			s->cc->dupack_in_recovery(s);
+		} else if (s->dupacks == 3) {
+			/* RFC 6582 3.2 step 2: only when the ACK covers recover */
+			if (seq_gt(th->ack, s->recover) || s->recover == s->snd_una) {
+				s->st->tcp->stats.fast_retransmits++;
+				s->recover = s->snd_max;
+				s->in_recovery = true;
+				s->cc->enter_recovery(s);
+				zc__tcp_rexmit_first(s);
+				zc__tcp_arm_rexmt(s);
+			}
+		}
+	}
+	/* window update (RFC 9293 3.10.7.4, fifth check) */
+	if (seq_lt(s->snd_wl1, g->seq) || (s->snd_wl1 == g->seq && seq_le(s->snd_wl2, th->ack))) {
+		s->snd_wnd = wnd;
+		if (wnd > s->max_sndwnd)
+			s->max_sndwnd = wnd;
+		s->snd_wl1 = g->seq;
+		s->snd_wl2 = th->ack;
+		if (wnd > 0) {
+			zc__tcp_timer_set(s, ZC__T_PERSIST, 0);
+			s->persist_shift = 0;
+		}
+	}
+	return true;
+}
+
+/* Step 7: segment text. Takes g->m. */
+static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
+{
+	struct zc_mbuf *m = g->m;
+	g->m = NULL;
+	if (g->len == 0) {
+		zc_mbuf_free(m);
+		return;
+	}
+	if (s->state != ZC_TCP_ESTABLISHED && s->state != ZC_TCP_FIN_WAIT_1 &&
+	    s->state != ZC_TCP_FIN_WAIT_2) {
+		zc_mbuf_free(m);
+		return;
+	}
+	/* trim to the window: what is before rcv_nxt and past rcv_adv */
+	tcp_seq seq = g->seq;
+	if (seq_lt(seq, s->rcv_nxt)) {
+		uint32_t d = s->rcv_nxt - seq;
+		zc_mbuf_adj(m, d);
+		seq = s->rcv_nxt;
+	}
+	tcp_seq edge = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv : s->rcv_nxt;
+	if (seq_gt(seq + m->pkt_len, edge))
+		zc_mbuf_trim(m, seq + m->pkt_len - edge);
+	if (m->pkt_len == 0) {
+		zc_mbuf_free(m);
+		s->ack_now = true;
+		return;
+	}
+	s->data_segs_in++;
+	s->last_data_rx = s->st->now;
+	if (s->orphan && s->rd_shut) {
+		/* closed by the application: nobody will read; take it and forget it */
+		if (seq == s->rcv_nxt)
+			s->rcv_nxt += m->pkt_len;
+		zc_mbuf_free(m);
+		s->ack_now = true;
+		return;
+	}
+	if (seq == s->rcv_nxt) {
+		s->rcv_nxt += m->pkt_len;
+		s->bytes_received += m->pkt_len;
+		zc__rq_append(s, m);
+		bool had_ooo = s->ooo != NULL;
+		zc__ooo_drain(s);
+		/* ACK policy: at once when filling a hole, in quick-ACK mode, or
+		 * for every second full segment; else within delack_ns */
+		s->segs_unacked++;
+		if (had_ooo || s->quickack > 0 || s->segs_unacked >= 2) {
+			if (s->quickack)
+				s->quickack--;
+			s->ack_now = true;
+		} else if (s->t[ZC__T_DELACK] == 0)
+			zc__tcp_timer_set(s, ZC__T_DELACK, s->st->now + s->st->tcp->cfg.delack_ns);
+	} else {
+		zc__ooo_insert(s, seq, m);
+		s->ack_now = true; /* a duplicate ACK tells the sender (RFC 5681 4.2) */
+	}
+}
+
+/* Step 8: FIN. */
+static void zc__tcp_fin_input(struct zc_tcp_sock *s, const struct zc__seg *g)
+{
+	if (!(g->th.flags & ZC_TCP_FIN) || s->fin_rcvd)
+		return;
+	/* the FIN counts only when everything before it has arrived */
+	if (g->end - 1 != s->rcv_nxt)
+		return;
+	s->fin_rcvd = true;
+	s->rcv_nxt++;
+	s->ack_now = true;
+	switch (s->state) {
+	case ZC_TCP_SYN_RECEIVED:
+	case ZC_TCP_ESTABLISHED:
+		zc__tcp_set_state(s, ZC_TCP_CLOSE_WAIT);
+		break;
+	case ZC_TCP_FIN_WAIT_1:
+		/* our FIN not yet acked (else we would be in FIN_WAIT_2) */
+		zc__tcp_set_state(s, ZC_TCP_CLOSING);
+		break;
+	case ZC_TCP_FIN_WAIT_2:
+		zc__tcp_set_state(s, ZC_TCP_TIME_WAIT);
+		zc__tcp_timer_clear_all(s);
+		zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+		break;
+	case ZC_TCP_TIME_WAIT:
+		zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+		break;
+	default:
+		break;
+	}
+}
+
+/* 3.10.7.4 for the synchronized states and SYN_RECEIVED. */
+static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv4 *ip, struct zc__seg *g)
+{
+	struct zc_stack *st = s->st;
+	const struct zc_tcp *th = &g->th;
+	/* PAWS (RFC 7323 5.3) */
+	if (s->ts_ok && th->opt.has_ts && !(th->flags & ZC_TCP_RST) && th->opt.tsval != s->ts_recent &&
+	    (int32_t)(th->opt.tsval - s->ts_recent) < 0) {
+		if (st->now - s->ts_recent_age > 24ull * 24 * 3600 * 1000000000ull) {
+			s->ts_recent = th->opt.tsval; /* idle past 24 days: the old value is void */
+		} else {
+			st->tcp->stats.paws_drops++;
+			zc__tcp_bad(st, ZC_DROP_TCP_PAWS);
+			zc__tcp_send_ack(s);
+			return;
+		}
+	}
+	/* first: sequence number */
+	if (!zc__seq_acceptable(s, g)) {
+		zc__tcp_bad(st, ZC_DROP_TCP_OUT_OF_WINDOW);
+		if (!(th->flags & ZC_TCP_RST))
+			zc__tcp_send_ack(s);
+		return;
+	}
+	/* timestamps: remember the newest one at the left edge (RFC 7323 4.3) */
+	if (s->ts_ok && th->opt.has_ts && seq_le(g->seq, s->last_ack_sent) &&
+	    seq_lt(s->last_ack_sent, g->end + ((th->flags & (ZC_TCP_SYN | ZC_TCP_FIN)) ? 0 : 1))) {
+		s->ts_recent = th->opt.tsval;
+		s->ts_recent_age = st->now;
+	}
+	/* second: RST (RFC 5961 3.2) */
+	if (th->flags & ZC_TCP_RST) {
+		if (g->seq != s->rcv_nxt) {
+			zc__challenge_ack(s);
+			return;
+		}
+		if (s->state == ZC_TCP_SYN_RECEIVED && s->parent) {
+			zc__tcp_drop(s, 0); /* back to LISTEN: the child goes */
+			return;
+		}
+		int err = s->state == ZC_TCP_SYN_RECEIVED ? ECONNREFUSED
+			  : (s->state == ZC_TCP_CLOSING || s->state == ZC_TCP_LAST_ACK || s->state == ZC_TCP_TIME_WAIT) ? 0
+			  : s->state == ZC_TCP_CLOSE_WAIT ? EPIPE : ECONNRESET;
+		zc__tcp_drop(s, err);
+		return;
+	}
+	/* fourth: SYN in a synchronized state (RFC 5961 4.2) */
+	if (th->flags & ZC_TCP_SYN) {
+		if (s->state == ZC_TCP_SYN_RECEIVED && s->parent && g->seq == s->irs) {
+			zc__tcp_xmit(s, s->iss, 0, ZC_TCP_SYN | ZC_TCP_ACK); /* a resent SYN: resend SYN-ACK */
+			return;
+		}
+		zc__challenge_ack(s);
+		return;
+	}
+	/* fifth: ACK */
+	if (!(th->flags & ZC_TCP_ACK)) {
+		zc__tcp_bad(st, ZC_DROP_TCP_NO_ACK);
+		return;
+	}
+	if (!zc__tcp_ack_input(s, g))
+		return;
+	if (s->state == ZC_TCP_CLOSED)
+		return;
+	if (s->state == ZC_TCP_TIME_WAIT) {
+		/* a retransmitted FIN: ACK it and restart the 2MSL wait */
+		if (th->flags & ZC_TCP_FIN) {
+			zc__tcp_timer_set(s, ZC__T_2MSL, st->now + 2 * st->tcp->cfg.msl_ns);
+			zc__tcp_send_ack(s);
+		}
+		return;
+	}
+	/* seventh and eighth: text and FIN */
+	zc__tcp_data_input(s, g);
+	zc__tcp_fin_input(s, g);
+	if (s->state == ZC_TCP_CLOSED)
+		return;
+	zc__tcp_output(s);
+	(void)ip;
+}
 
 void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip)
 {
-	struct zc_tcp t;
+	struct zc__seg g = { 0 };
 	uint32_t len = m->pkt_len - ip->hdr_len;
 	m = zc__l4_pullup(st, m, ip, ZC_TCP_HLEN, false);
 	if (m == NULL)
@@ -18,17 +581,53 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 		if (hl > ZC_TCP_HLEN && hl <= len && (m = zc__l4_pullup(st, m, ip, hl, false)) == NULL)
 			return;
 	}
-	if (zc_tcp_parse_header(m->data + ip->hdr_len, m->len - ip->hdr_len, len, &t, &st->drops) !=
+	if (zc_tcp_parse_header(m->data + ip->hdr_len, m->len - ip->hdr_len, len, &g.th, &st->drops) !=
 	    ZC_DROP_NONE)
 		goto drop;
 	if (!(m->flags & ZC_MBUF_F_L4_CSUM_OK)) {
-		uint32_t s = zc_csum_pseudo_v4(ip->src, ip->dst, ZC_IPPROTO_TCP, (uint16_t)len);
-		if (zc_csum_fold(zc_csum_mbuf(s, m, ip->hdr_len, len)) != 0) {
+		uint32_t sum = zc_csum_pseudo_v4(ip->src, ip->dst, ZC_IPPROTO_TCP, (uint16_t)len);
+		if (zc_csum_fold(zc_csum_mbuf(sum, m, ip->hdr_len, len)) != 0) {
 			zc_drop(&st->drops, ZC_DROP_TCP_CSUM);
 			goto drop;
 		}
 	}
-	zc_drop(&st->drops, ZC_DROP_TCP_NO_SOCKET);
+	struct zc__tcp *t = st->tcp;
+	t->stats.segs_in++;
+	g.seq = g.th.seq;
+	g.len = len - g.th.hdr_len;
+	g.end = g.seq + g.len + ((g.th.flags & ZC_TCP_SYN) ? 1 : 0) + ((g.th.flags & ZC_TCP_FIN) ? 1 : 0);
+	zc_mbuf_adj(m, ip->hdr_len + g.th.hdr_len);
+	g.m = m;
+
+	struct zc_tcp_sock *s = zc__tcp_lookup(st, ip->dst, g.th.dport, ip->src, g.th.sport);
+	if (s == NULL) {
+		struct zc_tcp_sock *l = zc__tcp_listener(st, ip->dst, g.th.dport);
+		if (l) {
+			zc__tcp_listen_input(st, l, ip, &g);
+		} else {
+			zc__tcp_bad(st, ZC_DROP_TCP_NO_SOCKET);
+			zc__tcp_respond_rst(st, ip, &g.th, g.len);
+		}
+		goto drop_g;
+	}
+	s->segs_in++;
+	s->last_rx = st->now;
+	if (s->keepalive && s->t[ZC__T_KEEP])
+		zc__tcp_keep_reset(s);
+	if (s->state == ZC_TCP_SYN_SENT)
+		zc__tcp_syn_sent_input(s, ip, &g);
+	else if (s->state == ZC_TCP_TIME_WAIT && (g.th.flags & ZC_TCP_SYN) && !(g.th.flags & ZC_TCP_ACK) &&
+		 seq_gt(g.seq, s->rcv_nxt)) {
+		/* a new incarnation (RFC 9293 3.6.1, RFC 6191): let the listener take it */
+		struct zc_tcp_sock *l = zc__tcp_listener(st, ip->dst, g.th.dport);
+		zc__tcp_closed(s);
+		if (l)
+			zc__tcp_listen_input(st, l, ip, &g);
+	} else
+		zc__tcp_established_input(s, ip, &g);
+drop_g:
+	zc_mbuf_free(g.m);
+	return;
 drop:
 	zc_mbuf_free(m);
 }

@@ -1,0 +1,141 @@
+/*
+ * tcp.h - TCP (RFC 9293) in the stack, and its native API.
+ *
+ * The API is non-blocking throughout: a call that would wait returns
+ * -EAGAIN (or -EINPROGRESS for connect), and zc_tcp_events() tells what is
+ * ready, as poll(2) would. The stack moves only inside zc_stack_poll(), so a
+ * caller alternates calls and polls (the socket layer will do that for
+ * applications). Errors are -errno values as Linux gives them.
+ *
+ * What is implemented: the full state machine with simultaneous open and
+ * close and TIME_WAIT; the RST rules of RFC 9293 and RFC 5961 (challenge
+ * ACKs for in-window RST and SYN, ACK range checks); ISNs by RFC 6528
+ * (SipHash of the 4-tuple under a per-stack key, plus a 4 us clock); MSS
+ * from the NIC's MTU; window scaling, timestamps and PAWS (RFC 7323);
+ * RFC 6298 retransmission timer with Karn's rule and backoff; NewReno
+ * (RFC 5681, RFC 6582) with limited transmit (RFC 3042) behind a
+ * congestion-control ops struct; delayed ACK (every second full segment or
+ * 40 ms) and quick ACK; Nagle, TCP_NODELAY and TCP_CORK; zero-window probes
+ * (persist timer); silly-window avoidance on both sides; keepalive; bounded
+ * SYN queue, accept queue, out-of-order queue, send and receive buffers.
+ * SACK is not sent (SACK-permitted is not offered).
+ */
+#ifndef ZC_TCP_H
+#define ZC_TCP_H
+
+#include "stack/stack.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum zc_tcp_state {
+	ZC_TCP_CLOSED = 0,
+	ZC_TCP_LISTEN,
+	ZC_TCP_SYN_SENT,
+	ZC_TCP_SYN_RECEIVED,
+	ZC_TCP_ESTABLISHED,
+	ZC_TCP_FIN_WAIT_1,
+	ZC_TCP_FIN_WAIT_2,
+	ZC_TCP_CLOSE_WAIT,
+	ZC_TCP_CLOSING,
+	ZC_TCP_LAST_ACK,
+	ZC_TCP_TIME_WAIT,
+};
+const char *zc_tcp_state_name(enum zc_tcp_state s);
+
+/* Linux's struct tcp_info, field for field up to tcpi_snd_wnd (so the
+ * socket layer can hand it out for TCP_INFO). Times in microseconds. */
+struct zc_tcp_info {
+	uint8_t tcpi_state, tcpi_ca_state, tcpi_retransmits, tcpi_probes, tcpi_backoff, tcpi_options;
+	uint8_t tcpi_snd_wscale : 4, tcpi_rcv_wscale : 4;
+	uint8_t tcpi_delivery_rate_app_limited : 1, tcpi_fastopen_client_fail : 2;
+	uint32_t tcpi_rto, tcpi_ato, tcpi_snd_mss, tcpi_rcv_mss;
+	uint32_t tcpi_unacked, tcpi_sacked, tcpi_lost, tcpi_retrans, tcpi_fackets;
+	uint32_t tcpi_last_data_sent, tcpi_last_ack_sent, tcpi_last_data_recv, tcpi_last_ack_recv;
+	uint32_t tcpi_pmtu, tcpi_rcv_ssthresh, tcpi_rtt, tcpi_rttvar, tcpi_snd_ssthresh, tcpi_snd_cwnd;
+	uint32_t tcpi_advmss, tcpi_reordering, tcpi_rcv_rtt, tcpi_rcv_space, tcpi_total_retrans;
+	uint64_t tcpi_pacing_rate, tcpi_max_pacing_rate, tcpi_bytes_acked, tcpi_bytes_received;
+	uint32_t tcpi_segs_out, tcpi_segs_in, tcpi_notsent_bytes, tcpi_min_rtt;
+	uint32_t tcpi_data_segs_in, tcpi_data_segs_out;
+	uint64_t tcpi_delivery_rate, tcpi_busy_time, tcpi_rwnd_limited, tcpi_sndbuf_limited;
+	uint32_t tcpi_delivered, tcpi_delivered_ce;
+	uint64_t tcpi_bytes_sent, tcpi_bytes_retrans;
+	uint32_t tcpi_dsack_dups, tcpi_reord_seen, tcpi_rcv_ooopack, tcpi_snd_wnd;
+};
+
+/* Stack-wide TCP settings (zc_tcp_configure); 0 keeps the default. */
+struct zc_tcp_config {
+	uint64_t msl_ns;          /* TIME_WAIT lasts 2*MSL (default MSL 30 s) */
+	uint64_t rto_min_ns;      /* default 200 ms (Linux; RFC 6298 says 1 s) */
+	uint64_t rto_max_ns;      /* default 60 s */
+	uint64_t rto_initial_ns;  /* default 1 s (RFC 6298) */
+	uint64_t delack_ns;       /* default 40 ms */
+	uint32_t syn_retries;     /* default 6 */
+	uint32_t retries;         /* data and FIN retransmissions before ETIMEDOUT, default 12 */
+	uint32_t sndbuf, rcvbuf;  /* default per socket: 4 MiB each */
+	uint32_t max_conns;       /* all TCBs of the stack, default 65536 */
+};
+int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
+
+struct zc_tcp_sock;
+
+struct zc_tcp_sock *zc_tcp_socket(struct zc_stack *st); /* NULL: -ENOBUFS/-EMFILE in errno */
+/* ip 0 = the stack's address; port 0 = ephemeral. -EADDRINUSE, -EADDRNOTAVAIL, -EINVAL */
+int zc_tcp_bind(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
+int zc_tcp_listen(struct zc_tcp_sock *s, int backlog);
+/* A connection that completed the handshake, or NULL with *err = -EAGAIN
+ * (none yet), -EINVAL (not listening). */
+struct zc_tcp_sock *zc_tcp_accept(struct zc_tcp_sock *s, int *err);
+/* Starts the handshake: -EINPROGRESS; then zc_tcp_events() shows POLLOUT
+ * when established or POLLERR with zc_tcp_error() set. -EISCONN, -EALREADY. */
+int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
+/* Copies into the send buffer; returns bytes taken (possibly fewer than
+ * len), -EAGAIN when full, -EPIPE after shutdown, -ENOTCONN, or the
+ * connection's error. */
+ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len);
+/* Copies in-order data out; 0 at end of stream (FIN), -EAGAIN when none. */
+ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len);
+/* SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2 */
+int zc_tcp_shutdown(struct zc_tcp_sock *s, int how);
+/* Close: the socket handle is gone; the connection finishes on its own
+ * (FIN, TIME_WAIT), or is reset when unread data remains or linger is 0. */
+void zc_tcp_close(struct zc_tcp_sock *s);
+/* poll(2) bits: POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP */
+unsigned zc_tcp_events(const struct zc_tcp_sock *s);
+/* Takes the pending error (SO_ERROR): 0 or a positive errno. */
+int zc_tcp_error(struct zc_tcp_sock *s);
+enum zc_tcp_state zc_tcp_get_state(const struct zc_tcp_sock *s);
+void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *info);
+int zc_tcp_local(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port);
+int zc_tcp_remote(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port);
+
+enum zc_tcp_opt {
+	ZC_TCP_OPT_NODELAY,   /* 0/1 */
+	ZC_TCP_OPT_CORK,      /* 0/1 */
+	ZC_TCP_OPT_KEEPALIVE, /* 0/1 */
+	ZC_TCP_OPT_KEEPIDLE,  /* seconds */
+	ZC_TCP_OPT_KEEPINTVL, /* seconds */
+	ZC_TCP_OPT_KEEPCNT,
+	ZC_TCP_OPT_SNDBUF,    /* bytes */
+	ZC_TCP_OPT_RCVBUF,    /* bytes (before connect/listen: sets the window scale) */
+	ZC_TCP_OPT_MAXSEG,    /* bytes, before connect */
+	ZC_TCP_OPT_LINGER,    /* -1 off, else seconds (0: close resets) */
+	ZC_TCP_OPT_QUICKACK,  /* 1: acknowledge the next segments at once */
+};
+int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int val);
+int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *val);
+
+/* Stack-wide TCP counters (also printed by zc_stack_dump). */
+struct zc_tcp_stats {
+	uint64_t active_opens, passive_opens, attempt_fails, estab_resets, curr_estab;
+	uint64_t segs_in, segs_out, retrans_segs, rsts_out, challenge_acks;
+	uint64_t fast_retransmits, timeouts, syn_queue_drops, accept_queue_drops, ooo_segs;
+	uint64_t delayed_acks, zero_window_probes, keepalive_probes, paws_drops;
+	uint64_t bytes_sent, bytes_received;
+};
+void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
+/* TCBs alive (including TIME_WAIT and unaccepted ones). */
+unsigned zc_tcp_count(const struct zc_stack *st);
+
+#endif

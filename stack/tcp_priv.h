@@ -1,0 +1,193 @@
+/*
+ * tcp_priv.h - TCP's internals, shared by tcp_subr.c (tables, timers heap,
+ * ISN, the native API), tcp_input.c, tcp_output.c, tcp_timer.c and the
+ * congestion controls (cc_*.c). Nothing outside stack/ includes it.
+ *
+ * A struct zc_tcp_sock is the TCB itself: the handle an application holds
+ * until zc_tcp_close(), after which the connection lives on "orphaned"
+ * until it is done (FIN exchange, TIME_WAIT) and then frees itself.
+ */
+#ifndef ZC_TCP_PRIV_H
+#define ZC_TCP_PRIV_H
+
+#include "stack/stack_priv.h"
+#include "stack/tcp.h"
+
+/* Sequence numbers: 32-bit, compared modulo 2^32 (RFC 9293 3.4). */
+typedef uint32_t tcp_seq;
+static inline bool seq_lt(tcp_seq a, tcp_seq b) { return (int32_t)(a - b) < 0; }
+static inline bool seq_le(tcp_seq a, tcp_seq b) { return (int32_t)(a - b) <= 0; }
+static inline bool seq_gt(tcp_seq a, tcp_seq b) { return (int32_t)(a - b) > 0; }
+static inline bool seq_ge(tcp_seq a, tcp_seq b) { return (int32_t)(a - b) >= 0; }
+static inline tcp_seq seq_max(tcp_seq a, tcp_seq b) { return seq_gt(a, b) ? a : b; }
+static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : b; }
+
+#define ZC__TCP_HASH 4096u         /* connection hash buckets (power of two) */
+#define ZC__TCP_OOO_MAX 256u       /* out-of-order segments held per connection */
+#define ZC__TCP_QUICKACKS 16u      /* segments ACKed at once after the handshake */
+#define ZC__TCP_WSCALE_MAX 14u
+
+struct zc_tcp_sock;
+
+/* Congestion control, one file per algorithm (cc_newreno.c). */
+struct zc__cc_ops {
+	const char *name;
+	void (*init)(struct zc_tcp_sock *s);
+	/* acked bytes of new data, outside recovery */
+	void (*ack)(struct zc_tcp_sock *s, uint32_t acked);
+	/* a third duplicate ACK: enter fast recovery (returns after setting
+	 * ssthresh/cwnd; the caller retransmits) */
+	void (*enter_recovery)(struct zc_tcp_sock *s);
+	void (*dupack_in_recovery)(struct zc_tcp_sock *s);
+	/* an ACK in recovery: partial (below recover) or full */
+	void (*partial_ack)(struct zc_tcp_sock *s, uint32_t acked);
+	void (*exit_recovery)(struct zc_tcp_sock *s);
+	void (*timeout)(struct zc_tcp_sock *s);
+};
+extern const struct zc__cc_ops zc__cc_newreno;
+
+enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_N };
+
+struct zc_tcp_sock {
+	struct zc_stack *st;
+	uint8_t state;
+	bool orphan;             /* the application closed its handle */
+	bool hashed, in_listeners;
+	uint32_t lip, rip;
+	uint16_t lport, rport;
+	struct zc_tcp_sock *hnext;   /* hash chain or listener list */
+	struct zc_tcp_sock *anext, *aprev; /* all TCBs of the stack */
+
+	/* listener: children in SYN_RECEIVED and established-not-accepted */
+	struct zc_tcp_sock *parent;  /* the listener of an unaccepted child */
+	struct zc_tcp_sock *qnext;   /* child queue link */
+	struct zc_tcp_sock *acc_head, *acc_tail;
+	uint32_t backlog, nsyn, nacc;
+	bool accepted_ready;         /* child: in the accept queue */
+
+	/* send side */
+	tcp_seq iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+	uint32_t snd_wnd, max_sndwnd;
+	uint8_t snd_wscale, rcv_wscale;
+	bool ws_ok, ts_ok;
+	uint16_t mss;                /* we send at most this much data per segment */
+	uint16_t adv_mss;            /* what we advertised */
+	uint16_t user_mss;           /* TCP_MAXSEG, 0 = none */
+	struct zc_mbuf *sb_head, *sb_tail; /* data from snd_una on, in frames */
+	uint32_t sb_len, sb_max;
+	bool fin_pending;            /* no more data from the application: FIN after sb */
+	bool wr_shut;
+
+	/* receive side */
+	tcp_seq irs, rcv_nxt, rcv_adv;
+	struct zc_mbuf *rq_head, *rq_tail; /* in-order data (nextpkt list) */
+	uint32_t rq_len, rb_max;
+	struct zc_mbuf *ooo;         /* sorted by seq (kept in tstamp), nextpkt list */
+	uint32_t ooo_n, ooo_bytes;
+	bool fin_rcvd, rd_shut;
+
+	/* timestamps (RFC 7323) */
+	uint32_t ts_recent, ts_offset;
+	uint64_t ts_recent_age;
+	tcp_seq last_ack_sent;
+
+	/* RTT and retransmission (RFC 6298) */
+	uint64_t srtt, rttvar, rto;  /* ns */
+	bool rtt_valid, rtt_timing;
+	tcp_seq rtt_seq;
+	uint64_t rtt_start;
+	uint32_t backoff, rexmt_count, syn_tries, persist_shift;
+
+	/* congestion control */
+	const struct zc__cc_ops *cc;
+	uint32_t cwnd, ssthresh, dupacks, ca_acked;
+	tcp_seq recover;
+	bool in_recovery;
+
+	/* ACK policy */
+	uint32_t segs_unacked, quickack;
+	bool ack_now;
+
+	/* options */
+	bool nodelay, cork, keepalive;
+	uint32_t keepidle_s, keepintvl_s, keepcnt, keep_probes;
+	int linger_s;
+
+	/* timers: absolute deadlines, 0 = off; heap position of the earliest */
+	uint64_t t[ZC__T_N];
+	uint64_t deadline;
+	int32_t heap_idx;            /* -1 when not in the heap */
+
+	int error;                   /* pending SO_ERROR (positive errno) */
+	uint64_t last_rx, last_data_rx, last_data_tx, last_ack_rx;
+
+	/* tcp_info counters */
+	uint64_t bytes_acked, bytes_received, bytes_sent, bytes_retrans;
+	uint32_t segs_in, segs_out, data_segs_in, data_segs_out, total_retrans, ooo_packets;
+};
+
+struct zc__tcp {
+	struct zc_tcp_config cfg;
+	struct zc_tcp_sock *hash[ZC__TCP_HASH];
+	struct zc_tcp_sock *listeners;
+	struct zc_tcp_sock *all;
+	struct zc_tcp_sock **heap;
+	uint32_t nheap, heapcap;
+	uint32_t count;
+	uint64_t key[2];             /* SipHash key for ISNs and ports */
+	struct zc_tcp_stats stats;
+};
+
+static inline struct zc__tcp *zc__tcp_of(struct zc_stack *st) { return st->tcp; }
+
+/* tcp_subr.c */
+int zc__tcp_init(struct zc_stack *st);
+void zc__tcp_fini(struct zc_stack *st);
+struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st);
+void zc__tcp_hash(struct zc_tcp_sock *s);
+struct zc_tcp_sock *zc__tcp_lookup(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+				   uint16_t rport);
+struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport);
+tcp_seq zc__tcp_isn(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+/* The connection is over: err (0 or errno) becomes SO_ERROR, queues are
+ * freed, timers stop; an orphan or unaccepted child is freed. */
+void zc__tcp_drop(struct zc_tcp_sock *s, int err);
+/* TIME_WAIT ran out or the last ACK came: state CLOSED; an orphan is freed
+ * (returns true: s is gone). */
+bool zc__tcp_closed(struct zc_tcp_sock *s);
+void zc__tcp_set_state(struct zc_tcp_sock *s, enum zc_tcp_state st);
+void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n); /* acked bytes leave the send buffer */
+/* Window scale that lets a buffer of `buf` bytes be advertised. */
+uint8_t zc__tcp_wscale_for(uint32_t buf);
+/* The initial state of a new connection's send side (MSS from the NIC). */
+void zc__tcp_init_conn(struct zc_tcp_sock *s);
+/* A listener's child became established: queue it for accept. */
+void zc__tcp_child_ready(struct zc_tcp_sock *c);
+
+/* tcp_timer.c */
+void zc__tcp_timer_set(struct zc_tcp_sock *s, enum zc__tcp_timer t, uint64_t when);
+void zc__tcp_timer_clear_all(struct zc_tcp_sock *s);
+void zc__tcp_timers(struct zc_stack *st);
+uint64_t zc__tcp_next_timer(const struct zc_stack *st);
+void zc__tcp_rtt_sample(struct zc_tcp_sock *s, uint64_t rtt);
+void zc__tcp_arm_rexmt(struct zc_tcp_sock *s);
+void zc__tcp_keep_reset(struct zc_tcp_sock *s);
+
+/* tcp_output.c */
+/* Send what the state, windows and policies allow (data, FIN, ACK). */
+void zc__tcp_output(struct zc_tcp_sock *s);
+/* One segment: flags, data [seq, seq+len) from the send buffer. 0 or -errno. */
+int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags);
+/* A bare ACK now (challenge ACKs, duplicate ACKs, ACKs to bad segments). */
+void zc__tcp_send_ack(struct zc_tcp_sock *s);
+/* Retransmit the first unacknowledged segment (fast retransmit, partial ACK). */
+void zc__tcp_rexmit_first(struct zc_tcp_sock *s);
+/* A RST answering a segment that has no connection or is unacceptable
+ * (RFC 9293 3.10.7.1). */
+void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const struct zc_tcp *th,
+			 uint32_t seglen);
+void zc__tcp_send_rst(struct zc_tcp_sock *s);
+uint32_t zc__tcp_rcv_space(const struct zc_tcp_sock *s);
+uint32_t zc__tcp_now_ts(const struct zc_tcp_sock *s);
+
+#endif
