@@ -152,7 +152,9 @@ int zc_ping_send(struct zc_stack *st, uint32_t dst, uint16_t seq, const void *da
 	/* the header's own sum was taken alone: add the data's */
 	zc_put16(p + 2, 0);
 	zc_put16(p + 2, zc_csum_fold(zc_csum_mbuf(0, m, 0, m->pkt_len)));
-	return zc__ip_output(st, m, st->ip, dst, ZC_IPPROTO_ICMP);
+	int r = zc__ip_output(st, m, st->ip, dst, ZC_IPPROTO_ICMP);
+	zc__tx_flush(st);
+	return r;
 }
 
 ssize_t zc_ping_recv(struct zc_stack *st, uint16_t *seq, uint32_t *src, void *buf, size_t len)

@@ -274,9 +274,10 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 	s->rexmt_count = 0;
 	uint32_t data = acked;
 	bool fin_acked = false;
-	if (s->fin_pending && acked > s->sb_len) {
+	if (s->fin_pending && !s->fin_acked && acked > s->sb_len) {
 		data = s->sb_len;
 		fin_acked = true;
+		s->fin_acked = true;
 	}
 	zc__tcp_sb_drop(s, data);
 	s->bytes_acked += data;
@@ -330,6 +331,10 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		if (seq_lt(s->snd_una, th->ack) && seq_le(th->ack, s->snd_max)) {
 			zc__tcp_set_state(s, ZC_TCP_ESTABLISHED);
 			s->snd_una = s->iss + 1; /* our SYN is acknowledged */
+			if (s->ts_ok && th->opt.has_ts && th->opt.tsecr)
+				zc__tcp_rtt_sample(s, (uint64_t)(uint32_t)(zc__tcp_now_ts(s) - th->opt.tsecr) * 1000000u);
+			else if (s->syn_tries == 0 && s->t[ZC__T_REXMT])
+				zc__tcp_rtt_sample(s, s->st->now - (s->t[ZC__T_REXMT] - s->rto));
 			zc__tcp_timer_set(s, ZC__T_REXMT, 0);
 			s->snd_wnd = (uint32_t)th->win << s->snd_wscale;
 			s->max_sndwnd = s->snd_wnd;
@@ -493,6 +498,23 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 {
 	struct zc_stack *st = s->st;
 	const struct zc_tcp *th = &g->th;
+	/* simultaneous open: the peer's SYN-ACK acknowledges our SYN (RFC 9293
+	 * figure 7); its SYN repeats the one we have, so skip the window test */
+	if (s->state == ZC_TCP_SYN_RECEIVED && !s->parent && (th->flags & (ZC_TCP_SYN | ZC_TCP_ACK | ZC_TCP_RST)) ==
+	    (ZC_TCP_SYN | ZC_TCP_ACK) && g->seq == s->irs && th->ack == s->iss + 1) {
+		zc__tcp_set_state(s, ZC_TCP_ESTABLISHED);
+		s->snd_una = s->iss + 1;
+		s->snd_wnd = (uint32_t)th->win << s->snd_wscale;
+		s->max_sndwnd = s->snd_wnd;
+		s->snd_wl1 = g->seq;
+		s->snd_wl2 = th->ack;
+		s->backoff = 0;
+		zc__tcp_timer_set(s, ZC__T_REXMT, 0);
+		zc__tcp_keep_reset(s);
+		s->ack_now = true;
+		zc__tcp_output(s);
+		return;
+	}
 	/* PAWS (RFC 7323 5.3) */
 	if (s->ts_ok && th->opt.has_ts && !(th->flags & ZC_TCP_RST) && th->opt.tsval != s->ts_recent &&
 	    (int32_t)(th->opt.tsval - s->ts_recent) < 0) {

@@ -205,7 +205,7 @@ void zc__tcp_rexmit_first(struct zc_tcp_sock *s)
 {
 	uint32_t len = s->sb_len < s->mss ? s->sb_len : s->mss;
 	uint8_t flags = ZC_TCP_ACK;
-	if (s->fin_pending && len == s->sb_len && seq_gt(s->snd_max, s->snd_una + s->sb_len))
+	if (s->fin_pending && !s->fin_acked && len == s->sb_len && seq_gt(s->snd_max, s->snd_una + s->sb_len))
 		flags |= ZC_TCP_FIN; /* the FIN was sent: it goes again with the last data */
 	if (len == 0 && !(flags & ZC_TCP_FIN))
 		return;
@@ -247,7 +247,7 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 	for (;;) {
 		uint32_t flight = s->snd_nxt - s->snd_una;
 		uint32_t off = flight;               /* data already sent, from snd_una */
-		bool fin_sent = s->fin_pending && seq_gt(s->snd_nxt, s->snd_una + s->sb_len);
+		bool fin_sent = s->fin_acked || (s->fin_pending && seq_gt(s->snd_nxt, s->snd_una + s->sb_len));
 		if (fin_sent)
 			off = s->sb_len;
 		uint32_t avail = s->sb_len > off ? s->sb_len - off : 0;

@@ -76,6 +76,7 @@ struct zc_tcp_sock {
 	struct zc_mbuf *sb_head, *sb_tail; /* data from snd_una on, in frames */
 	uint32_t sb_len, sb_max;
 	bool fin_pending;            /* no more data from the application: FIN after sb */
+	bool fin_acked;              /* our FIN is acknowledged: never send it again */
 	bool wr_shut;
 
 	/* receive side */

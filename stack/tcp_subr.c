@@ -463,6 +463,7 @@ int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
 	zc__tcp_hash(s);
 	st->tcp->stats.active_opens++;
 	zc__tcp_output(s);
+	zc__tx_flush(st);
 	return -EINPROGRESS;
 }
 
@@ -513,8 +514,10 @@ ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len)
 	}
 	s->sb_len += (uint32_t)done;
 	s->st->tcp->stats.bytes_sent += done;
-	if (done)
+	if (done) {
 		zc__tcp_output(s);
+		zc__tx_flush(s->st);
+	}
 	return done ? (ssize_t)done : -ENOBUFS;
 }
 
@@ -557,6 +560,7 @@ ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len)
 	    (space - adv >= 2u * s->adv_mss || space - adv >= s->rb_max / 2)) {
 		s->ack_now = true;
 		zc__tcp_output(s);
+		zc__tx_flush(s->st);
 	}
 	return (ssize_t)done;
 }
@@ -576,6 +580,7 @@ int zc_tcp_shutdown(struct zc_tcp_sock *s, int how)
 			s->fin_pending = true;
 			zc__tcp_set_state(s, s->state == ZC_TCP_CLOSE_WAIT ? ZC_TCP_LAST_ACK : ZC_TCP_FIN_WAIT_1);
 			zc__tcp_output(s);
+			zc__tx_flush(s->st);
 		} else if (s->state == ZC_TCP_SYN_SENT) {
 			zc__tcp_drop(s, 0);
 		}
@@ -583,10 +588,19 @@ int zc_tcp_shutdown(struct zc_tcp_sock *s, int how)
 	return 0;
 }
 
+static void zc__tcp_close(struct zc_tcp_sock *s);
+
 void zc_tcp_close(struct zc_tcp_sock *s)
 {
 	if (s == NULL)
 		return;
+	struct zc_stack *st = s->st;
+	zc__tcp_close(s);
+	zc__tx_flush(st);
+}
+
+static void zc__tcp_close(struct zc_tcp_sock *s)
+{
 	s->orphan = true;
 	switch (s->state) {
 	case ZC_TCP_LISTEN: {
@@ -729,8 +743,10 @@ int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 	default:
 		return -ENOPROTOOPT;
 	}
-	if (s->state >= ZC_TCP_ESTABLISHED)
+	if (s->state >= ZC_TCP_ESTABLISHED) {
 		zc__tcp_output(s); /* uncorking or NODELAY may release data */
+		zc__tx_flush(s->st);
+	}
 	return 0;
 }
 

@@ -190,6 +190,10 @@ static void zc__tcp_persist_fire(struct zc_tcp_sock *s)
 	/* a one-byte probe of new data (RFC 9293 3.8.6.1) */
 	t->stats.zero_window_probes++;
 	zc__tcp_xmit(s, s->snd_nxt, 1, ZC_TCP_ACK);
+	/* the byte counts as sent for the ACK check, but SND.NXT stays: while the
+	 * window is closed the same byte is probed again (BSD's persist case) */
+	if (seq_gt(s->snd_nxt + 1, s->snd_max))
+		s->snd_max = s->snd_nxt + 1;
 	if (s->persist_shift < 16)
 		s->persist_shift++;
 	uint64_t d = s->rto << s->persist_shift;

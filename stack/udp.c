@@ -175,6 +175,7 @@ ssize_t zc_udp_sendto(struct zc_udp_sock *s, const void *buf, size_t len, uint32
 	zc_put16(p + 6, c == 0 ? 0xffff : c);
 	st->stats.udp_out++;
 	int r = zc__ip_output(st, m, st->ip, ip, ZC_IPPROTO_UDP);
+	zc__tx_flush(st); /* a send leaves now, not at the next poll */
 	return r < 0 ? r : (ssize_t)len;
 }
 

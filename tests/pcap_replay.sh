@@ -7,7 +7,8 @@
 #    be at least rate_limited_min);
 #  - the answers, judged by tshark, are exactly the expected ones (ARP reply,
 #    echo reply, UDP echo, protocol unreachable, port unreachables within the
-#    rate limit, the gratuitous ARP) and nothing else, none malformed.
+#    rate limit, a RST for the SYN to a closed port, the gratuitous ARP) and
+#    nothing else, none malformed.
 set -u
 peer=$1 data=$2 out=$3
 mkdir -p "$out"
@@ -51,10 +52,11 @@ check arp_reply 'arp.opcode == 2' exact
 check echo_reply 'icmp.type == 0' exact
 check udp_echo 'udp.srcport == 7777 && data.data == 68:65:6c:6c:6f:2c:20:73:74:61:63:6b' exact
 check icmp_proto_unreach 'icmp.type == 3 && icmp.code == 2' exact
+check tcp_rst 'tcp.flags.reset == 1 && tcp.srcport == 80 && tcp.ack == 1' exact
 check icmp_port_unreach 'icmp.type == 3 && icmp.code == 3' range
 grat=$(count 'arp.opcode == 1 && arp.src.proto_ipv4 == 10.8.0.2 && arp.dst.proto_ipv4 == 10.8.0.2')
 total=$(count 'frame')
-known=$(count 'arp.opcode == 2 || icmp.type == 0 || udp.srcport == 7777 || (icmp.type == 3 && (icmp.code == 2 || icmp.code == 3)) || (arp.opcode == 1 && arp.src.proto_ipv4 == 10.8.0.2)')
+known=$(count 'arp.opcode == 2 || icmp.type == 0 || udp.srcport == 7777 || tcp.flags.reset == 1 || (icmp.type == 3 && (icmp.code == 2 || icmp.code == 3)) || (arp.opcode == 1 && arp.src.proto_ipv4 == 10.8.0.2)')
 [ "$grat" -eq 1 ] || { echo "FAIL: $grat gratuitous ARPs, want 1"; fail=1; }
 [ "$total" -eq "$known" ] || { echo "FAIL: $total frames sent, only $known expected ones"; fail=1; }
 opts="-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE"

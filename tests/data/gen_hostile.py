@@ -90,8 +90,9 @@ add(Raw(tcp[:50] + b"\x77\x77" + tcp[52:]), "tcp_bad_checksum")
 add(Raw(tcp[:54] + b"\x02\x03" + tcp[56:]), "tcp_option_bad_size")
 # (the option and offset errors are found before the checksum is checked,
 # so those segments keep the checksum scapy computed before the mangling)
-# a well-formed SYN to a port nobody listens on (no TCP sockets yet)
+# a well-formed SYN to a port nobody listens on: counted, answered by a RST
 add(e / ip / TCP(sport=40001, dport=80, flags="S"), "tcp_no_socket")
+answers["tcp_rst"] += 1
 
 # --- well-formed but not for us, or not acceptable ---
 add(Ether(src=PEER, dst=ME) / Raw(b"\x00" * 9000), "eth_oversize")  # jumbo past the MTU
