@@ -7,6 +7,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -149,6 +151,30 @@ uint64_t zc_stack_next_timer(const struct zc_stack *st)
 }
 
 bool zc_stack_tx_pending(const struct zc_stack *st) { return st->txn > 0; }
+
+int zc_stack_wait(struct zc_stack *st, uint64_t now, uint64_t max_ns)
+{
+	uint64_t t = zc_stack_next_timer(st);
+	uint64_t wait = t <= now ? 0 : t - now;
+	if (wait > max_ns)
+		wait = max_ns;
+	if (wait == 0 || st->txn)
+		return 0;
+	struct zc_netif *n = st->nif;
+	int fd = n->ops->irq_fd ? n->ops->irq_fd(n) : -1;
+	if (fd < 0) {
+		uint64_t w = wait < 50000 ? wait : 50000; /* no interrupt: a short nap */
+		nanosleep(&(struct timespec){ 0, (long)w }, NULL);
+		return 0;
+	}
+	if (n->ops->irq_arm(n) != 0)
+		return 1; /* frames are pending */
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int ms = (int)((wait + 999999) / 1000000);
+	int r = poll(&p, 1, ms);
+	n->ops->irq_ack(n);
+	return r > 0;
+}
 void zc_stack_get_stats(const struct zc_stack *st, struct zc_stack_stats *s) { *s = st->stats; }
 const struct zc_drops *zc_stack_drops(const struct zc_stack *st) { return &st->drops; }
 struct zc_netif *zc_stack_netif(const struct zc_stack *st) { return st->nif; }

@@ -68,6 +68,11 @@ void zc_stack_destroy(struct zc_stack *st);
 int zc_stack_poll(struct zc_stack *st, uint64_t now);
 /* The time by which zc_stack_poll must run again, or UINT64_MAX. */
 uint64_t zc_stack_next_timer(const struct zc_stack *st);
+/* Sleep until a frame may have arrived or the next timer is due, at most
+ * max_ns: on the NIC's interrupt when it has one (armed first; returns at
+ * once when frames are pending), else a short sleep. now: the caller's
+ * clock (CLOCK_MONOTONIC ns). Returns 1 when woken by the NIC, else 0. */
+int zc_stack_wait(struct zc_stack *st, uint64_t now, uint64_t max_ns);
 /* True when packets wait for the NIC (it was busy): poll again soon. */
 bool zc_stack_tx_pending(const struct zc_stack *st);
 

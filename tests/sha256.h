@@ -9,6 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
 
 struct sha256 {
 	uint32_t h[8];
@@ -51,6 +55,63 @@ static inline void sha256_block(struct sha256 *c, const uint8_t *p)
 	c->h[4] += e, c->h[5] += f, c->h[6] += g, c->h[7] += h;
 }
 
+#if defined(__x86_64__)
+/* The same compression with the SHA extensions (Intel's published round
+ * structure: two rounds per sha256rnds2, message schedule by sha256msg1/2),
+ * about ten times faster; used when the CPU has them. */
+__attribute__((target("sha,sse4.1"))) static inline void sha256_blocks_ni(uint32_t h[8], const uint8_t *p,
+									 size_t n)
+{
+	const __m128i mask = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+	__m128i tmp = _mm_loadu_si128((const __m128i *)&h[0]);
+	__m128i s1 = _mm_loadu_si128((const __m128i *)&h[4]);
+	tmp = _mm_shuffle_epi32(tmp, 0xB1);
+	s1 = _mm_shuffle_epi32(s1, 0x1B);
+	__m128i s0 = _mm_alignr_epi8(tmp, s1, 8);
+	s1 = _mm_blend_epi16(s1, tmp, 0xF0);
+	for (; n; n--, p += 64) {
+		__m128i a0 = s0, a1 = s1, m[4];
+#pragma GCC unroll 16
+		for (int g = 0; g < 16; g++) {
+			if (g < 4)
+				m[g] = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(p + 16 * g)), mask);
+			__m128i msg = _mm_add_epi32(m[g & 3], _mm_loadu_si128((const __m128i *)&sha256_k[4 * g]));
+			s1 = _mm_sha256rnds2_epu32(s1, s0, msg);
+			if (g >= 3 && g <= 14) {
+				__m128i t = _mm_alignr_epi8(m[g & 3], m[(g + 3) & 3], 4);
+				m[(g + 1) & 3] = _mm_add_epi32(m[(g + 1) & 3], t);
+				m[(g + 1) & 3] = _mm_sha256msg2_epu32(m[(g + 1) & 3], m[g & 3]);
+			}
+			msg = _mm_shuffle_epi32(msg, 0x0E);
+			s0 = _mm_sha256rnds2_epu32(s0, s1, msg);
+			if (g >= 1 && g <= 12)
+				m[(g + 3) & 3] = _mm_sha256msg1_epu32(m[(g + 3) & 3], m[g & 3]);
+		}
+		s0 = _mm_add_epi32(s0, a0);
+		s1 = _mm_add_epi32(s1, a1);
+	}
+	tmp = _mm_shuffle_epi32(s0, 0x1B);
+	s1 = _mm_shuffle_epi32(s1, 0xB1);
+	s0 = _mm_blend_epi16(tmp, s1, 0xF0);
+	s1 = _mm_alignr_epi8(s1, tmp, 8);
+	_mm_storeu_si128((__m128i *)&h[0], s0);
+	_mm_storeu_si128((__m128i *)&h[4], s1);
+}
+#endif
+
+static inline void sha256_blocks(struct sha256 *c, const uint8_t *p, size_t n)
+{
+#if defined(__x86_64__)
+	unsigned a, b, c2, d;
+	if (__get_cpuid_count(7, 0, &a, &b, &c2, &d) && (b & (1u << 29))) { /* CPUID.7.0:EBX.SHA */
+		sha256_blocks_ni(c->h, p, n);
+		return;
+	}
+#endif
+	for (; n; n--, p += 64)
+		sha256_block(c, p);
+}
+
 static inline void sha256_init(struct sha256 *c)
 {
 	static const uint32_t iv[8] = { 0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
@@ -72,11 +133,12 @@ static inline void sha256_update(struct sha256 *c, const void *data, size_t len)
 		len -= k;
 		if (c->fill < 64)
 			return;
-		sha256_block(c, c->buf);
+		sha256_blocks(c, c->buf, 1);
 		c->fill = 0;
 	}
-	for (; len >= 64; p += 64, len -= 64)
-		sha256_block(c, p);
+	sha256_blocks(c, p, len / 64);
+	p += len / 64 * 64;
+	len %= 64;
 	memcpy(c->buf, p, len);
 	c->fill = len;
 }

@@ -1,6 +1,7 @@
 /* test_checksum.c - the Internet checksum against RFC 1071's worked example,
  * odd lengths and mbuf chains with odd boundaries, and RFC 1624 incremental
  * updates checked against recomputation. */
+#include "sha256.h"
 #include "stack/checksum.h"
 #include "stack/pool.h"
 #include "stack/rng.h"
@@ -111,10 +112,46 @@ static void test_pseudo_header(void **state)
 	assert_int_equal(zc_csum_pseudo_v4(0x0a000001, 0x0a000002, 17, 20), 0x1428);
 }
 
+/* The tests' SHA-256 (sha256.h) against FIPS 180-4 examples, on both the
+ * SHA-extension path and the portable one, in pieces of every size. */
+static void test_sha256_vectors(void **state)
+{
+	(void)state;
+	struct sha256 c;
+	char hex[65];
+	sha256_init(&c);
+	sha256_update(&c, "abc", 3);
+	sha256_hex(&c, hex);
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	for (size_t step = 1; step <= 56; step++) {
+		sha256_init(&c);
+		for (size_t i = 0; i < 56; i += step)
+			sha256_update(&c, m + i, 56 - i < step ? 56 - i : step);
+		sha256_hex(&c, hex);
+		assert_string_equal(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+	}
+	static uint8_t a[1000000];
+	memset(a, 'a', sizeof(a));
+	sha256_init(&c);
+	sha256_update(&c, a, sizeof(a));
+	sha256_hex(&c, hex);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	/* the portable compression gives the same state as the fast one */
+	struct sha256 p1, p2;
+	sha256_init(&p1);
+	sha256_init(&p2);
+	for (int i = 0; i < 100; i++)
+		sha256_block(&p1, a + 64 * i);
+	sha256_blocks(&p2, a, 100);
+	assert_memory_equal(p1.h, p2.h, sizeof(p1.h));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc1071_example),
+		cmocka_unit_test(test_sha256_vectors),
 		cmocka_unit_test(test_matches_reference_all_lengths),
 		cmocka_unit_test(test_mbuf_chain_with_odd_segments),
 		cmocka_unit_test(test_incremental_update),
