@@ -456,7 +456,7 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 
 	/* pool: the stack's frames, then the DPDK receive buffers */
 	uint32_t nframes = cfg->nframes ? cfg->nframes : 4096;
-	uint32_t nrx = cfg->rx_bufs ? cfg->rx_bufs : 2048;
+	uint32_t nrx = cfg->rx_bufs ? cfg->rx_bufs : 8192; /* > a 4 MiB window of 1448-byte segments */
 	struct zc_pool_config pc = { .name = d->devname, .nframes = nframes + nrx + 1, .fd = -1,
 				     .own_first = 0, .own_count = nframes };
 	d->nif.pool = zc_pool_create(&pc);
@@ -502,6 +502,7 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 
 	struct rte_eth_conf conf;
 	memset(&conf, 0, sizeof(conf));
+	conf.rxmode.mtu = cfg->mtu; /* 0: the port's default */
 	struct rte_eth_dev_info info;
 	if ((r = rte_eth_dev_info_get(port, &info)) != 0 ||
 	    (r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0) {
@@ -510,11 +511,12 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 	}
 	configured = true;
 	uint16_t mtu = 1500;
-	if (cfg->mtu && (r = rte_eth_dev_set_mtu(port, cfg->mtu)) != 0) {
-		err = zc__fail(d, EINVAL, "set mtu", r);
+	rte_eth_dev_get_mtu(port, &mtu);
+	if (cfg->mtu && mtu != cfg->mtu) {
+		ZC_ERR("nic: dpdk: %s: the port kept MTU %u instead of %u", d->devname, mtu, cfg->mtu);
+		err = EINVAL;
 		goto fail;
 	}
-	rte_eth_dev_get_mtu(port, &mtu);
 	if ((uint32_t)mtu + 14 > fs - RTE_PKTMBUF_HEADROOM) {
 		ZC_ERR("nic: dpdk: mtu %u does not fit one %u-byte receive buffer", mtu, fs);
 		err = EINVAL;

@@ -34,7 +34,9 @@ struct zc_dpdk_config {
 	const uint8_t *mac;    /* the stack's MAC; NULL: 02:7a:63:10:<pid> */
 	uint32_t hdr;          /* expected header length for the alignment (0 = 66) */
 	uint32_t nframes;      /* the stack's own frames (0 = 4096) */
-	uint32_t rx_bufs;      /* DPDK receive buffers (0 = 2048) */
+	uint32_t rx_bufs;      /* DPDK receive buffers (0 = 8192: a TCP receive window
+				* of 1448-byte segments must fit, or a hole in it could
+				* never be filled) */
 	uint16_t mtu;          /* 0: the port's own */
 };
 

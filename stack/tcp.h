@@ -18,7 +18,9 @@
  * 40 ms) and quick ACK; Nagle, TCP_NODELAY and TCP_CORK; zero-window probes
  * (persist timer); silly-window avoidance on both sides; keepalive; bounded
  * SYN queue, accept queue, out-of-order queue, send and receive buffers.
- * SACK is not sent (SACK-permitted is not offered).
+ * SACK (RFC 2018) as a receiver: SACK-permitted is offered and SACK blocks
+ * describe the out-of-order queue; received SACK blocks are not used (the
+ * sender recovers as NewReno, which RFC 2018 allows).
  */
 #ifndef ZC_TCP_H
 #define ZC_TCP_H

@@ -39,6 +39,7 @@ static void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
 		s->snd_wscale = 0;
 		s->rcv_wscale = 0;
 	}
+	s->sack_ok = th->opt.sack_ok; /* we only send SACK blocks (RFC 2018 receiver) */
 	if (th->opt.has_ts) {
 		s->ts_ok = true;
 		s->ts_recent = th->opt.tsval;
@@ -100,6 +101,7 @@ static void zc__ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m
 	m->tstamp = seq;
 	m->nextpkt = *pp;
 	*pp = m;
+	s->last_ooo = seq;
 	s->ooo_n++;
 	s->ooo_bytes += m->pkt_len;
 	s->ooo_packets++;

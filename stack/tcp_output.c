@@ -53,6 +53,32 @@ static uint16_t zc__tcp_win(struct zc_tcp_sock *s, bool syn)
 	return (uint16_t)w;
 }
 
+/* SACK blocks (RFC 2018 4) from the out-of-order queue: the block holding
+ * the newest arrival first, then the others in sequence order. */
+static void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max)
+{
+	struct zc_tcp_sack_block b[ZC__TCP_SACK_SCAN];
+	unsigned n = 0;
+	for (struct zc_mbuf *m = s->ooo; m && n < ZC__TCP_SACK_SCAN; m = m->nextpkt) {
+		tcp_seq l = (tcp_seq)m->tstamp, r = l + m->pkt_len;
+		if (n && b[n - 1].right == l)
+			b[n - 1].right = r; /* contiguous: one block */
+		else
+			b[n++] = (struct zc_tcp_sack_block){ l, r };
+	}
+	unsigned first = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (seq_le(b[i].left, s->last_ooo) && seq_lt(s->last_ooo, b[i].right))
+			first = i;
+	o->nsack = 0;
+	if (n == 0)
+		return;
+	o->sack[o->nsack++] = b[first];
+	for (unsigned i = 0; i < n && o->nsack < max; i++)
+		if (i != first)
+			o->sack[o->nsack++] = b[i];
+}
+
 /* Data [off, off+len) of the send buffer appended to packet h. */
 static int zc__tcp_sb_ref(struct zc_tcp_sock *s, struct zc_mbuf *h, uint32_t off, uint32_t len)
 {
@@ -122,10 +148,21 @@ int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags
 			th.opt.tsval = zc__tcp_now_ts(s);
 			th.opt.tsecr = s->ts_recent;
 		}
-	} else if (s->ts_ok && !(flags & ZC_TCP_RST)) {
-		th.opt.has_ts = true;
-		th.opt.tsval = zc__tcp_now_ts(s);
-		th.opt.tsecr = s->ts_recent;
+		th.opt.sack_ok = offer || s->sack_ok;
+	} else if (!(flags & ZC_TCP_RST)) {
+		if (s->ts_ok) {
+			th.opt.has_ts = true;
+			th.opt.tsval = zc__tcp_now_ts(s);
+			th.opt.tsecr = s->ts_recent;
+		}
+		if (s->sack_ok && s->ooo && (flags & ZC_TCP_ACK)) {
+			/* as many blocks as fit beside the data within the MTU */
+			int room = (int)st->nif->caps.mtu - 40 - (s->ts_ok ? 12 : 0) - (int)len;
+			int n = room >= 12 ? (room - 4) / 8 : 0;
+			int max = s->ts_ok ? 3 : 4;
+			if (n > 0)
+				zc__tcp_sack_blocks(s, &th.opt, (unsigned)(n < max ? n : max));
+		}
 	}
 	uint8_t hb[ZC_TCP_MAXHLEN];
 	size_t hl = zc_tcp_build(hb, &th);

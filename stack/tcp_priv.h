@@ -23,7 +23,9 @@ static inline tcp_seq seq_max(tcp_seq a, tcp_seq b) { return seq_gt(a, b) ? a : 
 static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : b; }
 
 #define ZC__TCP_HASH 4096u         /* connection hash buckets (power of two) */
-#define ZC__TCP_OOO_MAX 256u       /* out-of-order segments held per connection */
+#define ZC__TCP_OOO_MAX 8192u      /* out-of-order segments per connection (the
+				     * window bounds their bytes; this bounds headers) */
+#define ZC__TCP_SACK_SCAN 16u      /* out-of-order runs looked at for SACK blocks */
 #define ZC__TCP_QUICKACKS 16u      /* segments ACKed at once after the handshake */
 #define ZC__TCP_WSCALE_MAX 14u
 
@@ -69,7 +71,8 @@ struct zc_tcp_sock {
 	tcp_seq iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
 	uint32_t snd_wnd, max_sndwnd;
 	uint8_t snd_wscale, rcv_wscale;
-	bool ws_ok, ts_ok;
+	bool ws_ok, ts_ok, sack_ok;  /* options agreed in the handshake */
+	tcp_seq last_ooo;            /* start of the newest out-of-order arrival (SACK) */
 	uint16_t mss;                /* we send at most this much data per segment */
 	uint16_t adv_mss;            /* what we advertised */
 	uint16_t user_mss;           /* TCP_MAXSEG, 0 = none */

@@ -3,7 +3,7 @@
  * whose other end is another stack process or the Linux kernel.
  *
  *   tcp_peer --nic SPEC --ip ADDR/PREFIX (--listen PORT | --connect IP:PORT)
- *            [--send BYTES] [--seed S] [--timeout SECONDS] [--gw IP]
+ *            [--send BYTES] [--seed S] [--timeout SECONDS] [--gw IP] [--wait MS]
  *       Establishes one connection, sends BYTES of a seeded stream, shuts
  *       down its write side, reads to end of stream, closes, and prints
  *       "sent N SHA256" and "received N SHA256", then the stack's counters.
@@ -90,7 +90,7 @@ static int gen_only(uint64_t n, uint64_t seed)
 int main(int argc, char **argv)
 {
 	const char *nic = NULL, *ipstr = NULL, *conn = NULL, *gwstr = NULL;
-	long listen_port = 0, timeout = 120;
+	long listen_port = 0, timeout = 120, wait_ms = 0;
 	uint64_t send_n = 0, gen_n = 0, seed = 1;
 	bool gen = false;
 	static const struct option lo[] = {
@@ -99,6 +99,7 @@ int main(int argc, char **argv)
 		{ "send", required_argument, 0, 's' },   { "seed", required_argument, 0, 'S' },
 		{ "timeout", required_argument, 0, 't' }, { "gen", required_argument, 0, 'g' },
 		{ "gw", required_argument, 0, 'G' },     { "help", no_argument, 0, 'h' },
+		{ "wait", required_argument, 0, 'w' },
 		{ 0, 0, 0, 0 }
 	};
 	int c;
@@ -113,10 +114,11 @@ int main(int argc, char **argv)
 		case 't': timeout = strtol(optarg, NULL, 0); break;
 		case 'g': gen = true; gen_n = parse_size(optarg); break;
 		case 'G': gwstr = optarg; break;
+		case 'w': wait_ms = strtol(optarg, NULL, 0); break;
 		default:
 			fprintf(c == 'h' ? stdout : stderr,
 				"usage: tcp_peer --nic SPEC --ip ADDR/PREFIX (--listen PORT | --connect IP:PORT)\n"
-				"                [--send BYTES] [--seed S] [--timeout S] [--gw IP]\n"
+				"                [--send BYTES] [--seed S] [--timeout S] [--gw IP] [--wait MS]\n"
 				"       tcp_peer --gen BYTES [--seed S]\n");
 			return c == 'h' ? 0 : 2;
 		}
@@ -169,6 +171,10 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	} else {
+		/* --wait: run the stack a while first (a tap peer coming up) */
+		for (uint64_t end = now_ns() + (uint64_t)wait_ms * 1000000ull; now_ns() < end;)
+			if (zc_stack_poll(st, now_ns()) == 0)
+				zc_stack_wait(st, now_ns(), 1000000);
 		s = zc_tcp_socket(st);
 		zc_tcp_connect(s, rip, rport);
 	}
@@ -248,8 +254,11 @@ int main(int argc, char **argv)
 		}
 		if (e)
 			break;
-		if (eof && wr_done) {
-			rc = 0;
+		/* done when the peer's data ended and ours (and our FIN) is acknowledged */
+		enum zc_tcp_state now_state = zc_tcp_get_state(s);
+		if (eof && wr_done &&
+		    (now_state == ZC_TCP_FIN_WAIT_2 || now_state == ZC_TCP_TIME_WAIT || now_state == ZC_TCP_CLOSED)) {
+			rc = zc_tcp_error(s) ? 1 : 0;
 			break;
 		}
 		/* spin for 50 us after the last work, then sleep on the NIC */

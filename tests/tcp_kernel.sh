@@ -1,0 +1,80 @@
+#!/bin/sh
+# tcp_kernel.sh TCP_PEER BYTES [FAULTS] [PCAPDIR]
+# TCP against the Linux kernel over DPDK net_tap, in a network namespace made
+# here (the stack is 10.9.0.2, the kernel 10.9.0.1):
+#  1. kernel client -> stack server: socat connects and sends BYTES of a
+#     seeded stream while the stack sends BYTES back on the same connection;
+#  2. stack client -> kernel server: the same with socat listening.
+# (socat, not nc: nc quits when the network side ends first, socat -t waits
+# for the other direction.)
+# Each side's SHA-256 of what it received must equal the sender's.
+# FAULTS (e.g. "loss=0.01,reorder=0.01,dir=both,seed=3") goes to ZCS_FAULTS on
+# the stack's NIC, so the kernel's TCP meets loss and reordering too.
+# PCAPDIR: the stack's NIC is captured there (ZCS_PCAP) for tshark.
+# Skips (77) without root, /dev/net/tun or nc.
+set -u
+peer=$1 bytes=$2 faults=${3:-} pcapdir=${4:-}
+[ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v socat >/dev/null ||
+	{ echo "SKIP: needs root, /dev/net/tun and socat"; exit 77; }
+ns=zctcp$$
+out=$(mktemp -d)
+cleanup() {
+	ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$out"
+}
+trap cleanup EXIT
+ip netns add "$ns" || { echo "SKIP: cannot make a network namespace"; exit 77; }
+nsx() { ip netns exec "$ns" "$@"; }
+nsx ip link set lo up
+up_tap() {
+	for i in $(seq 200); do nsx ip link show zc0 >/dev/null 2>&1 && break; sleep 0.05; done
+	nsx ip addr add 10.9.0.1/24 dev zc0 2>/dev/null
+	nsx ip link set zc0 up
+}
+stackenv() { # the environment of the stack process for test $1
+	[ -n "$faults" ] && echo "ZCS_FAULTS=$faults"
+	[ -n "$pcapdir" ] && echo "ZCS_PCAP=$pcapdir/tcp-kernel-$1.pcap"
+}
+fail=0
+check() { # what stack_file kernel_received_hash kernel_sent_hash
+	sent=$(awk '$1 == "sent" { print $3 }' "$2")
+	got=$(awk '$1 == "received" { print $3 }' "$2")
+	n=$(awk '$1 == "received" { print $2 }' "$2")
+	if [ "$sent" = "$3" ] && [ "$got" = "$4" ] && [ "$n" = "$bytes" ]; then
+		echo "$1: $bytes bytes each way, SHA-256 equal ($(awk '$1 == "seconds" { print $4 }' "$2") MB/s)"
+	else
+		echo "FAIL: $1: stack sent $sent, kernel got $3; kernel sent $4, stack got $got ($n bytes)"
+		cat "$2"
+		fail=1
+	fi
+}
+[ -n "$pcapdir" ] && mkdir -p "$pcapdir"
+
+# 1: the kernel connects
+nsx env $(stackenv 1) "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --listen 5000 \
+	--send "$bytes" --seed 2 --timeout 300 >"$out/s1" 2>&1 &
+spid=$!
+up_tap
+nsx sh -c "'$peer' --gen '$bytes' --seed 1 2>'$out/g1' | socat -t 300 -b 65536 - TCP:10.9.0.2:5000 | sha256sum >'$out/k1'"
+wait $spid || fail=1
+check "kernel client -> stack server" "$out/s1" "$(cut -d' ' -f1 "$out/k1")" "$(cat "$out/g1")"
+
+# 2: the stack connects
+nsx sh -c "'$peer' --gen '$bytes' --seed 3 2>'$out/g2' | socat -t 300 -b 65536 TCP-LISTEN:5001,reuseaddr - | sha256sum >'$out/k2'" &
+kpid=$!
+nsx env $(stackenv 2) "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --connect 10.9.0.1:5001 \
+	--wait 1000 --send "$bytes" --seed 4 --timeout 300 >"$out/s2" 2>&1 &
+spid=$!
+up_tap
+wait $spid || fail=1
+wait $kpid
+check "stack client -> kernel server" "$out/s2" "$(cut -d' ' -f1 "$out/k2")" "$(cat "$out/g2")"
+[ -n "$faults" ] && grep -h "^tcp\.\(retrans_segs\|fast_retransmits\|timeouts\) " "$out/s1" "$out/s2"
+if [ -n "$pcapdir" ]; then
+	for f in "$pcapdir"/tcp-kernel-1.pcap "$pcapdir"/tcp-kernel-2.pcap; do
+		"$(dirname "$0")/tcp_capture_check.sh" "$f" "$([ -n "$faults" ] && echo faults || echo clean)" || fail=1
+	done
+fi
+[ $fail -eq 0 ] && echo PASS
+exit $fail
