@@ -154,6 +154,8 @@ struct zc_netif *zc_capture_wrap(struct zc_netif *lower, const char *path)
 	clock_gettime(CLOCK_MONOTONIC, &mono);
 	c->epoch_off = ((int64_t)rt.tv_sec - mono.tv_sec) * 1000000000 + (rt.tv_nsec - mono.tv_nsec);
 	c->nif = *lower;
+	/* record valid checksums: the stack computes them when capturing */
+	c->nif.caps.tx_csum = false;
 	c->nif.ops = &zc__capture_ops;
 	c->nif.lower = lower;
 	snprintf(c->nif.name, sizeof(c->nif.name), "pcap(%.40s)", lower->name);

@@ -120,6 +120,8 @@ static void zc__corrupt(struct zc__faults *f, struct zc__fdir *d, struct zc_mbuf
 		if (zc__own_segment(s) != 0)
 			return; /* no frame to copy into: leave it intact, uncounted */
 		s->data[off] ^= (uint8_t)(1u << (bit % 8));
+		/* the NIC's checksum verdict no longer holds for these bytes */
+		m->flags &= (uint8_t)~(ZC_MBUF_F_L3_CSUM_OK | ZC_MBUF_F_L4_CSUM_OK);
 		d->st.corrupted++;
 		return;
 	}
@@ -317,6 +319,10 @@ struct zc_netif *zc_faults_wrap(struct zc_netif *lower, const struct zc_fault_co
 	if (f == NULL)
 		return NULL;
 	f->nif = *lower;
+	/* a bit flipped on transmit must be caught by the receiver's checksum:
+	 * compute it in software, before the flip, not in the NIC after it */
+	if (cfg->corrupt > 0 && (cfg->dir == 0 || (cfg->dir & ZC_FAULT_TX)))
+		f->nif.caps.tx_csum = false;
 	f->nif.ops = &zc__faults_ops;
 	f->nif.lower = lower;
 	snprintf(f->nif.name, sizeof(f->nif.name), "faults(%.38s)", lower->name);

@@ -40,6 +40,7 @@
 #define ZC__TZ_RX_RING 256u   /* descriptors per port */
 #define ZC__TZ_POST_RING 4096u /* posted frames per port */
 #define ZC__TZ_DESC_COPY 0x1u /* pages are the receiver's own posted frames */
+#define ZC__TZ_DESC_CSUM 0x2u /* the NIC computed the TCP/UDP checksum over these bytes */
 
 struct zc__tz_desc {
 	uint64_t deliver_at;
@@ -187,7 +188,7 @@ static struct zc_mbuf *zc__rx_one(struct zc__trapeze *t, const struct zc__tz_des
 	h->len = d->ctrl_len;
 	h->pkt_len = d->ctrl_len;
 	h->tstamp = now;
-	h->flags = 0;
+	h->flags = (d->flags & ZC__TZ_DESC_CSUM) ? ZC_MBUF_F_L4_CSUM_OK : 0;
 	uint32_t left = d->payload_len;
 	struct zc_mbuf *last = h;
 	for (unsigned i = 0; i < d->npages; i++) {
@@ -345,6 +346,33 @@ static void zc__kick(struct zc__trapeze *t)
 		t->st.irq_raised++;
 }
 
+/* Checksum offload: where the L4 checksum field lies in the headers at h
+ * (IPv4 TCP or UDP), as the offset of the L4 header and of the field in it;
+ * false when the packet is neither. */
+static bool zc__l4_csum_field(const uint8_t *h, uint32_t avail, uint32_t *l4, uint32_t *field)
+{
+	if (avail < ZC_ETH_HLEN + ZC_IPV4_HLEN || zc_get16(h + 12) != ZC_ETHERTYPE_IPV4 || (h[14] >> 4) != 4)
+		return false;
+	*l4 = ZC_ETH_HLEN + (uint32_t)(h[14] & 0xf) * 4;
+	uint8_t proto = h[14 + 9];
+	*field = proto == ZC_IPPROTO_TCP ? 16 : proto == ZC_IPPROTO_UDP ? 6 : 0;
+	return *field && *l4 + *field + 2 <= avail;
+}
+
+/* Finish an offloaded checksum: ctrl holds the headers (the field has the
+ * pseudo-header sum), payload_sum is the sum of the bytes after ctrl_len,
+ * which start at an even or odd offset of the L4 region. */
+static void zc__fill_csum(uint8_t *ctrl, uint32_t ctrl_len, uint32_t l4, uint32_t field, uint32_t payload_sum)
+{
+	uint32_t sum = zc_csum_add(0, ctrl + l4, ctrl_len - l4);
+	if ((ctrl_len - l4) & 1)
+		payload_sum = zc_csum_swap(payload_sum);
+	uint16_t c = zc_csum_fold(sum + payload_sum);
+	if (c == 0 && field == 6)
+		c = 0xffff; /* UDP: zero means "no checksum" */
+	zc_put16(ctrl + l4 + field, c);
+}
+
 static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
 {
 	struct zc__trapeze *t = zc__tz(nif);
@@ -403,10 +431,19 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 		d->npages = (uint8_t)np;
 		d->payload_len = payload;
 		uint32_t wire_bytes = m->pkt_len;
+		uint32_t l4 = 0, field = 0;
+		bool csum = (m->flags & ZC_MBUF_F_TX_L4_CSUM) &&
+			    zc__l4_csum_field(m->data, m->len < ZC_TRAPEZE_CTRL_MAX ? m->len : ZC_TRAPEZE_CTRL_MAX,
+					      &l4, &field);
 		if (zc) {
 			d->flags = 0;
 			d->ctrl_len = (uint16_t)m->len;
 			memcpy(d->ctrl, m->data, m->len);
+			if (csum) { /* the NIC reads the payload it hands over */
+				zc__fill_csum(d->ctrl, d->ctrl_len, l4, field,
+					      zc_csum_mbuf(0, m, m->len, m->pkt_len - m->len));
+				d->flags |= ZC__TZ_DESC_CSUM;
+			}
 			unsigned k = 0;
 			for (struct zc_mbuf *s = m->next; s; s = s->next, k++) {
 				uint32_t r = peer->post[(ptail++) % ZC__TZ_POST_RING];
@@ -423,6 +460,8 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 			d->flags = ZC__TZ_DESC_COPY;
 			d->ctrl_len = (uint16_t)split;
 			zc_mbuf_copydata(m, 0, split, d->ctrl);
+			csum = csum && l4 + field + 2 <= split;
+			uint32_t psum = 0;
 			for (unsigned k = 0; k < np; k++) {
 				uint32_t r = peer->post[(ptail++) % ZC__TZ_POST_RING];
 				uint32_t off = split + k * t->page;
@@ -430,10 +469,19 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 				if (len > t->page)
 					len = t->page;
 				/* never write a frame of ours that a bad post names */
-				if (r < t->nframes && !zc_pool_owns(pool, r))
-					zc_mbuf_copydata(m, off, len, zc_pool_frame_addr(pool, r));
+				if (r < t->nframes && !zc_pool_owns(pool, r)) {
+					if (csum) /* the DMA engine sums as it copies */
+						psum = zc_csum_add(psum + zc_csum_copy_mbuf(m, off, len,
+											     zc_pool_frame_addr(pool, r)), NULL, 0);
+					else
+						zc_mbuf_copydata(m, off, len, zc_pool_frame_addr(pool, r));
+				}
 				d->pages[k] = r;
 				d->taken[k] = 0;
+			}
+			if (csum) {
+				zc__fill_csum(d->ctrl, d->ctrl_len, l4, field, psum);
+				d->flags |= ZC__TZ_DESC_CSUM;
 			}
 			t->st.dma_bytes += payload;
 		}
@@ -745,8 +793,10 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		.max_hdr = ZC_TRAPEZE_CTRL_MAX,
 		.page_size = page,
 		.hdr_split = true,
-		.rx_csum = false,
-		.tx_csum = false,
+		/* checksum offload, as Trapeze's Myrinet firmware did: the NIC sums
+		 * while it copies (or reads) the payload and the receiver trusts it */
+		.rx_csum = true,
+		.tx_csum = true,
 	};
 	if (cfg->mac)
 		memcpy(t->nif.mac, cfg->mac, 6);

@@ -74,6 +74,8 @@ static void zc__arp_drop_queue(struct zc_stack *st, struct zc__arp_entry *e, enu
 
 static void zc__arp_forget(struct zc_stack *st, struct zc__arp_entry *e, enum zc_drop_reason r)
 {
+	if (e->state == ZC__ARP_INCOMPLETE)
+		st->arp_incomplete--;
 	zc__arp_drop_queue(st, e, r);
 	memset(e, 0, sizeof(*e));
 }
@@ -102,6 +104,8 @@ static struct zc__arp_entry *zc__arp_new(struct zc_stack *st, uint32_t ip)
 static void zc__arp_resolved(struct zc_stack *st, struct zc__arp_entry *e, const uint8_t mac[6])
 {
 	memcpy(e->mac, mac, 6);
+	if (e->state == ZC__ARP_INCOMPLETE)
+		st->arp_incomplete--;
 	e->state = ZC__ARP_REACHABLE;
 	e->tries = 0;
 	e->expires = st->now + st->arp_reachable_ns;
@@ -196,6 +200,7 @@ void zc__arp_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t nh)
 	if (e == NULL) {
 		e = zc__arp_new(st, nh);
 		e->state = ZC__ARP_INCOMPLETE;
+		st->arp_incomplete++;
 		e->tries = 1;
 		e->expires = st->now + st->arp_retry_ns;
 		zc__arp_send(st, ZC_ARP_REQUEST, NULL, nh, NULL);
@@ -234,6 +239,8 @@ void zc__arp_timer(struct zc_stack *st)
 uint64_t zc__arp_next_timer(const struct zc_stack *st)
 {
 	uint64_t t = UINT64_MAX;
+	if (st->arp_incomplete == 0)
+		return t; /* the common case, on every poll: nothing unresolved */
 	for (unsigned i = 0; i < ZC__ARP_ENTRIES; i++)
 		if (st->arp[i].state == ZC__ARP_INCOMPLETE && st->arp[i].expires < t)
 			t = st->arp[i].expires;

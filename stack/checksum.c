@@ -51,7 +51,75 @@ __attribute__((target("avx2"))) static uint64_t zc__sum_avx2(const uint8_t *p, s
 	}
 	return acc;
 }
+/* The same, storing the 64-byte rounds to dst as it goes. */
+__attribute__((target("avx2"))) static uint64_t zc__copy_sum_avx2(uint8_t *d, const uint8_t *p, size_t n)
+{
+	__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
+	__m256i a2 = _mm256_setzero_si256(), a3 = _mm256_setzero_si256();
+	for (size_t i = 0; i < n; i += 64) {
+		__m256i x = _mm256_loadu_si256((const __m256i *)(p + i));
+		__m256i y = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+		_mm256_storeu_si256((__m256i *)(d + i), x);
+		_mm256_storeu_si256((__m256i *)(d + i + 32), y);
+		a0 = _mm256_add_epi64(a0, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(x)));
+		a1 = _mm256_add_epi64(a1, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(x, 1)));
+		a2 = _mm256_add_epi64(a2, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(y)));
+		a3 = _mm256_add_epi64(a3, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(y, 1)));
+	}
+	uint64_t l[16], acc = 0;
+	_mm256_storeu_si256((__m256i *)l, a0);
+	_mm256_storeu_si256((__m256i *)(l + 4), a1);
+	_mm256_storeu_si256((__m256i *)(l + 8), a2);
+	_mm256_storeu_si256((__m256i *)(l + 12), a3);
+	for (int i = 0; i < 16; i++) {
+		uint64_t x = acc + l[i];
+		acc = x + (x < acc);
+	}
+	return acc;
+}
 #endif
+
+uint32_t zc_csum_copy(void *dst, const void *src, size_t len)
+{
+#if defined(__x86_64__)
+	if (len >= 64 && zc__have_avx2()) {
+		size_t n = len & ~(size_t)63;
+		uint64_t acc = zc__copy_sum_avx2(dst, src, n);
+		uint16_t native = zc__fold64(acc);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		uint32_t be = (uint16_t)((native >> 8) | (native << 8));
+#else
+		uint32_t be = native;
+#endif
+		memcpy((uint8_t *)dst + n, (const uint8_t *)src + n, len - n);
+		/* n is even: the tail keeps its parity */
+		return zc_csum_add(be, (const uint8_t *)src + n, len - n);
+	}
+#endif
+	memcpy(dst, src, len);
+	return zc_csum_add(0, src, len);
+}
+
+uint32_t zc_csum_copy_mbuf(const struct zc_mbuf *m, uint32_t off, uint32_t len, void *dst)
+{
+	uint8_t *d = dst;
+	uint32_t sum = 0, pos = 0;
+	for (const struct zc_mbuf *s = m; s && len; s = s->next) {
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		uint32_t k = s->len - off < len ? s->len - off : len;
+		uint32_t part = zc_csum_copy(d + pos, s->data + off, k);
+		if (pos & 1)
+			part = zc_csum_swap(part);
+		sum = (uint32_t)zc__fold64((uint64_t)sum + part);
+		pos += k;
+		len -= k;
+		off = 0;
+	}
+	return sum;
+}
 
 uint32_t zc_csum_add(uint32_t sum, const void *buf, size_t len)
 {

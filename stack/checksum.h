@@ -24,6 +24,16 @@ uint16_t zc_csum(const void *p, size_t len);
 uint32_t zc_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l4_len);
 /* Sum of len bytes of a packet from offset off (odd segment boundaries handled). */
 uint32_t zc_csum_mbuf(uint32_t sum, const struct zc_mbuf *m, uint32_t off, uint32_t len);
+/* Copy len bytes from src to dst and return their sum, as zc_csum_add(0,
+ * src, len) would: one pass where a copy and a checksum would take two. */
+uint32_t zc_csum_copy(void *dst, const void *src, size_t len);
+/* The same for len bytes of a packet from offset off (segments of any
+ * length and parity). */
+uint32_t zc_csum_copy_mbuf(const struct zc_mbuf *m, uint32_t off, uint32_t len, void *dst);
+/* The sum with its bytes swapped: for a piece that starts at an odd offset
+ * of the region being summed (RFC 1071 2(B)). */
+static inline uint32_t zc_csum_swap(uint32_t s) { return ((s & 0xff) << 8) | ((s >> 8) & 0xff); }
+
 /* RFC 1624 eqn. 3: new checksum after a 16-bit field changes from old to new. */
 uint16_t zc_csum_update16(uint16_t csum, uint16_t old_val, uint16_t new_val);
 /* The same for a 32-bit field (e.g. an address). */

@@ -50,6 +50,10 @@ enum zc_mbuf_kind {
 /* Receive/offload flags carried with a packet (head segment). */
 #define ZC_MBUF_F_L3_CSUM_OK 0x1u /* the NIC verified the IPv4 header checksum */
 #define ZC_MBUF_F_L4_CSUM_OK 0x2u /* the NIC verified the TCP/UDP checksum */
+/* Transmit: the NIC fills the TCP/UDP checksum (caps.tx_csum); the field
+ * holds the folded, uncomplemented pseudo-header sum (as Linux's
+ * CHECKSUM_PARTIAL). */
+#define ZC_MBUF_F_TX_L4_CSUM 0x4u
 
 /*
  * One segment of a packet. Invariants (checked by zc_mbuf_check()):

@@ -87,6 +87,7 @@ struct zc_stack {
 
 	struct zc__arp_entry arp[ZC__ARP_ENTRIES];
 	uint32_t arp_queued;     /* packets in all ARP queues */
+	uint32_t arp_incomplete; /* entries waiting for an answer */
 
 	/* ICMP error token bucket (milli-tokens for integer arithmetic) */
 	uint64_t icmp_tokens, icmp_max, icmp_rate;

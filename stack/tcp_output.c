@@ -169,7 +169,13 @@ int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags
 	uint8_t *p = zc_mbuf_prepend(h, (uint32_t)hl);
 	memcpy(p, hb, hl);
 	uint32_t sum = zc_csum_pseudo_v4(s->lip, s->rip, ZC_IPPROTO_TCP, (uint16_t)h->pkt_len);
-	zc_put16(p + 16, zc_csum_fold(zc_csum_mbuf(sum, h, 0, h->pkt_len)));
+	if (st->nif->caps.tx_csum && len > ZC__INLINE_DATA) {
+		/* the NIC sums the payload as it moves it */
+		zc_put16(p + 16, (uint16_t)~zc_csum_fold(sum));
+		h->flags |= ZC_MBUF_F_TX_L4_CSUM;
+	} else {
+		zc_put16(p + 16, zc_csum_fold(zc_csum_mbuf(sum, h, 0, h->pkt_len)));
+	}
 	if (flags & ZC_TCP_ACK) {
 		s->last_ack_sent = s->rcv_nxt;
 		s->segs_unacked = 0;

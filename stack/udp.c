@@ -171,8 +171,13 @@ ssize_t zc_udp_sendto(struct zc_udp_sock *s, const void *buf, size_t len, uint32
 	zc_udp_build(p, &u, st->ip, ip, 0, false); /* header only; the sum covers the chain below */
 	zc_put16(p + 4, (uint16_t)m->pkt_len);
 	uint32_t sum = zc_csum_pseudo_v4(st->ip, ip, ZC_IPPROTO_UDP, (uint16_t)m->pkt_len);
-	uint16_t c = zc_csum_fold(zc_csum_mbuf(sum, m, 0, m->pkt_len));
-	zc_put16(p + 6, c == 0 ? 0xffff : c);
+	if (st->nif->caps.tx_csum && m->next) {
+		zc_put16(p + 6, (uint16_t)~zc_csum_fold(sum)); /* the NIC finishes it */
+		m->flags |= ZC_MBUF_F_TX_L4_CSUM;
+	} else {
+		uint16_t c = zc_csum_fold(zc_csum_mbuf(sum, m, 0, m->pkt_len));
+		zc_put16(p + 6, c == 0 ? 0xffff : c);
+	}
 	st->stats.udp_out++;
 	int r = zc__ip_output(st, m, st->ip, ip, ZC_IPPROTO_UDP);
 	zc__tx_flush(st); /* a send leaves now, not at the next poll */
