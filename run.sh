@@ -111,6 +111,10 @@ demo)
 	say "the stack against the Linux kernel over DPDK net_tap, and the kernel over loopback"
 	./build/bench/udp_bench --csv results/udp_bench.csv
 	say "CSV written to results/udp_bench.csv"
+	say "benchmark: TCP bulk throughput and connection rate, two stack processes on the"
+	say "Trapeze wire (native API, copying) beside the Linux kernel over loopback"
+	./build/bench/tcp_bench --csv results/tcp_bench.csv
+	say "CSV written to results/tcp_bench.csv"
 	;;
 *)
 	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
