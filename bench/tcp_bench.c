@@ -477,10 +477,10 @@ int main(int argc, char **argv)
 		r[k] = median(rate[k], (int)rounds);
 		cc[k] = median(cpuconn[k], (int)rounds);
 	}
-	printf("\n| path                         | bulk GB/s | CPU s per GB | connections/s | CPU us per conn |\n"
-	       "|------------------------------|----------:|-------------:|--------------:|----------------:|\n");
+	printf("\n| path                          | bulk GB/s | CPU s per GB | connections/s | CPU us per conn |\n"
+	       "|-------------------------------|----------:|-------------:|--------------:|----------------:|\n");
 	printf("| zcstack, 2 processes, Trapeze | %9.2f | %12.2f | %13.0f | %15.1f |\n", g[0], cg[0], r[0], cc[0]);
-	printf("| Linux kernel, loopback       | %9.2f | %12.2f | %13.0f | %15.1f |\n", g[1], cg[1], r[1], cc[1]);
+	printf("| Linux kernel, loopback        | %9.2f | %12.2f | %13.0f | %15.1f |\n", g[1], cg[1], r[1], cc[1]);
 	printf("\nzcstack / kernel: bulk %.2fx, connection rate %.2fx\n", g[1] > 0 ? g[0] / g[1] : 0,
 	       r[1] > 0 ? r[0] / r[1] : 0);
 	if (csv) {
