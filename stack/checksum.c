@@ -27,14 +27,21 @@ static bool zc__have_avx2(void)
 }
 
 /* n a multiple of 64: 32-bit words widened into 64-bit lanes, 64 bytes a
- * round (no carry can be lost: 2^32 rounds would be needed). */
-__attribute__((target("avx2"))) static uint64_t zc__sum_avx2(const uint8_t *p, size_t n)
+ * round (no carry can be lost: 2^32 rounds would be needed); with d, each
+ * round is also stored there (a copy and its checksum in one pass). */
+__attribute__((target("avx2"), always_inline)) static inline uint64_t zc__sum_avx2_body(uint8_t *d,
+											 const uint8_t *p,
+											 size_t n)
 {
 	__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
 	__m256i a2 = _mm256_setzero_si256(), a3 = _mm256_setzero_si256();
 	for (size_t i = 0; i < n; i += 64) {
 		__m256i x = _mm256_loadu_si256((const __m256i *)(p + i));
 		__m256i y = _mm256_loadu_si256((const __m256i *)(p + i + 32));
+		if (d) {
+			_mm256_storeu_si256((__m256i *)(d + i), x);
+			_mm256_storeu_si256((__m256i *)(d + i + 32), y);
+		}
 		a0 = _mm256_add_epi64(a0, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(x)));
 		a1 = _mm256_add_epi64(a1, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(x, 1)));
 		a2 = _mm256_add_epi64(a2, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(y)));
@@ -51,31 +58,11 @@ __attribute__((target("avx2"))) static uint64_t zc__sum_avx2(const uint8_t *p, s
 	}
 	return acc;
 }
-/* The same, storing the 64-byte rounds to dst as it goes. */
-__attribute__((target("avx2"))) static uint64_t zc__copy_sum_avx2(uint8_t *d, const uint8_t *p, size_t n)
+
+/* Two instances, so the loop that only sums has no store test in it. */
+__attribute__((target("avx2"))) static uint64_t zc__sum_avx2(uint8_t *d, const uint8_t *p, size_t n)
 {
-	__m256i a0 = _mm256_setzero_si256(), a1 = _mm256_setzero_si256();
-	__m256i a2 = _mm256_setzero_si256(), a3 = _mm256_setzero_si256();
-	for (size_t i = 0; i < n; i += 64) {
-		__m256i x = _mm256_loadu_si256((const __m256i *)(p + i));
-		__m256i y = _mm256_loadu_si256((const __m256i *)(p + i + 32));
-		_mm256_storeu_si256((__m256i *)(d + i), x);
-		_mm256_storeu_si256((__m256i *)(d + i + 32), y);
-		a0 = _mm256_add_epi64(a0, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(x)));
-		a1 = _mm256_add_epi64(a1, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(x, 1)));
-		a2 = _mm256_add_epi64(a2, _mm256_cvtepu32_epi64(_mm256_castsi256_si128(y)));
-		a3 = _mm256_add_epi64(a3, _mm256_cvtepu32_epi64(_mm256_extracti128_si256(y, 1)));
-	}
-	uint64_t l[16], acc = 0;
-	_mm256_storeu_si256((__m256i *)l, a0);
-	_mm256_storeu_si256((__m256i *)(l + 4), a1);
-	_mm256_storeu_si256((__m256i *)(l + 8), a2);
-	_mm256_storeu_si256((__m256i *)(l + 12), a3);
-	for (int i = 0; i < 16; i++) {
-		uint64_t x = acc + l[i];
-		acc = x + (x < acc);
-	}
-	return acc;
+	return d ? zc__sum_avx2_body(d, p, n) : zc__sum_avx2_body(NULL, p, n);
 }
 #endif
 
@@ -84,7 +71,7 @@ uint32_t zc_csum_copy(void *dst, const void *src, size_t len)
 #if defined(__x86_64__)
 	if (len >= 64 && zc__have_avx2()) {
 		size_t n = len & ~(size_t)63;
-		uint64_t acc = zc__copy_sum_avx2(dst, src, n);
+		uint64_t acc = zc__sum_avx2(dst, src, n);
 		uint16_t native = zc__fold64(acc);
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 		uint32_t be = (uint16_t)((native >> 8) | (native << 8));
@@ -128,7 +115,7 @@ uint32_t zc_csum_add(uint32_t sum, const void *buf, size_t len)
 #if defined(__x86_64__)
 	if (len >= 64 && zc__have_avx2()) {
 		size_t n = len & ~(size_t)63;
-		acc = zc__sum_avx2(p, n);
+		acc = zc__sum_avx2(NULL, p, n);
 		p += n;
 		len -= n;
 	}

@@ -21,6 +21,7 @@
  */
 #include "nic/dpdk.h"
 #include "nic/open.h"
+#include "peer_common.h"
 #include "stack/log.h"
 #include "stack/stack.h"
 
@@ -33,12 +34,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* Poll the stack once; when nothing arrived, yield the core a little. */
 static void step(struct zc_stack *st)
@@ -239,26 +234,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (zc_log_init_env())
-		return 2;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct zc_stack_config cfg = { .seed = (uint64_t)getpid(), .now = now_ns(),
-				       .icmp_rate = (uint32_t)icmp_rate };
 	uint32_t peer = 0;
-	if (zc_parse_ipv4(ipstr, &cfg.ip, &cfg.prefix_len, 24) ||
-	    (peerstr && zc_parse_ipv4(peerstr, &peer, NULL, 0)) ||
-	    (gwstr && zc_parse_ipv4(gwstr, &cfg.gateway, NULL, 0))) {
-		fprintf(stderr, "stack_peer: bad address in --ip, --peer or --gw\n");
+	if (peerstr && zc_parse_ipv4(peerstr, &peer, NULL, 0)) {
+		fprintf(stderr, "stack_peer: bad address in --peer\n");
 		return 2;
 	}
-	cfg.nif = zc_nic_open(nic);
-	if (cfg.nif == NULL)
+	struct zc_stack_config cfg = { .seed = (uint64_t)getpid(), .icmp_rate = (uint32_t)icmp_rate };
+	struct zc_stack *st = peer_open("stack_peer", nic, ipstr, gwstr, &cfg);
+	if (st == NULL)
 		return 2;
-	struct zc_stack *st = zc_stack_create(&cfg);
-	if (st == NULL) {
-		zc_netif_close(cfg.nif);
-		return 2;
-	}
 	size_t mtu_max = cfg.nif->caps.mtu - 28;
 	if (max_size == 0 || (size_t)max_size > mtu_max)
 		max_size = (long)mtu_max;

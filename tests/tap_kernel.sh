@@ -17,24 +17,8 @@ set -u
 peer=$1
 [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v socat >/dev/null && command -v ping >/dev/null ||
 	{ echo "SKIP: needs root, /dev/net/tun, socat and ping"; exit 77; }
-ns=zctap$$
-out=$(mktemp -d)
-cleanup() {
-	ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
-	ip netns del "$ns" 2>/dev/null
-	rm -rf "$out"
-}
-trap cleanup EXIT
-ip netns add "$ns" || { echo "SKIP: cannot make a network namespace"; exit 77; }
-nsx() { ip netns exec "$ns" "$@"; }
-nsx ip link set lo up
-
-# wait until the tap interface exists, then give the kernel side its address
-up_tap() {
-	for i in $(seq 100); do nsx ip link show zc0 >/dev/null 2>&1 && break; sleep 0.05; done
-	nsx ip addr add 10.9.0.1/24 dev zc0 2>/dev/null
-	nsx ip link set zc0 up
-}
+. "$(dirname "$0")/netns.sh"
+ns_setup zctap
 
 fail=0
 # --- 1 and 2: the stack responds ---

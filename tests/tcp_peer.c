@@ -15,6 +15,7 @@
  * the connection ended cleanly, 1 otherwise, 2 on bad usage.
  */
 #include "nic/open.h"
+#include "peer_common.h"
 #include "sha256.h"
 #include "stack/log.h"
 #include "stack/rng.h"
@@ -30,12 +31,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* The seeded stream: 64 KiB blocks of xoshiro output. */
 struct gen {
@@ -147,22 +142,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tcp_peer: need --nic, --ip and one of --listen or --connect (--help)\n");
 		return 2;
 	}
-	if (zc_log_init_env())
+	struct zc_stack_config cfg = { .seed = seed * 31 + (uint64_t)getpid() };
+	struct zc_stack *st = peer_open("tcp_peer", nic, ipstr, gwstr, &cfg);
+	if (st == NULL)
 		return 2;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	struct zc_stack_config cfg = { .seed = seed * 31 + (uint64_t)getpid(), .now = now_ns() };
-	if (zc_parse_ipv4(ipstr, &cfg.ip, &cfg.prefix_len, 24) || (gwstr && zc_parse_ipv4(gwstr, &cfg.gateway, NULL, 0))) {
-		fprintf(stderr, "tcp_peer: bad --ip or --gw\n");
-		return 2;
-	}
-	cfg.nif = zc_nic_open(nic);
-	if (cfg.nif == NULL)
-		return 2;
-	struct zc_stack *st = zc_stack_create(&cfg);
-	if (st == NULL) {
-		zc_netif_close(cfg.nif);
-		return 2;
-	}
 	struct zc_tcp_sock *ls = NULL, *s = NULL;
 	if (listen_port) {
 		ls = zc_tcp_socket(st);

@@ -1,0 +1,25 @@
+# netns.sh - sourced by the kernel-peer tests: a network namespace of the
+# test's own, removed (with every process in it) when the test exits.
+#   ns_setup PREFIX   make namespace PREFIX<pid>, a temp dir in $out, lo up;
+#                     skips the test (77) when namespaces cannot be made
+#   nsx CMD...        run CMD in the namespace
+#   up_tap            wait for the stack's tap interface zc0, then give the
+#                     kernel's side 10.9.0.1/24 and bring it up
+ns_setup() {
+	ns=$1$$
+	out=$(mktemp -d)
+	trap ns_cleanup EXIT
+	ip netns add "$ns" || { echo "SKIP: cannot make a network namespace"; exit 77; }
+	nsx ip link set lo up
+}
+ns_cleanup() {
+	ip netns pids "$ns" 2>/dev/null | xargs -r kill 2>/dev/null
+	ip netns del "$ns" 2>/dev/null
+	rm -rf "$out"
+}
+nsx() { ip netns exec "$ns" "$@"; }
+up_tap() {
+	for i in $(seq 200); do nsx ip link show zc0 >/dev/null 2>&1 && break; sleep 0.05; done
+	nsx ip addr add 10.9.0.1/24 dev zc0 2>/dev/null
+	nsx ip link set zc0 up
+}
