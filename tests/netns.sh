@@ -4,7 +4,9 @@
 #                     skips the test (77) when namespaces cannot be made
 #   nsx CMD...        run CMD in the namespace
 #   up_tap            wait for the stack's tap interface zc0, then give the
-#                     kernel's side 10.9.0.1/24 and bring it up
+#                     kernel's side 10.9.0.1/24, a long queue, and bring it up
+#   tap_drops FILE    in the background while zc0 lives, keep the number of
+#                     frames the kernel dropped on it (queue full) in FILE
 ns_setup() {
 	ns=$1$$
 	out=$(mktemp -d)
@@ -21,5 +23,13 @@ nsx() { ip netns exec "$ns" "$@"; }
 up_tap() {
 	for i in $(seq 200); do nsx ip link show zc0 >/dev/null 2>&1 && break; sleep 0.05; done
 	nsx ip addr add 10.9.0.1/24 dev zc0 2>/dev/null
+	nsx ip link set zc0 txqueuelen 10000 2>/dev/null
 	nsx ip link set zc0 up
+}
+tap_drops() {
+	echo 0 >"$1"
+	( while nsx test -e /sys/class/net/zc0; do
+		d=$(nsx cat /sys/class/net/zc0/statistics/tx_dropped 2>/dev/null) && [ -n "$d" ] && echo "$d" >"$1"
+		sleep 0.05
+	done ) &
 }

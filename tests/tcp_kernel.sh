@@ -42,6 +42,7 @@ nsx env $(stackenv 1) "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --l
 	--send "$bytes" --seed 2 --timeout 300 >"$out/s1" 2>&1 &
 spid=$!
 up_tap
+tap_drops "$out/d1"
 nsx sh -c "'$peer' --gen '$bytes' --seed 1 2>'$out/g1' | socat -t 300 -b 65536 - TCP:10.9.0.2:5000 | sha256sum >'$out/k1'"
 wait $spid || fail=1
 check "kernel client -> stack server" "$out/s1" "$(cut -d' ' -f1 "$out/k1")" "$(cat "$out/g1")"
@@ -53,13 +54,24 @@ nsx env $(stackenv 2) "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --c
 	--wait 1000 --send "$bytes" --seed 4 --timeout 300 >"$out/s2" 2>&1 &
 spid=$!
 up_tap
+tap_drops "$out/d2"
 wait $spid || fail=1
 wait $kpid
 check "stack client -> kernel server" "$out/s2" "$(cut -d' ' -f1 "$out/k2")" "$(cat "$out/g2")"
 [ -n "$faults" ] && grep -h "^tcp\.\(retrans_segs\|fast_retransmits\|timeouts\) " "$out/s1" "$out/s2"
 if [ -n "$pcapdir" ]; then
-	for f in "$pcapdir"/tcp-kernel-1.pcap "$pcapdir"/tcp-kernel-2.pcap; do
-		"$(dirname "$0")/tcp_capture_check.sh" "$f" "$([ -n "$faults" ] && echo faults || echo clean)" || fail=1
+	for i in 1 2; do
+		mode=clean
+		[ -n "$faults" ] && mode=faults
+		# frames the kernel dropped at the tap (its queue was full while we
+		# were busy) are real losses the test did not inject: then the
+		# retransmissions they cause are expected, not a stack fault
+		drops=$(cat "$out/d$i" 2>/dev/null || echo 0)
+		if [ "$mode" = clean ] && [ "${drops:-0}" -gt 0 ]; then
+			echo "the kernel dropped $drops frames at the tap queue: judging capture $i as one with losses"
+			mode=faults
+		fi
+		"$(dirname "$0")/tcp_capture_check.sh" "$pcapdir/tcp-kernel-$i.pcap" "$mode" || fail=1
 	done
 fi
 [ $fail -eq 0 ] && echo PASS
