@@ -36,11 +36,18 @@
 #include <unistd.h>
 
 #define ZC__TZ_MAGIC 0x5a4354524150455aULL
-#define ZC__TZ_VERSION 1u
+#define ZC__TZ_VERSION 2u
 #define ZC__TZ_RX_RING 256u   /* descriptors per port */
 #define ZC__TZ_POST_RING 4096u /* posted frames per port */
 #define ZC__TZ_DESC_COPY 0x1u /* pages are the receiver's own posted frames */
 #define ZC__TZ_DESC_CSUM 0x2u /* the NIC computed the TCP/UDP checksum over these bytes */
+#define ZC__TZ_DESC_PULL 0x4u /* the receiver copies the payload from src[] (sender's frames) */
+#define ZC__TZ_DESC_CSUM_REQ 0x8u /* pull: the field holds the pseudo sum, finish it */
+#define ZC__TZ_MAX_SRC 24u    /* pull: pieces of the sender's frames per packet */
+
+struct zc__tz_src {
+	uint32_t frame, off, len;
+};
 
 struct zc__tz_desc {
 	uint64_t deliver_at;
@@ -50,6 +57,8 @@ struct zc__tz_desc {
 	uint8_t flags;
 	uint32_t pages[ZC_TRAPEZE_MAX_PAGES]; /* frames delivered */
 	uint32_t taken[ZC_TRAPEZE_MAX_PAGES]; /* receiver's posted frames traded away */
+	uint32_t nsrc;
+	struct zc__tz_src src[ZC__TZ_MAX_SRC]; /* pull: where the payload lies */
 	uint8_t ctrl[ZC_TRAPEZE_CTRL_MAX];
 };
 
@@ -94,6 +103,10 @@ struct zc__trapeze {
 	uint32_t post_target;
 	uint64_t rate_bps, delay_ns, link_free_at;
 	struct zc_netif_stats st;
+	/* pull descriptors sent: the packets stay here (their frames readable by
+	 * the peer) until the peer's rx_tail passes them */
+	struct zc_mbuf *held[ZC__TZ_RX_RING];
+	uint32_t reaped;
 };
 
 static struct zc__trapeze *zc__tz(struct zc_netif *n) { return (struct zc__trapeze *)n; }
@@ -171,9 +184,76 @@ static void zc__refill(struct zc__trapeze *t)
 		atomic_store_explicit(&me->post_head, head + n, memory_order_release);
 }
 
+static bool zc__l4_csum_field(const uint8_t *h, uint32_t avail, uint32_t *l4, uint32_t *field);
+static void zc__reap(struct zc__trapeze *t);
+static void zc__fill_csum(uint8_t *ctrl, uint32_t ctrl_len, uint32_t l4, uint32_t field, uint32_t payload_sum);
+
+/* Pull: the receiving side's DMA copies the payload out of the sender's
+ * frames into frames of its own pool, summing as it goes; it finishes the
+ * checksum the sender left partial, or verifies a complete one. */
+static struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
+{
+	struct zc_pool *pool = t->nif.pool;
+	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	if (h == NULL)
+		return NULL;
+	memcpy(h->data, d->ctrl, d->ctrl_len);
+	h->len = h->pkt_len = d->ctrl_len;
+	h->tstamp = now;
+	struct zc_mbuf *cur = NULL;
+	uint32_t sum = 0, pos = 0;
+	for (unsigned i = 0; i < d->nsrc; i++) {
+		const uint8_t *src = zc_pool_frame_addr(pool, d->src[i].frame) + d->src[i].off;
+		uint32_t left = d->src[i].len;
+		while (left) {
+			if (cur == NULL || cur->len == t->page) {
+				struct zc_mbuf *f = zc_mbuf_alloc_frame(pool);
+				if (f == NULL) {
+					zc_mbuf_free(h);
+					return NULL;
+				}
+				zc_mbuf_cat(h, f);
+				cur = f;
+			}
+			uint32_t k = t->page - cur->len < left ? t->page - cur->len : left;
+			uint32_t part = zc_csum_copy(cur->data + cur->len, src, k);
+			if (pos & 1)
+				part = zc_csum_swap(part);
+			sum = zc_csum_add(sum + part, NULL, 0);
+			cur->len += k;
+			h->pkt_len += k;
+			src += k;
+			left -= k;
+			pos += k;
+		}
+	}
+	t->st.dma_bytes += d->payload_len;
+	uint32_t l4, field;
+	if (zc__l4_csum_field(h->data, h->len, &l4, &field)) {
+		if (d->flags & ZC__TZ_DESC_CSUM_REQ) {
+			zc__fill_csum(h->data, h->len, l4, field, sum);
+			h->flags |= ZC_MBUF_F_L4_CSUM_OK;
+		} else {
+			/* a checksum the sender computed: verify it in the same pass */
+			uint32_t hs = zc_csum_add(0, h->data + l4, h->len - l4);
+			uint32_t ps = ((h->len - l4) & 1) ? zc_csum_swap(sum) : sum;
+			uint16_t ip_len = zc_get16(h->data + ZC_ETH_HLEN + 2);
+			uint32_t l4len = ip_len - (l4 - ZC_ETH_HLEN);
+			uint32_t ph = zc_csum_pseudo_v4(zc_get32(h->data + ZC_ETH_HLEN + 12),
+							zc_get32(h->data + ZC_ETH_HLEN + 16), h->data[ZC_ETH_HLEN + 9],
+							(uint16_t)l4len);
+			if (l4len == h->pkt_len - l4 && zc_csum_fold(zc_csum_add(hs + ps + ph, NULL, 0)) == 0)
+				h->flags |= ZC_MBUF_F_L4_CSUM_OK;
+		}
+	}
+	return h;
+}
+
 /* Build an mbuf chain from a validated copy of a descriptor; NULL when out of mbufs. */
 static struct zc_mbuf *zc__rx_one(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
 {
+	if (d->flags & ZC__TZ_DESC_PULL)
+		return zc__rx_pull(t, d, now);
 	struct zc_pool *pool = t->nif.pool;
 	bool copy = d->flags & ZC__TZ_DESC_COPY;
 	/* Ownership first, so that no frame is lost whatever happens next. */
@@ -216,6 +296,22 @@ nomem:
 static bool zc__desc_valid(struct zc__trapeze *t, const struct zc__tz_desc *d)
 {
 	struct zc_pool *pool = t->nif.pool;
+	if (d->flags & ZC__TZ_DESC_PULL) {
+		/* pieces of frames that are not ours, within a frame, adding up */
+		uint64_t total = 0;
+		uint32_t fs = zc_pool_frame_size(pool);
+		if (d->ctrl_len > ZC_TRAPEZE_CTRL_MAX || d->nsrc > ZC__TZ_MAX_SRC ||
+		    d->payload_len > t->maxpages * t->page)
+			return false;
+		for (unsigned i = 0; i < d->nsrc; i++) {
+			const struct zc__tz_src *r = &d->src[i];
+			if (r->frame >= t->nframes || zc_pool_owns(pool, r->frame) || r->off > fs ||
+			    r->len > fs - r->off)
+				return false;
+			total += r->len;
+		}
+		return total == d->payload_len;
+	}
 	if (d->ctrl_len > ZC_TRAPEZE_CTRL_MAX || d->npages > t->maxpages ||
 	    d->payload_len > (uint32_t)d->npages * t->page ||
 	    (d->npages && d->payload_len <= (uint32_t)(d->npages - 1) * t->page))
@@ -241,6 +337,7 @@ static int zc__tz_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 {
 	struct zc__trapeze *t = zc__tz(nif);
 	struct zc__tz_port *me = t->me;
+	zc__reap(t);
 	zc__refill(t);
 	uint32_t tail = atomic_load_explicit(&me->rx_tail, memory_order_relaxed);
 	uint32_t head = atomic_load_explicit(&me->rx_head, memory_order_acquire);
@@ -346,6 +443,38 @@ static void zc__kick(struct zc__trapeze *t)
 		t->st.irq_raised++;
 }
 
+/* Pull: a header segment, then pieces of frames this port owns (a send
+ * buffer's references): the receiver can copy them out of the shared file
+ * while the sender holds them. */
+static bool zc__pull_eligible(struct zc__trapeze *t, const struct zc_mbuf *m, unsigned *nsrc)
+{
+	if (m->len == 0 || m->len > ZC_TRAPEZE_CTRL_MAX || m->next == NULL ||
+	    m->pkt_len - m->len > t->maxpages * t->page)
+		return false;
+	unsigned k = 0;
+	for (const struct zc_mbuf *s = m->next; s; s = s->next) {
+		if (s->len == 0)
+			continue;
+		if (s->kind != ZC_MBUF_FRAME_BUF || s->pool != t->nif.pool || !zc_pool_owns(s->pool, s->frame) ||
+		    ++k > ZC__TZ_MAX_SRC)
+			return false;
+	}
+	*nsrc = k;
+	return k > 0;
+}
+
+/* Free the pull packets the peer has consumed. */
+static void zc__reap(struct zc__trapeze *t)
+{
+	uint32_t tail = atomic_load_explicit(&t->peer->rx_tail, memory_order_acquire);
+	while (t->reaped != tail) {
+		struct zc_mbuf **h = &t->held[t->reaped % ZC__TZ_RX_RING];
+		zc_mbuf_free(*h);
+		*h = NULL;
+		t->reaped++;
+	}
+}
+
 /* Checksum offload: where the L4 checksum field lies in the headers at h
  * (IPv4 TCP or UDP), as the offset of the L4 header and of the field in it;
  * false when the packet is neither. */
@@ -385,6 +514,7 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 		t->st.tx_dropped += (uint64_t)n;
 		return n;
 	}
+	zc__reap(t);
 	uint32_t head = atomic_load_explicit(&peer->rx_head, memory_order_relaxed);
 	uint32_t rtail = atomic_load_explicit(&peer->rx_tail, memory_order_acquire);
 	uint32_t ptail = atomic_load_explicit(&peer->post_tail, memory_order_relaxed);
@@ -397,11 +527,15 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 			t->st.tx_busy++;
 			break;
 		}
-		unsigned np = 0;
+		unsigned np = 0, nsrc = 0;
 		bool zc = zc__zc_eligible(t, m, &np);
+		bool pull = !zc && zc__pull_eligible(t, m, &nsrc);
 		uint32_t split = 0, payload;
 		if (zc) {
 			payload = m->pkt_len - m->len;
+		} else if (pull) {
+			payload = m->pkt_len - m->len;
+			np = (payload + t->page - 1) / t->page;
 		} else {
 			/* the sender's own separation when it made one, else parse */
 			if (m->next && m->len > 0 && m->len <= ZC_TRAPEZE_CTRL_MAX) {
@@ -435,7 +569,18 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 		bool csum = (m->flags & ZC_MBUF_F_TX_L4_CSUM) &&
 			    zc__l4_csum_field(m->data, m->len < ZC_TRAPEZE_CTRL_MAX ? m->len : ZC_TRAPEZE_CTRL_MAX,
 					      &l4, &field);
-		if (zc) {
+		if (pull) {
+			/* the receiver's DMA reads our frames; we keep them until it has */
+			d->flags = ZC__TZ_DESC_PULL | (csum ? ZC__TZ_DESC_CSUM_REQ : 0);
+			d->ctrl_len = (uint16_t)m->len;
+			memcpy(d->ctrl, m->data, m->len);
+			d->nsrc = 0;
+			for (const struct zc_mbuf *sg = m->next; sg; sg = sg->next) {
+				if (sg->len == 0)
+					continue;
+				d->src[d->nsrc++] = (struct zc__tz_src){ sg->frame, (uint32_t)(sg->data - sg->buf), sg->len };
+			}
+		} else if (zc) {
 			d->flags = 0;
 			d->ctrl_len = (uint16_t)m->len;
 			memcpy(d->ctrl, m->data, m->len);
@@ -492,16 +637,38 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 		} else {
 			d->deliver_at = now + t->delay_ns;
 		}
+		if (pull)
+			t->held[head % ZC__TZ_RX_RING] = m;
+		else
+			zc_mbuf_free(m);
 		head++;
 		t->st.tx_packets++;
 		t->st.tx_bytes += wire_bytes;
-		zc_mbuf_free(m);
 	}
 	atomic_store_explicit(&peer->post_tail, ptail, memory_order_release);
 	atomic_store_explicit(&peer->rx_head, head, memory_order_release);
 	if (i > 0)
 		zc__kick(t);
 	return i;
+}
+
+int zc__trapeze_forge_pull(struct zc_netif *nif, uint32_t payload_len, uint32_t nsrc, const uint32_t *frames,
+			   const uint32_t *offs, const uint32_t *lens)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	uint32_t head = atomic_load(&t->peer->rx_head);
+	if (head - atomic_load(&t->peer->rx_tail) >= ZC__TZ_RX_RING)
+		return -ENOSPC;
+	struct zc__tz_desc *d = &t->peer->rx[head % ZC__TZ_RX_RING];
+	memset(d, 0, sizeof(*d));
+	d->ctrl_len = 40;
+	d->flags = ZC__TZ_DESC_PULL;
+	d->payload_len = payload_len;
+	d->nsrc = nsrc;
+	for (uint32_t i = 0; i < nsrc && i < ZC__TZ_MAX_SRC; i++)
+		d->src[i] = (struct zc__tz_src){ frames[i], offs[i], lens[i] };
+	atomic_store_explicit(&t->peer->rx_head, head + 1, memory_order_release);
+	return 0;
 }
 
 int zc__trapeze_forge(struct zc_netif *nif, uint16_t ctrl_len, uint8_t npages, uint8_t flags,
@@ -595,6 +762,10 @@ uint32_t zc_trapeze_posted(struct zc_netif *nif)
 static void zc__tz_close(struct zc_netif *nif)
 {
 	struct zc__trapeze *t = zc__tz(nif);
+	for (unsigned i = 0; i < ZC__TZ_RX_RING; i++) { /* the peer may still read them: it is going too */
+		zc_mbuf_free(t->held[i]);
+		t->held[i] = NULL;
+	}
 	flock(t->fd, LOCK_EX);
 	atomic_store(&t->me->owner_pid, 0);
 	atomic_store(&t->me->efd, -1);
@@ -784,6 +955,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	atomic_store(&t->me->efd, t->efd);
 	atomic_fetch_add(&t->me->gen, 1);
 	atomic_store(&t->me->owner_pid, (int32_t)getpid());
+	t->reaped = atomic_load(&t->peer->rx_head);
 	flock(t->fd, LOCK_UN);
 
 	t->nif.ops = &zc__tz_ops;

@@ -13,4 +13,9 @@
 int zc__trapeze_forge(struct zc_netif *nif, uint16_t ctrl_len, uint8_t npages, uint8_t flags,
 		      uint32_t payload_len, const uint32_t *pages, const uint32_t *taken);
 
+/* The same for a pull descriptor: the receiver is to copy nsrc pieces
+ * (frame, off, len) of the shared file. */
+int zc__trapeze_forge_pull(struct zc_netif *nif, uint32_t payload_len, uint32_t nsrc, const uint32_t *frames,
+			   const uint32_t *offs, const uint32_t *lens);
+
 #endif

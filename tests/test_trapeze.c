@@ -45,6 +45,9 @@ static int setup(void **state) { return open_pair(state, 0, 0, 0); }
 static int teardown(void **state)
 {
 	struct pair *p = *state;
+	/* a burst of nothing lets each side take back what the peer has pulled */
+	zc_netif_rx(p->a, NULL, 0, 0);
+	zc_netif_rx(p->b, NULL, 0, 0);
 	assert_int_equal(zc_pool_outstanding(p->a->pool), zc_trapeze_posted(p->a));
 	assert_int_equal(zc_pool_outstanding(p->b->pool), zc_trapeze_posted(p->b));
 	char path[64];
@@ -121,13 +124,17 @@ static void test_copy_fallback_keeps_sender_data(void **state)
 	assert_int_equal(zc_netif_tx(p->a, &lin, 1, 0), 1);
 	assert_int_equal(recv_all(p->b, 0, &rseq, &bad), 2);
 	assert_int_equal(bad, 0);
-	struct zc_netif_stats st;
+	struct zc_netif_stats st, sb;
 	p->a->ops->get_stats(p->a, &st);
+	p->b->ops->get_stats(p->b, &sb);
 	assert_int_equal(st.zc_frames, 0);
 	/* the clone keeps the sender's header segment as the control message
-	 * and copies the payload; the linear frame loses only the 14-byte
-	 * Ethernet header of an unknown ethertype to the control message */
-	assert_int_equal(st.dma_bytes, 10000 + (20000 + TF_HLEN - ZC_ETH_HLEN));
+	 * and the receiver's DMA pulls the payload out of the sender's frames
+	 * (which the sender holds until then); the linear frame is pushed by
+	 * the sender, losing only the 14-byte Ethernet header of an unknown
+	 * ethertype to the control message */
+	assert_int_equal(st.dma_bytes, 20000 + TF_HLEN - ZC_ETH_HLEN);
+	assert_int_equal(sb.dma_bytes, 10000);
 	struct tf_info in;
 	assert_int_equal(tf_check(keep, &in), 0); /* the kept copy is intact */
 	zc_mbuf_free(keep);
@@ -265,6 +272,33 @@ static void test_forged_descriptors_are_dropped(void **state)
 	assert_int_equal(after.frames_owned, before.frames_owned);
 	assert_int_equal(after.frames_adopted, 0);
 	assert_int_equal(after.frames_given, 0);
+	/* pull descriptors (the receiver copies from the sender's frames): only
+	 * pieces of frames that are not the receiver's, inside a frame, adding
+	 * up to the payload length */
+	uint32_t off0[25] = { 0 }, len100[25], many[25], one = 1;
+	for (int i = 0; i < 25; i++) {
+		len100[i] = 100;
+		many[i] = (uint32_t)i;
+	}
+	uint32_t off4000 = 4000, len200 = 200;
+	assert_int_equal(zc__trapeze_forge_pull(p->a, 100, 1, mine, off0, len100), 0);     /* our own frame */
+	assert_int_equal(zc__trapeze_forge_pull(p->a, 100, 1, huge, off0, len100), 0);     /* past the wire */
+	assert_int_equal(zc__trapeze_forge_pull(p->a, 200, 1, theirs, &off4000, &len200), 0); /* past the frame */
+	assert_int_equal(zc__trapeze_forge_pull(p->a, 300, 2, theirs, off0, len100), 0);   /* sum differs */
+	assert_int_equal(zc__trapeze_forge_pull(p->a, 2500, 25, many, off0, len100), 0);   /* too many pieces */
+	assert_int_equal(zc_netif_rx(p->b, m, 32, 0), 0);
+	p->b->ops->get_stats(p->b, &st);
+	assert_int_equal(st.rx_dropped, nbad + 5);
+	/* a well-formed one is taken: the bytes copied are the sender's */
+	memset(zc_pool_frame_addr(p->a->pool, theirs[1]) + 1, 0x77, 100);
+	assert_int_equal(zc__trapeze_forge_pull(p->a, 100, 1, theirs + 1, &one, len100), 0);
+	assert_int_equal(zc_netif_rx(p->b, m, 32, 0), 1);
+	assert_int_equal(m[0]->pkt_len, 40 + 100);
+	uint8_t got[100];
+	zc_mbuf_copydata(m[0], 40, 100, got);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(got[i], 0x77);
+	zc_mbuf_free(m[0]);
 	/* the wire still works */
 	struct zc_mbuf *g = tf_build(p->a->pool, p->a->mac, p->b->mac, 0, 9000, 0, true, true);
 	assert_int_equal(zc_netif_tx(p->a, &g, 1, 0), 1);
