@@ -419,7 +419,7 @@ static double median(double *v, int n)
 int main(int argc, char **argv)
 {
 	double secs = 2;
-	long conns = 3000, rounds = 3;
+	long conns = 3000, rounds = 5;
 	const char *csv = NULL;
 	static const struct option lo[] = { { "seconds", required_argument, 0, 's' },
 					    { "conns", required_argument, 0, 'n' },
