@@ -9,6 +9,20 @@
 #include <stdbool.h>
 #include <string.h>
 
+static uint16_t zc__fold64(uint64_t s);
+
+/* A sum of native-order words, folded and turned into the big-endian-word
+ * sum the rest of the file keeps (RFC 1071 2(B): the bytes swap once). */
+static uint32_t zc__to_be(uint64_t acc)
+{
+	uint16_t native = zc__fold64(acc);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return (uint16_t)((native >> 8) | (native << 8));
+#else
+	return native;
+#endif
+}
+
 static uint16_t zc__fold64(uint64_t s)
 {
 	s = (s & 0xffffffffu) + (s >> 32);
@@ -72,12 +86,7 @@ uint32_t zc_csum_copy(void *dst, const void *src, size_t len)
 	if (len >= 64 && zc__have_avx2()) {
 		size_t n = len & ~(size_t)63;
 		uint64_t acc = zc__sum_avx2(dst, src, n);
-		uint16_t native = zc__fold64(acc);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-		uint32_t be = (uint16_t)((native >> 8) | (native << 8));
-#else
-		uint32_t be = native;
-#endif
+		uint32_t be = zc__to_be(acc);
 		memcpy((uint8_t *)dst + n, (const uint8_t *)src + n, len - n);
 		/* n is even: the tail keeps its parity */
 		return zc_csum_add(be, (const uint8_t *)src + n, len - n);
@@ -143,12 +152,7 @@ uint32_t zc_csum_add(uint32_t sum, const void *buf, size_t len)
 		p += 4;
 		len -= 4;
 	}
-	uint16_t native = zc__fold64(acc);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	uint32_t be = (uint16_t)((native >> 8) | (native << 8));
-#else
-	uint32_t be = native;
-#endif
+	uint32_t be = zc__to_be(acc);
 	if (len >= 2) {
 		be += zc_get16(p);
 		p += 2;
