@@ -219,7 +219,7 @@ static struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_de
 			uint32_t part = zc_csum_copy(cur->data + cur->len, src, k);
 			if (pos & 1)
 				part = zc_csum_swap(part);
-			sum = zc_csum_add(sum + part, NULL, 0);
+			sum = zc_csum_combine(sum, part);
 			cur->len += k;
 			h->pkt_len += k;
 			src += k;
@@ -242,7 +242,7 @@ static struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_de
 			uint32_t ph = zc_csum_pseudo_v4(zc_get32(h->data + ZC_ETH_HLEN + 12),
 							zc_get32(h->data + ZC_ETH_HLEN + 16), h->data[ZC_ETH_HLEN + 9],
 							(uint16_t)l4len);
-			if (l4len == h->pkt_len - l4 && zc_csum_fold(zc_csum_add(hs + ps + ph, NULL, 0)) == 0)
+			if (l4len == h->pkt_len - l4 && zc_csum_fold(zc_csum_combine(zc_csum_combine(hs, ps), ph)) == 0)
 				h->flags |= ZC_MBUF_F_L4_CSUM_OK;
 		}
 	}
@@ -616,8 +616,8 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 				/* never write a frame of ours that a bad post names */
 				if (r < t->nframes && !zc_pool_owns(pool, r)) {
 					if (csum) /* the DMA engine sums as it copies */
-						psum = zc_csum_add(psum + zc_csum_copy_mbuf(m, off, len,
-											     zc_pool_frame_addr(pool, r)), NULL, 0);
+						psum = zc_csum_combine(psum, zc_csum_copy_mbuf(m, off, len,
+												zc_pool_frame_addr(pool, r)));
 					else
 						zc_mbuf_copydata(m, off, len, zc_pool_frame_addr(pool, r));
 				}

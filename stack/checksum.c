@@ -96,25 +96,31 @@ uint32_t zc_csum_copy(void *dst, const void *src, size_t len)
 	return zc_csum_add(0, src, len);
 }
 
-uint32_t zc_csum_copy_mbuf(const struct zc_mbuf *m, uint32_t off, uint32_t len, void *dst)
+/* Sum len bytes of packet m from offset off onto sum, copying them to dst
+ * as well when dst is not NULL. A segment that starts at an odd position
+ * of the summed bytes has its sum's bytes swapped (RFC 1071 2(B)). */
+static uint32_t zc__csum_walk(uint32_t sum, const struct zc_mbuf *m, uint32_t off, uint32_t len, uint8_t *dst)
 {
-	uint8_t *d = dst;
-	uint32_t sum = 0, pos = 0;
+	uint64_t acc = sum;
+	uint32_t pos = 0;
 	for (const struct zc_mbuf *s = m; s && len; s = s->next) {
 		if (off >= s->len) {
 			off -= s->len;
 			continue;
 		}
 		uint32_t k = s->len - off < len ? s->len - off : len;
-		uint32_t part = zc_csum_copy(d + pos, s->data + off, k);
-		if (pos & 1)
-			part = zc_csum_swap(part);
-		sum = (uint32_t)zc__fold64((uint64_t)sum + part);
+		uint32_t part = dst ? zc_csum_copy(dst + pos, s->data + off, k) : zc_csum_add(0, s->data + off, k);
+		acc += (pos & 1) ? zc_csum_swap(part) : part;
 		pos += k;
 		len -= k;
 		off = 0;
 	}
-	return sum;
+	return zc__fold64(acc);
+}
+
+uint32_t zc_csum_copy_mbuf(const struct zc_mbuf *m, uint32_t off, uint32_t len, void *dst)
+{
+	return zc__csum_walk(0, m, off, len, dst);
 }
 
 uint32_t zc_csum_add(uint32_t sum, const void *buf, size_t len)
@@ -182,25 +188,7 @@ uint32_t zc_csum_pseudo_v4(uint32_t src, uint32_t dst, uint8_t proto, uint16_t l
 
 uint32_t zc_csum_mbuf(uint32_t sum, const struct zc_mbuf *m, uint32_t off, uint32_t len)
 {
-	uint64_t acc = sum;
-	int odd = 0; /* bytes summed so far is odd: next segment's words are swapped */
-	for (const struct zc_mbuf *s = m; s && len; s = s->next) {
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		uint32_t k = s->len - off;
-		if (k > len)
-			k = len;
-		uint16_t part = (uint16_t)zc_csum_add(0, s->data + off, k);
-		if (odd)
-			part = (uint16_t)((part >> 8) | (part << 8));
-		acc += part;
-		odd ^= (int)(k & 1);
-		len -= k;
-		off = 0;
-	}
-	return zc__fold64(acc);
+	return zc__csum_walk(sum, m, off, len, NULL);
 }
 
 uint16_t zc_csum_update16(uint16_t csum, uint16_t old_val, uint16_t new_val)

@@ -30,6 +30,13 @@ uint32_t zc_csum_copy(void *dst, const void *src, size_t len);
 /* The same for len bytes of a packet from offset off (segments of any
  * length and parity). */
 uint32_t zc_csum_copy_mbuf(const struct zc_mbuf *m, uint32_t off, uint32_t len, void *dst);
+/* Two folded sums added with the end-around carry, folded again. */
+static inline uint32_t zc_csum_combine(uint32_t a, uint32_t b)
+{
+	uint32_t s = a + b;
+	s = (s & 0xffff) + (s >> 16);
+	return (s & 0xffff) + (s >> 16);
+}
 /* The sum with its bytes swapped: for a piece that starts at an odd offset
  * of the region being summed (RFC 1071 2(B)). */
 static inline uint32_t zc_csum_swap(uint32_t s) { return ((s & 0xff) << 8) | ((s >> 8) & 0xff); }
