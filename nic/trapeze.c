@@ -652,15 +652,25 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 	return i;
 }
 
+/* The next free slot of the peer's ring, zeroed, for a forged descriptor. */
+static struct zc__tz_desc *zc__forge_slot(struct zc__trapeze *t, uint32_t *head)
+{
+	*head = atomic_load(&t->peer->rx_head);
+	if (*head - atomic_load(&t->peer->rx_tail) >= ZC__TZ_RX_RING)
+		return NULL;
+	struct zc__tz_desc *d = &t->peer->rx[*head % ZC__TZ_RX_RING];
+	memset(d, 0, sizeof(*d));
+	return d;
+}
+
 int zc__trapeze_forge_pull(struct zc_netif *nif, uint32_t payload_len, uint32_t nsrc, const uint32_t *frames,
 			   const uint32_t *offs, const uint32_t *lens)
 {
 	struct zc__trapeze *t = zc__tz(nif);
-	uint32_t head = atomic_load(&t->peer->rx_head);
-	if (head - atomic_load(&t->peer->rx_tail) >= ZC__TZ_RX_RING)
+	uint32_t head;
+	struct zc__tz_desc *d = zc__forge_slot(t, &head);
+	if (d == NULL)
 		return -ENOSPC;
-	struct zc__tz_desc *d = &t->peer->rx[head % ZC__TZ_RX_RING];
-	memset(d, 0, sizeof(*d));
 	d->ctrl_len = 40;
 	d->flags = ZC__TZ_DESC_PULL;
 	d->payload_len = payload_len;
@@ -675,11 +685,10 @@ int zc__trapeze_forge(struct zc_netif *nif, uint16_t ctrl_len, uint8_t npages, u
 		      uint32_t payload_len, const uint32_t *pages, const uint32_t *taken)
 {
 	struct zc__trapeze *t = zc__tz(nif);
-	uint32_t head = atomic_load(&t->peer->rx_head);
-	if (head - atomic_load(&t->peer->rx_tail) >= ZC__TZ_RX_RING)
+	uint32_t head;
+	struct zc__tz_desc *d = zc__forge_slot(t, &head);
+	if (d == NULL)
 		return -ENOSPC;
-	struct zc__tz_desc *d = &t->peer->rx[head % ZC__TZ_RX_RING];
-	memset(d, 0, sizeof(*d));
 	d->ctrl_len = ctrl_len;
 	d->npages = npages;
 	d->flags = flags;
@@ -752,6 +761,11 @@ static void zc__return_posted(struct zc__trapeze *t)
 				zc_pool_frame_put(pool, f);
 		}
 	}
+}
+
+void zc_trapeze_reap(struct zc_netif *nif)
+{
+	zc__reap(zc__tz(nif));
 }
 
 uint32_t zc_trapeze_posted(struct zc_netif *nif)

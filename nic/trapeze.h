@@ -44,6 +44,10 @@ bool zc_trapeze_link_up(struct zc_netif *nif);
 /* Frames this port has posted for the peer to trade (counted in flight in
  * its pool): a quiescent port's pool has exactly these outstanding. */
 uint32_t zc_trapeze_posted(struct zc_netif *nif);
+/* Take back the packets whose payload the peer has finished pulling (the
+ * pull path; every burst does this too): before a leak check, so that only
+ * posted frames remain outstanding on a quiet port. */
+void zc_trapeze_reap(struct zc_netif *nif);
 /* Remove a wire file by name (tests and benches clean up); 0 or -errno. */
 int zc_trapeze_unlink(const char *name);
 
