@@ -96,6 +96,13 @@ static void sx_step(struct sx *x, bool moved)
 		zc_stack_wait(x->st, t, 1000000);
 }
 
+/* Keep the stack running for ns (the last ACKs and FINs, or a warm-up). */
+static void sx_run(struct sx *x, uint64_t ns)
+{
+	for (uint64_t e = now_ns() + ns; now_ns() < e;)
+		sx_step(x, false);
+}
+
 static struct zc_tcp_sock *sx_listen(struct sx *x)
 {
 	struct zc_tcp_sock *l = zc_tcp_socket(x->st);
@@ -144,8 +151,7 @@ static void stack_bulk_server(const char *wire, struct report *r)
 	r->cpu = cpu_s() - c0;
 	if (s)
 		zc_tcp_close(s);
-	for (uint64_t e = now_ns() + 100000000ull; now_ns() < e;)
-		sx_step(&x, false);
+	sx_run(&x, 100000000ull);
 	zc_tcp_close(l);
 	sx_close(&x);
 }
@@ -183,8 +189,7 @@ static void stack_bulk_client(const char *wire, double secs, struct report *r)
 	r->cpu = cpu_s() - c0;
 	r->ok = zc_tcp_get_state(s) != ZC_TCP_CLOSED;
 	zc_tcp_close(s);
-	for (uint64_t e = now_ns() + 100000000ull; now_ns() < e;)
-		sx_step(&x, false);
+	sx_run(&x, 100000000ull);
 	sx_close(&x);
 }
 
@@ -210,8 +215,7 @@ static void stack_rate_server(const char *wire, uint64_t n, struct report *r)
 		sx_step(&x, true);
 	}
 	r->cpu = cpu_s() - c0;
-	for (uint64_t e = now_ns() + 100000000ull; now_ns() < e;)
-		sx_step(&x, false);
+	sx_run(&x, 100000000ull);
 	r->ok = r->conns == n;
 	zc_tcp_close(l);
 	sx_close(&x);
@@ -224,8 +228,7 @@ static void stack_rate_client(const char *wire, uint64_t n, struct report *r)
 		return;
 	uint64_t deadline = now_ns() + 60000000000ull;
 	/* warm up ARP and the peer's listener */
-	for (uint64_t e = now_ns() + 20000000ull; now_ns() < e;)
-		sx_step(&x, false);
+	sx_run(&x, 20000000ull);
 	uint64_t t0 = now_ns();
 	double c0 = cpu_s();
 	char b[16];
@@ -246,8 +249,7 @@ static void stack_rate_client(const char *wire, uint64_t n, struct report *r)
 	r->secs = (double)(now_ns() - t0) / 1e9;
 	r->cpu = cpu_s() - c0;
 	r->ok = r->conns == n;
-	for (uint64_t e = now_ns() + 100000000ull; now_ns() < e;)
-		sx_step(&x, false);
+	sx_run(&x, 100000000ull);
 	sx_close(&x);
 }
 
