@@ -76,6 +76,12 @@ static struct zc_netif *zc__open_trapeze(char *args)
 				c.mtu = u;
 			else
 				c.nframes = u;
+		} else if (strcmp(k, "rxhuge") == 0) {
+			if (zc__parse_u32(v, &u) || u > 4096) {
+				ZC_ERR("nic: trapeze: rxhuge=%s: expected a number of 2 MiB frames, 0 to 4096", v);
+				goto bad;
+			}
+			c.rx_huge = u;
 		} else if (strcmp(k, "rate") == 0) {
 			if (zc_parse_rate(v, &c.rate_bps)) {
 				ZC_ERR("nic: trapeze: rate=%s: expected bits per second such as 10G", v);
@@ -87,7 +93,7 @@ static struct zc_netif *zc__open_trapeze(char *args)
 				goto bad;
 			}
 		} else {
-			ZC_ERR("nic: trapeze: unknown option '%s' (name, port, mtu, frames, rate, delay)", k);
+			ZC_ERR("nic: trapeze: unknown option '%s' (name, port, mtu, frames, rxhuge, rate, delay)", k);
 			goto bad;
 		}
 	}

@@ -2,7 +2,7 @@
  * open.h - from a device string to a configured netif, with the capture and
  * fault middleware switched on by the environment.
  *
- *   trapeze:NAME[,port=0|1][,mtu=BYTES][,frames=N][,rate=BITS][,delay=DUR]
+ *   trapeze:NAME[,port=0|1][,mtu=BYTES][,frames=N][,rxhuge=N][,rate=BITS][,delay=DUR]
  *     e.g. "trapeze:w0,port=1,mtu=65536,rate=10G,delay=100us"
  *
  * ZCS_PCAP=FILE   capture every frame to FILE (%p: the pid)

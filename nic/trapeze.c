@@ -75,6 +75,21 @@ struct zc__tz_port {
 	uint32_t post[ZC__TZ_POST_RING];
 };
 
+#define ZC__TZ_FLOWS 8u
+#define ZC__TZ_FLOW_RANGES 16u
+/* One flow's receive placement; the key fields first. */
+struct zc__tz_flow {
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+	bool used;
+	uint32_t base;         /* sequence number at offset 0 of window 0 */
+	uint32_t win;          /* window (2 MiB of sequence space) of tmpl's frame */
+	struct zc_mbuf *tmpl;  /* holds the current frame; NULL: none */
+	uint64_t lru;
+	uint32_t nr;           /* byte ranges of the frame written so far */
+	uint32_t r[ZC__TZ_FLOW_RANGES][2];
+};
+
 struct zc__tz_shared {
 	_Atomic uint64_t magic; /* set last, when the file is initialised */
 	uint32_t version;
@@ -107,6 +122,10 @@ struct zc__trapeze {
 	 * the peer) until the peer's rx_tail passes them */
 	struct zc_mbuf *held[ZC__TZ_RX_RING];
 	uint32_t reaped;
+	/* receive placement (rx_huge) */
+	struct zc_pool *rxp;
+	struct zc__tz_flow flows[ZC__TZ_FLOWS];
+	uint64_t flow_clock, placed_bytes, place_nobuf;
 };
 
 static struct zc__trapeze *zc__tz(struct zc_netif *n) { return (struct zc__trapeze *)n; }
@@ -188,9 +207,182 @@ static bool zc__l4_csum_field(const uint8_t *h, uint32_t avail, uint32_t *l4, ui
 static void zc__reap(struct zc__trapeze *t);
 static void zc__fill_csum(uint8_t *ctrl, uint32_t ctrl_len, uint32_t l4, uint32_t field, uint32_t payload_sum);
 
+/* --- receive placement (see trapeze.h) ---------------------------------------- */
+
+static bool zc__flow_key(const uint8_t *c, uint32_t len, struct zc__tz_flow *k, uint32_t *seq, uint8_t *flags)
+{
+	if (len < ZC_ETH_HLEN + ZC_IPV4_HLEN || zc_get16(c + 12) != ZC_ETHERTYPE_IPV4 ||
+	    (c[14] >> 4) != 4 || c[14 + 9] != ZC_IPPROTO_TCP)
+		return false;
+	uint32_t l4 = ZC_ETH_HLEN + (uint32_t)(c[14] & 0xf) * 4;
+	if (l4 + 20 > len)
+		return false;
+	k->saddr = zc_get32(c + 14 + 12);
+	k->daddr = zc_get32(c + 14 + 16);
+	k->sport = zc_get16(c + l4);
+	k->dport = zc_get16(c + l4 + 2);
+	*seq = zc_get32(c + l4 + 4);
+	*flags = c[l4 + 13];
+	return true;
+}
+
+static void zc__flow_drop(struct zc__tz_flow *f)
+{
+	zc_mbuf_free(f->tmpl);
+	f->tmpl = NULL;
+	f->nr = 0;
+}
+
+static struct zc__tz_flow *zc__flow_find(struct zc__trapeze *t, const struct zc__tz_flow *k, bool make,
+					  bool *made)
+{
+	*made = false;
+	struct zc__tz_flow *victim = &t->flows[0];
+	for (unsigned i = 0; i < ZC__TZ_FLOWS; i++) {
+		struct zc__tz_flow *f = &t->flows[i];
+		if (f->used && f->saddr == k->saddr && f->daddr == k->daddr && f->sport == k->sport &&
+		    f->dport == k->dport) {
+			f->lru = ++t->flow_clock;
+			return f;
+		}
+		if (!f->used || (victim->used && f->lru < victim->lru))
+			victim = f;
+	}
+	if (!make)
+		return NULL;
+	zc__flow_drop(victim);
+	*victim = *k;
+	victim->used = true;
+	victim->lru = ++t->flow_clock;
+	victim->win = 0;
+	*made = true;
+	return victim;
+}
+
+/* A SYN names the first sequence number of a flow's data: placement starts there. */
+static void zc__flow_syn(struct zc__trapeze *t, const uint8_t *ctrl, uint32_t len)
+{
+	struct zc__tz_flow k = { 0 };
+	uint32_t seq;
+	uint8_t fl;
+	if (!t->rxp || !zc__flow_key(ctrl, len, &k, &seq, &fl))
+		return;
+	bool made;
+	struct zc__tz_flow *f = zc__flow_find(t, &k, (fl & 0x02) != 0, &made);
+	if (f == NULL)
+		return;
+	if (fl & 0x02) {
+		zc__flow_drop(f);
+		f->base = seq + 1;
+		f->win = 0;
+	} else if (fl & 0x04) { /* RST: the flow is over */
+		zc__flow_drop(f);
+		f->used = false;
+	}
+}
+
+static bool zc__range_free(const struct zc__tz_flow *f, uint32_t a, uint32_t b)
+{
+	for (unsigned i = 0; i < f->nr; i++)
+		if (a < f->r[i][1] && f->r[i][0] < b)
+			return false;
+	return true;
+}
+
+static void zc__range_add(struct zc__tz_flow *f, uint32_t a, uint32_t b)
+{
+	for (unsigned i = 0; i < f->nr; i++) {
+		if (f->r[i][1] == a) {
+			f->r[i][1] = b;
+			for (unsigned j = 0; j < f->nr; j++) /* now touching the next one? */
+				if (j != i && f->r[j][0] == b) {
+					f->r[i][1] = f->r[j][1];
+					f->r[j][0] = f->r[--f->nr][0];
+					f->r[j][1] = f->r[f->nr][1];
+					break;
+				}
+			return;
+		}
+		if (f->r[i][0] == b) {
+			f->r[i][0] = a;
+			return;
+		}
+	}
+	f->r[f->nr][0] = a;
+	f->r[f->nr][1] = b;
+	f->nr++;
+}
+
+/* Where a pulled TCP payload goes: up to two segments (it may cross into
+ * the next window) over the flow's frames, appended to h. false: nothing
+ * changed, use page frames. */
+static bool zc__place(struct zc__trapeze *t, struct zc_mbuf *h, uint32_t len)
+{
+	struct zc__tz_flow k = { 0 };
+	uint32_t seq;
+	uint8_t fl;
+	if (t->rxp == NULL || len == 0 || !zc__flow_key(h->data, h->len, &k, &seq, &fl))
+		return false;
+	bool made;
+	struct zc__tz_flow *f = zc__flow_find(t, &k, true, &made);
+	if (made)
+		f->base = seq; /* a flow met in the middle: place from here */
+	const uint32_t fs = ZC_HUGE_FRAME;
+	uint32_t rel = seq - f->base;
+	uint32_t w = rel / fs, off = rel % fs;
+	uint32_t first = fs - off < len ? fs - off : len;
+	/* the piece in window w must go to the current frame (or open the
+	 * next window); a second piece opens window w + 1 */
+	bool cur = f->tmpl && w == f->win;
+	if (!(cur || w == f->win + 1 || (f->tmpl == NULL && w == f->win)))
+		return false;
+	if (cur && (f->nr >= ZC__TZ_FLOW_RANGES || !zc__range_free(f, off, off + first)))
+		return false;
+	uint32_t need = (cur ? 0 : 1) + (first < len ? 1 : 0);
+	struct zc_pool_stats ps;
+	zc_pool_get_stats(t->rxp, &ps);
+	if (ps.frames_free < need + 1) { /* keep one for a reader's trade */
+		t->place_nobuf++;
+		return false;
+	}
+	uint32_t done = 0;
+	while (done < len) {
+		if (!(f->tmpl && w == f->win)) {
+			struct zc_mbuf *nt = zc_mbuf_alloc_frame(t->rxp);
+			if (nt == NULL)
+				break;
+			zc__flow_drop(f);
+			nt->len = nt->pkt_len = fs; /* references may cover the whole frame */
+			f->tmpl = nt;
+			f->win = w;
+		}
+		uint32_t k2 = fs - off < len - done ? fs - off : len - done;
+		struct zc_mbuf *sg = zc_mbuf_ref(f->tmpl, off, k2);
+		if (sg == NULL)
+			break;
+		zc__range_add(f, off, off + k2);
+		sg->len = k2;
+		sg->pkt_len = k2;
+		zc_mbuf_cat(h, sg);
+		done += k2;
+		w++;
+		off = 0;
+	}
+	if (done < len) { /* out of headers half-way: undo the pieces */
+		zc_mbuf_free(h->next);
+		h->next = NULL;
+		h->nb_segs = 1;
+		h->pkt_len = h->len;
+		return false;
+	}
+	t->placed_bytes += len;
+	return true;
+}
+
 /* Pull: the receiving side's DMA copies the payload out of the sender's
- * frames into frames of its own pool, summing as it goes; it finishes the
- * checksum the sender left partial, or verifies a complete one. */
+ * frames into frames of its own (placed by sequence number when it can, in
+ * page frames otherwise), summing as it goes; it finishes the checksum the
+ * sender left partial, or verifies a complete one. */
 static struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
 {
 	struct zc_pool *pool = t->nif.pool;
@@ -200,31 +392,36 @@ static struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_de
 	memcpy(h->data, d->ctrl, d->ctrl_len);
 	h->len = h->pkt_len = d->ctrl_len;
 	h->tstamp = now;
-	struct zc_mbuf *cur = NULL;
-	uint32_t sum = 0, pos = 0;
-	for (unsigned i = 0; i < d->nsrc; i++) {
-		const uint8_t *src = zc_pool_frame_addr(pool, d->src[i].frame) + d->src[i].off;
-		uint32_t left = d->src[i].len;
-		while (left) {
-			if (cur == NULL || cur->len == t->page) {
-				struct zc_mbuf *f = zc_mbuf_alloc_frame(pool);
-				if (f == NULL) {
-					zc_mbuf_free(h);
-					return NULL;
-				}
-				zc_mbuf_cat(h, f);
-				cur = f;
+	if (!zc__place(t, h, d->payload_len)) {
+		for (uint32_t left = d->payload_len; left;) {
+			struct zc_mbuf *f = zc_mbuf_alloc_frame(pool);
+			if (f == NULL) {
+				zc_mbuf_free(h);
+				return NULL;
 			}
-			uint32_t k = t->page - cur->len < left ? t->page - cur->len : left;
-			uint32_t part = zc_csum_copy(cur->data + cur->len, src, k);
+			f->len = f->pkt_len = left < t->page ? left : t->page;
+			left -= f->len;
+			zc_mbuf_cat(h, f);
+		}
+	}
+	/* fill the segments from the sender's pieces */
+	uint32_t sum = 0, pos = 0, si = 0, soff = 0;
+	for (struct zc_mbuf *g = h->next; g; g = g->next) {
+		uint32_t filled = 0;
+		while (filled < g->len && si < d->nsrc) {
+			const struct zc__tz_src *r = &d->src[si];
+			uint32_t k = r->len - soff < g->len - filled ? r->len - soff : g->len - filled;
+			uint32_t part = zc_csum_copy(g->data + filled, zc_pool_frame_addr(pool, r->frame) + r->off + soff, k);
 			if (pos & 1)
 				part = zc_csum_swap(part);
 			sum = zc_csum_combine(sum, part);
-			cur->len += k;
-			h->pkt_len += k;
-			src += k;
-			left -= k;
+			filled += k;
 			pos += k;
+			soff += k;
+			if (soff == r->len) {
+				si++;
+				soff = 0;
+			}
 		}
 	}
 	t->st.dma_bytes += d->payload_len;
@@ -254,6 +451,8 @@ static struct zc_mbuf *zc__rx_one(struct zc__trapeze *t, const struct zc__tz_des
 {
 	if (d->flags & ZC__TZ_DESC_PULL)
 		return zc__rx_pull(t, d, now);
+	if (t->rxp && d->payload_len == 0)
+		zc__flow_syn(t, d->ctrl, d->ctrl_len);
 	struct zc_pool *pool = t->nif.pool;
 	bool copy = d->flags & ZC__TZ_DESC_COPY;
 	/* Ownership first, so that no frame is lost whatever happens next. */
@@ -739,6 +938,7 @@ static uint64_t zc__tz_next_due(struct zc_netif *nif)
 static void zc__tz_stats(struct zc_netif *nif, struct zc_netif_stats *st)
 {
 	*st = zc__tz(nif)->st;
+	st->placed_bytes = zc__tz(nif)->placed_bytes;
 }
 
 /* Frames this port posted, or traded away in descriptors it has not read:
@@ -763,9 +963,18 @@ static void zc__return_posted(struct zc__trapeze *t)
 	}
 }
 
+static void zc__flows_release(struct zc__trapeze *t)
+{
+	for (unsigned i = 0; i < ZC__TZ_FLOWS; i++) {
+		zc__flow_drop(&t->flows[i]);
+		t->flows[i].used = false;
+	}
+}
+
 void zc_trapeze_reap(struct zc_netif *nif)
 {
 	zc__reap(zc__tz(nif));
+	zc__flows_release(zc__tz(nif));
 }
 
 uint32_t zc_trapeze_posted(struct zc_netif *nif)
@@ -789,6 +998,9 @@ static void zc__tz_close(struct zc_netif *nif)
 		unlink(t->path);
 	flock(t->fd, LOCK_UN);
 	zc_pool_destroy(nif->pool);
+	zc__flows_release(t);
+	if (t->rxp)
+		zc_pool_destroy(t->rxp);
 	munmap(t->sh, t->sh_len);
 	close(t->fd);
 	close(t->efd);
@@ -995,6 +1207,20 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	uint32_t half = sh->nframes / 2;
 	t->post_target = half / 2 < ZC__TZ_POST_RING - 1 ? half / 2 : ZC__TZ_POST_RING - 1;
 	zc__refill(t);
+	if (cfg->rx_huge) {
+		char pname[64];
+		snprintf(pname, sizeof(pname), "%s-rx", t->nif.name);
+		t->rxp = zc_pool_create(&(struct zc_pool_config){ .name = pname, .nframes = cfg->rx_huge,
+								  .nmbufs = 64 * cfg->rx_huge + 256,
+								  .huge = true, .fd = -1 });
+		if (t->rxp && zc_pool_frame_size(t->rxp) != ZC_HUGE_FRAME) {
+			ZC_INFO("trapeze %s: no 2 MiB frames on this machine: receive placement is off",
+				t->nif.name);
+			zc_pool_destroy(t->rxp);
+			t->rxp = NULL;
+		}
+		t->nif.rx_pool = t->rxp;
+	}
 	return &t->nif;
 fail:
 	if (t->sh)

@@ -32,7 +32,24 @@ struct zc_trapeze_config {
 	uint64_t rate_bps;   /* link rate in bit/s, 0 = unlimited */
 	uint64_t delay_ns;   /* one-way propagation delay */
 	const uint8_t *mac;  /* NULL: 02:7a:63:00:00:<port+1> */
+	/* 2 MiB frames for receive placement (0 = none): see below. */
+	uint32_t rx_huge;
 };
+
+/*
+ * Receive placement (rx_huge > 0): the port keeps a private pool of 2 MiB
+ * frames (shmem with transparent huge pages; none when the machine has
+ * none, logged) and its DMA engine puts the payload of a TCP flow it pulls
+ * from the sender at frame offset (seq - base) mod 2 MiB, base being the
+ * first sequence number after the SYN it saw (as a NIC with direct data
+ * placement would): a stream read in 2 MiB pieces then finds each piece in
+ * one frame, from its first byte, ready to be mapped into the reader's
+ * buffer. A byte range is never written twice into a frame (a retransmission
+ * or a hostile overlap goes to an ordinary frame), and a frame is written
+ * only while this flow's placement holds it, so no frame that a reader may
+ * have been given is ever written. Eight flows are placed at a time (least
+ * recently used first out); everything else lands in page frames as before.
+ */
 
 /* Open (creating if needed) the wire and claim a port. The netif's pool is
  * this port's share of the wire's frames. Returns NULL with errno set and a

@@ -54,6 +54,7 @@ struct zc_netif_stats {
 	uint64_t tx_busy;      /* tx_burst returned early: ring full or no receive buffer */
 	uint64_t dma_bytes;    /* bytes the NIC had to copy (not host-stack copies) */
 	uint64_t zc_frames;    /* payload frames handed over without a copy */
+	uint64_t placed_bytes; /* payload put in large frames by sequence number (rx_pool) */
 	uint64_t irq_raised;   /* interrupts sent to a sleeping peer */
 	uint64_t irq_waits;    /* times this side armed its interrupt and slept */
 };
@@ -78,6 +79,11 @@ struct zc_netif {
 	const struct zc_netif_ops *ops;
 	struct zc_netif_caps caps;
 	struct zc_pool *pool;   /* the pool packets are allocated from (rx and tx) */
+	/* NULL, or a second pool of large (2 MiB) frames that received payload
+	 * may land in, laid out by TCP sequence number so that a whole frame can
+	 * be traded into a reader's buffer (zc_tcp_recv_frame). Segments say
+	 * which pool they belong to. */
+	struct zc_pool *rx_pool;
 	uint8_t mac[6];
 	char name[48];
 	struct zc_netif *lower; /* middleware: the netif it wraps */

@@ -98,6 +98,21 @@ int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
 ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len);
 /* Copies in-order data out; 0 at end of stream (FIN), -EAGAIN when none. */
 ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len);
+/* MSG_PEEK: copies in-order data without taking it. */
+ssize_t zc_tcp_peek(const struct zc_tcp_sock *s, void *buf, size_t len);
+/* In-order bytes queued (FIONREAD). */
+uint32_t zc_tcp_readable(const struct zc_tcp_sock *s);
+/* Takes up to len bytes of in-order data as a list of packets (nextpkt
+ * links) over the frames they arrived in, for callers that hand out
+ * references instead of copying (zc_mbuf_free each packet). Returns the
+ * bytes taken, or what zc_tcp_recv returns when none are queued. */
+ssize_t zc_tcp_recv_chain(struct zc_tcp_sock *s, size_t len, struct zc_mbuf **out);
+/* Page trading: when the next frame-size bytes of in-order data are exactly
+ * one frame of `pool`, from its first byte, and nothing else holds that
+ * frame, they are taken and the frame index returned (the caller holds its
+ * one reference). Else -1 and nothing changes. */
+struct zc_pool;
+int64_t zc_tcp_recv_frame(struct zc_tcp_sock *s, const struct zc_pool *pool);
 /* SHUT_RD = 0, SHUT_WR = 1, SHUT_RDWR = 2 */
 int zc_tcp_shutdown(struct zc_tcp_sock *s, int how);
 /* Close: the socket handle is gone; the connection finishes on its own

@@ -521,39 +521,27 @@ ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len)
 	return done ? (ssize_t)done : -ENOBUFS;
 }
 
-ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len)
+/* What a read finds when the queue is empty: 0 at end of stream, an error,
+ * or -EAGAIN. */
+static ssize_t zc__tcp_recv_empty(struct zc_tcp_sock *s)
 {
-	if (s->rq_len == 0) {
-		if (s->fin_rcvd || s->rd_shut)
-			return 0;
-		if (s->error)
-			return -zc_tcp_error(s);
-		if (s->state == ZC_TCP_CLOSED)
-			return s->rport ? 0 : -ENOTCONN;
-		if (s->state == ZC_TCP_LISTEN)
-			return -ENOTCONN;
-		return -EAGAIN;
-	}
-	uint8_t *p = buf;
-	size_t done = 0;
+	if (s->fin_rcvd || s->rd_shut)
+		return 0;
+	if (s->error)
+		return -zc_tcp_error(s);
+	if (s->state == ZC_TCP_CLOSED)
+		return s->rport ? 0 : -ENOTCONN;
+	if (s->state == ZC_TCP_LISTEN)
+		return -ENOTCONN;
+	return -EAGAIN;
+}
+
+/* After a read took `done` bytes: a window update when the opening is worth
+ * telling (RFC 1122 4.2.3.3). */
+static void zc__tcp_read_done(struct zc_tcp_sock *s, uint32_t done)
+{
 	uint32_t space0 = zc__tcp_rcv_space(s);
-	while (done < len && s->rq_head) {
-		struct zc_mbuf *m = s->rq_head;
-		uint32_t k = zc_mbuf_copydata(m, 0, (uint32_t)(len - done < m->pkt_len ? len - done : m->pkt_len),
-					      p + done);
-		done += k;
-		if (k == m->pkt_len) {
-			s->rq_head = m->nextpkt;
-			if (s->rq_head == NULL)
-				s->rq_tail = NULL;
-			m->nextpkt = NULL;
-			zc_mbuf_free(m);
-		} else {
-			zc_mbuf_adj(m, k);
-		}
-	}
-	s->rq_len -= (uint32_t)done;
-	/* window update when the opening is worth telling (RFC 1122 4.2.3.3) */
+	s->rq_len -= done;
 	uint32_t space = zc__tcp_rcv_space(s);
 	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	if (zc__connected(s) && space > space0 &&
@@ -562,7 +550,122 @@ ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len)
 		zc__tcp_output(s);
 		zc__tx_flush(s->st);
 	}
+}
+
+static void zc__tcp_rq_pop(struct zc_tcp_sock *s)
+{
+	struct zc_mbuf *m = s->rq_head;
+	s->rq_head = m->nextpkt;
+	if (s->rq_head == NULL)
+		s->rq_tail = NULL;
+	m->nextpkt = NULL;
+}
+
+ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len)
+{
+	if (s->rq_len == 0)
+		return zc__tcp_recv_empty(s);
+	uint8_t *p = buf;
+	size_t done = 0;
+	while (done < len && s->rq_head) {
+		struct zc_mbuf *m = s->rq_head;
+		uint32_t k = zc_mbuf_copydata(m, 0, (uint32_t)(len - done < m->pkt_len ? len - done : m->pkt_len),
+					      p + done);
+		done += k;
+		if (k == m->pkt_len) {
+			zc__tcp_rq_pop(s);
+			zc_mbuf_free(m);
+		} else {
+			zc_mbuf_adj(m, k);
+		}
+	}
+	zc__tcp_read_done(s, (uint32_t)done);
 	return (ssize_t)done;
+}
+
+ssize_t zc_tcp_peek(const struct zc_tcp_sock *s, void *buf, size_t len)
+{
+	if (s->rq_len == 0)
+		return zc__tcp_recv_empty((struct zc_tcp_sock *)s);
+	uint8_t *p = buf;
+	size_t done = 0;
+	for (const struct zc_mbuf *m = s->rq_head; m && done < len; m = m->nextpkt)
+		done += zc_mbuf_copydata(m, 0, (uint32_t)(len - done < m->pkt_len ? len - done : m->pkt_len),
+					 p + done);
+	return (ssize_t)done;
+}
+
+uint32_t zc_tcp_readable(const struct zc_tcp_sock *s) { return s->rq_len; }
+
+ssize_t zc_tcp_recv_chain(struct zc_tcp_sock *s, size_t len, struct zc_mbuf **out)
+{
+	*out = NULL;
+	if (s->rq_len == 0)
+		return zc__tcp_recv_empty(s);
+	struct zc_mbuf *head = NULL, **tail = &head;
+	size_t done = 0;
+	while (done < len && s->rq_head) {
+		struct zc_mbuf *m = s->rq_head;
+		if (m->pkt_len <= len - done) {
+			zc__tcp_rq_pop(s);
+		} else {
+			/* the front of this packet: new segments over the same buffers */
+			struct zc_mbuf *c = zc_mbuf_clone(m);
+			if (c == NULL)
+				break;
+			zc_mbuf_trim(c, c->pkt_len - (uint32_t)(len - done));
+			zc_mbuf_adj(m, (uint32_t)(len - done));
+			m = c;
+		}
+		done += m->pkt_len;
+		*tail = m;
+		tail = &m->nextpkt;
+	}
+	*out = head;
+	if (done == 0)
+		return -ENOBUFS;
+	zc__tcp_read_done(s, (uint32_t)done);
+	return (ssize_t)done;
+}
+
+int64_t zc_tcp_recv_frame(struct zc_tcp_sock *s, const struct zc_pool *pool)
+{
+	uint32_t fs = zc_pool_frame_size(pool);
+	if (s->rq_len < fs)
+		return -1;
+	/* the next fs bytes: one frame from its first byte on, in order */
+	int64_t frame = -1;
+	uint32_t got = 0, refs = 0, npkts = 0;
+	const struct zc_mbuf *m;
+	for (m = s->rq_head; m && got < fs; m = m->nextpkt, npkts++) {
+		for (const struct zc_mbuf *g = m; g; g = g->next) {
+			if (g->len == 0 && g->kind != ZC_MBUF_FRAME_BUF)
+				continue;
+			if (g->kind != ZC_MBUF_FRAME_BUF || g->pool != pool)
+				return -1;
+			if (frame < 0 && g->len)
+				frame = g->frame;
+			if (frame < 0 || g->frame != (uint32_t)frame ||
+			    (g->len && g->data != zc_pool_frame_addr(pool, g->frame) + got))
+				return -1;
+			got += g->len;
+			refs++;
+		}
+	}
+	if (got != fs || zc_pool_frame_refcnt(pool, (uint32_t)frame) != refs)
+		return -1;
+	/* take it: keep one reference, free the packets with the others */
+	bool kept = false;
+	for (uint32_t i = 0; i < npkts; i++) {
+		struct zc_mbuf *p = s->rq_head;
+		zc__tcp_rq_pop(s);
+		for (struct zc_mbuf *g = p; g && !kept; g = g->next)
+			if (g->kind == ZC_MBUF_FRAME_BUF)
+				kept = zc_mbuf_detach_frame(g) >= 0;
+		zc_mbuf_free(p);
+	}
+	zc__tcp_read_done(s, fs);
+	return frame;
 }
 
 int zc_tcp_shutdown(struct zc_tcp_sock *s, int how)
