@@ -205,7 +205,7 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__T(curr_estab); ZC__T(segs_in); ZC__T(segs_out); ZC__T(retrans_segs); ZC__T(rsts_out);
 	ZC__T(challenge_acks); ZC__T(fast_retransmits); ZC__T(timeouts); ZC__T(syn_queue_drops);
 	ZC__T(accept_queue_drops); ZC__T(ooo_segs); ZC__T(delayed_acks); ZC__T(zero_window_probes);
-	ZC__T(keepalive_probes); ZC__T(paws_drops); ZC__T(bytes_sent); ZC__T(bytes_received);
+	ZC__T(keepalive_probes); ZC__T(paws_drops); ZC__T(bytes_sent); ZC__T(bytes_received); ZC__T(aborts_on_data);
 #undef ZC__T
 	for (int i = 1; i < ZC_DROP__COUNT; i++)
 		if (st->drops.n[i])

@@ -150,6 +150,7 @@ struct zc_tcp_stats {
 	uint64_t fast_retransmits, timeouts, syn_queue_drops, accept_queue_drops, ooo_segs;
 	uint64_t delayed_acks, zero_window_probes, keepalive_probes, paws_drops;
 	uint64_t bytes_sent, bytes_received;
+	uint64_t aborts_on_data; /* data after the application closed: reset */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 /* TCBs alive (including TIME_WAIT and unaccepted ones). */

@@ -584,7 +584,16 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 		}
 		return;
 	}
-	/* seventh and eighth: text and FIN */
+	/* seventh and eighth: text and FIN. New data for an application that
+	 * closed: nobody will ever read it, so the peer learns it with a reset
+	 * (RFC 2525 2.17; Linux's TCPAbortOnData). */
+	if (s->orphan && s->rd_shut && g->len && seq_gt(g->seq + g->len, s->rcv_nxt) &&
+	    (s->state == ZC_TCP_FIN_WAIT_1 || s->state == ZC_TCP_FIN_WAIT_2)) {
+		st->tcp->stats.aborts_on_data++;
+		zc__tcp_send_rst(s);
+		zc__tcp_closed(s);
+		return;
+	}
 	zc__tcp_data_input(s, g);
 	zc__tcp_fin_input(s, g);
 	if (s->state == ZC_TCP_CLOSED)

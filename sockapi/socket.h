@@ -1,0 +1,154 @@
+/*
+ * socket.h - POSIX sockets over one zcstack instance: the socket layer that
+ * the LD_PRELOAD shim and native programs share.
+ *
+ * A context (struct zc_sockctx) is one NIC, one stack, one lock and one
+ * helper thread. Its calls have the signatures and the errno values of
+ * their POSIX namesakes (return -1 and set errno), with the context first:
+ *   zc_socket(cx, AF_INET, SOCK_STREAM, 0) ... zc_close(cx, fd)
+ * AF_INET only, SOCK_STREAM (TCP) and SOCK_DGRAM (UDP).
+ *
+ * Descriptors are real kernel descriptor numbers: each socket reserves one
+ * (an unbound kernel socket of the same type, close-on-exec), so numbers
+ * never collide with the process's own files and select()'s fd_set holds
+ * them. Only this context's calls act on them.
+ *
+ * Threads: every call takes the context's lock and the calling thread
+ * drives the stack (run to completion). A call that must wait busy-polls
+ * for spin_ns, then sleeps on the NIC's interrupt (one thread; the others on
+ * a condition variable) with a timeout at the next TCP timer. A helper
+ * thread runs timers and ACKs while no application thread is inside; it
+ * sleeps on the NIC's interrupt only when the application has been away
+ * for a millisecond, so a busy application costs its peer no interrupts.
+ * Blocking calls return EINTR when a signal interrupts their sleep.
+ *
+ * Zero-copy (zerocopy.h says how): a read into a page-aligned buffer of a
+ * frame or more may be served by mapping receive frames into it (page
+ * trading), by the policy zc (never | auto | always); everything else is
+ * copied. zc_recv_zc() hands out read-only views of the frames instead, for
+ * applications that opt in.
+ */
+#ifndef ZC_SOCKET_H
+#define ZC_SOCKET_H
+
+#include <poll.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+enum zc_zcopy {
+	ZC_ZCOPY_NEVER = 0,  /* always copy */
+	ZC_ZCOPY_AUTO = 1,   /* trade where the start-up measurement says it is cheaper */
+	ZC_ZCOPY_ALWAYS = 2, /* trade whenever the rules allow */
+};
+/* "never" | "auto" | "always" -> policy, or -EINVAL */
+int zc_zcopy_parse(const char *s);
+const char *zc_zcopy_name(int policy);
+
+struct zc_sockctx_config {
+	const char *nic;       /* device string (nic/open.h), e.g. "trapeze:w0,port=0" */
+	const char *addr;      /* "10.0.0.1/24" */
+	const char *gateway;   /* NULL: none */
+	uint64_t seed;         /* 0: from getrandom() */
+	int zcopy;             /* enum zc_zcopy; -1: $ZCS_ZC, else auto */
+	uint64_t spin_ns;      /* busy-poll before sleeping (0 = 50 us) */
+	bool no_helper;        /* no helper thread (tests that drive by hand) */
+	/* Trapeze: 2 MiB receive placement frames added to the device string
+	 * when it names none (0 = 64; UINT32_MAX = none). */
+	uint32_t rx_huge;
+};
+
+struct zc_sockctx;
+
+/* Opens the NIC and the stack and starts the helper. NULL with errno and a
+ * log line naming the problem. */
+struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg);
+/* Closes every socket (as close(2) would), stops the helper, frees all. */
+void zc_sockctx_close(struct zc_sockctx *cx);
+/* Changes the zero-copy policy of sockets from now on; 0 or -EINVAL. */
+int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy);
+int zc_sockctx_get_zcopy(const struct zc_sockctx *cx);
+/* Is fd one of this context's sockets? */
+bool zc_is_socket(struct zc_sockctx *cx, int fd);
+
+int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol);
+int zc_bind(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, socklen_t len);
+int zc_listen(struct zc_sockctx *cx, int fd, int backlog);
+int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *len, int flags);
+int zc_connect(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, socklen_t len);
+ssize_t zc_read(struct zc_sockctx *cx, int fd, void *buf, size_t len);
+ssize_t zc_write(struct zc_sockctx *cx, int fd, const void *buf, size_t len);
+ssize_t zc_readv(struct zc_sockctx *cx, int fd, const struct iovec *iov, int iovcnt);
+ssize_t zc_writev(struct zc_sockctx *cx, int fd, const struct iovec *iov, int iovcnt);
+/* flags: MSG_DONTWAIT, MSG_PEEK (recv), MSG_WAITALL (recv), MSG_NOSIGNAL (send) */
+ssize_t zc_recv(struct zc_sockctx *cx, int fd, void *buf, size_t len, int flags);
+ssize_t zc_send(struct zc_sockctx *cx, int fd, const void *buf, size_t len, int flags);
+ssize_t zc_recvfrom(struct zc_sockctx *cx, int fd, void *buf, size_t len, int flags,
+		    struct sockaddr *from, socklen_t *fromlen);
+ssize_t zc_sendto(struct zc_sockctx *cx, int fd, const void *buf, size_t len, int flags,
+		  const struct sockaddr *to, socklen_t tolen);
+ssize_t zc_recvmsg(struct zc_sockctx *cx, int fd, struct msghdr *msg, int flags);
+ssize_t zc_sendmsg(struct zc_sockctx *cx, int fd, const struct msghdr *msg, int flags);
+int zc_shutdown(struct zc_sockctx *cx, int fd, int how);
+int zc_close(struct zc_sockctx *cx, int fd);
+int zc_getsockname(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *len);
+int zc_getpeername(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *len);
+int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void *val, socklen_t len);
+int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val, socklen_t *len);
+/* fcntl F_GETFL / F_SETFL (O_NONBLOCK) and ioctl FIONBIO / FIONREAD */
+int zc_fcntl(struct zc_sockctx *cx, int fd, int cmd, long arg);
+int zc_ioctl(struct zc_sockctx *cx, int fd, unsigned long req, int *arg);
+/* poll(2) over any mix of this context's sockets and kernel fds. No
+ * syscall when a socket of the stack is ready. */
+int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms);
+
+/* --- opt-in zero-copy receive --------------------------------------------
+ * zc_recv_zc() takes up to max bytes of in-order data (waiting as recv does
+ * unless MSG_DONTWAIT) and describes them as read-only views: frame bytes
+ * through a read-only mapping of the receive pools made once per context,
+ * so no page is remapped and nothing is copied. The frames stay the stack's
+ * until zc_recv_zc_done(); the receive window counts them as read. Returns
+ * the bytes described, 0 at end of stream, or -1 with errno. */
+#define ZC_RXZC_IOV 64
+struct zc_rxzc {
+	struct iovec iov[ZC_RXZC_IOV];
+	int iovcnt;
+	void *priv; /* the held packets */
+};
+ssize_t zc_recv_zc(struct zc_sockctx *cx, int fd, struct zc_rxzc *z, size_t max, int flags);
+void zc_recv_zc_done(struct zc_sockctx *cx, struct zc_rxzc *z);
+
+/* --- counters --------------------------------------------------------- */
+struct zc_zstats {
+	uint64_t bytes_copied;    /* host-stack copies between user buffers and frames */
+	uint64_t bytes_traded;    /* received bytes mapped into user buffers (page trading) */
+	uint64_t bytes_viewed;    /* received bytes handed out as views (zc_recv_zc) */
+	uint64_t bytes_cow;       /* sent from user pages by reference (copy-on-write) */
+	uint64_t deferred_copies; /* COW pages the application wrote before the ACK */
+	uint64_t deferred_bytes;  /* bytes those deferred copies moved */
+	uint64_t dma_bytes;       /* bytes the NIC copied (per context only) */
+	uint64_t trades;          /* frames traded in */
+	uint64_t frames_reclaimed;/* the caller's old frames taken back into the pool */
+	uint64_t trade_fallbacks; /* reads that qualified by size but were copied */
+	uint64_t remap_ns;        /* time spent remapping */
+	uint64_t copy_ns;         /* time spent copying user data (measured on traded-size reads) */
+};
+/* Per socket (fd >= 0) or for the whole context (fd < 0); 0 or -1/errno. */
+int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out);
+
+/* What the start-up measurement found for each receive frame size. */
+struct zc_zcopy_costs {
+	uint32_t frame_size;   /* 0: no such pool */
+	uint64_t copy_ns;      /* median memcpy of one frame into a warm buffer */
+	uint64_t remap_ns;     /* median trade of one frame into an aligned buffer */
+	bool trade;            /* auto trades this size */
+};
+/* [0]: the NIC's page frames, [1]: the 2 MiB receive placement frames */
+void zc_sockctx_costs(const struct zc_sockctx *cx, struct zc_zcopy_costs out[2]);
+/* Print the context's counters, pools and sockets (zcstat's view). */
+void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f);
+
+#endif

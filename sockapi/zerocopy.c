@@ -1,0 +1,541 @@
+/*
+ * zerocopy.c - page trading, read-only views and the measured policy
+ * (see zerocopy.h for the rules this file keeps).
+ */
+#include "sockapi/zerocopy.h"
+#include "stack/log.h"
+#include "stack/pool.h"
+#include "stack/tcp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+/* PROCMAP_QUERY (Linux 6.11, linux/fs.h); Debian 12's headers predate it. */
+struct zc__procmap_query {
+	uint64_t size, query_flags, query_addr;
+	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
+	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
+	uint64_t vma_name_addr, build_id_addr;
+};
+#define ZC__PROCMAP_QUERY _IOWR('f', 17, struct zc__procmap_query)
+#define ZC__VMA_READ 0x1u
+#define ZC__VMA_WRITE 0x2u
+#define ZC__VMA_SHARED 0x8u
+
+struct zc__vma {
+	uintptr_t start, end;
+	uint64_t offset, inode;
+	unsigned dev_major, dev_minor;
+	unsigned flags; /* ZC__VMA_* */
+	bool special;   /* [stack], [vdso], ...: never traded into */
+};
+
+struct zc__zpool {
+	struct zc_pool *pool;
+	uint32_t fs, nframes;
+	uint64_t inode;
+	unsigned dev_major, dev_minor;
+	uint8_t **lent;         /* per frame: the user address it was traded to */
+	const uint8_t *ro;      /* read-only view of all frames */
+	size_t ro_len;
+	struct zc_zcopy_costs cost;
+};
+
+struct zc__zc {
+	struct zc__zpool p[2];
+	int policy;
+	int maps_fd;            /* /proc/self/maps, for PROCMAP_QUERY */
+	bool procmap;           /* the ioctl works here */
+	uint32_t page;
+	struct zc_zstats tot;
+	uint64_t last_reclaim;
+};
+
+static uint64_t zc__now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* --- what maps an address ---------------------------------------------------- */
+
+static bool zc__maps_line(const char *l, struct zc__vma *v)
+{
+	unsigned long s, e, off, ino;
+	char perms[5];
+	unsigned maj, min;
+	int n = 0;
+	if (sscanf(l, "%lx-%lx %4s %lx %x:%x %lu %n", &s, &e, perms, &off, &maj, &min, &ino, &n) < 7)
+		return false;
+	v->start = s;
+	v->end = e;
+	v->offset = off;
+	v->inode = ino;
+	v->dev_major = maj;
+	v->dev_minor = min;
+	v->flags = (perms[0] == 'r' ? ZC__VMA_READ : 0) | (perms[1] == 'w' ? ZC__VMA_WRITE : 0) |
+		   (perms[3] == 's' ? ZC__VMA_SHARED : 0);
+	v->special = n > 0 && l[n] == '[' && strncmp(l + n, "[heap]", 6) != 0;
+	return true;
+}
+
+/* Calls fn for every mapping of the process; -errno when maps is unreadable. */
+static int zc__maps_each(void (*fn)(const struct zc__vma *v, void *arg), void *arg)
+{
+	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t cap = 1 << 16, len = 0;
+	char *b = malloc(cap + 1);
+	for (;;) {
+		if (b == NULL) {
+			close(fd);
+			return -ENOMEM;
+		}
+		ssize_t r = read(fd, b + len, cap - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		if (len == cap) {
+			char *nb = realloc(b, cap * 2 + 1);
+			if (nb == NULL) {
+				free(b);
+				b = NULL;
+				continue;
+			}
+			b = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	b[len] = '\0';
+	for (char *l = b; l && *l;) {
+		char *nl = strchr(l, '\n');
+		if (nl)
+			*nl = '\0';
+		struct zc__vma v;
+		if (zc__maps_line(l, &v))
+			fn(&v, arg);
+		l = nl ? nl + 1 : NULL;
+	}
+	free(b);
+	return 0;
+}
+
+struct zc__find { uintptr_t addr; struct zc__vma *out; bool found; };
+static void zc__find_cb(const struct zc__vma *v, void *arg)
+{
+	struct zc__find *f = arg;
+	if (!f->found && v->start <= f->addr && f->addr < v->end) {
+		*f->out = *v;
+		f->found = true;
+	}
+}
+
+static int zc__vma_at(struct zc__zc *z, const void *addr, struct zc__vma *v)
+{
+	if (z->procmap) {
+		char name[16] = "";
+		struct zc__procmap_query q = {
+			.size = sizeof(q),
+			.query_addr = (uintptr_t)addr,
+			.vma_name_size = sizeof(name),
+			.vma_name_addr = (uintptr_t)name,
+		};
+		if (ioctl(z->maps_fd, ZC__PROCMAP_QUERY, &q) == 0) {
+			v->start = q.vma_start;
+			v->end = q.vma_end;
+			v->offset = q.vma_offset;
+			v->inode = q.inode;
+			v->dev_major = q.dev_major;
+			v->dev_minor = q.dev_minor;
+			v->flags = (unsigned)q.vma_flags & (ZC__VMA_READ | ZC__VMA_WRITE | ZC__VMA_SHARED);
+			v->special = q.vma_name_size > 1 && name[0] == '[' && strncmp(name, "[heap]", 6) != 0;
+			return 0;
+		}
+		if (errno != ENOTTY && errno != EINVAL)
+			return -errno;
+		z->procmap = false;
+	}
+	struct zc__find f = { (uintptr_t)addr, v, false };
+	int r = zc__maps_each(zc__find_cb, &f);
+	return r ? r : f.found ? 0 : -ENOENT;
+}
+
+/* --- set-up and the measurement ----------------------------------------------- */
+
+static int zc__cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Copy one frame into a warm buffer, and trade one over it: medians. */
+static void zc__measure(struct zc__zpool *zp)
+{
+	enum { ROUNDS = 7 };
+	struct zc_pool *P = zp->pool;
+	uint32_t fs = zp->fs;
+	int64_t a = zc_pool_frame_alloc(P), b = zc_pool_frame_alloc(P);
+	size_t raw_len = 3 * (size_t)fs;
+	uint8_t *raw = mmap(NULL, raw_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (a < 0 || b < 0 || raw == MAP_FAILED)
+		goto out;
+	uint8_t *buf = (uint8_t *)(((uintptr_t)raw + fs - 1) & ~(uintptr_t)(fs - 1));
+	madvise(buf, fs, MADV_HUGEPAGE);
+	memset(buf, 1, fs);
+	memset(zc_pool_frame_addr(P, (uint32_t)a), 2, fs);
+	memset(zc_pool_frame_addr(P, (uint32_t)b), 3, fs);
+	uint64_t cp[ROUNDS], rm[ROUNDS];
+	for (int i = 0; i < ROUNDS; i++) {
+		uint64_t t0 = zc__now();
+		memcpy(buf, zc_pool_frame_addr(P, (uint32_t)(i & 1 ? b : a)), fs);
+		cp[i] = zc__now() - t0;
+	}
+	for (int i = 0; i < ROUNDS; i++) {
+		uint32_t f = (uint32_t)(i & 1 ? b : a);
+		uint64_t t0 = zc__now();
+		void *m = mmap(buf, fs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+			       zc_pool_fd(P), (off_t)zc_pool_frame_offset(P, f));
+		rm[i] = zc__now() - t0;
+		if (m == MAP_FAILED) {
+			rm[i] = UINT64_MAX / 2;
+			break;
+		}
+	}
+	qsort(cp, ROUNDS, sizeof(cp[0]), zc__cmp_u64);
+	qsort(rm, ROUNDS, sizeof(rm[0]), zc__cmp_u64);
+	zp->cost.copy_ns = cp[ROUNDS / 2];
+	zp->cost.remap_ns = rm[ROUNDS / 2];
+	zp->cost.trade = zp->cost.remap_ns < zp->cost.copy_ns;
+out:
+	if (raw != MAP_FAILED)
+		munmap(raw, raw_len); /* no mapping of a or b is left */
+	if (a >= 0)
+		zc_pool_frame_put(P, (uint32_t)a);
+	if (b >= 0)
+		zc_pool_frame_put(P, (uint32_t)b);
+}
+
+static int zc__zpool_init(struct zc__zpool *zp, struct zc_pool *P)
+{
+	struct zc_pool_stats ps;
+	zc_pool_get_stats(P, &ps);
+	struct stat st;
+	if (fstat(zc_pool_fd(P), &st) != 0)
+		return -errno;
+	zp->pool = P;
+	zp->fs = ps.frame_size;
+	zp->nframes = ps.frames_total;
+	zp->inode = st.st_ino;
+	zp->dev_major = major(st.st_dev);
+	zp->dev_minor = minor(st.st_dev);
+	zp->lent = calloc(zp->nframes, sizeof(*zp->lent));
+	if (zp->lent == NULL)
+		return -ENOMEM;
+	zp->ro_len = (size_t)zp->nframes * zp->fs;
+	void *ro = mmap(NULL, zp->ro_len, PROT_READ, MAP_SHARED, zc_pool_fd(P),
+			(off_t)zc_pool_frame_offset(P, 0));
+	if (ro == MAP_FAILED)
+		return -errno;
+	zp->ro = ro;
+	zp->cost.frame_size = zp->fs;
+	zc__measure(zp);
+	return 0;
+}
+
+struct zc__zc *zc__zc_create(struct zc_pool *page_pool, struct zc_pool *huge_pool, int policy)
+{
+	struct zc__zc *z = calloc(1, sizeof(*z));
+	if (z == NULL)
+		return NULL;
+	z->policy = policy;
+	z->page = (uint32_t)sysconf(_SC_PAGESIZE);
+	z->maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	z->procmap = z->maps_fd >= 0;
+	int r = zc__zpool_init(&z->p[0], page_pool);
+	if (r == 0 && huge_pool)
+		r = zc__zpool_init(&z->p[1], huge_pool);
+	if (r) {
+		zc__zc_destroy(z);
+		errno = -r;
+		return NULL;
+	}
+	return z;
+}
+
+void zc__zc_destroy(struct zc__zc *z)
+{
+	if (z == NULL)
+		return;
+	zc__zc_reclaim(z);
+	for (int i = 0; i < 2; i++) {
+		struct zc__zpool *zp = &z->p[i];
+		if (zp->ro)
+			munmap((void *)zp->ro, zp->ro_len);
+		/* frames still mapped in the application's buffers stay lent: the
+		 * file lives on under those mappings, and the pool counts them */
+		free(zp->lent);
+	}
+	if (z->maps_fd >= 0)
+		close(z->maps_fd);
+	free(z);
+}
+
+void zc__zc_set_policy(struct zc__zc *z, int policy) { z->policy = policy; }
+int zc__zc_policy(const struct zc__zc *z) { return z->policy; }
+
+void zc__zc_costs(const struct zc__zc *z, struct zc_zcopy_costs out[2])
+{
+	for (int i = 0; i < 2; i++)
+		out[i] = z->p[i].pool ? z->p[i].cost : (struct zc_zcopy_costs){ 0 };
+}
+
+void zc__zc_totals(const struct zc__zc *z, struct zc_zstats *out) { *out = z->tot; }
+
+void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d)
+{
+	z->tot.bytes_copied += d->bytes_copied;
+	z->tot.bytes_cow += d->bytes_cow;
+	z->tot.bytes_viewed += d->bytes_viewed;
+	z->tot.deferred_copies += d->deferred_copies;
+	z->tot.deferred_bytes += d->deferred_bytes;
+}
+
+void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
+{
+	st->bytes_copied += len;
+	z->tot.bytes_copied += len;
+	st->copy_ns += ns;
+	z->tot.copy_ns += ns;
+}
+
+/* --- reclaim ------------------------------------------------------------------ */
+
+struct zc__mark {
+	struct zc__zc *z;
+	uint8_t *mapped[2]; /* per frame: 1 when some mapping other than ours covers it */
+};
+
+static bool zc__is_pool_vma(const struct zc__zpool *zp, const struct zc__vma *v)
+{
+	return zp->pool && v->inode == zp->inode && v->dev_major == zp->dev_major &&
+	       v->dev_minor == zp->dev_minor;
+}
+
+/* the pool's own mapping and our read-only view are not the application's */
+static bool zc__is_ours(const struct zc__zpool *zp, const struct zc__vma *v)
+{
+	uintptr_t base = (uintptr_t)zc_pool_frame_addr(zp->pool, 0);
+	return (v->start >= base && v->end <= base + (size_t)zp->nframes * zp->fs) ||
+	       (v->start >= (uintptr_t)zp->ro && v->end <= (uintptr_t)zp->ro + zp->ro_len);
+}
+
+static void zc__mark_cb(const struct zc__vma *v, void *arg)
+{
+	struct zc__mark *m = arg;
+	for (int i = 0; i < 2; i++) {
+		struct zc__zpool *zp = &m->z->p[i];
+		if (!zc__is_pool_vma(zp, v) || zc__is_ours(zp, v))
+			continue;
+		uint64_t first = zc_pool_frame_offset(zp->pool, 0);
+		uint64_t lo = v->offset, hi = v->offset + (v->end - v->start);
+		for (uint64_t o = lo; o < hi; o += zp->fs) {
+			if (o < first)
+				continue;
+			uint64_t f = (o - first) / zp->fs;
+			if (f < zp->nframes)
+				m->mapped[i][f] = 1;
+		}
+	}
+}
+
+unsigned zc__zc_reclaim(struct zc__zc *z)
+{
+	struct zc__mark m = { z, { NULL, NULL } };
+	unsigned back = 0;
+	for (int i = 0; i < 2; i++)
+		if (z->p[i].pool && (m.mapped[i] = calloc(z->p[i].nframes, 1)) == NULL)
+			goto out;
+	if (zc__maps_each(zc__mark_cb, &m) != 0)
+		goto out;
+	for (int i = 0; i < 2; i++) {
+		struct zc__zpool *zp = &z->p[i];
+		for (uint32_t f = 0; zp->pool && f < zp->nframes; f++) {
+			if (zp->lent[f] == NULL || m.mapped[i][f])
+				continue;
+			zp->lent[f] = NULL;
+			if (zc_pool_unlend_frame(zp->pool, f) == 0)
+				zc_pool_frame_put(zp->pool, f);
+			back++;
+		}
+	}
+	z->tot.frames_reclaimed += back;
+out:
+	free(m.mapped[0]);
+	free(m.mapped[1]);
+	return back;
+}
+
+/* Every mapping of a pool in the application becomes private memory with
+ * the same bytes and protection; then its frames are unmapped and return. */
+static void zc__privatize_cb(const struct zc__vma *v, void *arg)
+{
+	struct zc__zc *z = arg;
+	for (int i = 0; i < 2; i++) {
+		struct zc__zpool *zp = &z->p[i];
+		if (!zc__is_pool_vma(zp, v) || zc__is_ours(zp, v))
+			continue;
+		size_t len = v->end - v->start;
+		int prot = ((v->flags & ZC__VMA_READ) ? PROT_READ : 0) | ((v->flags & ZC__VMA_WRITE) ? PROT_WRITE : 0);
+		void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			ZC_ERR("zerocopy: before fork: no memory to make %zu bytes at %p private: "
+			       "parent and child would share them", len, (void *)v->start);
+			continue;
+		}
+		if (v->flags & ZC__VMA_READ)
+			memcpy(p, (void *)v->start, len);
+		mprotect(p, len, prot);
+		if (mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)v->start) == MAP_FAILED) {
+			ZC_ERR("zerocopy: before fork: mremap over %p failed: %s", (void *)v->start, strerror(errno));
+			munmap(p, len);
+		}
+	}
+}
+
+void zc__zc_before_fork(struct zc__zc *z)
+{
+	zc__maps_each(zc__privatize_cb, z);
+	zc__zc_reclaim(z);
+}
+
+/* --- trading ------------------------------------------------------------------ */
+
+/* May frame-size bytes at addr be replaced by a frame of zp? Sets *old to a
+ * frame of ours mapped there now (to take back), or -1. */
+static bool zc__target_ok(struct zc__zc *z, struct zc__zpool *zp, uint8_t *addr, int64_t *old)
+{
+	struct zc__vma v;
+	*old = -1;
+	if (zc__vma_at(z, addr, &v) != 0 || v.special || !(v.flags & ZC__VMA_WRITE) ||
+	    v.start > (uintptr_t)addr || v.end < (uintptr_t)addr + zp->fs)
+		return false;
+	if (v.inode == 0 && !(v.flags & ZC__VMA_SHARED))
+		return true; /* private anonymous memory */
+	if (!zc__is_pool_vma(zp, &v) || zc__is_ours(zp, &v) || !(v.flags & ZC__VMA_SHARED))
+		return false;
+	uint64_t off = v.offset + ((uintptr_t)addr - v.start), first = zc_pool_frame_offset(zp->pool, 0);
+	if (off < first || (off - first) % zp->fs)
+		return false;
+	uint64_t f = (off - first) / zp->fs;
+	if (f >= zp->nframes || zp->lent[f] != addr)
+		return false; /* a frame we did not lend here: not ours to take */
+	*old = (int64_t)f;
+	return true;
+}
+
+size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len,
+		    struct zc_zstats *st)
+{
+	if (z->policy == ZC_ZCOPY_NEVER || ((uintptr_t)buf & (z->page - 1)))
+		return 0;
+	size_t done = 0;
+	for (int i = 1; i >= 0 && done == 0; i--) {
+		struct zc__zpool *zp = &z->p[i];
+		if (zp->pool == NULL || len < zp->fs || (z->policy == ZC_ZCOPY_AUTO && !zp->cost.trade))
+			continue;
+		uintptr_t align = z->policy == ZC_ZCOPY_AUTO ? zp->fs : z->page;
+		struct zc_pool_stats ps;
+		zc_pool_get_stats(zp->pool, &ps);
+		uint64_t now = zc__now();
+		if (ps.frames_free < ps.frames_total / 8 && now - z->last_reclaim > 10000000u) {
+			z->last_reclaim = now;
+			zc__zc_reclaim(z);
+		}
+		while (len - done >= zp->fs && ((uintptr_t)(buf + done) & (align - 1)) == 0) {
+			uint8_t *addr = buf + done;
+			int64_t old;
+			if (!zc__target_ok(z, zp, addr, &old))
+				break;
+			int64_t f = zc_tcp_recv_frame(t, zp->pool);
+			if (f < 0)
+				break;
+			uint64_t t0 = zc__now();
+			void *m = mmap(addr, zp->fs, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_POPULATE,
+				       zc_pool_fd(zp->pool), (off_t)zc_pool_frame_offset(zp->pool, (uint32_t)f));
+			uint64_t dt = zc__now() - t0;
+			if (m == MAP_FAILED) {
+				/* the bytes are ours to deliver: copy them */
+				ZC_WARN("zerocopy: mmap over %p failed (%s): copying", (void *)addr, strerror(errno));
+				memcpy(addr, zc_pool_frame_addr(zp->pool, (uint32_t)f), zp->fs);
+				zc_pool_frame_put(zp->pool, (uint32_t)f);
+				zc__zc_count_copy(z, st, zp->fs, 0);
+				done += zp->fs;
+				continue;
+			}
+			zc_pool_lend_frame(zp->pool, (uint32_t)f);
+			zp->lent[f] = addr;
+			if (old >= 0) { /* the caller's old page was our frame: it comes home */
+				zp->lent[old] = NULL;
+				if (zc_pool_unlend_frame(zp->pool, (uint32_t)old) == 0)
+					zc_pool_frame_put(zp->pool, (uint32_t)old);
+				st->frames_reclaimed++;
+				z->tot.frames_reclaimed++;
+			}
+			st->bytes_traded += zp->fs;
+			st->trades++;
+			st->remap_ns += dt;
+			z->tot.bytes_traded += zp->fs;
+			z->tot.trades++;
+			z->tot.remap_ns += dt;
+			done += zp->fs;
+		}
+	}
+	if (done == 0 && len >= z->page) {
+		st->trade_fallbacks++;
+		z->tot.trade_fallbacks++;
+	}
+	return done;
+}
+
+/* --- views -------------------------------------------------------------------- */
+
+int zc__zc_views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov, int n)
+{
+	int k = 0;
+	for (const struct zc_mbuf *m = pkts; m; m = m->nextpkt) {
+		for (const struct zc_mbuf *g = m; g; g = g->next) {
+			if (g->len == 0)
+				continue;
+			const uint8_t *p = g->data;
+			for (int i = 0; i < 2 && g->kind == ZC_MBUF_FRAME_BUF; i++) {
+				struct zc__zpool *zp = &z->p[i];
+				if (zp->pool && g->pool == zp->pool) {
+					p = zp->ro + (size_t)g->frame * zp->fs + (size_t)(g->data - g->buf);
+					break;
+				}
+			}
+			if (k > 0 && (const uint8_t *)iov[k - 1].iov_base + iov[k - 1].iov_len == p) {
+				iov[k - 1].iov_len += g->len;
+				continue;
+			}
+			if (k == n)
+				return -1;
+			iov[k].iov_base = (void *)p;
+			iov[k].iov_len = g->len;
+			k++;
+		}
+	}
+	return k;
+}
