@@ -761,7 +761,17 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 			size_t k = zc__zc_trade(cx->zz, s->tcp, buf + done, len - done, &s->zs);
 			done += k;
 			r = 0;
-			if (done < len) {
+			/* MSG_WAITALL into a buffer that could take the next frame
+			 * whole: wait for the frame rather than copy a piece of it */
+			bool hold = false;
+			if ((flags & MSG_WAITALL) && !nb && done < len && zc_tcp_readable(s->tcp) &&
+			    !(zc_tcp_events(s->tcp) & (POLLRDHUP | POLLERR | POLLHUP))) {
+				uint32_t fs = zc__zc_tradeable(cx->zz, s->tcp, buf + done, len - done);
+				hold = fs && zc_tcp_readable(s->tcp) < fs;
+			}
+			if (hold)
+				r = -EAGAIN;
+			if (done < len && !hold) {
 				uint64_t t0 = len - done >= 4096 ? zc__now() : 0;
 				r = zc_tcp_recv(s->tcp, buf + done, len - done);
 				if (r > 0) {
@@ -1536,6 +1546,7 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 			out->bytes_viewed += s->zs.bytes_viewed;
 			out->deferred_copies += s->zs.deferred_copies;
 			out->deferred_bytes += s->zs.deferred_bytes;
+			out->copy_ns += s->zs.copy_ns;
 		}
 		struct zc_netif_stats ns = { 0 };
 		if (cx->nif->ops->get_stats)
@@ -1573,6 +1584,27 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 		(unsigned long long)z.dma_bytes, (unsigned long long)z.trades,
 		(unsigned long long)z.frames_reclaimed, (unsigned long long)z.trade_fallbacks,
 		(unsigned long long)z.remap_ns);
+	struct zc_netif_stats ns = { 0 };
+	if (cx->nif->ops->get_stats)
+		cx->nif->ops->get_stats(cx->nif, &ns);
+	fprintf(f, "nic %s rx_packets %llu rx_dropped %llu tx_packets %llu tx_dropped %llu tx_busy %llu "
+		   "zc_frames %llu placed_bytes %llu irq_raised %llu irq_waits %llu\n",
+		cx->nif->name, (unsigned long long)ns.rx_packets, (unsigned long long)ns.rx_dropped,
+		(unsigned long long)ns.tx_packets, (unsigned long long)ns.tx_dropped,
+		(unsigned long long)ns.tx_busy, (unsigned long long)ns.zc_frames,
+		(unsigned long long)ns.placed_bytes, (unsigned long long)ns.irq_raised,
+		(unsigned long long)ns.irq_waits);
+	for (int i = 0; i < 2; i++) {
+		struct zc_pool *P = i ? cx->nif->rx_pool : cx->nif->pool;
+		if (P == NULL)
+			continue;
+		struct zc_pool_stats ps;
+		zc_pool_get_stats(P, &ps);
+		fprintf(f, "pool%d frame_size %u owned %u free %u in_flight %u lent %u lost %u mbufs_free %u/%u "
+			   "alloc_failures %llu\n",
+			i, ps.frame_size, ps.frames_owned, ps.frames_free, ps.frames_in_flight, ps.frames_lent,
+			ps.frames_lost, ps.mbufs_free, ps.mbufs_total, (unsigned long long)ps.alloc_failures);
+	}
 	zc_stack_dump(cx->st, f);
 	pthread_mutex_unlock(&cx->lk);
 }

@@ -8,6 +8,7 @@
 #include "stack/tcp.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,7 +59,15 @@ struct zc__zc {
 	uint32_t page;
 	struct zc_zstats tot;
 	uint64_t last_reclaim;
+	struct zc__zc *next; /* zc__all */
 };
+
+/* Every live zero-copy state of the process: a scan of the process's
+ * mappings must tell the stack's own mappings of a pool file (any
+ * context's pool and view, a Trapeze wire mapped by both ends) from the
+ * application's. */
+static pthread_mutex_t zc__all_lk = PTHREAD_MUTEX_INITIALIZER;
+static struct zc__zc *zc__all;
 
 static uint64_t zc__now(void)
 {
@@ -145,14 +154,21 @@ static void zc__find_cb(const struct zc__vma *v, void *arg)
 static int zc__vma_at(struct zc__zc *z, const void *addr, struct zc__vma *v)
 {
 	if (z->procmap) {
-		char name[16] = "";
+		char name[512] = "";
 		struct zc__procmap_query q = {
 			.size = sizeof(q),
 			.query_addr = (uintptr_t)addr,
 			.vma_name_size = sizeof(name),
 			.vma_name_addr = (uintptr_t)name,
 		};
-		if (ioctl(z->maps_fd, ZC__PROCMAP_QUERY, &q) == 0) {
+		int r = ioctl(z->maps_fd, ZC__PROCMAP_QUERY, &q);
+		if (r != 0 && errno == ENAMETOOLONG) { /* a long file name: not a [special] one */
+			q.vma_name_size = 0;
+			q.vma_name_addr = 0;
+			name[0] = '\0';
+			r = ioctl(z->maps_fd, ZC__PROCMAP_QUERY, &q);
+		}
+		if (r == 0) {
 			v->start = q.vma_start;
 			v->end = q.vma_end;
 			v->offset = q.vma_offset;
@@ -271,6 +287,10 @@ struct zc__zc *zc__zc_create(struct zc_pool *page_pool, struct zc_pool *huge_poo
 		errno = -r;
 		return NULL;
 	}
+	pthread_mutex_lock(&zc__all_lk);
+	z->next = zc__all;
+	zc__all = z;
+	pthread_mutex_unlock(&zc__all_lk);
 	return z;
 }
 
@@ -279,6 +299,13 @@ void zc__zc_destroy(struct zc__zc *z)
 	if (z == NULL)
 		return;
 	zc__zc_reclaim(z);
+	pthread_mutex_lock(&zc__all_lk);
+	for (struct zc__zc **p = &zc__all; *p; p = &(*p)->next)
+		if (*p == z) {
+			*p = z->next;
+			break;
+		}
+	pthread_mutex_unlock(&zc__all_lk);
 	for (int i = 0; i < 2; i++) {
 		struct zc__zpool *zp = &z->p[i];
 		if (zp->ro)
@@ -310,14 +337,14 @@ void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d)
 	z->tot.bytes_viewed += d->bytes_viewed;
 	z->tot.deferred_copies += d->deferred_copies;
 	z->tot.deferred_bytes += d->deferred_bytes;
+	z->tot.copy_ns += d->copy_ns;
 }
 
 void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
 {
+	(void)z; /* the context's total takes the socket's at close */
 	st->bytes_copied += len;
-	z->tot.bytes_copied += len;
 	st->copy_ns += ns;
-	z->tot.copy_ns += ns;
 }
 
 /* --- reclaim ------------------------------------------------------------------ */
@@ -333,12 +360,41 @@ static bool zc__is_pool_vma(const struct zc__zpool *zp, const struct zc__vma *v)
 	       v->dev_minor == zp->dev_minor;
 }
 
-/* the pool's own mapping and our read-only view are not the application's */
-static bool zc__is_ours(const struct zc__zpool *zp, const struct zc__vma *v)
+/* A pool's own mapping and our read-only views are not the application's:
+ * those of every context in the process. */
+static bool zc__is_ours_one(const struct zc__zpool *zp, const struct zc__vma *v)
 {
+	if (zp->pool == NULL)
+		return false;
 	uintptr_t base = (uintptr_t)zc_pool_frame_addr(zp->pool, 0);
 	return (v->start >= base && v->end <= base + (size_t)zp->nframes * zp->fs) ||
 	       (v->start >= (uintptr_t)zp->ro && v->end <= (uintptr_t)zp->ro + zp->ro_len);
+}
+
+static bool zc__is_ours(const struct zc__zpool *zp, const struct zc__vma *v)
+{
+	(void)zp;
+	bool r = false;
+	pthread_mutex_lock(&zc__all_lk);
+	for (struct zc__zc *z = zc__all; z && !r; z = z->next)
+		r = zc__is_ours_one(&z->p[0], v) || zc__is_ours_one(&z->p[1], v);
+	pthread_mutex_unlock(&zc__all_lk);
+	return r;
+}
+
+/* Does the mapping cover a frame of zp that we lent? */
+static bool zc__covers_lent(const struct zc__zpool *zp, const struct zc__vma *v)
+{
+	uint64_t first = zc_pool_frame_offset(zp->pool, 0);
+	uint64_t lo = v->offset, hi = v->offset + (v->end - v->start);
+	for (uint64_t o = lo < first ? first : lo; o < hi; o += zp->fs) {
+		uint64_t f = (o - first) / zp->fs;
+		if (f >= zp->nframes)
+			break;
+		if (zp->lent[f])
+			return true;
+	}
+	return false;
 }
 
 static void zc__mark_cb(const struct zc__vma *v, void *arg)
@@ -394,7 +450,7 @@ static void zc__privatize_cb(const struct zc__vma *v, void *arg)
 	struct zc__zc *z = arg;
 	for (int i = 0; i < 2; i++) {
 		struct zc__zpool *zp = &z->p[i];
-		if (!zc__is_pool_vma(zp, v) || zc__is_ours(zp, v))
+		if (!zc__is_pool_vma(zp, v) || !zc__covers_lent(zp, v) || zc__is_ours(zp, v))
 			continue;
 		size_t len = v->end - v->start;
 		int prot = ((v->flags & ZC__VMA_READ) ? PROT_READ : 0) | ((v->flags & ZC__VMA_WRITE) ? PROT_WRITE : 0);
@@ -445,6 +501,34 @@ static bool zc__target_ok(struct zc__zc *z, struct zc__zpool *zp, uint8_t *addr,
 	return true;
 }
 
+/* The pool trading may use for buf/len under the policy, or -1. */
+static int zc__pick(const struct zc__zc *z, int i, const uint8_t *buf, size_t len)
+{
+	const struct zc__zpool *zp = &z->p[i];
+	if (zp->pool == NULL || len < zp->fs || (z->policy == ZC_ZCOPY_AUTO && !zp->cost.trade))
+		return -1;
+	uintptr_t align = z->policy == ZC_ZCOPY_AUTO ? zp->fs : z->page;
+	return ((uintptr_t)buf & (align - 1)) == 0 ? i : -1;
+}
+
+uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len)
+{
+	if (z->policy == ZC_ZCOPY_NEVER)
+		return 0;
+	const struct zc_mbuf *m = zc_tcp_rq_peek(t);
+	const struct zc_mbuf *g = m;
+	while (g && g->len == 0)
+		g = g->next;
+	if (g == NULL || g->kind != ZC_MBUF_FRAME_BUF)
+		return 0;
+	for (int i = 1; i >= 0; i--)
+		if (z->p[i].pool == g->pool)
+			return zc__pick(z, i, buf, len) >= 0 && g->data == zc_pool_frame_addr(g->pool, g->frame)
+				       ? z->p[i].fs
+				       : 0;
+	return 0;
+}
+
 size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len,
 		    struct zc_zstats *st)
 {
@@ -453,7 +537,7 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 	size_t done = 0;
 	for (int i = 1; i >= 0 && done == 0; i--) {
 		struct zc__zpool *zp = &z->p[i];
-		if (zp->pool == NULL || len < zp->fs || (z->policy == ZC_ZCOPY_AUTO && !zp->cost.trade))
+		if (zc__pick(z, i, buf, len) < 0)
 			continue;
 		uintptr_t align = z->policy == ZC_ZCOPY_AUTO ? zp->fs : z->page;
 		struct zc_pool_stats ps;

@@ -56,6 +56,10 @@ void zc__zc_costs(const struct zc__zc *z, struct zc_zcopy_costs out[2]);
  * context's totals. */
 size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len,
 		    struct zc_zstats *st);
+/* Would a read of len bytes into buf trade, once a whole frame is queued?
+ * (the head of t's data starts a frame and the policy and buffer allow).
+ * Returns that frame size, or 0. */
+uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len);
 /* Time a copy of len bytes for the counters (copy_ns on frame-size reads). */
 void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns);
 

@@ -100,6 +100,9 @@ ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len);
 ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len);
 /* MSG_PEEK: copies in-order data without taking it. */
 ssize_t zc_tcp_peek(const struct zc_tcp_sock *s, void *buf, size_t len);
+/* The first packet of in-order data (headers removed), or NULL: for a
+ * caller that decides how to read it. */
+const struct zc_mbuf *zc_tcp_rq_peek(const struct zc_tcp_sock *s);
 /* In-order bytes queued (FIONREAD). */
 uint32_t zc_tcp_readable(const struct zc_tcp_sock *s);
 /* Takes up to len bytes of in-order data as a list of packets (nextpkt

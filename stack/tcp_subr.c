@@ -596,6 +596,7 @@ ssize_t zc_tcp_peek(const struct zc_tcp_sock *s, void *buf, size_t len)
 }
 
 uint32_t zc_tcp_readable(const struct zc_tcp_sock *s) { return s->rq_len; }
+const struct zc_mbuf *zc_tcp_rq_peek(const struct zc_tcp_sock *s) { return s->rq_head; }
 
 ssize_t zc_tcp_recv_chain(struct zc_tcp_sock *s, size_t len, struct zc_mbuf **out)
 {
@@ -633,15 +634,18 @@ int64_t zc_tcp_recv_frame(struct zc_tcp_sock *s, const struct zc_pool *pool)
 	uint32_t fs = zc_pool_frame_size(pool);
 	if (s->rq_len < fs)
 		return -1;
-	/* the next fs bytes: one frame from its first byte on, in order */
+	/* the next fs bytes: one frame from its first byte on, in order (the
+	 * last packet may go on into the next frame) */
 	int64_t frame = -1;
 	uint32_t got = 0, refs = 0, npkts = 0;
-	const struct zc_mbuf *m;
-	for (m = s->rq_head; m && got < fs; m = m->nextpkt, npkts++) {
-		for (const struct zc_mbuf *g = m; g; g = g->next) {
-			if (g->len == 0 && g->kind != ZC_MBUF_FRAME_BUF)
+	for (const struct zc_mbuf *m = s->rq_head; m && got < fs; m = m->nextpkt, npkts++) {
+		for (const struct zc_mbuf *g = m; g && got < fs; g = g->next) {
+			if (g->kind != ZC_MBUF_FRAME_BUF) {
+				if (g->len)
+					return -1;
 				continue;
-			if (g->kind != ZC_MBUF_FRAME_BUF || g->pool != pool)
+			}
+			if (g->pool != pool)
 				return -1;
 			if (frame < 0 && g->len)
 				frame = g->frame;
@@ -654,15 +658,29 @@ int64_t zc_tcp_recv_frame(struct zc_tcp_sock *s, const struct zc_pool *pool)
 	}
 	if (got != fs || zc_pool_frame_refcnt(pool, (uint32_t)frame) != refs)
 		return -1;
-	/* take it: keep one reference, free the packets with the others */
+	/* take it: whole packets leave the queue; the last one may keep bytes
+	 * of the next frame. The caller keeps one reference to the frame. */
 	bool kept = false;
+	uint32_t taken = 0;
 	for (uint32_t i = 0; i < npkts; i++) {
 		struct zc_mbuf *p = s->rq_head;
-		zc__tcp_rq_pop(s);
-		for (struct zc_mbuf *g = p; g && !kept; g = g->next)
-			if (g->kind == ZC_MBUF_FRAME_BUF)
-				kept = zc_mbuf_detach_frame(g) >= 0;
-		zc_mbuf_free(p);
+		bool whole = taken + p->pkt_len <= fs;
+		if (!whole)
+			zc_mbuf_adj(p, fs - taken);
+		else
+			taken += p->pkt_len;
+		for (struct zc_mbuf *g = p; g; g = g->next) {
+			if (g->kind != ZC_MBUF_FRAME_BUF || g->frame != (uint32_t)frame || (!whole && g->len))
+				continue;
+			zc_mbuf_detach_frame(g);
+			if (kept)
+				zc_pool_frame_put((struct zc_pool *)pool, (uint32_t)frame);
+			kept = true;
+		}
+		if (whole) {
+			zc__tcp_rq_pop(s);
+			zc_mbuf_free(p);
+		}
 	}
 	zc__tcp_read_done(s, fs);
 	return frame;
