@@ -14,6 +14,7 @@
  */
 #include "sockapi/socket.h"
 #include "nic/open.h"
+#include "sockapi/cow.h"
 #include "sockapi/zerocopy.h"
 #include "stack/log.h"
 #include "stack/pool.h"
@@ -62,6 +63,7 @@ struct zc_sockctx {
 	struct zc_netif *nif;
 	struct zc_stack *st;
 	struct zc__zc *zz;
+	struct zc__cow *cow;
 	struct zc__sock **tab;
 	int tabcap;
 	unsigned nsocks;
@@ -184,6 +186,8 @@ static int zc__drive(struct zc_sockctx *cx)
 		zc__notify(cx);
 	return n;
 }
+
+static void zc__drive_cb(void *arg) { zc__drive(arg); }
 
 /*
  * Sleep once, lock dropped: until woken, a kernel fd in kfds is ready, the
@@ -378,6 +382,10 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 		ZC_ERR("sockets: zero-copy set-up failed: %s", strerror(errno));
 		goto fail;
 	}
+	cx->cow = zc__cow_create(&cx->lk, zc__drive_cb, cx);
+	if (cx->cow == NULL)
+		goto fail;
+	zc__cow_set_policy(cx->cow, policy);
 	if (!cfg->no_helper) {
 		if (pthread_create(&cx->helper, NULL, zc__helper, cx) != 0) {
 			ZC_ERR("sockets: cannot start the helper thread");
@@ -392,6 +400,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	return cx;
 fail:;
 	int e = errno ? errno : EINVAL;
+	zc__cow_destroy(cx->cow);
 	if (cx->zz)
 		zc__zc_destroy(cx->zz);
 	if (cx->st)
@@ -441,8 +450,9 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 		zc__drive(cx);
 	zc__drive(cx);
 	pthread_mutex_unlock(&cx->lk);
+	zc_stack_destroy(cx->st); /* the send buffers go, and with them every COW block */
+	zc__cow_destroy(cx->cow);
 	zc__zc_destroy(cx->zz);
-	zc_stack_destroy(cx->st);
 	zc_netif_close(cx->nif);
 	free(cx->tab);
 	pthread_mutex_destroy(&cx->lk);
@@ -455,6 +465,7 @@ int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy)
 		return -EINVAL;
 	pthread_mutex_lock(&cx->lk);
 	zc__zc_set_policy(cx->zz, policy);
+	zc__cow_set_policy(cx->cow, policy);
 	pthread_mutex_unlock(&cx->lk);
 	return 0;
 }
@@ -755,6 +766,10 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 		return 0;
 	for (;;) {
 		ssize_t r;
+		/* the stack is about to write the caller's pages: a send by
+		 * reference on them is copied first (the fault handler needs the
+		 * lock this thread holds) */
+		zc__cow_release(cx->cow, buf + done, len - done);
 		if (flags & MSG_PEEK) {
 			r = zc_tcp_peek(s->tcp, buf, len);
 		} else {
@@ -804,12 +819,31 @@ static ssize_t zc__tcp_write(struct zc_sockctx *cx, struct zc__sock *s, const ui
 	bool nb = s->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t spin = 0, deadline = zc__deadline(nb, s->sndtimeo);
 	size_t done = 0;
+	const uintptr_t pg = 4096;
 	for (;;) {
-		ssize_t r = len > done ? zc_tcp_send(s->tcp, buf + done, len - done) : 0;
+		ssize_t r = 0;
+		size_t n = len - done;
+		if (zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER && n >= 2 * pg) {
+			uintptr_t mis = (uintptr_t)(buf + done) & (pg - 1);
+			if (mis) {
+				n = pg - mis; /* copy up to a page boundary, then by reference */
+			} else if (zc__zc_private_anon(cx->zz, buf + done, n & ~(pg - 1))) {
+				ssize_t k = zc__cow_send(cx->cow, s->tcp, buf + done, n, &s->zs);
+				if (k > 0) {
+					done += (size_t)k;
+					continue;
+				}
+				if (k == -EAGAIN)
+					n = 0; /* by reference once there is room */
+			}
+		}
+		r = n ? zc_tcp_send(s->tcp, buf + done, n) : zc_tcp_writable(s->tcp) == 0 ? -EAGAIN : zc_tcp_writable(s->tcp);
 		if (r > 0) {
 			s->zs.bytes_copied += (size_t)r;
 			done += (size_t)r;
 		}
+		if (r > 0 && done < len)
+			continue;
 		if (done == len)
 			return (ssize_t)done;
 		if (r < 0 && r != -EAGAIN && r != -ENOBUFS) {
@@ -1529,6 +1563,14 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 	return ready < 0 ? zc__fail(-ready) : ready;
 }
 
+int zc_release_range(struct zc_sockctx *cx, const void *addr, size_t len)
+{
+	pthread_mutex_lock(&cx->lk);
+	zc__cow_release(cx->cow, addr, len);
+	pthread_mutex_unlock(&cx->lk);
+	return 0;
+}
+
 /* --- counters ---------------------------------------------------------------------------- */
 
 int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
@@ -1548,6 +1590,7 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 			out->deferred_bytes += s->zs.deferred_bytes;
 			out->copy_ns += s->zs.copy_ns;
 		}
+		zc__cow_totals(cx->cow, out);
 		struct zc_netif_stats ns = { 0 };
 		if (cx->nif->ops->get_stats)
 			cx->nif->ops->get_stats(cx->nif, &ns);

@@ -121,6 +121,14 @@ struct zc_rxzc {
 ssize_t zc_recv_zc(struct zc_sockctx *cx, int fd, struct zc_rxzc *z, size_t max, int flags);
 void zc_recv_zc_done(struct zc_sockctx *cx, struct zc_rxzc *z);
 
+/* Before unmapping, remapping, dropping (MADV_DONTNEED/FREE) or changing
+ * the protection of memory that was sent from (munmap, mremap, madvise,
+ * mprotect): sends still in flight from it are copied now. The preload
+ * shim calls it from those calls; a native program that sends from buffers
+ * it later unmaps or drops must call it (the kernel tells the stack only
+ * once they are under way). Returns 0. */
+int zc_release_range(struct zc_sockctx *cx, const void *addr, size_t len);
+
 /* --- counters --------------------------------------------------------- */
 struct zc_zstats {
 	uint64_t bytes_copied;    /* host-stack copies between user buffers and frames */

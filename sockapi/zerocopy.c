@@ -501,6 +501,13 @@ static bool zc__target_ok(struct zc__zc *z, struct zc__zpool *zp, uint8_t *addr,
 	return true;
 }
 
+bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len)
+{
+	struct zc__vma v;
+	return zc__vma_at(z, buf, &v) == 0 && !v.special && v.inode == 0 && !(v.flags & ZC__VMA_SHARED) &&
+	       (v.flags & ZC__VMA_WRITE) && v.start <= (uintptr_t)buf && v.end >= (uintptr_t)buf + len;
+}
+
 /* The pool trading may use for buf/len under the policy, or -1. */
 static int zc__pick(const struct zc__zc *z, int i, const uint8_t *buf, size_t len)
 {

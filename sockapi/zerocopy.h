@@ -60,6 +60,9 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
  * (the head of t's data starts a frame and the policy and buffer allow).
  * Returns that frame size, or 0. */
 uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len);
+/* Is [buf, buf+len) inside one private anonymous, writable mapping (not a
+ * stack)? For sends by copy-on-write. */
+bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len);
 /* Time a copy of len bytes for the counters (copy_ns on frame-size reads). */
 void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns);
 

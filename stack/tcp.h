@@ -96,6 +96,23 @@ int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
  * len), -EAGAIN when full, -EPIPE after shutdown, -ENOTCONN, or the
  * connection's error. */
 ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len);
+/* 0 when zc_tcp_send would take bytes now, else what it would return
+ * (-EAGAIN when the buffer is full, -EPIPE, the connection's error...). */
+int zc_tcp_writable(struct zc_tcp_sock *s);
+/* Bytes zc_tcp_send would take now (0 when it would not take any). */
+uint32_t zc_tcp_send_room(struct zc_tcp_sock *s);
+/* Sends len bytes of caller memory by reference (no copy): one ext segment
+ * on sh (pool.h) joins the send buffer; sh->free_cb runs when no segment or
+ * packet references the memory any more (acknowledged, or copied by
+ * zc_tcp_unref_ext). The caller keeps the bytes unchanged until then.
+ * Returns bytes taken (<= zc_tcp_send_room) or what zc_tcp_send returns. */
+struct zc_ext_shinfo;
+ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_ext_shinfo *sh);
+/* A deferred copy: the send buffer's bytes on sh are copied into frames of
+ * the stack's pool and its segments leave sh (packets already handed to the
+ * NIC may still hold sh until it is done with them). Returns bytes copied
+ * or -ENOBUFS (then some may have moved; call again). */
+ssize_t zc_tcp_unref_ext(struct zc_tcp_sock *s, const struct zc_ext_shinfo *sh);
 /* Copies in-order data out; 0 at end of stream (FIN), -EAGAIN when none. */
 ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len);
 /* MSG_PEEK: copies in-order data without taking it. */

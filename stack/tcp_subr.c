@@ -472,7 +472,8 @@ static bool zc__connected(const struct zc_tcp_sock *s)
 	return s->state >= ZC_TCP_ESTABLISHED;
 }
 
-ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len)
+/* May the application send now? 0, or what zc_tcp_send returns instead. */
+static int zc__tcp_send_check(struct zc_tcp_sock *s)
 {
 	if (s->error)
 		return -zc_tcp_error(s);
@@ -484,6 +485,103 @@ ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len)
 		return s->rport && s->state == ZC_TCP_CLOSED ? -EPIPE : -ENOTCONN;
 	if (s->state != ZC_TCP_ESTABLISHED && s->state != ZC_TCP_CLOSE_WAIT)
 		return -EPIPE;
+	return 0;
+}
+
+int zc_tcp_writable(struct zc_tcp_sock *s)
+{
+	int r = zc__tcp_send_check(s);
+	return r ? r : s->sb_max > s->sb_len ? 0 : -EAGAIN;
+}
+
+uint32_t zc_tcp_send_room(struct zc_tcp_sock *s)
+{
+	if (zc__tcp_send_check(s) != 0)
+		return 0;
+	return s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
+}
+
+ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_ext_shinfo *sh)
+{
+	int r = zc__tcp_send_check(s);
+	if (r)
+		return r;
+	uint32_t room = s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
+	if (room == 0)
+		return -EAGAIN;
+	if (len > room)
+		len = room;
+	struct zc_mbuf *m = zc_mbuf_attach_ext(s->st->pool, buf, (uint32_t)len, sh);
+	if (m == NULL)
+		return -ENOBUFS;
+	m->len = m->pkt_len = (uint32_t)len;
+	if (s->sb_tail)
+		s->sb_tail->next = m;
+	else
+		s->sb_head = m;
+	s->sb_tail = m;
+	s->sb_len += (uint32_t)len;
+	s->st->tcp->stats.bytes_sent += len;
+	zc__tcp_output(s);
+	zc__tx_flush(s->st);
+	return (ssize_t)len;
+}
+
+ssize_t zc_tcp_unref_ext(struct zc_tcp_sock *s, const struct zc_ext_shinfo *sh)
+{
+	struct zc_pool *pool = s->st->pool;
+	uint32_t fs = zc_pool_frame_size(pool);
+	size_t copied = 0;
+	struct zc_mbuf *prev = NULL;
+	for (struct zc_mbuf *m = s->sb_head, *next; m; m = next) {
+		next = m->next;
+		if (m->kind != ZC_MBUF_EXT_BUF || m->shinfo != sh) {
+			prev = m;
+			continue;
+		}
+		/* the bytes still needed, into frames of our own */
+		struct zc_mbuf *first = NULL, *last = NULL;
+		for (uint32_t off = 0; off < m->len;) {
+			struct zc_mbuf *f = zc_mbuf_alloc_frame(pool);
+			if (f == NULL) {
+				zc_mbuf_free(first);
+				return -ENOBUFS;
+			}
+			uint32_t k = m->len - off < fs ? m->len - off : fs;
+			memcpy(f->data, m->data + off, k);
+			f->len = k;
+			if (last)
+				last->next = f;
+			else
+				first = f;
+			last = f;
+			off += k;
+		}
+		copied += m->len;
+		if (first == NULL) { /* an emptied segment */
+			first = last = NULL;
+		}
+		struct zc_mbuf *after = first ? first : next;
+		if (prev)
+			prev->next = after;
+		else
+			s->sb_head = after;
+		if (last)
+			last->next = next;
+		if (s->sb_tail == m)
+			s->sb_tail = last ? last : prev;
+		m->next = NULL;
+		zc_mbuf_free(m);
+		prev = last ? last : prev;
+	}
+	return (ssize_t)copied;
+}
+
+ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len)
+{
+	int r = zc__tcp_send_check(s);
+	if (r)
+		return r;
 	uint32_t room = s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
 	if (room == 0)
 		return -EAGAIN;
