@@ -49,7 +49,6 @@ struct zc__pg {
 struct zc__cow {
 	int uffd;
 	int stop_efd;
-	bool events;            /* REMOVE/UNMAP/REMAP reported */
 	pthread_t thr;
 	bool thr_on;
 	pthread_mutex_t *lk;
@@ -247,17 +246,7 @@ static void zc__unprotect(struct zc__cow *c, uintptr_t a, uintptr_t e, bool hot)
 	}
 }
 
-/* After MADV_DONTNEED: the pages are fresh, no longer protected. */
-static void zc__unprotect_forget(struct zc__cow *c, uintptr_t a, uintptr_t e)
-{
-	for (uintptr_t p = a; p < e; p += c->page) {
-		struct zc__pg *g = zc__pg_find(c, p);
-		if (g)
-			g->flags &= ~ZC__PG_PROT;
-	}
-}
-
-void zc__cow_release(struct zc__cow *c, const void *addr, size_t len)
+void zc__cow_release(struct zc__cow *c, const void *addr, size_t len, bool forget)
 {
 	if (c == NULL || c->pgn == 0)
 		return;
@@ -270,14 +259,18 @@ void zc__cow_release(struct zc__cow *c, const void *addr, size_t len)
 		struct zc__pg *g = zc__pg_find(c, p);
 		any = g && (g->flags & ZC__PG_PROT);
 	}
-	if (!any)
-		return;
-	size_t n = zc__materialize(c, a, e);
-	if (n) {
-		c->tot.deferred_copies++;
-		c->tot.deferred_bytes += n;
+	if (any) {
+		size_t n = zc__materialize(c, a, e);
+		if (n) {
+			c->tot.deferred_copies++;
+			c->tot.deferred_bytes += n;
+		}
+		zc__unprotect(c, a, e, false);
 	}
-	zc__unprotect(c, a, e, false);
+	/* the memory may leave now: the next send from here registers and
+	 * protects afresh */
+	if (forget)
+		zc__pg_drop(c, a, e);
 }
 
 /* --- the fault handler ------------------------------------------------------------- */
@@ -323,30 +316,6 @@ static void *zc__handler(void *arg)
 			case UFFD_EVENT_PAGEFAULT:
 				zc__on_fault(c, (uintptr_t)m[i].arg.pagefault.address);
 				break;
-			case UFFD_EVENT_REMOVE: /* MADV_DONTNEED and kin: reported as they act */
-			case UFFD_EVENT_UNMAP: {
-				pthread_mutex_lock(c->lk);
-				uintptr_t a = (uintptr_t)m[i].arg.remove.start, e = (uintptr_t)m[i].arg.remove.end;
-				for (struct zc__cow_block *b = c->blocks; b; b = b->next)
-					if (zc__overlaps(b, a, e))
-						ZC_ERR("cow: %p..%p was %s while a send still needed it: "
-						       "call zc_release_range() first (the preload shim does)",
-						       (void *)a, (void *)e,
-						       m[i].event == UFFD_EVENT_UNMAP ? "unmapped" : "dropped (madvise)");
-				if (m[i].event == UFFD_EVENT_UNMAP)
-					zc__pg_drop(c, a, e);
-				else
-					zc__unprotect_forget(c, a, e);
-				pthread_mutex_unlock(c->lk);
-				break;
-			}
-			case UFFD_EVENT_REMAP: {
-				pthread_mutex_lock(c->lk);
-				uintptr_t a = (uintptr_t)m[i].arg.remap.from;
-				zc__pg_drop(c, a, a + (uintptr_t)m[i].arg.remap.len);
-				pthread_mutex_unlock(c->lk);
-				break;
-			}
 			default:
 				break;
 			}
@@ -383,19 +352,18 @@ struct zc__cow *zc__cow_create(pthread_mutex_t *lk, void (*drive)(void *), void 
 	c->policy = ZC_ZCOPY_AUTO;
 	c->page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	c->stop_efd = -1;
-	uint64_t want = UFFD_FEATURE_PAGEFAULT_FLAG_WP | UFFD_FEATURE_EVENT_REMOVE | UFFD_FEATURE_EVENT_UNMAP |
-			UFFD_FEATURE_EVENT_REMAP, got = 0;
+	/* No REMOVE/UNMAP/REMAP events: the kernel reports them once under
+	 * way, too late to act on, and handling them late races with new
+	 * sends; zc__cow_release() before the call is the rule instead. */
+	uint64_t want = UFFD_FEATURE_PAGEFAULT_FLAG_WP, got = 0;
 	c->uffd = zc__uffd_open(want | UFFD_FEATURE_WP_UNPOPULATED, &got);
 	if (c->uffd < 0)
 		c->uffd = zc__uffd_open(want, &got);
-	if (c->uffd < 0)
-		c->uffd = zc__uffd_open(UFFD_FEATURE_PAGEFAULT_FLAG_WP, &got);
 	if (c->uffd < 0) {
 		ZC_INFO("cow: userfaultfd with write protection is unavailable (%s): sends are copied",
 			strerror(-c->uffd));
 		return c;
 	}
-	c->events = (got & UFFD_FEATURE_EVENT_REMOVE) != 0;
 	c->stop_efd = eventfd(0, EFD_CLOEXEC);
 	if (c->stop_efd < 0 || pthread_create(&c->thr, NULL, zc__handler, c) != 0) {
 		ZC_WARN("cow: no handler thread: sends are copied");

@@ -58,9 +58,11 @@ void zc__cow_set_policy(struct zc__cow *c, int policy);
  * -EAGAIN: they qualify but the send buffer has no room for them yet. */
 ssize_t zc__cow_send(struct zc__cow *c, struct zc_tcp_sock *t, const uint8_t *buf, size_t len,
 		    struct zc_zstats *st);
-/* The stack is about to write, unmap or remap [addr, addr+len) (lock held):
- * deferred copies of any sends on it, protection lifted, pages forgotten. */
-void zc__cow_release(struct zc__cow *c, const void *addr, size_t len);
+/* The stack is about to write [addr, addr+len), or the application to
+ * unmap, remap, drop or protect it (lock held): deferred copies of any sends
+ * on it and protection lifted; forget: the pages are forgotten too (the
+ * next send from them registers them again). */
+void zc__cow_release(struct zc__cow *c, const void *addr, size_t len, bool forget);
 /* Totals: deferred copies and their bytes. */
 void zc__cow_totals(const struct zc__cow *c, struct zc_zstats *out);
 /* The TCB goes away: its blocks must not name it any more. */

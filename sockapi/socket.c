@@ -769,7 +769,7 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 		/* the stack is about to write the caller's pages: a send by
 		 * reference on them is copied first (the fault handler needs the
 		 * lock this thread holds) */
-		zc__cow_release(cx->cow, buf + done, len - done);
+		zc__cow_release(cx->cow, buf + done, len - done, false);
 		if (flags & MSG_PEEK) {
 			r = zc_tcp_peek(s->tcp, buf, len);
 		} else {
@@ -1566,7 +1566,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 int zc_release_range(struct zc_sockctx *cx, const void *addr, size_t len)
 {
 	pthread_mutex_lock(&cx->lk);
-	zc__cow_release(cx->cow, addr, len);
+	zc__cow_release(cx->cow, addr, len, true);
 	pthread_mutex_unlock(&cx->lk);
 	return 0;
 }
