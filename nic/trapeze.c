@@ -86,6 +86,7 @@ struct zc__tz_flow {
 	uint32_t win;          /* window (2 MiB of sequence space) of tmpl's frame */
 	struct zc_mbuf *tmpl;  /* holds the current frame; NULL: none */
 	uint64_t lru;
+	bool full;             /* window win was written whole and let go */
 	uint32_t nr;           /* byte ranges of the frame written so far */
 	uint32_t r[ZC__TZ_FLOW_RANGES][2];
 };
@@ -333,8 +334,16 @@ static bool zc__place(struct zc__trapeze *t, struct zc_mbuf *h, uint32_t len)
 	uint32_t first = fs - off < len ? fs - off : len;
 	/* the piece in window w must go to the current frame (or open the
 	 * next window); a second piece opens window w + 1 */
-	bool cur = f->tmpl && w == f->win;
-	if (!(cur || w == f->win + 1 || (f->tmpl == NULL && w == f->win)))
+	/* windows count modulo 2^32 / 2 MiB (sequence numbers wrap every
+	 * 4 GiB): d is how far ahead of the current window this one lies */
+	const uint32_t nwin = (uint32_t)((1ull << 32) / fs);
+	int32_t d = (int32_t)((w - f->win) & (nwin - 1));
+	if (d >= (int32_t)nwin / 2)
+		d -= (int32_t)nwin;
+	bool cur = f->tmpl && d == 0;
+	/* old windows are never written again; a jump ahead (a window that
+	 * went to page frames) opens the new one */
+	if (d < 0 || (d == 0 && !cur && (f->tmpl || f->full)))
 		return false;
 	if (cur && (f->nr >= ZC__TZ_FLOW_RANGES || !zc__range_free(f, off, off + first)))
 		return false;
@@ -355,6 +364,7 @@ static bool zc__place(struct zc__trapeze *t, struct zc_mbuf *h, uint32_t len)
 			nt->len = nt->pkt_len = fs; /* references may cover the whole frame */
 			f->tmpl = nt;
 			f->win = w;
+			f->full = false;
 		}
 		uint32_t k2 = fs - off < len - done ? fs - off : len - done;
 		struct zc_mbuf *sg = zc_mbuf_ref(f->tmpl, off, k2);
@@ -364,8 +374,14 @@ static bool zc__place(struct zc__trapeze *t, struct zc_mbuf *h, uint32_t len)
 		sg->len = k2;
 		sg->pkt_len = k2;
 		zc_mbuf_cat(h, sg);
+		if (f->nr == 1 && f->r[0][0] == 0 && f->r[0][1] == fs) {
+			/* the window is whole: let the frame go now, so that a
+			 * reader can take it before the next window begins */
+			zc__flow_drop(f);
+			f->full = true;
+		}
 		done += k2;
-		w++;
+		w = (w + 1) & (nwin - 1);
 		off = 0;
 	}
 	if (done < len) { /* out of headers half-way: undo the pieces */
@@ -662,6 +678,46 @@ static bool zc__pull_eligible(struct zc__trapeze *t, const struct zc_mbuf *m, un
 	return k > 0;
 }
 
+static bool zc__has_ext(const struct zc_mbuf *m)
+{
+	for (const struct zc_mbuf *s = m->next; s; s = s->next)
+		if (s->kind == ZC_MBUF_EXT_BUF && s->len)
+			return true;
+	return false;
+}
+
+/* A copy of packet m: its head segment, then the payload in frames of this
+ * port (the transmit DMA, counted); m is freed. NULL (m untouched) when
+ * frames or headers run out. */
+static struct zc_mbuf *zc__stage(struct zc__trapeze *t, struct zc_mbuf *m)
+{
+	struct zc_pool *pool = t->nif.pool;
+	if (m->len == 0 || m->len > ZC_TRAPEZE_CTRL_MAX)
+		return NULL;
+	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	if (h == NULL)
+		return NULL;
+	memcpy(h->data, m->data, m->len);
+	h->len = h->pkt_len = m->len;
+	h->flags = m->flags;
+	uint32_t payload = m->pkt_len - m->len;
+	for (uint32_t off = 0; off < payload;) {
+		struct zc_mbuf *f = zc_mbuf_alloc_frame(pool);
+		if (f == NULL) {
+			zc_mbuf_free(h);
+			return NULL;
+		}
+		uint32_t k = payload - off < t->page ? payload - off : t->page;
+		zc_mbuf_copydata(m, m->len + off, k, f->data);
+		f->len = f->pkt_len = k;
+		zc_mbuf_cat(h, f);
+		off += k;
+	}
+	t->st.dma_bytes += payload;
+	zc_mbuf_free(m);
+	return h;
+}
+
 /* Free the pull packets the peer has consumed. */
 static void zc__reap(struct zc__trapeze *t)
 {
@@ -729,6 +785,17 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 		unsigned np = 0, nsrc = 0;
 		bool zc = zc__zc_eligible(t, m, &np);
 		bool pull = !zc && zc__pull_eligible(t, m, &nsrc);
+		if (!zc && !pull && zc__has_ext(m)) {
+			/* payload in memory the peer cannot read (a user's pages sent
+			 * by reference): the transmit DMA stages it in frames of
+			 * ours, and the receiver pulls it from there like the rest,
+			 * so its placement works for it too */
+			struct zc_mbuf *sm = zc__stage(t, m);
+			if (sm) {
+				pkts[i] = m = sm;
+				pull = zc__pull_eligible(t, m, &nsrc);
+			}
+		}
 		uint32_t split = 0, payload;
 		if (zc) {
 			payload = m->pkt_len - m->len;

@@ -762,6 +762,7 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 	bool nb = s->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t spin = 0, deadline = zc__deadline(nb, s->rcvtimeo);
 	size_t done = 0;
+	bool fell_back = false;
 	if (len == 0)
 		return 0;
 	for (;;) {
@@ -792,6 +793,11 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 				if (r > 0) {
 					zc__zc_count_copy(cx->zz, &s->zs, (size_t)r, t0 ? zc__now() - t0 : 0);
 					done += (size_t)r;
+					if (!fell_back && len >= 4096 && !((uintptr_t)buf & 4095) &&
+					    zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER) {
+						s->zs.trade_fallbacks++; /* a read that could have traded copied */
+						fell_back = true;
+					}
 				}
 			}
 			if (k && r == -EAGAIN)
@@ -1589,6 +1595,7 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 			out->deferred_copies += s->zs.deferred_copies;
 			out->deferred_bytes += s->zs.deferred_bytes;
 			out->copy_ns += s->zs.copy_ns;
+			out->trade_fallbacks += s->zs.trade_fallbacks;
 		}
 		zc__cow_totals(cx->cow, out);
 		struct zc_netif_stats ns = { 0 };

@@ -338,6 +338,7 @@ void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d)
 	z->tot.deferred_copies += d->deferred_copies;
 	z->tot.deferred_bytes += d->deferred_bytes;
 	z->tot.copy_ns += d->copy_ns;
+	z->tot.trade_fallbacks += d->trade_fallbacks;
 }
 
 void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
@@ -503,9 +504,16 @@ static bool zc__target_ok(struct zc__zc *z, struct zc__zpool *zp, uint8_t *addr,
 
 bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len)
 {
-	struct zc__vma v;
-	return zc__vma_at(z, buf, &v) == 0 && !v.special && v.inode == 0 && !(v.flags & ZC__VMA_SHARED) &&
-	       (v.flags & ZC__VMA_WRITE) && v.start <= (uintptr_t)buf && v.end >= (uintptr_t)buf + len;
+	/* one or more adjacent mappings (userfaultfd registration splits them) */
+	uintptr_t a = (uintptr_t)buf, e = a + len;
+	while (a < e) {
+		struct zc__vma v;
+		if (zc__vma_at(z, (void *)a, &v) != 0 || v.special || v.inode != 0 || (v.flags & ZC__VMA_SHARED) ||
+		    !(v.flags & ZC__VMA_WRITE) || v.start > a)
+			return false;
+		a = v.end;
+	}
+	return true;
 }
 
 /* The pool trading may use for buf/len under the policy, or -1. */
@@ -516,6 +524,17 @@ static int zc__pick(const struct zc__zc *z, int i, const uint8_t *buf, size_t le
 		return -1;
 	uintptr_t align = z->policy == ZC_ZCOPY_AUTO ? zp->fs : z->page;
 	return ((uintptr_t)buf & (align - 1)) == 0 ? i : -1;
+}
+
+/* The pool whose frame the next in-order byte starts, or NULL. */
+static const struct zc_pool *zc__head_frame(struct zc_tcp_sock *t)
+{
+	const struct zc_mbuf *g = zc_tcp_rq_peek(t);
+	while (g && g->len == 0)
+		g = g->next;
+	if (g == NULL || g->kind != ZC_MBUF_FRAME_BUF || g->data != zc_pool_frame_addr(g->pool, g->frame))
+		return NULL;
+	return g->pool;
 }
 
 uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len)
@@ -546,6 +565,11 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 		struct zc__zpool *zp = &z->p[i];
 		if (zc__pick(z, i, buf, len) < 0)
 			continue;
+		/* frames smaller than 2 MiB lie scattered in the file: trading
+		 * several into one buffer would split it into as many mappings
+		 * (rule 4), so only a buffer of one frame takes one */
+		if (zp->fs < ZC_HUGE_FRAME && len >= 2 * (size_t)zp->fs)
+			continue;
 		uintptr_t align = z->policy == ZC_ZCOPY_AUTO ? zp->fs : z->page;
 		struct zc_pool_stats ps;
 		zc_pool_get_stats(zp->pool, &ps);
@@ -557,7 +581,9 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 		while (len - done >= zp->fs && ((uintptr_t)(buf + done) & (align - 1)) == 0) {
 			uint8_t *addr = buf + done;
 			int64_t old;
-			if (!zc__target_ok(z, zp, addr, &old))
+			/* cheap first: does the data start a frame of this pool? */
+			if (zc_tcp_readable(t) < zp->fs || zc__head_frame(t) != zp->pool ||
+			    !zc__target_ok(z, zp, addr, &old))
 				break;
 			int64_t f = zc_tcp_recv_frame(t, zp->pool);
 			if (f < 0)
@@ -592,10 +618,6 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 			z->tot.remap_ns += dt;
 			done += zp->fs;
 		}
-	}
-	if (done == 0 && len >= z->page) {
-		st->trade_fallbacks++;
-		z->tot.trade_fallbacks++;
 	}
 	return done;
 }
