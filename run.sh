@@ -115,6 +115,9 @@ demo)
 	say "Trapeze wire (native API, copying) beside the Linux kernel over loopback"
 	./build/bench/tcp_bench --csv results/tcp_bench.csv
 	say "CSV written to results/tcp_bench.csv"
+	say "benchmark: zero-copy through the socket layer, two processes on the Trapeze wire:"
+	say "copy (never) against page trading and copy-on-write sends (auto, always), 4 KiB-4 MiB"
+	./build/bench/zc_bench --csv results/zc_bench.csv
 	;;
 *)
 	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'

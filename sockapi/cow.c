@@ -396,6 +396,13 @@ void zc__cow_destroy(struct zc__cow *c)
 
 void zc__cow_set_policy(struct zc__cow *c, int policy) { c->policy = policy; }
 
+size_t zc__cow_min(const struct zc__cow *c)
+{
+	if (c == NULL || c->uffd < 0 || c->policy == ZC_ZCOPY_NEVER)
+		return SIZE_MAX;
+	return c->policy == ZC_ZCOPY_AUTO ? 16 * c->page : c->page;
+}
+
 void zc__cow_totals(const struct zc__cow *c, struct zc_zstats *out)
 {
 	out->deferred_copies += c->tot.deferred_copies;
@@ -418,23 +425,23 @@ ssize_t zc__cow_send(struct zc__cow *c, struct zc_tcp_sock *t, const uint8_t *bu
 {
 	if (c == NULL || c->uffd < 0 || c->policy == ZC_ZCOPY_NEVER || ((uintptr_t)buf & (c->page - 1)))
 		return 0;
-	size_t n = len & ~(c->page - 1);
-	/* auto: protecting costs ~5 us a page, so only runs long enough to
-	 * pay for it; pages protected already cost nothing */
-	size_t minimum = c->page;
-	if (c->policy == ZC_ZCOPY_AUTO)
-		for (uintptr_t p = (uintptr_t)buf; p < (uintptr_t)buf + n && minimum == c->page; p += c->page) {
-			struct zc__pg *g = zc__pg_find(c, p);
-			if (!(g && (g->flags & ZC__PG_PROT)))
-				minimum = 16 * c->page;
-		}
-	if (n < minimum)
+	/* auto: a send by reference costs a mapping query, a block and the
+	 * bookkeeping of its pages; zc_bench measured it dearer than a copy
+	 * below 64 KiB here, so auto copies smaller runs */
+	size_t minimum = zc__cow_min(c);
+	size_t want = len & ~(c->page - 1);
+	if (want < minimum)
 		return 0;
-	uint32_t room = zc_tcp_send_room(t);
+	size_t n = want;
+	uint32_t room = zc_tcp_send_room(t) & ~(uint32_t)(c->page - 1);
 	if (n > room)
-		n = room & ~(uint32_t)(c->page - 1);
-	if (n < minimum) /* wait for room rather than copy */
-		return zc_tcp_writable(t) == 0 || zc_tcp_writable(t) == -EAGAIN ? -EAGAIN : 0;
+		n = room;
+	if (n < want && want - n < minimum) /* leave a rest that still qualifies */
+		n = want - minimum;
+	if (n < minimum) { /* wait for room rather than copy */
+		int w = zc_tcp_writable(t);
+		return w == 0 || w == -EAGAIN ? -EAGAIN : 0;
+	}
 	uintptr_t a = (uintptr_t)buf, e = a + n;
 	/* auto: pages the application rewrites are not worth protecting */
 	if (c->policy == ZC_ZCOPY_AUTO)

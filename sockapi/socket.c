@@ -829,7 +829,7 @@ static ssize_t zc__tcp_write(struct zc_sockctx *cx, struct zc__sock *s, const ui
 	for (;;) {
 		ssize_t r = 0;
 		size_t n = len - done;
-		if (zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER && n >= 2 * pg) {
+		if (zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER && n >= 2 * pg && n >= zc__cow_min(cx->cow)) {
 			uintptr_t mis = (uintptr_t)(buf + done) & (pg - 1);
 			if (mis) {
 				n = pg - mis; /* copy up to a page boundary, then by reference */
