@@ -501,7 +501,8 @@ uint32_t zc_tcp_send_room(struct zc_tcp_sock *s)
 	return s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
 }
 
-ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_ext_shinfo *sh)
+/* 0 with *len cut to the send buffer's room, or what a send returns instead. */
+static int zc__tcp_send_begin(struct zc_tcp_sock *s, size_t *len)
 {
 	int r = zc__tcp_send_check(s);
 	if (r)
@@ -509,8 +510,16 @@ ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_
 	uint32_t room = s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
 	if (room == 0)
 		return -EAGAIN;
-	if (len > room)
-		len = room;
+	if (*len > room)
+		*len = room;
+	return 0;
+}
+
+ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_ext_shinfo *sh)
+{
+	int r = zc__tcp_send_begin(s, &len);
+	if (r)
+		return r;
 	struct zc_mbuf *m = zc_mbuf_attach_ext(s->st->pool, buf, (uint32_t)len, sh);
 	if (m == NULL)
 		return -ENOBUFS;
@@ -579,14 +588,9 @@ ssize_t zc_tcp_unref_ext(struct zc_tcp_sock *s, const struct zc_ext_shinfo *sh)
 
 ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len)
 {
-	int r = zc__tcp_send_check(s);
+	int r = zc__tcp_send_begin(s, &len);
 	if (r)
 		return r;
-	uint32_t room = s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
-	if (room == 0)
-		return -EAGAIN;
-	if (len > room)
-		len = room;
 	struct zc_pool *pool = s->st->pool;
 	uint32_t fs = zc_pool_frame_size(pool);
 	const uint8_t *p = buf;
