@@ -12,6 +12,7 @@
 #include "stack/tcp.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
@@ -59,6 +60,7 @@ struct zc__cow {
 	struct zc__pg *pg;      /* open addressing, power-of-two size */
 	size_t pgcap, pgn;
 	uintptr_t lo, hi;       /* bounds of all registered pages */
+	_Atomic uintptr_t alo, ahi; /* the same, for lock-free readers */
 	struct zc__cow_block *blocks;
 	struct zc_zstats tot;
 	bool warned;
@@ -111,6 +113,8 @@ static struct zc__pg *zc__pg_add(struct zc__cow *c, uintptr_t p)
 		c->lo = p;
 	if (p + c->page > c->hi)
 		c->hi = p + c->page;
+	atomic_store(&c->alo, c->lo);
+	atomic_store(&c->ahi, c->hi);
 	return &c->pg[j];
 }
 
@@ -395,6 +399,14 @@ void zc__cow_destroy(struct zc__cow *c)
 }
 
 void zc__cow_set_policy(struct zc__cow *c, int policy) { c->policy = policy; }
+
+bool zc__cow_may_reference(const struct zc__cow *c, const void *addr, size_t len)
+{
+	if (c == NULL)
+		return false;
+	uintptr_t a = (uintptr_t)addr;
+	return a < atomic_load((_Atomic uintptr_t *)&c->ahi) && a + len > atomic_load((_Atomic uintptr_t *)&c->alo);
+}
 
 size_t zc__cow_min(const struct zc__cow *c)
 {

@@ -67,6 +67,8 @@ ssize_t zc__cow_send(struct zc__cow *c, struct zc_tcp_sock *t, const uint8_t *bu
  * on it and protection lifted; forget: the pages are forgotten too (the
  * next send from them registers them again). */
 void zc__cow_release(struct zc__cow *c, const void *addr, size_t len, bool forget);
+/* Lock-free and conservative: could [addr, addr+len) hold protected pages? */
+bool zc__cow_may_reference(const struct zc__cow *c, const void *addr, size_t len);
 /* Totals: deferred copies and their bytes. */
 void zc__cow_totals(const struct zc__cow *c, struct zc_zstats *out);
 /* The TCB goes away: its blocks must not name it any more. */

@@ -54,6 +54,7 @@ struct zc__sock {
 	int sndbuf, rcvbuf;    /* as getsockopt reports them (Linux doubles what is set) */
 	uint64_t rcvtimeo, sndtimeo; /* ns, 0 = none */
 	int users;             /* threads inside a call on this socket */
+	int nfds;              /* descriptor numbers naming it (dup) */
 	bool closed;           /* close() ran while a thread was inside */
 	struct zc_zstats zs;
 };
@@ -68,9 +69,11 @@ struct zc_sockctx {
 	int tabcap;
 	unsigned nsocks;
 	uint64_t spin_ns;
+	uint64_t linger_ns;       /* close: how long connections may drain */
 	unsigned spinners;
 	unsigned inside;          /* application threads inside a call */
 	uint64_t last_app;        /* when the last one left */
+	uint64_t last_kcheck;     /* zc_poll's last look at kernel fds */
 	int sleepers[ZC__MAX_SLEEPERS]; /* eventfds of sleeping threads */
 	unsigned nsleepers;
 	unsigned nic_sleepers;
@@ -366,6 +369,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 		return NULL;
 	pthread_mutex_init(&cx->lk, NULL);
 	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
+	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
 	cx->pid = getpid();
 	cx->nif = zc_nic_open(spec);
 	if (cx->nif == NULL)
@@ -411,6 +415,7 @@ fail:;
 	return NULL;
 }
 
+/* The socket itself goes (its descriptor numbers are closed by the caller). */
 static void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s)
 {
 	if (s->tcp)
@@ -418,7 +423,6 @@ static void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s)
 	if (s->udp)
 		zc_udp_close(s->udp);
 	zc__zc_add(cx->zz, &s->zs);
-	close(s->fd);
 	free(s);
 }
 
@@ -442,12 +446,21 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 	pthread_mutex_lock(&cx->lk);
 	for (int fd = 0; fd < cx->tabcap; fd++)
 		if (cx->tab[fd]) {
-			zc__sock_free(cx, cx->tab[fd]);
+			struct zc__sock *s = cx->tab[fd];
 			cx->tab[fd] = NULL;
+			close(fd);
+			if (--s->nfds == 0)
+				zc__sock_free(cx, s);
 		}
-	/* let FINs and the last ACKs go out */
-	for (uint64_t end = zc__now() + 20000000u; zc__now() < end && zc_stack_tx_pending(cx->st);)
+	/* the process may be ending: what the application sent is still in
+	 * this process's send buffers, so they are given time to drain (the
+	 * kernel would keep them after exit). linger_ns bounds it. */
+	for (uint64_t end = zc__now() + cx->linger_ns; zc__now() < end &&
+	     (zc_tcp_unfinished(cx->st) || zc_stack_tx_pending(cx->st));) {
 		zc__drive(cx);
+		if (zc_tcp_unfinished(cx->st))
+			zc__sleep(cx, zc__now() + 1000000u, NULL, 0, true);
+	}
 	zc__drive(cx);
 	pthread_mutex_unlock(&cx->lk);
 	zc_stack_destroy(cx->st); /* the send buffers go, and with them every COW block */
@@ -506,7 +519,7 @@ static void zc__leave(struct zc_sockctx *cx, struct zc__sock *s)
 	cx->inside--;
 	if (cx->inside == 0)
 		cx->last_app = zc__now();
-	if (--s->users == 0 && s->closed)
+	if (--s->users == 0 && s->closed && s->nfds == 0)
 		zc__sock_free(cx, s);
 	pthread_mutex_unlock(&cx->lk);
 }
@@ -537,28 +550,39 @@ static uint64_t zc__deadline(bool nonblock, uint64_t timeo)
 
 /* --- socket, bind, listen, accept, connect ------------------------------------------ */
 
+static int zc__tab_grow(struct zc_sockctx *cx, int fd);
+
 static int zc__install(struct zc_sockctx *cx, struct zc__sock *s)
 {
 	/* a kernel socket of the same type holds the number */
 	s->fd = socket(AF_INET, s->type | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return -errno;
-	if (s->fd >= cx->tabcap) {
-		int cap = cx->tabcap ? cx->tabcap : 256;
-		while (cap <= s->fd)
-			cap *= 2;
-		struct zc__sock **t = realloc(cx->tab, (size_t)cap * sizeof(*t));
-		if (t == NULL) {
-			close(s->fd);
-			return -ENOMEM;
-		}
-		memset(t + cx->tabcap, 0, (size_t)(cap - cx->tabcap) * sizeof(*t));
-		cx->tab = t;
-		cx->tabcap = cap;
+	if (zc__tab_grow(cx, s->fd) != 0) {
+		close(s->fd);
+		return -ENOMEM;
 	}
 	cx->tab[s->fd] = s;
+	s->nfds = 1;
 	cx->nsocks++;
 	return s->fd;
+}
+
+/* Make room in the table for descriptor fd (lock held); 0 or -ENOMEM. */
+static int zc__tab_grow(struct zc_sockctx *cx, int fd)
+{
+	if (fd < cx->tabcap)
+		return 0;
+	int cap = cx->tabcap ? cx->tabcap : 256;
+	while (cap <= fd)
+		cap *= 2;
+	struct zc__sock **t = realloc(cx->tab, (size_t)cap * sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	memset(t + cx->tabcap, 0, (size_t)(cap - cx->tabcap) * sizeof(*t));
+	cx->tab = t;
+	cx->tabcap = cap;
+	return 0;
 }
 
 int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
@@ -1196,15 +1220,85 @@ int zc_close(struct zc_sockctx *cx, int fd)
 		return zc__fail(EBADF);
 	}
 	cx->tab[fd] = NULL;
-	cx->nsocks--;
-	if (s->users) {
-		s->closed = true; /* the last thread inside frees it */
-		zc__notify(cx);
-	} else {
-		zc__sock_free(cx, s);
+	close(fd);
+	if (--s->nfds == 0) {
+		cx->nsocks--;
+		if (s->users) {
+			s->closed = true; /* the last thread inside frees it */
+			zc__notify(cx);
+		} else {
+			zc__sock_free(cx, s);
+		}
 	}
 	pthread_mutex_unlock(&cx->lk);
 	return 0;
+}
+
+int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags)
+{
+	pthread_mutex_lock(&cx->lk);
+	struct zc__sock *s = oldfd >= 0 && oldfd < cx->tabcap ? cx->tab[oldfd] : NULL;
+	if (s == NULL) {
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(EBADF);
+	}
+	if (newfd == oldfd) {
+		pthread_mutex_unlock(&cx->lk);
+		return flags ? zc__fail(EINVAL) : newfd; /* dup3 refuses, dup2 returns it */
+	}
+	if (newfd >= 0 && newfd < cx->tabcap && cx->tab[newfd]) {
+		/* dup2 over another of our sockets: that one is closed first */
+		struct zc__sock *o = cx->tab[newfd];
+		cx->tab[newfd] = NULL;
+		if (--o->nfds == 0) {
+			cx->nsocks--;
+			if (o->users)
+				o->closed = true;
+			else
+				zc__sock_free(cx, o);
+		}
+	}
+	/* the kernel reserves the number: a duplicate of the reserved socket */
+	int fd = newfd < 0 ? dup(oldfd) : dup3(oldfd, newfd, flags & O_CLOEXEC);
+	if (fd < 0 || zc__tab_grow(cx, fd) != 0) {
+		int e = fd < 0 ? errno : ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(e);
+	}
+	cx->tab[fd] = s;
+	s->nfds++;
+	pthread_mutex_unlock(&cx->lk);
+	return fd;
+}
+
+int zc_detach(struct zc_sockctx *cx, int fd, int *nonblock)
+{
+	pthread_mutex_lock(&cx->lk);
+	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
+	if (s == NULL || s->nfds != 1 || s->users) {
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(s ? EBUSY : EBADF);
+	}
+	cx->tab[fd] = NULL;
+	cx->nsocks--;
+	*nonblock = s->nonblock;
+	zc__sock_free(cx, s);
+	pthread_mutex_unlock(&cx->lk);
+	return 0;
+}
+
+uint32_t zc_sockctx_ip(const struct zc_sockctx *cx) { return zc_stack_ip(cx->st); }
+
+bool zc_may_reference(const struct zc_sockctx *cx, const void *addr, size_t len)
+{
+	return zc__cow_may_reference(cx->cow, addr, len);
+}
+
+bool zc_reaches(struct zc_sockctx *cx, uint32_t ip)
+{
+	return zc_stack_reaches(cx->st, ip);
 }
 
 int zc_getsockname(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *len)
@@ -1515,8 +1609,14 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 				k[nk++] = (struct pollfd){ .fd = fds[i].fd, .events = fds[i].events };
 			}
 		}
-		if (ready == 0 && nk && !kernel_checked) {
-			/* once without waiting: kernel fds may be ready already */
+		/* kernel fds: once without waiting at the start; and when stack
+		 * sockets are ready, again only if the last look is 50 us old, so
+		 * a busy stack socket costs no syscall per call yet cannot starve
+		 * the kernel's fds (a socket's POLLHUP with nc's stdout waiting) */
+		if (nk && ready && kernel_checked == false && zc__now() - cx->last_kcheck < 50000u)
+			kernel_checked = true;
+		if (nk && !kernel_checked) {
+			cx->last_kcheck = zc__now();
 			int r = poll(k, nk, 0);
 			for (nfds_t j = 0; r > 0 && j < nk; j++) {
 				fds[kidx[j]].revents = k[j].revents;

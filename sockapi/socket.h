@@ -56,6 +56,7 @@ struct zc_sockctx_config {
 	int zcopy;             /* enum zc_zcopy; -1: $ZCS_ZC, else auto */
 	uint64_t spin_ns;      /* busy-poll before sleeping (0 = 50 us) */
 	bool no_helper;        /* no helper thread (tests that drive by hand) */
+	uint64_t linger_ns;    /* zc_sockctx_close lets connections drain this long (0 = 2 s) */
 	/* Trapeze: 2 MiB receive placement frames added to the device string
 	 * when it names none (0 = 64; UINT32_MAX = none). */
 	uint32_t rx_huge;
@@ -66,7 +67,8 @@ struct zc_sockctx;
 /* Opens the NIC and the stack and starts the helper. NULL with errno and a
  * log line naming the problem. */
 struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg);
-/* Closes every socket (as close(2) would), stops the helper, frees all. */
+/* Closes every socket (as close(2) would), lets the connections send what
+ * they hold and their FIN for up to linger_ns, stops the helper, frees all. */
 void zc_sockctx_close(struct zc_sockctx *cx);
 /* Changes the zero-copy policy of sockets from now on; 0 or -EINVAL. */
 int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy);
@@ -94,6 +96,24 @@ ssize_t zc_recvmsg(struct zc_sockctx *cx, int fd, struct msghdr *msg, int flags)
 ssize_t zc_sendmsg(struct zc_sockctx *cx, int fd, const struct msghdr *msg, int flags);
 int zc_shutdown(struct zc_sockctx *cx, int fd, int how);
 int zc_close(struct zc_sockctx *cx, int fd);
+/* dup (newfd < 0), dup2 (flags 0) and dup3 (flags O_CLOEXEC) of a stack
+ * socket: the kernel reserves the new number, both name one socket, which
+ * lives until the last is closed. */
+int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags);
+/* Give fd back to the kernel: the stack socket goes, the descriptor (an
+ * unbound kernel socket of the same type) stays, for sockets that turn out
+ * to talk to addresses the stack does not reach. *nonblock: its O_NONBLOCK.
+ * -1/EBUSY when it is shared (dup) or in use. */
+int zc_detach(struct zc_sockctx *cx, int fd, int *nonblock);
+/* The stack's address (host order). */
+uint32_t zc_sockctx_ip(const struct zc_sockctx *cx);
+/* Might a send by reference still use [addr, addr+len)? A lock-free,
+ * conservative check (false means surely not) for callers that would
+ * otherwise call zc_release_range() very often (the shim's free()). */
+bool zc_may_reference(const struct zc_sockctx *cx, const void *addr, size_t len);
+/* Does the stack reach ip (host order): its subnet, or a gateway, and not
+ * loopback? */
+bool zc_reaches(struct zc_sockctx *cx, uint32_t ip);
 int zc_getsockname(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *len);
 int zc_getpeername(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *len);
 int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void *val, socklen_t len);

@@ -180,6 +180,13 @@ const struct zc_drops *zc_stack_drops(const struct zc_stack *st) { return &st->d
 struct zc_netif *zc_stack_netif(const struct zc_stack *st) { return st->nif; }
 uint32_t zc_stack_ip(const struct zc_stack *st) { return st->ip; }
 
+bool zc_stack_reaches(const struct zc_stack *st, uint32_t ip)
+{
+	if ((ip >> 24) == 127 || ip == 0 || (ip >> 28) == 14 || ip == 0xffffffffu)
+		return false; /* loopback, any, multicast, broadcast */
+	return ip == st->ip || zc__on_link(st, ip) || st->gw != 0;
+}
+
 void zc_stack_dump(const struct zc_stack *st, FILE *f)
 {
 	const struct zc_stack_stats *s = &st->stats;

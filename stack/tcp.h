@@ -173,6 +173,10 @@ struct zc_tcp_stats {
 	uint64_t aborts_on_data; /* data after the application closed: reset */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
+/* Connections that still have something to say or hear: our data or FIN
+ * not yet acknowledged, or a handshake under way (not LISTEN, FIN_WAIT_2,
+ * TIME_WAIT, CLOSED). */
+unsigned zc_tcp_unfinished(const struct zc_stack *st);
 /* TCBs alive (including TIME_WAIT and unaccepted ones). */
 unsigned zc_tcp_count(const struct zc_stack *st);
 

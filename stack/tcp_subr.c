@@ -1038,3 +1038,23 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out) { *out = st->tcp->stats; }
 unsigned zc_tcp_count(const struct zc_stack *st) { return st->tcp->count; }
+
+unsigned zc_tcp_unfinished(const struct zc_stack *st)
+{
+	unsigned n = 0;
+	for (const struct zc_tcp_sock *s = st->tcp->all; s; s = s->anext)
+		switch (s->state) {
+		case ZC_TCP_SYN_SENT:
+		case ZC_TCP_SYN_RECEIVED:
+		case ZC_TCP_ESTABLISHED:
+		case ZC_TCP_CLOSE_WAIT:
+		case ZC_TCP_FIN_WAIT_1:
+		case ZC_TCP_CLOSING:
+		case ZC_TCP_LAST_ACK:
+			n++;
+			break;
+		default:
+			break;
+		}
+	return n;
+}
