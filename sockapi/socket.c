@@ -73,7 +73,6 @@ struct zc_sockctx {
 	unsigned spinners;
 	unsigned inside;          /* application threads inside a call */
 	uint64_t last_app;        /* when the last one left */
-	uint64_t last_kcheck;     /* zc_poll's last look at kernel fds */
 	int sleepers[ZC__MAX_SLEEPERS]; /* eventfds of sleeping threads */
 	unsigned nsleepers;
 	unsigned nic_sleepers;
@@ -1609,14 +1608,11 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 				k[nk++] = (struct pollfd){ .fd = fds[i].fd, .events = fds[i].events };
 			}
 		}
-		/* kernel fds: once without waiting at the start; and when stack
-		 * sockets are ready, again only if the last look is 50 us old, so
-		 * a busy stack socket costs no syscall per call yet cannot starve
-		 * the kernel's fds (a socket's POLLHUP with nc's stdout waiting) */
-		if (nk && ready && kernel_checked == false && zc__now() - cx->last_kcheck < 50000u)
-			kernel_checked = true;
+		/* kernel fds: one look without waiting, also when stack sockets
+		 * are ready, so every ready fd is reported (a socket's POLLHUP
+		 * must not hide nc's writable stdout); a call with stack sockets
+		 * only makes no syscall at all */
 		if (nk && !kernel_checked) {
-			cx->last_kcheck = zc__now();
 			int r = poll(k, nk, 0);
 			for (nfds_t j = 0; r > 0 && j < nk; j++) {
 				fds[kidx[j]].revents = k[j].revents;
