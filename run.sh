@@ -12,7 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 
 PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libdpdk-dev libpcap-dev
-      libcmocka-dev tshark iproute2 socat iputils-ping netcat-openbsd)
+      libcmocka-dev tshark iproute2 socat iputils-ping netcat-openbsd iperf3 curl gnuplot-nox
+      python3)
 
 say() { printf 'zcstack: %s\n' "$*"; }
 
