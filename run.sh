@@ -1,7 +1,11 @@
 #!/bin/bash
 # run.sh - the front door of zcstack.
 #
-#   ./run.sh demo            the main job: build, then the Trapeze wire demo and benchmark
+#   ./run.sh demo            the main job: build, then the headline demo (unmodified
+#                            iperf3 and a ping-pong on zcstack via zcrun vs the kernel)
+#                            and the zero-copy sweep
+#   ./run.sh bench           the other benchmarks: wire integrity demo, wire hand-over,
+#                            UDP/ping round trips, TCP bulk and connection rate
 #   ./run.sh test [SUITE..]  build (plain and clang+ASan/UBSan) and run the tests
 #                            (default suites: unit integration; also: slow)
 #   ./run.sh deps            only install the Debian packages that are missing
@@ -101,11 +105,23 @@ demo)
 	deps
 	hugepages
 	build build
+	mkdir -p results
+	say "headline: unmodified iperf3 and a 64-byte TCP ping-pong, on the Linux kernel over"
+	say "loopback and on zcstack through zcrun (two processes on a Trapeze wire), alternating"
+	python3 bench/headline.py build --out results
+	say "benchmark: zero-copy through the socket layer, two processes on the Trapeze wire:"
+	say "copy (never) against page trading and copy-on-write sends (auto, always), 4 KiB-4 MiB"
+	./build/bench/zc_bench --rounds 3 --scale 0.4 --csv results/zc_bench.csv
+	;;
+bench)
+	deps
+	hugepages
+	build build
+	mkdir -p results
 	say "demo: two processes move 1 GiB over a Trapeze wire with loss, duplication,"
 	say "reordering, corruption and delay injected; every frame is hash-checked"
 	./build/tests/wire_integrity --mode all
 	say "benchmark: the wire's frame hand-over vs memcpy of the same bytes"
-	mkdir -p results
 	./build/bench/wire_bench --csv results/wire_bench.csv
 	say "CSV written to results/wire_bench.csv"
 	say "benchmark: ping and 64-byte UDP request/response: two stacks on the Trapeze wire,"
@@ -116,12 +132,11 @@ demo)
 	say "Trapeze wire (native API, copying) beside the Linux kernel over loopback"
 	./build/bench/tcp_bench --csv results/tcp_bench.csv
 	say "CSV written to results/tcp_bench.csv"
-	say "benchmark: zero-copy through the socket layer, two processes on the Trapeze wire:"
-	say "copy (never) against page trading and copy-on-write sends (auto, always), 4 KiB-4 MiB"
+	say "benchmark: zero-copy sweep, medians of 3 rounds"
 	./build/bench/zc_bench --csv results/zc_bench.csv
 	;;
 *)
-	sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
 	[ -z "$cmd" ] || [ "$cmd" = "-h" ] || [ "$cmd" = "--help" ] || exit 2
 	;;
 esac

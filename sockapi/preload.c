@@ -650,6 +650,13 @@ static void zc__release(const void *a, size_t len)
 		ZC_CALL(zc_release_range(zc__cx, a, len));
 }
 
+/* The mapping itself changes (munmap, mremap, mprotect): always tell. */
+static void zc__remap(const void *a, size_t len)
+{
+	if (!zc__inside && atomic_load_explicit(&zc__state, memory_order_acquire) > 0)
+		ZC_CALL(zc_release_range(zc__cx, a, len));
+}
+
 /* glibc frees big blocks with its own internal munmap, which no
  * interposition sees: release them here. */
 extern void __libc_free(void *);
@@ -674,7 +681,7 @@ EXPORT void *realloc(void *p, size_t n)
 EXPORT int munmap(void *a, size_t len)
 {
 	zc__load();
-	zc__release(a, len);
+	zc__remap(a, len);
 	return real.munmap(a, len);
 }
 
@@ -685,7 +692,7 @@ EXPORT void *mremap(void *a, size_t old, size_t nw, int flags, ...)
 	va_start(ap, flags);
 	void *to = va_arg(ap, void *);
 	va_end(ap);
-	zc__release(a, old);
+	zc__remap(a, old);
 	return real.mremap(a, old, nw, flags, to);
 }
 
@@ -700,6 +707,6 @@ EXPORT int madvise(void *a, size_t len, int advice)
 EXPORT int mprotect(void *a, size_t len, int prot)
 {
 	zc__load();
-	zc__release(a, len);
+	zc__remap(a, len);
 	return real.mprotect(a, len, prot);
 }

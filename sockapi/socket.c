@@ -77,6 +77,7 @@ struct zc_sockctx {
 	unsigned nsleepers;
 	unsigned nic_sleepers;
 	pthread_t helper;
+	int helper_efd;           /* wakes the helper (close) */
 	bool helper_on, stop;
 	pid_t pid;
 	struct zc_sockctx *next;  /* the registry of live contexts (fork) */
@@ -102,8 +103,11 @@ static void zc__after_fork_parent(void)
 		pthread_mutex_unlock(&cx->lk);
 	pthread_mutex_unlock(&zc__reg_lk);
 }
+static pid_t zc__pid; /* this process's pid (getpid is a system call) */
+
 static void zc__after_fork_child(void)
 {
+	zc__pid = getpid();
 	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
 		pthread_mutex_init(&cx->lk, NULL);
 		cx->nsleepers = cx->nic_sleepers = cx->spinners = cx->inside = 0;
@@ -114,6 +118,7 @@ static void zc__after_fork_child(void)
 static void zc__close_efd(void *p) { close((int)(intptr_t)p - 1); }
 static void zc__init_once(void)
 {
+	zc__pid = getpid();
 	pthread_atfork(zc__before_fork, zc__after_fork_parent, zc__after_fork_child);
 	pthread_key_create(&zc__efd_key, zc__close_efd);
 }
@@ -196,7 +201,7 @@ static void zc__drive_cb(void *arg) { zc__drive(arg); }
  * next TCP timer, `until` (0 = none) or a slice. nic: sleep on the NIC's
  * interrupt too. Returns kernel fds ready (>= 0), or -EINTR.
  */
-static int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t nk, bool nic)
+static int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t nk, bool nic, bool helper)
 {
 	uint64_t now = zc__now();
 	uint64_t end = now + ZC__SLICE_NS;
@@ -209,14 +214,21 @@ static int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds,
 		end = now + 20000;
 	if (end <= now) {
 		zc__drive(cx);
+		if (helper) { /* a timer due now: never spin on the lock */
+			pthread_mutex_unlock(&cx->lk);
+			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
+			pthread_mutex_lock(&cx->lk);
+		}
 		return 0;
 	}
 	struct zc_netif *n = cx->nif;
 	int irq = nic && n->ops->irq_fd ? n->ops->irq_fd(n) : -1;
 	if (nic && irq < 0 && end > now + 50000)
 		end = now + 50000; /* no interrupt (DPDK): short naps */
-	int me = zc__my_efd();
-	if (me < 0 || cx->nsleepers == ZC__MAX_SLEEPERS) {
+	/* the helper waits for no socket: progress does not wake it (it
+	 * would only take the lock from the thread that made it) */
+	int me = helper ? cx->helper_efd : zc__my_efd();
+	if (me < 0 || (!helper && cx->nsleepers == ZC__MAX_SLEEPERS)) {
 		pthread_mutex_unlock(&cx->lk);
 		nanosleep(&(struct timespec){ 0, 20000 }, NULL);
 		pthread_mutex_lock(&cx->lk);
@@ -238,14 +250,15 @@ static int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds,
 	nfds_t kfirst = np;
 	for (nfds_t i = 0; i < nk; i++)
 		pf[np++] = (struct pollfd){ .fd = kfds[i].fd, .events = kfds[i].events };
-	cx->sleepers[cx->nsleepers++] = me;
+	if (!helper)
+		cx->sleepers[cx->nsleepers++] = me;
 	pthread_mutex_unlock(&cx->lk);
 	uint64_t d = end - now;
 	struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
 	int r = ppoll(pf, np, &ts, NULL);
 	int e = errno;
 	pthread_mutex_lock(&cx->lk);
-	for (unsigned i = 0; i < cx->nsleepers; i++)
+	for (unsigned i = 0; !helper && i < cx->nsleepers; i++)
 		if (cx->sleepers[i] == me) {
 			cx->sleepers[i] = cx->sleepers[--cx->nsleepers];
 			break;
@@ -290,7 +303,7 @@ static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadlin
 		zc__drive(cx);
 		return 0;
 	}
-	int r = zc__sleep(cx, deadline, NULL, 0, true);
+	int r = zc__sleep(cx, deadline, NULL, 0, true, false);
 	return r < 0 ? r : 0;
 }
 
@@ -308,7 +321,7 @@ static void *zc__helper(void *arg)
 		uint64_t now = zc__now();
 		bool away = cx->inside == 0 && now - cx->last_app >= 1000000u;
 		if (away) {
-			zc__sleep(cx, 0, NULL, 0, true);
+			zc__sleep(cx, 0, NULL, 0, true, true);
 		} else {
 			/* the application drives: look again at the next timer, at
 			 * most 10 ms from now */
@@ -316,7 +329,7 @@ static void *zc__helper(void *arg)
 			uint64_t until = now + 10000000u;
 			if (t > now + 1000000u && t < until)
 				until = t;
-			zc__sleep(cx, until, NULL, 0, false);
+			zc__sleep(cx, until, NULL, 0, false, true);
 		}
 	}
 	pthread_mutex_unlock(&cx->lk);
@@ -367,6 +380,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	if (cx == NULL)
 		return NULL;
 	pthread_mutex_init(&cx->lk, NULL);
+	cx->helper_efd = -1;
 	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
 	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
 	cx->pid = getpid();
@@ -389,8 +403,9 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	if (cx->cow == NULL)
 		goto fail;
 	zc__cow_set_policy(cx->cow, policy);
+	cx->helper_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!cfg->no_helper) {
-		if (pthread_create(&cx->helper, NULL, zc__helper, cx) != 0) {
+		if (cx->helper_efd < 0 || pthread_create(&cx->helper, NULL, zc__helper, cx) != 0) {
 			ZC_ERR("sockets: cannot start the helper thread");
 			goto fail;
 		}
@@ -403,6 +418,8 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	return cx;
 fail:;
 	int e = errno ? errno : EINVAL;
+	if (cx->helper_efd >= 0)
+		close(cx->helper_efd);
 	zc__cow_destroy(cx->cow);
 	if (cx->zz)
 		zc__zc_destroy(cx->zz);
@@ -439,9 +456,14 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 	pthread_mutex_lock(&cx->lk);
 	cx->stop = true;
 	zc__notify(cx);
+	uint64_t one = 1;
+	if (cx->helper_efd >= 0 && write(cx->helper_efd, &one, sizeof(one)) < 0)
+		(void)0;
 	pthread_mutex_unlock(&cx->lk);
 	if (cx->helper_on)
 		pthread_join(cx->helper, NULL);
+	if (cx->helper_efd >= 0)
+		close(cx->helper_efd);
 	pthread_mutex_lock(&cx->lk);
 	for (int fd = 0; fd < cx->tabcap; fd++)
 		if (cx->tab[fd]) {
@@ -458,7 +480,7 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 	     (zc_tcp_unfinished(cx->st) || zc_stack_tx_pending(cx->st));) {
 		zc__drive(cx);
 		if (zc_tcp_unfinished(cx->st))
-			zc__sleep(cx, zc__now() + 1000000u, NULL, 0, true);
+			zc__sleep(cx, zc__now() + 1000000u, NULL, 0, true, false);
 	}
 	zc__drive(cx);
 	pthread_mutex_unlock(&cx->lk);
@@ -495,7 +517,7 @@ void zc_sockctx_costs(const struct zc_sockctx *cx, struct zc_zcopy_costs out[2])
 static struct zc__sock *zc__enter(struct zc_sockctx *cx, int fd)
 {
 	pthread_mutex_lock(&cx->lk);
-	if (cx->pid != getpid()) {
+	if (cx->pid != zc__pid) {
 		pthread_mutex_unlock(&cx->lk);
 		ZC_ERR("sockets: fd %d belongs to the stack of process %d; a child cannot use it "
 		       "(fork is not supported yet)", fd, (int)cx->pid);
@@ -1634,7 +1656,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 			continue;
 		}
 		/* kernel fds too: sleep on them and the NIC together */
-		int r = zc__sleep(cx, timeout_ms < 0 ? 0 : deadline, k, nk, true);
+		int r = zc__sleep(cx, timeout_ms < 0 ? 0 : deadline, k, nk, true, false);
 		if (r == -EINTR) {
 			ready = -EINTR;
 			break;
@@ -1669,6 +1691,7 @@ int zc_release_range(struct zc_sockctx *cx, const void *addr, size_t len)
 {
 	pthread_mutex_lock(&cx->lk);
 	zc__cow_release(cx->cow, addr, len, true);
+	zc__zc_forget_range(cx->zz, addr, len);
 	pthread_mutex_unlock(&cx->lk);
 	return 0;
 }

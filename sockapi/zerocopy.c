@@ -59,6 +59,7 @@ struct zc__zc {
 	uint32_t page;
 	struct zc_zstats tot;
 	uint64_t last_reclaim;
+	uintptr_t no_start, no_end; /* a mapping that does not qualify for COW */
 	struct zc__zc *next; /* zc__all */
 };
 
@@ -506,14 +507,31 @@ bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len)
 {
 	/* one or more adjacent mappings (userfaultfd registration splits them) */
 	uintptr_t a = (uintptr_t)buf, e = a + len;
+	/* the last mapping that did not qualify (iperf3 sends from a file
+	 * mapping, every time): no question to the kernel; zc_release_range
+	 * (munmap, mremap, ...) forgets it */
+	if (a >= z->no_start && e <= z->no_end)
+		return false;
 	while (a < e) {
 		struct zc__vma v;
 		if (zc__vma_at(z, (void *)a, &v) != 0 || v.special || v.inode != 0 || (v.flags & ZC__VMA_SHARED) ||
-		    !(v.flags & ZC__VMA_WRITE) || v.start > a)
+		    !(v.flags & ZC__VMA_WRITE) || v.start > a) {
+			if (v.start <= a && v.end > a) {
+				z->no_start = v.start;
+				z->no_end = v.end;
+			}
 			return false;
+		}
 		a = v.end;
 	}
 	return true;
+}
+
+void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr;
+	if (a < z->no_end && a + len > z->no_start)
+		z->no_start = z->no_end = 0;
 }
 
 /* The pool trading may use for buf/len under the policy, or -1. */

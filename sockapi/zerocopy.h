@@ -63,6 +63,8 @@ uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t
 /* Is [buf, buf+len) inside one private anonymous, writable mapping (not a
  * stack)? For sends by copy-on-write. */
 bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len);
+/* Mappings in [addr, addr+len) may change: forget what was learnt of them. */
+void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len);
 /* Time a copy of len bytes for the counters (copy_ns on frame-size reads). */
 void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns);
 
