@@ -51,6 +51,8 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
+#include <stddef.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -115,6 +117,8 @@ static void zc__resolve(void)
 
 static void zc__load(void) { pthread_once(&zc__once, zc__resolve); }
 
+static void zc__stat_start(void);
+
 /* The context, made on first use from the environment; NULL when off. */
 static struct zc_sockctx *zc__ctx(void)
 {
@@ -135,6 +139,8 @@ static struct zc_sockctx *zc__ctx(void)
 			zc__inside--;
 			if (zc__cx == NULL)
 				ZC_ERR("preload: the stack did not start (above): IPv4 sockets fail with ENETDOWN");
+			else
+				zc__stat_start();
 			atomic_store(&zc__state, zc__cx ? 1 : -2);
 		}
 	}
@@ -162,6 +168,49 @@ static void zc__mark(int fd, bool on)
 		zc__inside--;              \
 		_r;                        \
 	})
+
+/* zcstat's window: an abstract unix socket "zcstack-PID"; whoever connects
+ * gets zc_sockctx_dump()'s text. */
+static void *zc__stat_thread(void *arg)
+{
+	int l = (int)(intptr_t)arg;
+	sigset_t all;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		int c = real.accept4(l, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			break;
+		}
+		FILE *f = fdopen(c, "w");
+		if (f == NULL) {
+			real.close(c);
+			continue;
+		}
+		if (atomic_load(&zc__state) > 0)
+			zc_sockctx_dump(zc__cx, f);
+		fclose(f);
+	}
+	return NULL;
+}
+
+static void zc__stat_start(void)
+{
+	int l = real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "zcstack-%d", (int)getpid());
+	pthread_t t;
+	if (l < 0 || real.bind(l, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0 ||
+	    real.listen(l, 4) != 0 || pthread_create(&t, NULL, zc__stat_thread, (void *)(intptr_t)l) != 0) {
+		ZC_INFO("preload: no zcstat socket: %s", strerror(errno));
+		if (l >= 0)
+			real.close(l);
+		return;
+	}
+	pthread_detach(t);
+}
 
 /* At exit the sockets' data is still in this process: close the context,
  * which lets the connections drain (as the kernel would after exit). */

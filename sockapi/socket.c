@@ -1774,6 +1774,31 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 			i, ps.frame_size, ps.frames_owned, ps.frames_free, ps.frames_in_flight, ps.frames_lent,
 			ps.frames_lost, ps.mbufs_free, ps.mbufs_total, (unsigned long long)ps.alloc_failures);
 	}
+	fprintf(f, "sockets %u\n", cx->nsocks);
+	for (int fd = 0; fd < cx->tabcap; fd++) {
+		struct zc__sock *s = cx->tab[fd];
+		if (s == NULL)
+			continue;
+		char a[16], b[16];
+		uint32_t lip = 0, rip = 0;
+		uint16_t lp = 0, rp = 0;
+		if (s->tcp) {
+			zc_tcp_local(s->tcp, &lip, &lp);
+			zc_tcp_remote(s->tcp, &rip, &rp);
+			struct zc_tcp_info ti;
+			zc_tcp_get_info(s->tcp, &ti);
+			fprintf(f, "fd %d tcp %s %s:%u -> %s:%u recvq %u unacked %u rtt_us %u cwnd %u retrans %u "
+				   "copied %llu traded %llu cow %llu\n",
+				fd, zc_tcp_state_name(zc_tcp_get_state(s->tcp)), zc_ipv4_str(lip ? lip : zc_stack_ip(cx->st), a),
+				lp, zc_ipv4_str(rip, b), rp, zc_tcp_readable(s->tcp), ti.tcpi_unacked, ti.tcpi_rtt,
+				ti.tcpi_snd_cwnd, ti.tcpi_total_retrans, (unsigned long long)s->zs.bytes_copied,
+				(unsigned long long)s->zs.bytes_traded, (unsigned long long)s->zs.bytes_cow);
+		} else {
+			fprintf(f, "fd %d udp port %u queued %u peer %s:%u\n", fd,
+				s->udp_bound ? zc_udp_local_port(s->udp) : 0, zc_udp_pending(s->udp),
+				zc_ipv4_str(s->peer_ip, b), s->peer_port);
+		}
+	}
 	zc_stack_dump(cx->st, f);
 	pthread_mutex_unlock(&cx->lk);
 }
