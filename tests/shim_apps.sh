@@ -1,5 +1,5 @@
 #!/bin/sh
-# shim_apps.sh ZCRUN MIXED_POLL POLICY - unmodified programs on zcstack:
+# shim_apps.sh ZCRUN ZCSTAT MIXED_POLL POLICY - unmodified programs on zcstack:
 # two zcrun processes on a Trapeze wire, under one zero-copy policy.
 #   nc: a file each way (with shutdown), byte-exact (sha256)
 #   socat: a TCP listener writing a file, a client reading one, byte-exact
@@ -8,8 +8,9 @@
 #   mixed_poll: poll and select over a pipe, a file and a stack socket
 set -eu
 ZCRUN=$1
-MIXED=$2
-POL=$3
+ZCSTAT=$2
+MIXED=$3
+POL=$4
 W="sa$$"
 D=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
@@ -47,6 +48,19 @@ timeout 30 "$ZCRUN" $B -- socat -u "OPEN:$D/in" TCP:10.7.0.1:5002 || fail "socat
 wait $srv || fail "socat listener"
 [ "$(sha256sum < "$D/out3")" = "$want" ] || fail "socat: bytes differ"
 ok "socat file through a TCP listener byte-exact"
+
+# zcstat sees a running program's connection
+timeout 30 "$ZCRUN" $A -- iperf3 -s -1 -B 10.7.0.1 -p 5201 > /dev/null 2>&1 &
+srv=$!
+sleep 0.5
+timeout 30 "$ZCRUN" $B -- iperf3 -c 10.7.0.1 -p 5201 -t 2 > /dev/null 2>&1 &
+cli=$!
+sleep 1
+"$ZCSTAT" $(pgrep -P $srv iperf3 || echo $srv) > "$D/stat" 2>&1 || true
+wait $cli || fail "iperf3 under zcstat"
+wait $srv || true
+grep -q "^fd .* tcp ESTABLISHED 10.7.0.1:5201" "$D/stat" || { cat "$D/stat"; fail "zcstat shows no connection"; }
+ok "zcstat: $(grep -c '^fd ' "$D/stat") sockets, $(grep '^zcopy_policy' "$D/stat")"
 
 # iperf3 in four ways
 for extra in "" "-R" "-P 4" "-Z"; do
