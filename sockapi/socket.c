@@ -281,6 +281,24 @@ static int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds,
 	return ready;
 }
 
+/* A signal interrupted a sleep: the kernel restarts a blocking socket call
+ * when the handler has SA_RESTART, else it returns EINTR. Which signal came
+ * is not known here, so: EINTR when any caught signal lacks SA_RESTART (as
+ * the kernel would for that one), else restart. Rare, so a scan is fine. */
+static bool zc__restartable(void)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		struct sigaction sa;
+		if (sig == SIGKILL || sig == SIGSTOP || sigaction(sig, NULL, &sa) != 0)
+			continue;
+		bool caught = (sa.sa_flags & SA_SIGINFO) ? sa.sa_sigaction != NULL
+							 : sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN;
+		if (caught && !(sa.sa_flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
 /*
  * One step of waiting for an application thread (lock held): spin when
  * nobody else does and the spin time lasts, else sleep. Returns 0 (look
@@ -304,6 +322,8 @@ static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadlin
 		return 0;
 	}
 	int r = zc__sleep(cx, deadline, NULL, 0, true, false);
+	if (r == -EINTR && zc__restartable())
+		return 0;
 	return r < 0 ? r : 0;
 }
 
