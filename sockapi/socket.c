@@ -314,7 +314,7 @@ static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadlin
 	if (now < *spin_end && cx->spinners == 0) {
 		cx->spinners++;
 		pthread_mutex_unlock(&cx->lk);
-		for (int i = 0; i < 64; i++)
+		for (int i = 0; i < 4; i++)
 			zc__relax();
 		pthread_mutex_lock(&cx->lk);
 		cx->spinners--;
