@@ -59,7 +59,8 @@ struct zc__zc {
 	uint32_t page;
 	struct zc_zstats tot;
 	uint64_t last_reclaim;
-	uintptr_t no_start, no_end; /* a mapping that does not qualify for COW */
+	uintptr_t no_start[4], no_end[4]; /* mappings that do not qualify for COW */
+	unsigned no_next;
 	struct zc__zc *next; /* zc__all */
 };
 
@@ -510,15 +511,17 @@ bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len)
 	/* the last mapping that did not qualify (iperf3 sends from a file
 	 * mapping, every time): no question to the kernel; zc_release_range
 	 * (munmap, mremap, ...) forgets it */
-	if (a >= z->no_start && e <= z->no_end)
-		return false;
+	for (int i = 0; i < 4; i++)
+		if (a >= z->no_start[i] && e <= z->no_end[i])
+			return false;
 	while (a < e) {
 		struct zc__vma v;
 		if (zc__vma_at(z, (void *)a, &v) != 0 || v.special || v.inode != 0 || (v.flags & ZC__VMA_SHARED) ||
 		    !(v.flags & ZC__VMA_WRITE) || v.start > a) {
-			if (v.start <= a && v.end > a) {
-				z->no_start = v.start;
-				z->no_end = v.end;
+			if (v.start <= a && v.end > a) { /* iperf3 -P 4 has four such buffers */
+				unsigned k = z->no_next++ % 4;
+				z->no_start[k] = v.start;
+				z->no_end[k] = v.end;
 			}
 			return false;
 		}
@@ -530,8 +533,9 @@ bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len)
 void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
 {
 	uintptr_t a = (uintptr_t)addr;
-	if (a < z->no_end && a + len > z->no_start)
-		z->no_start = z->no_end = 0;
+	for (int i = 0; i < 4; i++)
+		if (a < z->no_end[i] && a + len > z->no_start[i])
+			z->no_start[i] = z->no_end[i] = 0;
 }
 
 /* The pool trading may use for buf/len under the policy, or -1. */
