@@ -73,6 +73,7 @@ struct zc_sockctx {
 	unsigned spinners;
 	unsigned inside;          /* application threads inside a call */
 	uint64_t last_app;        /* when the last one left */
+	uint64_t last_now;        /* the clock of the last poll of the stack */
 	int sleepers[ZC__MAX_SLEEPERS]; /* eventfds of sleeping threads */
 	unsigned nsleepers;
 	unsigned nic_sleepers;
@@ -186,12 +187,29 @@ static void zc__notify(struct zc_sockctx *cx)
 			(void)0; /* a full counter wakes it anyway */
 }
 
-static int zc__drive(struct zc_sockctx *cx)
+/* Poll the stack at `now` (never earlier than a poll before it). */
+static int zc__drive_at(struct zc_sockctx *cx, uint64_t now)
 {
-	int n = zc_stack_poll(cx->st, zc__now());
+	if (now < cx->last_now)
+		now = cx->last_now;
+	cx->last_now = now;
+	int n = zc_stack_poll(cx->st, now);
 	if (n > 0 && cx->nsleepers)
 		zc__notify(cx);
 	return n;
+}
+
+static int zc__drive(struct zc_sockctx *cx) { return zc__drive_at(cx, zc__now()); }
+
+/* The clock read every eighth time on a spinning thread: a clock read
+ * costs ~0.3 us in this VM, a fifth of a spin step. */
+static __thread uint64_t zc__tnow;
+static __thread unsigned zc__tcnt;
+static uint64_t zc__now_coarse(void)
+{
+	if ((zc__tcnt++ & 7) == 0 || zc__tnow == 0)
+		zc__tnow = zc__now();
+	return zc__tnow;
 }
 
 static void zc__drive_cb(void *arg) { zc__drive(arg); }
@@ -308,7 +326,7 @@ static bool zc__restartable(void)
  */
 static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline)
 {
-	uint64_t now = zc__now();
+	uint64_t now = *spin_end ? zc__now_coarse() : zc__now();
 	if (deadline && now >= deadline)
 		return -EAGAIN;
 	if (*spin_end == 0)
@@ -320,7 +338,7 @@ static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadlin
 			zc__relax();
 		pthread_mutex_lock(&cx->lk);
 		cx->spinners--;
-		zc__drive(cx);
+		zc__drive_at(cx, zc__now_coarse());
 		return 0;
 	}
 	int r = zc__sleep(cx, deadline, NULL, 0, true, false);
