@@ -15,7 +15,9 @@
  * RFC 6298 retransmission timer with Karn's rule and backoff; NewReno
  * (RFC 5681, RFC 6582) with limited transmit (RFC 3042) behind a
  * congestion-control ops struct; delayed ACK (every second full segment or
- * 40 ms) and quick ACK; Nagle, TCP_NODELAY and TCP_CORK; zero-window probes
+ * 40 ms) and quick ACK; Nagle (with Minshall's change, as Linux: a short
+ * segment waits only while an earlier short one is unacknowledged), TCP_NODELAY
+ * and TCP_CORK; zero-window probes
  * (persist timer); silly-window avoidance on both sides; keepalive; bounded
  * SYN queue, accept queue, out-of-order queue, send and receive buffers.
  * SACK (RFC 2018) as a receiver: SACK-permitted is offered and SACK blocks

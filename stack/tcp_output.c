@@ -309,8 +309,11 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 				go = true;
 			else if (s->cork)
 				go = false;
-			else if (len == avail && (s->nodelay || flight == 0))
-				go = true; /* Nagle: a small segment only with nothing in flight */
+			else if (len == avail && (s->nodelay || flight == 0 || seq_le(s->snd_sml, s->snd_una)))
+				go = true; /* Nagle with Minshall's change (as Linux): a small
+					    * segment waits only while an earlier small one is
+					    * unacknowledged, so the tail of a bulk write does not
+					    * wait for a delayed ACK of full segments */
 			else if (s->max_sndwnd && len >= s->max_sndwnd / 2)
 				go = true; /* sender SWS avoidance */
 		} else if (fin && avail == 0) {
@@ -332,6 +335,8 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 			s->rtt_start = s->st->now;
 		}
 		s->snd_nxt += len + (fin ? 1 : 0);
+		if (len && len < s->mss)
+			s->snd_sml = s->snd_nxt;
 		if (seq_gt(s->snd_nxt, s->snd_max))
 			s->snd_max = s->snd_nxt;
 		if (s->t[ZC__T_REXMT] == 0)

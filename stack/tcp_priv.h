@@ -69,6 +69,7 @@ struct zc_tcp_sock {
 
 	/* send side */
 	tcp_seq iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+	tcp_seq snd_sml;             /* end of the last segment sent shorter than the MSS (Minshall) */
 	uint32_t snd_wnd, max_sndwnd;
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;  /* options agreed in the handshake */
