@@ -343,7 +343,7 @@ static bool zc__place(struct zc__trapeze *t, struct zc_mbuf *h, uint32_t len)
 	bool cur = f->tmpl && d == 0;
 	/* old windows are never written again; a jump ahead (a window that
 	 * went to page frames) opens the new one */
-	if (d < 0 || (d == 0 && !cur && (f->tmpl || f->full)))
+	if (d < 0 || (d == 0 && !cur && f->full))
 		return false;
 	if (cur && (f->nr >= ZC__TZ_FLOW_RANGES || !zc__range_free(f, off, off + first)))
 		return false;

@@ -421,13 +421,6 @@ void zc__cow_totals(const struct zc__cow *c, struct zc_zstats *out)
 	out->deferred_bytes += c->tot.deferred_bytes;
 }
 
-void zc__cow_forget_tcp(struct zc__cow *c, const struct zc_tcp_sock *t)
-{
-	for (struct zc__cow_block *b = c ? c->blocks : NULL; b; b = b->next)
-		if (b->tcp == t)
-			b->tcp = NULL;
-}
-
 /* --- sending ----------------------------------------------------------------------------- */
 
 /* Is [a, e) one private anonymous, writable mapping? (/proc/self/maps is

@@ -71,7 +71,5 @@ void zc__cow_release(struct zc__cow *c, const void *addr, size_t len, bool forge
 bool zc__cow_may_reference(const struct zc__cow *c, const void *addr, size_t len);
 /* Totals: deferred copies and their bytes. */
 void zc__cow_totals(const struct zc__cow *c, struct zc_zstats *out);
-/* The TCB goes away: its blocks must not name it any more. */
-void zc__cow_forget_tcp(struct zc__cow *c, const struct zc_tcp_sock *t);
 
 #endif

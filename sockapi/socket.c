@@ -876,7 +876,7 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 				uint64_t t0 = len - done >= 4096 ? zc__now() : 0;
 				r = zc_tcp_recv(s->tcp, buf + done, len - done);
 				if (r > 0) {
-					zc__zc_count_copy(cx->zz, &s->zs, (size_t)r, t0 ? zc__now() - t0 : 0);
+					zc__zc_count_copy(&s->zs, (size_t)r, t0 ? zc__now() - t0 : 0);
 					done += (size_t)r;
 					if (!fell_back && len >= 4096 && !((uintptr_t)buf & 4095) &&
 					    zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER) {
@@ -928,7 +928,12 @@ static ssize_t zc__tcp_write(struct zc_sockctx *cx, struct zc__sock *s, const ui
 					n = 0; /* by reference once there is room */
 			}
 		}
-		r = n ? zc_tcp_send(s->tcp, buf + done, n) : zc_tcp_writable(s->tcp) == 0 ? -EAGAIN : zc_tcp_writable(s->tcp);
+		if (n) {
+			r = zc_tcp_send(s->tcp, buf + done, n);
+		} else { /* waiting for room to send by reference, or the error */
+			int w = zc_tcp_writable(s->tcp);
+			r = w == 0 ? -EAGAIN : w;
+		}
 		if (r > 0) {
 			s->zs.bytes_copied += (size_t)r;
 			done += (size_t)r;
@@ -1748,13 +1753,7 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 			struct zc__sock *s = cx->tab[i];
 			if (s == NULL)
 				continue;
-			out->bytes_copied += s->zs.bytes_copied;
-			out->bytes_cow += s->zs.bytes_cow;
-			out->bytes_viewed += s->zs.bytes_viewed;
-			out->deferred_copies += s->zs.deferred_copies;
-			out->deferred_bytes += s->zs.deferred_bytes;
-			out->copy_ns += s->zs.copy_ns;
-			out->trade_fallbacks += s->zs.trade_fallbacks;
+			zc__zstats_add_sock(out, &s->zs);
 		}
 		zc__cow_totals(cx->cow, out);
 		struct zc_netif_stats ns = { 0 };

@@ -332,20 +332,22 @@ void zc__zc_costs(const struct zc__zc *z, struct zc_zcopy_costs out[2])
 
 void zc__zc_totals(const struct zc__zc *z, struct zc_zstats *out) { *out = z->tot; }
 
-void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d)
+void zc__zstats_add_sock(struct zc_zstats *to, const struct zc_zstats *d)
 {
-	z->tot.bytes_copied += d->bytes_copied;
-	z->tot.bytes_cow += d->bytes_cow;
-	z->tot.bytes_viewed += d->bytes_viewed;
-	z->tot.deferred_copies += d->deferred_copies;
-	z->tot.deferred_bytes += d->deferred_bytes;
-	z->tot.copy_ns += d->copy_ns;
-	z->tot.trade_fallbacks += d->trade_fallbacks;
+	to->bytes_copied += d->bytes_copied;
+	to->bytes_cow += d->bytes_cow;
+	to->bytes_viewed += d->bytes_viewed;
+	to->deferred_copies += d->deferred_copies;
+	to->deferred_bytes += d->deferred_bytes;
+	to->copy_ns += d->copy_ns;
+	to->trade_fallbacks += d->trade_fallbacks;
 }
 
-void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
+void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d) { zc__zstats_add_sock(&z->tot, d); }
+
+void zc__zc_count_copy(struct zc_zstats *st, size_t len, uint64_t ns)
 {
-	(void)z; /* the context's total takes the socket's at close */
+	/* the context's total takes the socket's at close */
 	st->bytes_copied += len;
 	st->copy_ns += ns;
 }
@@ -563,17 +565,10 @@ uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t
 {
 	if (z->policy == ZC_ZCOPY_NEVER)
 		return 0;
-	const struct zc_mbuf *m = zc_tcp_rq_peek(t);
-	const struct zc_mbuf *g = m;
-	while (g && g->len == 0)
-		g = g->next;
-	if (g == NULL || g->kind != ZC_MBUF_FRAME_BUF)
-		return 0;
-	for (int i = 1; i >= 0; i--)
-		if (z->p[i].pool == g->pool)
-			return zc__pick(z, i, buf, len) >= 0 && g->data == zc_pool_frame_addr(g->pool, g->frame)
-				       ? z->p[i].fs
-				       : 0;
+	const struct zc_pool *P = zc__head_frame(t);
+	for (int i = 1; P && i >= 0; i--)
+		if (z->p[i].pool == P)
+			return zc__pick(z, i, buf, len) >= 0 ? z->p[i].fs : 0;
 	return 0;
 }
 
@@ -619,7 +614,7 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 				ZC_WARN("zerocopy: mmap over %p failed (%s): copying", (void *)addr, strerror(errno));
 				memcpy(addr, zc_pool_frame_addr(zp->pool, (uint32_t)f), zp->fs);
 				zc_pool_frame_put(zp->pool, (uint32_t)f);
-				zc__zc_count_copy(z, st, zp->fs, 0);
+				zc__zc_count_copy(st, zp->fs, 0);
 				done += zp->fs;
 				continue;
 			}

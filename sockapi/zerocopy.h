@@ -66,7 +66,7 @@ bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len);
 /* Mappings in [addr, addr+len) may change: forget what was learnt of them. */
 void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len);
 /* Time a copy of len bytes for the counters (copy_ns on frame-size reads). */
-void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns);
+void zc__zc_count_copy(struct zc_zstats *st, size_t len, uint64_t ns);
 
 /* Views of a chain of received packets: fills iov (up to n entries) with
  * read-only pointers; returns the entries used, or -1 when they do not fit. */
@@ -75,6 +75,9 @@ int zc__zc_views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov
 /* Totals of the context (bytes_traded, trades, remap_ns, ...). */
 void zc__zc_totals(const struct zc__zc *z, struct zc_zstats *out);
 void zc__zc_add(struct zc__zc *z, const struct zc_zstats *delta);
+/* The counters a socket keeps itself (the rest the context counts), added
+ * into a total. */
+void zc__zstats_add_sock(struct zc_zstats *to, const struct zc_zstats *d);
 
 /* Before fork: make every mapping of a pool private memory (see above). */
 void zc__zc_before_fork(struct zc__zc *z);
