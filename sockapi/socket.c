@@ -1748,10 +1748,14 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 	if (fd < 0) {
 		pthread_mutex_lock(&cx->lk);
 		zc__zc_totals(cx->zz, out);
-		/* sockets still open add their own */
+		/* sockets still open add their own, once each (dup gives a socket
+		 * several numbers: it counts at the first) */
 		for (int i = 0; i < cx->tabcap; i++) {
 			struct zc__sock *s = cx->tab[i];
-			if (s == NULL)
+			bool seen = false;
+			for (int j = 0; s && s->nfds > 1 && j < i && !seen; j++)
+				seen = cx->tab[j] == s;
+			if (s == NULL || seen)
 				continue;
 			zc__zstats_add_sock(out, &s->zs);
 		}
