@@ -71,6 +71,7 @@ struct zc_sockctx {
 	uint64_t spin_ns;
 	uint64_t linger_ns;       /* close: how long connections may drain */
 	unsigned spinners;
+	uint32_t gen;             /* bumped on progress; a spinner reads it unlocked */
 	unsigned inside;          /* application threads inside a call */
 	uint64_t last_app;        /* when the last one left */
 	uint64_t last_now;        /* the clock of the last poll of the stack */
@@ -177,9 +178,16 @@ const char *zc_zcopy_name(int p)
 	return p == ZC_ZCOPY_NEVER ? "never" : p == ZC_ZCOPY_ALWAYS ? "always" : "auto";
 }
 
+/* Tell a spinner (lock-free) that something changed. */
+static void zc__bump(struct zc_sockctx *cx)
+{
+	__atomic_store_n(&cx->gen, cx->gen + 1, __ATOMIC_RELEASE);
+}
+
 /* Wake every sleeper but the caller. */
 static void zc__notify(struct zc_sockctx *cx)
 {
+	zc__bump(cx);
 	int me = (int)(intptr_t)pthread_getspecific(zc__efd_key) - 1;
 	uint64_t one = 1;
 	for (unsigned i = 0; i < cx->nsleepers; i++)
@@ -194,8 +202,12 @@ static int zc__drive_at(struct zc_sockctx *cx, uint64_t now)
 		now = cx->last_now;
 	cx->last_now = now;
 	int n = zc_stack_poll(cx->st, now);
-	if (n > 0 && cx->nsleepers)
-		zc__notify(cx);
+	if (n > 0) {
+		if (cx->nsleepers)
+			zc__notify(cx);
+		else
+			zc__bump(cx);
+	}
 	return n;
 }
 
@@ -323,6 +335,12 @@ static bool zc__restartable(void)
  * One step of waiting for an application thread (lock held): spin when
  * nobody else does and the spin time lasts, else sleep. Returns 0 (look
  * again), -EAGAIN (deadline passed) or -EINTR.
+ *
+ * The spin runs without the lock and without polling the stack: it looks
+ * at what could change the caller's socket (a frame for the NIC, progress
+ * another thread made, the next timer, packets the NIC refused) and takes
+ * the lock only then, so a frame is noticed within a few pauses and the
+ * lock is left to the other threads meanwhile.
  */
 static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline)
 {
@@ -333,9 +351,21 @@ static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadlin
 		*spin_end = now + cx->spin_ns;
 	if (now < *spin_end && cx->spinners == 0) {
 		cx->spinners++;
+		uint32_t gen = cx->gen;
+		uint64_t until = zc_stack_next_timer(cx->st);
+		if (*spin_end < until)
+			until = *spin_end;
+		if (deadline && deadline < until)
+			until = deadline;
+		bool busy = zc_stack_tx_pending(cx->st);
 		pthread_mutex_unlock(&cx->lk);
-		for (int i = 0; i < 4; i++)
+		for (unsigned i = 1;; i++) {
 			zc__relax();
+			if (busy || zc_netif_rx_ready(cx->nif) || __atomic_load_n(&cx->gen, __ATOMIC_ACQUIRE) != gen)
+				break;
+			if ((i & 31) == 0 && (zc__tnow = zc__now()) >= until)
+				break;
+		}
 		pthread_mutex_lock(&cx->lk);
 		cx->spinners--;
 		zc__drive_at(cx, zc__now_coarse());

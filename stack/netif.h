@@ -31,6 +31,7 @@
 #define ZC_NETIF_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct zc_mbuf;
@@ -68,6 +69,10 @@ struct zc_netif_ops {
 	void (*flush)(struct zc_netif *nif, uint64_t now);
 	/* Earliest time a held-back frame becomes due, or UINT64_MAX; may be NULL. */
 	uint64_t (*next_due)(struct zc_netif *nif);
+	/* Whether a receive burst might find something, without taking it:
+	 * lock-free and callable by any thread while another uses the netif
+	 * (a spinning waiter's cheap look). May be NULL: "maybe", always. */
+	bool (*rx_ready)(struct zc_netif *nif);
 	int (*irq_fd)(struct zc_netif *nif);
 	int (*irq_arm)(struct zc_netif *nif);
 	void (*irq_ack)(struct zc_netif *nif);
@@ -101,6 +106,10 @@ static inline void zc_netif_flush(struct zc_netif *n, uint64_t now)
 {
 	if (n->ops->flush)
 		n->ops->flush(n, now);
+}
+static inline bool zc_netif_rx_ready(struct zc_netif *n)
+{
+	return n->ops->rx_ready == NULL || n->ops->rx_ready(n);
 }
 static inline uint64_t zc_netif_next_due(struct zc_netif *n)
 {
