@@ -79,15 +79,39 @@ static void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts 
 			o->sack[o->nsack++] = b[i];
 }
 
+/* The send buffer's segment holding byte off, and off made relative to it
+ * (the segment's end when off is the buffer's end); from the cursor when
+ * it is at or before off. */
+static struct zc_mbuf *zc__tcp_sb_seek(struct zc_tcp_sock *s, uint32_t *off)
+{
+	struct zc_mbuf *m = s->sb_head;
+	uint32_t start = 0;
+	if (s->sb_cur && s->sb_cur_off <= *off) {
+		m = s->sb_cur;
+		start = s->sb_cur_off;
+	}
+	while (m && *off - start >= m->len && m->next) {
+		start += m->len;
+		m = m->next;
+	}
+	if (m) {
+		s->sb_cur = m;
+		s->sb_cur_off = start;
+	}
+	*off -= start;
+	return m;
+}
+
 /* Data [off, off+len) of the send buffer appended to packet h. */
 static int zc__tcp_sb_ref(struct zc_tcp_sock *s, struct zc_mbuf *h, uint32_t off, uint32_t len)
 {
+	struct zc_mbuf *from = zc__tcp_sb_seek(s, &off);
 	if (len <= ZC__INLINE_DATA) {
 		uint8_t *p = zc_mbuf_append(h, len);
 		if (p == NULL)
 			return -1;
 		uint32_t done = 0;
-		for (struct zc_mbuf *m = s->sb_head; m && done < len; m = m->next) {
+		for (struct zc_mbuf *m = from; m && done < len; m = m->next) {
 			if (off >= m->len) {
 				off -= m->len;
 				continue;
@@ -99,7 +123,7 @@ static int zc__tcp_sb_ref(struct zc_tcp_sock *s, struct zc_mbuf *h, uint32_t off
 		}
 		return 0;
 	}
-	for (struct zc_mbuf *m = s->sb_head; m && len; m = m->next) {
+	for (struct zc_mbuf *m = from; m && len; m = m->next) {
 		if (off >= m->len) {
 			off -= m->len;
 			continue;

@@ -78,6 +78,11 @@ struct zc_tcp_sock {
 	uint16_t adv_mss;            /* what we advertised */
 	uint16_t user_mss;           /* TCP_MAXSEG, 0 = none */
 	struct zc_mbuf *sb_head, *sb_tail; /* data from snd_una on, in frames */
+	/* where the last transmit found its data: segment sb_cur starts at byte
+	 * sb_cur_off of the send buffer (NULL: look from sb_head); keeps a
+	 * send from walking the whole buffer (1024 frames of 4 MiB) */
+	struct zc_mbuf *sb_cur;
+	uint32_t sb_cur_off;
 	uint32_t sb_len, sb_max;
 	bool fin_pending;            /* no more data from the application: FIN after sb */
 	bool fin_acked;              /* our FIN is acknowledged: never send it again */

@@ -284,7 +284,7 @@ bool zc__tcp_closed(struct zc_tcp_sock *s)
 	zc__tcp_timer_clear_all(s);
 	zc__tcp_unhash(s);
 	zc_mbuf_free(s->sb_head);
-	s->sb_head = s->sb_tail = NULL;
+	s->sb_head = s->sb_tail = s->sb_cur = NULL;
 	s->sb_len = 0;
 	zc__free_chain_list(s->ooo);
 	s->ooo = NULL;
@@ -304,6 +304,10 @@ bool zc__tcp_closed(struct zc_tcp_sock *s)
 void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n)
 {
 	s->sb_len -= n;
+	if (s->sb_cur && s->sb_cur_off >= n)
+		s->sb_cur_off -= n; /* untouched by the drop: still whole after it */
+	else
+		s->sb_cur = NULL;
 	while (n && s->sb_head) {
 		struct zc_mbuf *m = s->sb_head;
 		uint32_t k = n < m->len ? n : m->len;
@@ -542,6 +546,7 @@ ssize_t zc_tcp_unref_ext(struct zc_tcp_sock *s, const struct zc_ext_shinfo *sh)
 	uint32_t fs = zc_pool_frame_size(pool);
 	size_t copied = 0;
 	struct zc_mbuf *prev = NULL;
+	s->sb_cur = NULL; /* segments are replaced below */
 	for (struct zc_mbuf *m = s->sb_head, *next; m; m = next) {
 		next = m->next;
 		if (m->kind != ZC_MBUF_EXT_BUF || m->shinfo != sh) {
