@@ -79,6 +79,13 @@ struct zc_tcp_config {
 	uint32_t retries;         /* data and FIN retransmissions before ETIMEDOUT, default 12 */
 	uint32_t sndbuf, rcvbuf;  /* default per socket: 4 MiB each */
 	uint32_t max_conns;       /* all TCBs of the stack, default 65536 */
+	/* 0 (default): the buffers are sndbuf and rcvbuf. Else buffer
+	 * autotuning for sockets whose SO_SNDBUF/SO_RCVBUF nobody set: the
+	 * receive window starts at this size and grows toward rcvbuf as reads
+	 * ask for more (zc_tcp_rcv_hint); the send buffer holds at most twice
+	 * the peer's largest window, and at least this much. Data in flight
+	 * then stays in the caches instead of spreading over 4 MiB per side. */
+	uint32_t autotune_min;
 };
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -94,6 +101,9 @@ struct zc_tcp_sock *zc_tcp_accept(struct zc_tcp_sock *s, int *err);
 /* Starts the handshake: -EINPROGRESS; then zc_tcp_events() shows POLLOUT
  * when established or POLLERR with zc_tcp_error() set. -EISCONN, -EALREADY. */
 int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
+/* A reader is about to ask for len bytes: with autotuning, the receive
+ * window grows to twice that (up to rcvbuf), and the peer hears of it. */
+void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len);
 /* Copies into the send buffer; returns bytes taken (possibly fewer than
  * len), -EAGAIN when full, -EPIPE after shutdown, -ENOTCONN, or the
  * connection's error. */

@@ -186,6 +186,9 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	c->nodelay = l->nodelay;
 	c->sb_max = l->sb_max;
 	c->rb_max = l->rb_max;
+	c->rb_win = l->rb_win;
+	c->sb_auto = l->sb_auto;
+	c->rb_auto = l->rb_auto;
 	c->user_mss = l->user_mss;
 	c->keepalive = l->keepalive;
 	c->keepidle_s = l->keepidle_s;

@@ -18,7 +18,7 @@
 
 uint32_t zc__tcp_rcv_space(const struct zc_tcp_sock *s)
 {
-	return s->rb_max > s->rq_len ? s->rb_max - s->rq_len : 0;
+	return s->rb_win > s->rq_len ? s->rb_win - s->rq_len : 0;
 }
 
 uint32_t zc__tcp_now_ts(const struct zc_tcp_sock *s)
@@ -33,10 +33,10 @@ static uint16_t zc__tcp_win(struct zc_tcp_sock *s, bool syn)
 {
 	uint32_t space = zc__tcp_rcv_space(s);
 	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
-	uint32_t small = s->rb_max / 4 < s->adv_mss ? s->rb_max / 4 : s->adv_mss;
+	uint32_t small = s->rb_win / 4 < s->adv_mss ? s->rb_win / 4 : s->adv_mss;
 	if (space < adv)
 		space = adv;
-	else if (space - adv < small && space < s->rb_max / 2 && space != adv)
+	else if (space - adv < small && space < s->rb_win / 2 && space != adv)
 		space = adv; /* not worth a new edge yet */
 	if (syn) {
 		uint32_t w = space > 65535 ? 65535 : space;

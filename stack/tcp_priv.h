@@ -84,6 +84,8 @@ struct zc_tcp_sock {
 	struct zc_mbuf *sb_cur;
 	uint32_t sb_cur_off;
 	uint32_t sb_len, sb_max;
+	bool sb_auto, rb_auto;  /* autotuning (tcp.h autotune_min), until SO_*BUF is set */
+	uint32_t rb_win;        /* the receive buffer the window is made of (<= rb_max) */
 	bool fin_pending;            /* no more data from the application: FIN after sb */
 	bool fin_acked;              /* our FIN is acknowledged: never send it again */
 	bool wr_shut;
@@ -198,6 +200,7 @@ void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const st
 			 uint32_t seglen);
 void zc__tcp_send_rst(struct zc_tcp_sock *s);
 uint32_t zc__tcp_rcv_space(const struct zc_tcp_sock *s);
+uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s); /* the send buffer's size now */
 uint32_t zc__tcp_now_ts(const struct zc_tcp_sock *s);
 
 #endif

@@ -96,7 +96,7 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 		d->f = c->f;
 	ZC__SET(msl_ns) ZC__SET(rto_min_ns) ZC__SET(rto_max_ns) ZC__SET(rto_initial_ns)
 	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
-	ZC__SET(max_conns)
+	ZC__SET(max_conns) ZC__SET(autotune_min)
 #undef ZC__SET
 	if (d->rto_min_ns > d->rto_max_ns || d->rto_initial_ns > d->rto_max_ns || d->sndbuf < 4096 ||
 	    d->rcvbuf < 4096 || d->rcvbuf > (1u << 30))
@@ -174,6 +174,8 @@ struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
 	s->heap_idx = -1;
 	s->sb_max = t->cfg.sndbuf;
 	s->rb_max = t->cfg.rcvbuf;
+	s->rb_auto = s->sb_auto = t->cfg.autotune_min != 0;
+	s->rb_win = s->rb_auto && t->cfg.autotune_min < s->rb_max ? t->cfg.autotune_min : s->rb_max;
 	s->cc = &zc__cc_newreno;
 	s->keepidle_s = 7200;
 	s->keepintvl_s = 75;
@@ -492,17 +494,29 @@ static int zc__tcp_send_check(struct zc_tcp_sock *s)
 	return 0;
 }
 
+uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s)
+{
+	if (!s->sb_auto)
+		return s->sb_max;
+	uint32_t floor = s->st->tcp->cfg.autotune_min;
+	uint64_t lim = 2ull * s->max_sndwnd;
+	if (lim < floor)
+		lim = floor;
+	return lim < s->sb_max ? (uint32_t)lim : s->sb_max;
+}
+
 int zc_tcp_writable(struct zc_tcp_sock *s)
 {
 	int r = zc__tcp_send_check(s);
-	return r ? r : s->sb_max > s->sb_len ? 0 : -EAGAIN;
+	return r ? r : zc__tcp_sb_limit(s) > s->sb_len ? 0 : -EAGAIN;
 }
 
 uint32_t zc_tcp_send_room(struct zc_tcp_sock *s)
 {
 	if (zc__tcp_send_check(s) != 0)
 		return 0;
-	return s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
+	uint32_t lim = zc__tcp_sb_limit(s);
+	return lim > s->sb_len ? lim - s->sb_len : 0;
 }
 
 /* 0 with *len cut to the send buffer's room, or what a send returns instead. */
@@ -511,7 +525,8 @@ static int zc__tcp_send_begin(struct zc_tcp_sock *s, size_t *len)
 	int r = zc__tcp_send_check(s);
 	if (r)
 		return r;
-	uint32_t room = s->sb_max > s->sb_len ? s->sb_max - s->sb_len : 0;
+	uint32_t lim = zc__tcp_sb_limit(s);
+	uint32_t room = lim > s->sb_len ? lim - s->sb_len : 0;
 	if (room == 0)
 		return -EAGAIN;
 	if (*len > room)
@@ -652,7 +667,22 @@ static void zc__tcp_read_done(struct zc_tcp_sock *s, uint32_t done)
 	uint32_t space = zc__tcp_rcv_space(s);
 	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	if (zc__connected(s) && space > space0 &&
-	    (space - adv >= 2u * s->adv_mss || space - adv >= s->rb_max / 2)) {
+	    (space - adv >= 2u * s->adv_mss || space - adv >= s->rb_win / 2)) {
+		s->ack_now = true;
+		zc__tcp_output(s);
+		zc__tx_flush(s->st);
+	}
+}
+
+void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len)
+{
+	if (!s->rb_auto || len <= s->rb_win / 2)
+		return;
+	uint64_t want = 2ull * len;
+	uint32_t old = s->rb_win;
+	s->rb_win = want < s->rb_max ? (uint32_t)want : s->rb_max;
+	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
+	if (s->rb_win > old && zc__connected(s) && zc__tcp_rcv_space(s) >= adv + 2u * s->adv_mss) {
 		s->ack_now = true;
 		zc__tcp_output(s);
 		zc__tx_flush(s->st);
@@ -887,7 +917,7 @@ unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 	if (s->fin_rcvd)
 		ev |= POLLRDHUP;
 	if ((s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT) && !s->wr_shut &&
-	    s->sb_len < s->sb_max)
+	    s->sb_len < zc__tcp_sb_limit(s))
 		ev |= POLLOUT;
 	if (s->error)
 		ev |= POLLERR;
@@ -952,10 +982,13 @@ int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 	case ZC_TCP_OPT_RCVBUF:
 		if (v < 4096 || v > (1 << 30))
 			return -EINVAL;
-		if (opt == ZC_TCP_OPT_SNDBUF)
+		if (opt == ZC_TCP_OPT_SNDBUF) {
 			s->sb_max = (uint32_t)v;
-		else
-			s->rb_max = (uint32_t)v;
+			s->sb_auto = false; /* set by the application: no autotuning */
+		} else {
+			s->rb_max = s->rb_win = (uint32_t)v;
+			s->rb_auto = false;
+		}
 		return 0;
 	case ZC_TCP_OPT_MAXSEG:
 		if (v < 88 || v > 65535 || (s->state != ZC_TCP_CLOSED && s->state != ZC_TCP_LISTEN))
@@ -1026,7 +1059,7 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 	i->tcpi_snd_cwnd = s->mss ? s->cwnd / s->mss : 0;
 	i->tcpi_advmss = s->adv_mss;
 	i->tcpi_reordering = 3;
-	i->tcpi_rcv_space = s->rb_max;
+	i->tcpi_rcv_space = s->rb_win;
 	i->tcpi_total_retrans = s->total_retrans;
 	i->tcpi_bytes_acked = s->bytes_acked;
 	i->tcpi_bytes_received = s->bytes_received;
