@@ -34,6 +34,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -53,6 +54,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <stddef.h>
+#include <time.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
@@ -568,12 +570,27 @@ EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
 {
 	zc__load();
 	bool handled;
-	int ms = tv ? (int)(tv->tv_sec * 1000 + tv->tv_usec / 1000) : -1;
+	/* a bad timeval is the kernel's to refuse; a part of a millisecond
+	 * waits a whole one rather than none */
+	if (tv && (tv->tv_sec < 0 || tv->tv_usec < 0 || tv->tv_usec >= 1000000))
+		return real.select(nfds, r, w, x, tv);
+	long long tms = tv ? (long long)tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000 : -1;
+	int ms = tms > INT_MAX ? INT_MAX : (int)tms;
 	if (!zc__inside) {
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
 		int k = zc__select(nfds, r, w, x, ms, &handled);
 		if (handled) {
-			if (tv) /* Linux leaves the time not slept; ours says none left */
-				tv->tv_sec = 0, tv->tv_usec = 0;
+			if (tv) { /* as Linux: the time not slept is left in it */
+				clock_gettime(CLOCK_MONOTONIC, &t1);
+				long long left = (long long)tv->tv_sec * 1000000 + tv->tv_usec -
+						 ((long long)(t1.tv_sec - t0.tv_sec) * 1000000 +
+						  (t1.tv_nsec - t0.tv_nsec) / 1000);
+				if (left < 0)
+					left = 0;
+				tv->tv_sec = (time_t)(left / 1000000);
+				tv->tv_usec = (suseconds_t)(left % 1000000);
+			}
 			return k;
 		}
 	}
@@ -584,7 +601,10 @@ EXPORT int pselect(int nfds, fd_set *r, fd_set *w, fd_set *x, const struct times
 {
 	zc__load();
 	bool handled;
-	int ms = ts ? (int)(ts->tv_sec * 1000 + ts->tv_nsec / 1000000) : -1;
+	if (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000))
+		return real.pselect(nfds, r, w, x, ts, mask);
+	long long tms = ts ? (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000 : -1;
+	int ms = tms > INT_MAX ? INT_MAX : (int)tms;
 	if (!zc__inside) {
 		sigset_t old;
 		if (mask)

@@ -63,6 +63,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "select: %d ready\n", n);
 		return 1;
 	}
+	/* as on Linux, the timeval is left with the time not slept: all but
+	 * a little when ready at once, nothing after a timeout */
+	if (tv.tv_sec < 1) {
+		fprintf(stderr, "select: %ld.%06ld s left of 2 s, though ready at once\n", (long)tv.tv_sec,
+			(long)tv.tv_usec);
+		return 1;
+	}
+	fd_set x;
+	FD_ZERO(&x);
+	FD_SET(s, &x);
+	tv = (struct timeval){ 0, 100000 };
+	n = select(s + 1, NULL, NULL, &x, &tv);
+	if (n != 0 || tv.tv_sec != 0 || tv.tv_usec != 0) {
+		fprintf(stderr, "select timeout: %d ready, %ld.%06ld s left\n", n, (long)tv.tv_sec, (long)tv.tv_usec);
+		return 1;
+	}
 	char buf[256] = "";
 	size_t want = strlen(argv[3]), got = 0;
 	while (got < want) {
