@@ -102,7 +102,9 @@ struct zc_tcp_sock *zc_tcp_accept(struct zc_tcp_sock *s, int *err);
  * when established or POLLERR with zc_tcp_error() set. -EISCONN, -EALREADY. */
 int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
 /* A reader is about to ask for len bytes: with autotuning, the receive
- * window grows to twice that (up to rcvbuf), and the peer hears of it. */
+ * window grows to three times that (up to rcvbuf), and the peer hears of
+ * it: one piece being read, one arriving, one more on the way, so that a
+ * reader who takes whole pieces (2 MiB frames) never stops the sender. */
 void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len);
 /* Copies into the send buffer; returns bytes taken (possibly fewer than
  * len), -EAGAIN when full, -EPIPE after shutdown, -ENOTCONN, or the

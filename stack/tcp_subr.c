@@ -676,9 +676,9 @@ static void zc__tcp_read_done(struct zc_tcp_sock *s, uint32_t done)
 
 void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len)
 {
-	if (!s->rb_auto || len <= s->rb_win / 2)
+	if (!s->rb_auto || len <= s->rb_win / 3)
 		return;
-	uint64_t want = 2ull * len;
+	uint64_t want = 3ull * len;
 	uint32_t old = s->rb_win;
 	s->rb_win = want < s->rb_max ? (uint32_t)want : s->rb_max;
 	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
