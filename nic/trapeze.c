@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #define ZC__TZ_MAGIC 0x5a4354524150455aULL
-#define ZC__TZ_VERSION 3u
+#define ZC__TZ_VERSION 4u
 #define ZC__TZ_RX_RING 256u   /* descriptors per port */
 #define ZC__TZ_POST_RING 4096u /* posted frames per port */
 #define ZC__TZ_DESC_COPY 0x1u /* pages are the receiver's own posted frames */
@@ -80,6 +80,12 @@ struct zc__tz_port {
 	_Atomic uint32_t rx_tail __attribute__((aligned(64))); /* written by the owner */
 	_Atomic uint32_t post_head __attribute__((aligned(64))); /* written by the owner */
 	_Atomic uint32_t post_tail __attribute__((aligned(64))); /* written by the peer */
+	/* written by the owner: odd while inside a transmit burst (a port that
+	 * leaves waits for its peer's burst to end); clean: the owner left in
+	 * order, and its frames are listed in its part of the ownership map
+	 * after the frames (the next owner of the port takes them over) */
+	_Atomic uint32_t tx_seq __attribute__((aligned(64)));
+	_Atomic uint32_t clean;
 	struct zc__tz_desc rx[ZC__TZ_RX_RING];
 	uint32_t post[ZC__TZ_POST_RING];
 };
@@ -191,7 +197,23 @@ static void zc__reset_ports(struct zc__tz_shared *sh)
 		atomic_store(&pt->rx_tail, 0);
 		atomic_store(&pt->post_head, 0);
 		atomic_store(&pt->post_tail, 0);
+		atomic_store(&pt->tx_seq, 0);
+		atomic_store(&pt->clean, 0);
 	}
+}
+
+/* The ownership map: after the frames, one bitmap of nframes bits per port. */
+static size_t zc__map_bytes(uint32_t nframes) { return ((size_t)nframes + 63) / 64 * 8; }
+
+static uint64_t *zc__map_port(struct zc__trapeze *t, uint32_t nframes, uint64_t frames_off, int port,
+			      void **base, size_t *len)
+{
+	size_t page = t->page, start = frames_off + (size_t)nframes * page;
+	*len = (2 * zc__map_bytes(nframes) + page - 1) / page * page;
+	*base = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, (off_t)start);
+	if (*base == MAP_FAILED)
+		return NULL;
+	return (uint64_t *)((uint8_t *)*base + (size_t)port * zc__map_bytes(nframes));
 }
 
 /* --- receive ---------------------------------------------------------------- */
@@ -796,8 +818,14 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 	struct zc__trapeze *t = zc__tz(nif);
 	struct zc__tz_port *peer = t->peer;
 	struct zc_pool *pool = nif->pool;
+	/* inside a burst (odd), then look at the peer: a peer that leaves
+	 * clears its pid and then waits for an odd count to end. Link down:
+	 * frames are lost, as on a cable with nobody at the end */
+	uint32_t seq = atomic_load_explicit(&t->me->tx_seq, memory_order_relaxed);
+	atomic_store_explicit(&t->me->tx_seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&peer->owner_pid, memory_order_relaxed) == 0) {
-		/* link down: frames are lost, as on a cable with nobody at the end */
+		atomic_store_explicit(&t->me->tx_seq, seq + 2, memory_order_release);
 		for (int i = 0; i < n; i++)
 			zc_mbuf_free(pkts[i]);
 		t->st.tx_dropped += (uint64_t)n;
@@ -955,6 +983,7 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 	if (ptail != ptail0)
 		atomic_store_explicit(&peer->post_tail, ptail, memory_order_release);
 	atomic_store_explicit(&peer->rx_head, head, memory_order_release);
+	atomic_store_explicit(&t->me->tx_seq, seq + 2, memory_order_release);
 	if (i > 0)
 		zc__kick(t);
 	return i;
@@ -1098,19 +1127,77 @@ uint32_t zc_trapeze_posted(struct zc_netif *nif)
 	return zc__post_count(zc__tz(nif)->me);
 }
 
+/* Leaving while the peer stays: so that the next owner of this port can
+ * take over, everything in flight between the ports is settled first: the
+ * peer's transmit burst under way ends, the peer reads what we sent (its
+ * DMA may be reading our frames), our ring is drained (frames traded to us
+ * become ours); then the frames we own and nobody uses are listed in the
+ * ownership map. Frames still posted to the peer stay posted. false when
+ * the peer did not settle in time (the port is then not reusable). */
+static bool zc__leave_clean(struct zc__trapeze *t)
+{
+	struct timespec nap = { 0, 200000 };
+	int i;
+	for (i = 0; i < 1000 && (atomic_load(&t->peer->tx_seq) & 1); i++)
+		nanosleep(&nap, NULL);
+	if (i == 1000)
+		return false;
+	zc__kick(t);
+	for (i = 0; i < 5000 && atomic_load(&t->peer->rx_tail) != atomic_load(&t->peer->rx_head); i++)
+		nanosleep(&nap, NULL);
+	if (i == 5000)
+		return false;
+	struct zc_mbuf *m[32];
+	for (int k; (k = zc__tz_rx(&t->nif, m, 32, UINT64_MAX)) > 0;)
+		while (k > 0)
+			zc_mbuf_free(m[--k]);
+	zc__reap(t);
+	if (t->nheld)
+		return false;
+	void *base;
+	size_t len;
+	uint64_t *map = zc__map_port(t, t->nframes, t->sh->frames_off, t->port, &base, &len);
+	if (map == NULL)
+		return false;
+	struct zc_pool *pool = t->nif.pool;
+	uint32_t listed = 0, owned = 0;
+	memset(map, 0, zc__map_bytes(t->nframes));
+	for (uint32_t f = 0; f < t->nframes; f++) {
+		if (!zc_pool_owns(pool, f))
+			continue;
+		owned++;
+		if (zc_pool_frame_refcnt(pool, f) == 0) {
+			map[f / 64] |= 1ull << (f % 64);
+			listed++;
+		}
+	}
+	munmap(base, len);
+	uint32_t posted = zc__post_count(t->me);
+	if (listed + posted < owned)
+		ZC_WARN("trapeze %s: %u frames still in use at close are lost to the wire", t->nif.name,
+			owned - listed - posted);
+	atomic_store(&t->me->clean, 1);
+	return true;
+}
+
 static void zc__tz_close(struct zc_netif *nif)
 {
 	struct zc__trapeze *t = zc__tz(nif);
+	flock(t->fd, LOCK_EX);
+	atomic_store(&t->me->owner_pid, 0); /* the peer's bursts from now on drop */
+	atomic_thread_fence(memory_order_seq_cst);
+	atomic_store(&t->me->clean, 0);
+	bool last = !zc__pid_alive(atomic_load(&t->peer->owner_pid));
+	if (!last && !zc__leave_clean(t))
+		ZC_WARN("trapeze %s: the peer did not settle; this port cannot be reused until both ends restart",
+			t->nif.name);
 	for (unsigned i = 0; i < ZC__TZ_RX_RING; i++) { /* the peer may still read them: it is going too */
 		zc_mbuf_free(t->held[i]);
 		t->held[i] = NULL;
 	}
 	t->nheld = 0;
-	flock(t->fd, LOCK_EX);
-	atomic_store(&t->me->owner_pid, 0);
 	atomic_store(&t->me->efd, -1);
 	zc__return_posted(t);
-	bool last = !zc__pid_alive(atomic_load(&t->peer->owner_pid));
 	if (last)
 		unlink(t->path);
 	flock(t->fd, LOCK_UN);
@@ -1215,7 +1302,8 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (t->fd >= 0) {
 		created = true;
-		if (ftruncate(t->fd, (off_t)(sh_len + (size_t)nframes * page)) != 0) {
+		size_t maps = (2 * zc__map_bytes(nframes) + page - 1) / page * page;
+		if (ftruncate(t->fd, (off_t)(sh_len + (size_t)nframes * page + maps)) != 0) {
 			err = errno;
 			unlink(t->path);
 			ZC_ERR("trapeze: cannot size %s: %s", t->path, strerror(err));
@@ -1271,11 +1359,24 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		flock(t->fd, LOCK_UN);
 		goto fail;
 	}
+	void *map_base = NULL;
+	size_t map_len = 0;
+	const uint64_t *own_map = NULL;
 	if (!zc__pid_alive(theirs)) {
 		zc__reset_ports(sh); /* nobody alive on the wire: start it afresh */
+	} else if (mine == 0 && atomic_load(&t->me->clean) == 1) {
+		/* the previous owner left in order: take over its frames */
+		own_map = zc__map_port(t, sh->nframes, sh->frames_off, cfg->port, &map_base, &map_len);
+		if (own_map == NULL) {
+			err = errno;
+			ZC_ERR("trapeze: cannot map the ownership map of %s: %s", t->path, strerror(err));
+			flock(t->fd, LOCK_UN);
+			goto fail;
+		}
 	} else if (mine != 0 || atomic_load(&t->me->rx_head) != 0 || atomic_load(&t->me->post_head) != 0) {
-		ZC_ERR("trapeze: port %d of wire '%s' was used before and its peer (pid %d) is still "
-		       "attached; its frames cannot be recovered: restart both ends",
+		ZC_ERR("trapeze: port %d of wire '%s' was used by a process that did not close it (it "
+		       "died?) and its peer (pid %d) is still attached; its frames cannot be recovered: "
+		       "restart both ends",
 		       cfg->port, cfg->name, theirs);
 		err = EBUSY;
 		flock(t->fd, LOCK_UN);
@@ -1289,8 +1390,22 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		.offset = sh->frames_off,
 		.own_first = cfg->port ? sh->nframes / 2 : 0,
 		.own_count = sh->nframes / 2,
+		.own_map = own_map,
 	};
 	t->nif.pool = t->efd >= 0 ? zc_pool_create(&pc) : NULL;
+	if (own_map && t->nif.pool) {
+		/* frames still posted to the peer stay posted (in flight) */
+		uint32_t h = atomic_load(&t->me->post_head);
+		for (uint32_t i = atomic_load(&t->me->post_tail); i != h; i++) {
+			uint32_t f = t->me->post[i % ZC__TZ_POST_RING];
+			if (f < sh->nframes)
+				zc_pool_adopt_frame(t->nif.pool, f);
+		}
+		atomic_store(&t->me->clean, 0);
+		atomic_store(&t->me->sleeping, 0);
+	}
+	if (map_base)
+		munmap(map_base, map_len);
 	if (t->nif.pool == NULL) {
 		err = errno;
 		flock(t->fd, LOCK_UN);

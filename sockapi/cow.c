@@ -449,7 +449,9 @@ ssize_t zc__cow_send(struct zc__cow *c, struct zc_tcp_sock *t, const uint8_t *bu
 		n = room;
 	if (n < want && want - n < minimum) /* leave a rest that still qualifies */
 		n = want - minimum;
-	if (n < minimum) { /* wait for room rather than copy */
+	if (n < minimum) { /* wait for room rather than copy, if it can come */
+		if ((zc_tcp_send_limit(t) & ~(uint32_t)(c->page - 1)) < minimum)
+			return 0;
 		int w = zc_tcp_writable(t);
 		return w == 0 || w == -EAGAIN ? -EAGAIN : 0;
 	}

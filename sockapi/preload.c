@@ -45,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
@@ -97,6 +98,10 @@ static struct {
 	void *(*mremap)(void *, size_t, size_t, int, ...);
 	int (*madvise)(void *, size_t, int);
 	int (*mprotect)(void *, size_t, int);
+	int (*epoll_ctl)(int, int, int, struct epoll_event *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *, const sigset_t *);
 } real;
 
 static pthread_once_t zc__once = PTHREAD_ONCE_INIT;
@@ -104,6 +109,9 @@ static pthread_mutex_t zc__init_lk = PTHREAD_MUTEX_INITIALIZER;
 static struct zc_sockctx *zc__cx;     /* the process's context, made at the first socket */
 static _Atomic int zc__state;         /* 0 not yet, 1 on, -1 off (kernel), -2 failed */
 static _Atomic uint8_t zc__is[ZC__MAXFD]; /* 1: the stack's descriptor */
+/* by epoll fd: holds a stack socket; how many kernel fds were added to it */
+static _Atomic uint8_t zc__ep_stack[ZC__MAXFD];
+static _Atomic uint16_t zc__ep_kernel[ZC__MAXFD];
 static __thread int zc__inside;       /* a call into the socket layer is under way */
 
 static void zc__resolve(void)
@@ -114,6 +122,7 @@ static void zc__resolve(void)
 	R(select); R(pselect); R(poll); R(ppoll); R(fcntl); R(ioctl); R(setsockopt); R(getsockopt);
 	R(getsockname); R(getpeername); R(shutdown); R(sendfile); R(dup); R(dup2); R(dup3);
 	R(munmap); R(mremap); R(madvise); R(mprotect);
+	R(epoll_ctl); R(epoll_wait); R(epoll_pwait); R(epoll_pwait2);
 #undef R
 }
 
@@ -324,8 +333,17 @@ EXPORT int accept(int fd, struct sockaddr *a, socklen_t *len) { return accept4(f
 EXPORT int close(int fd)
 {
 	zc__load();
-	if (!zc__mine(fd))
+	if (!zc__mine(fd)) {
+		if (fd >= 0 && fd < ZC__MAXFD && !zc__inside) {
+			atomic_store_explicit(&zc__ep_kernel[fd], 0, memory_order_relaxed);
+			if (atomic_exchange(&zc__ep_stack[fd], 0) && zc__cx) { /* an epoll fd with stack sockets */
+				zc__inside++;
+				zc_epoll_forget(zc__cx, fd);
+				zc__inside--;
+			}
+		}
 		return real.close(fd);
+	}
 	zc__mark(fd, false);
 	return ZC_CALL(zc_close(zc__cx, fd));
 }
@@ -512,6 +530,72 @@ EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *ts, const si
 		errno = e;
 	}
 	return r;
+}
+
+/* --- epoll: the stack's sockets are kept by the socket layer, kernel fds
+ * by the kernel's epoll; a wait looks at both --------------------------------- */
+
+EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	zc__load();
+	if (!zc__mine(fd)) {
+		int r = real.epoll_ctl(epfd, op, fd, ev);
+		if (r == 0 && epfd >= 0 && epfd < ZC__MAXFD) {
+			if (op == EPOLL_CTL_ADD && atomic_load(&zc__ep_kernel[epfd]) < UINT16_MAX)
+				atomic_fetch_add(&zc__ep_kernel[epfd], 1);
+			else if (op == EPOLL_CTL_DEL && atomic_load(&zc__ep_kernel[epfd]) > 0)
+				atomic_fetch_sub(&zc__ep_kernel[epfd], 1);
+		}
+		return r;
+	}
+	if (epfd < 0 || epfd >= ZC__MAXFD || epfd == fd) {
+		errno = EINVAL;
+		return -1;
+	}
+	int r = ZC_CALL(zc_epoll_ctl(zc__cx, epfd, op, fd, ev));
+	if (r == 0 && op == EPOLL_CTL_ADD)
+		atomic_store(&zc__ep_stack[epfd], 1);
+	return r;
+}
+
+static bool zc__ep_mine(int epfd)
+{
+	return epfd >= 0 && epfd < ZC__MAXFD && !zc__inside && atomic_load_explicit(&zc__ep_stack[epfd], memory_order_relaxed);
+}
+
+static int zc__ep_wait(int epfd, struct epoll_event *ev, int max, int ms, const sigset_t *mask)
+{
+	sigset_t old;
+	if (mask)
+		pthread_sigmask(SIG_SETMASK, mask, &old);
+	int r = ZC_CALL(zc_epoll_wait(zc__cx, epfd, ev, max, ms, atomic_load(&zc__ep_kernel[epfd]) > 0));
+	if (mask) {
+		int e = errno;
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		errno = e;
+	}
+	return r;
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int ms)
+{
+	zc__load();
+	return zc__ep_mine(epfd) ? zc__ep_wait(epfd, ev, max, ms, NULL) : real.epoll_wait(epfd, ev, max, ms);
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int ms, const sigset_t *mask)
+{
+	zc__load();
+	return zc__ep_mine(epfd) ? zc__ep_wait(epfd, ev, max, ms, mask) : real.epoll_pwait(epfd, ev, max, ms, mask);
+}
+
+EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct timespec *ts, const sigset_t *mask)
+{
+	zc__load();
+	if (!zc__ep_mine(epfd) || (ts && (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1000000000)))
+		return real.epoll_pwait2 ? real.epoll_pwait2(epfd, ev, max, ts, mask) : (errno = ENOSYS, -1);
+	long long ms = ts ? (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000 : -1;
+	return zc__ep_wait(epfd, ev, max, ms > INT_MAX ? INT_MAX : (int)ms, mask);
 }
 
 /* select over poll: the sets become pollfds and back. */
@@ -727,9 +811,29 @@ static void zc__remap(const void *a, size_t len)
 }
 
 /* glibc frees big blocks with its own internal munmap, which no
- * interposition sees: release them here. */
+ * interposition sees: release them here. The block goes on to the
+ * allocator the program really uses (jemalloc in redis-server, say: handing
+ * its blocks to glibc's free aborted redis), found with RTLD_NEXT; glibc's
+ * own only while that lookup is not done (or is under way: dlsym may free). */
 extern void __libc_free(void *);
 extern void *__libc_realloc(void *, size_t);
+static void (*zc__next_free)(void *);
+static void *(*zc__next_realloc)(void *, size_t);
+static _Atomic int zc__alloc_state; /* 0 not looked up, 1 looking, 2 done */
+
+static void zc__alloc_resolve(void)
+{
+	int z = 0;
+	if (!atomic_compare_exchange_strong(&zc__alloc_state, &z, 1))
+		return;
+	void (*f)(void *) = (void (*)(void *))dlsym(RTLD_NEXT, "free");
+	void *(*r)(void *, size_t) = (void *(*)(void *, size_t))dlsym(RTLD_NEXT, "realloc");
+	zc__next_free = f ? f : __libc_free;
+	zc__next_realloc = r ? r : __libc_realloc;
+	atomic_store(&zc__alloc_state, 2);
+}
+
+__attribute__((constructor)) static void zc__alloc_init(void) { zc__alloc_resolve(); }
 
 EXPORT void free(void *p)
 {
@@ -737,13 +841,22 @@ EXPORT void free(void *p)
 		size_t n = malloc_usable_size(p);
 		zc__release((uint8_t *)p - 16, n + 16);
 	}
-	__libc_free(p);
+	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) != 2)
+		zc__alloc_resolve();
+	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) == 2)
+		zc__next_free(p);
+	else
+		__libc_free(p);
 }
 
 EXPORT void *realloc(void *p, size_t n)
 {
 	if (p && atomic_load_explicit(&zc__state, memory_order_relaxed) > 0 && !zc__inside)
 		zc__release((uint8_t *)p - 16, malloc_usable_size(p) + 16);
+	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) != 2)
+		zc__alloc_resolve();
+	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) == 2)
+		return zc__next_realloc(p, n);
 	return __libc_realloc(p, n);
 }
 

@@ -125,6 +125,21 @@ int zc_ioctl(struct zc_sockctx *cx, int fd, unsigned long req, int *arg);
  * syscall when a socket of the stack is ready. */
 int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms);
 
+/* --- epoll ------------------------------------------------------------------
+ * An epoll instance is a kernel epoll fd holding the kernel fds; the stack
+ * sockets added to it are kept here, by epfd. zc_epoll_ctl: EPOLL_CTL_ADD,
+ * MOD, DEL for a stack socket fd (EEXIST, ENOENT, EBADF, EINVAL as Linux).
+ * zc_epoll_wait: ready stack sockets first (level- or edge-triggered,
+ * EPOLLONESHOT), then the kernel fds (one look without waiting when
+ * `kernel` says the epoll holds any); waits on both, as epoll_wait. A
+ * socket closed while in an epoll leaves it, as on Linux.
+ * zc_epoll_forget: the epoll fd was closed. */
+struct epoll_event;
+int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct epoll_event *ev);
+bool zc_epoll_has(struct zc_sockctx *cx, int epfd);
+int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int max, int timeout_ms, bool kernel);
+void zc_epoll_forget(struct zc_sockctx *cx, int epfd);
+
 /* --- opt-in zero-copy receive --------------------------------------------
  * zc_recv_zc() takes up to max bytes of in-order data (waiting as recv does
  * unless MSG_DONTWAIT) and describes them as read-only views: frame bytes

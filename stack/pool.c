@@ -253,11 +253,18 @@ struct zc_pool *zc_pool_create(const struct zc_pool_config *cfg)
 	p->nmfree = nm;
 	uint32_t first = cfg->own_count ? cfg->own_first : 0;
 	uint32_t count = cfg->own_count ? cfg->own_count : nframes;
+	if (cfg->own_map) {
+		first = 0;
+		count = nframes;
+	}
+	p->owned = 0;
 	for (uint32_t i = first + count; i-- > first;) {
+		if (cfg->own_map && !(cfg->own_map[i / 64] >> (i % 64) & 1))
+			continue;
 		p->frames[i].state = ZC__F_FREE;
 		p->free_stack[p->nfree++] = i;
+		p->owned++;
 	}
-	p->owned = count;
 	if (p->huge)
 		ZC_INFO("pool %s: %u frames of 2 MiB (%s)", p->name, nframes,
 			p->huge == ZC_HUGE_THP ? "shmem THP" : "hugetlb");

@@ -91,6 +91,10 @@ struct zc_pool_config {
 	uint64_t offset;       /* with fd >= 0: file offset of frame 0 (page-aligned) */
 	uint32_t own_first;    /* frames owned at start: [own_first, own_first+own_count) */
 	uint32_t own_count;    /* 0 = all frames */
+	/* NULL, or the frames owned at start as a bitmap (bit f of word f/64;
+	 * nframes bits): overrides own_first/own_count (a port of a shared
+	 * wire that takes over what the previous owner left) */
+	const uint64_t *own_map;
 };
 
 enum zc_pool_huge { ZC_HUGE_NONE = 0, ZC_HUGE_THP = 1, ZC_HUGE_HUGETLB = 2 };

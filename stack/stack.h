@@ -118,6 +118,8 @@ ssize_t zc_udp_recvfrom(struct zc_udp_sock *s, void *buf, size_t len, uint32_t *
 unsigned zc_udp_pending(const struct zc_udp_sock *s);
 /* Length of the next datagram (FIONREAD), 0 when none. */
 uint32_t zc_udp_next_len(const struct zc_udp_sock *s);
+/* Changes whenever a datagram arrives (edge-triggered epoll). */
+uint32_t zc_udp_change(const struct zc_udp_sock *s);
 /* Receive buffer limit in bytes (payload); default 256 KiB. */
 void zc_udp_set_rcvbuf(struct zc_udp_sock *s, uint32_t bytes);
 uint16_t zc_udp_local_port(const struct zc_udp_sock *s);

@@ -101,6 +101,9 @@ struct zc_tcp_sock *zc_tcp_accept(struct zc_tcp_sock *s, int *err);
 /* Starts the handshake: -EINPROGRESS; then zc_tcp_events() shows POLLOUT
  * when established or POLLERR with zc_tcp_error() set. -EISCONN, -EALREADY. */
 int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
+/* A number that changes whenever something arrives for the socket (a
+ * segment, a completed connection for a listener): edge-triggered epoll. */
+uint32_t zc_tcp_change(const struct zc_tcp_sock *s);
 /* A reader is about to ask for len bytes: with autotuning, the receive
  * window grows to three times that (up to rcvbuf), and the peer hears of
  * it: one piece being read, one arriving, one more on the way, so that a
@@ -115,6 +118,9 @@ ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len);
 int zc_tcp_writable(struct zc_tcp_sock *s);
 /* Bytes zc_tcp_send would take now (0 when it would not take any). */
 uint32_t zc_tcp_send_room(struct zc_tcp_sock *s);
+/* The send buffer's size now: what the room comes back to when all is
+ * acknowledged (with autotuning it follows the peer's window). */
+uint32_t zc_tcp_send_limit(const struct zc_tcp_sock *s);
 /* Sends len bytes of caller memory by reference (no copy): one ext segment
  * on sh (pool.h) joins the send buffer; sh->free_cb runs when no segment or
  * packet references the memory any more (acknowledged, or copied by

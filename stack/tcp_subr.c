@@ -505,6 +505,8 @@ uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s)
 	return lim < s->sb_max ? (uint32_t)lim : s->sb_max;
 }
 
+uint32_t zc_tcp_send_limit(const struct zc_tcp_sock *s) { return zc__tcp_sb_limit(s); }
+
 int zc_tcp_writable(struct zc_tcp_sock *s)
 {
 	int r = zc__tcp_send_check(s);
@@ -672,6 +674,11 @@ static void zc__tcp_read_done(struct zc_tcp_sock *s, uint32_t done)
 		zc__tcp_output(s);
 		zc__tx_flush(s->st);
 	}
+}
+
+uint32_t zc_tcp_change(const struct zc_tcp_sock *s)
+{
+	return s->segs_in + (s->nacc << 20) + ((uint32_t)s->state << 28);
 }
 
 void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len)

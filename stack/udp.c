@@ -203,6 +203,7 @@ ssize_t zc_udp_recvfrom(struct zc_udp_sock *s, void *buf, size_t len, uint32_t *
 }
 
 unsigned zc_udp_pending(const struct zc_udp_sock *s) { return s->qn; }
+uint32_t zc_udp_change(const struct zc_udp_sock *s) { return s->qh + s->qn; }
 uint32_t zc_udp_next_len(const struct zc_udp_sock *s) { return s->qn ? s->q[s->qh].m->pkt_len : 0; }
 void zc_udp_set_rcvbuf(struct zc_udp_sock *s, uint32_t bytes) { s->rcvbuf = bytes; }
 uint16_t zc_udp_local_port(const struct zc_udp_sock *s) { return s->lport; }

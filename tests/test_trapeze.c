@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -109,6 +110,88 @@ static void test_trade_without_copy(void **state)
 	assert_int_equal(sb.frames_owned, sb0.frames_owned);
 	assert_int_equal(sa.frames_given, st.zc_frames);
 	assert_int_equal(sb.frames_adopted, st.zc_frames);
+}
+
+/* A port left in order can be claimed again while the peer stays (a client
+ * that exits and a new one on the same wire): what was in flight to the
+ * leaving side is settled, every frame has exactly one owner afterwards,
+ * and traffic flows both ways with the new owner. */
+static void test_port_reattach_after_clean_close(void **state)
+{
+	struct pair *p = *state;
+	uint64_t sa = 0, sb = 0, ra = 0, rb = 0;
+	int bad = 0;
+	/* b -> a, all received: the peer has read what the leaving side sent */
+	for (int i = 0; i < 6; i++) {
+		struct zc_mbuf *m = tf_build(p->b->pool, p->b->mac, p->a->mac, sb++, 4096u * (uint32_t)(i + 1), 0,
+					     i % 2 == 0, true);
+		assert_int_equal(zc_netif_tx(p->b, &m, 1, 0), 1);
+	}
+	assert_int_equal(recv_all(p->a, 0, &ra, &bad), 6);
+	zc_trapeze_reap(p->b);
+	/* a -> b, left unread: traded frames, a copy and a pull in b's ring */
+	for (int i = 0; i < 4; i++) {
+		struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->b->mac, sa++, 8192, 0, i != 1, true);
+		struct zc_mbuf *keep = i == 3 ? zc_mbuf_clone(m) : NULL;
+		assert_int_equal(zc_netif_tx(p->a, &m, 1, 0), 1);
+		zc_mbuf_free(keep);
+	}
+	struct zc_trapeze_config c = { .name = p->name, .port = 1, .nframes = 1024 };
+	zc_netif_close(p->b);
+	assert_false(zc_trapeze_link_up(p->a));
+	p->b = zc_trapeze_open(&c);
+	assert_non_null(p->b);
+	assert_true(zc_trapeze_link_up(p->a));
+	zc_trapeze_reap(p->a);
+	struct zc_pool_stats pa, pb;
+	zc_pool_get_stats(p->a->pool, &pa);
+	zc_pool_get_stats(p->b->pool, &pb);
+	assert_int_equal(pa.frames_owned + pb.frames_owned, 1024); /* each frame once */
+	/* the new owner talks both ways; the old one's packets are gone */
+	rb = sa;
+	sb = 0;
+	ra = 0;
+	for (int round = 0; round < 20; round++) {
+		for (unsigned k = 0; k < 3; k++) {
+			uint32_t len = k == 0 ? 100 : k == 1 ? 4096 : 30000;
+			struct zc_mbuf *m = tf_build(p->a->pool, p->a->mac, p->b->mac, sa++, len, 0, k != 1, true);
+			assert_int_equal(zc_netif_tx(p->a, &m, 1, 0), 1);
+			m = tf_build(p->b->pool, p->b->mac, p->a->mac, sb++, len, 0, k != 1, true);
+			assert_int_equal(zc_netif_tx(p->b, &m, 1, 0), 1);
+		}
+		recv_all(p->b, 0, &rb, &bad);
+		recv_all(p->a, 0, &ra, &bad);
+	}
+	assert_int_equal(bad, 0);
+	assert_int_equal(rb, sa);
+	assert_int_equal(ra, sb);
+}
+
+/* A port whose owner died (never closed it) is refused while the peer
+ * lives: its frames cannot be accounted for. */
+static void test_port_of_dead_owner_refused(void **state)
+{
+	(void)state;
+	char name[32];
+	snprintf(name, sizeof(name), "utdead%d", (int)getpid());
+	zc_trapeze_unlink(name);
+	struct zc_trapeze_config c = { .name = name, .port = 0, .nframes = 256 };
+	struct zc_netif *a = zc_trapeze_open(&c);
+	assert_non_null(a);
+	c.port = 1;
+	pid_t k = fork();
+	if (k == 0)
+		_exit(zc_trapeze_open(&c) ? 0 : 1); /* dies holding port 1 */
+	int wst;
+	assert_int_equal(waitpid(k, &wst, 0), k);
+	assert_int_equal(WEXITSTATUS(wst), 0);
+	assert_null(zc_trapeze_open(&c));
+	assert_int_equal(errno, EBUSY);
+	zc_netif_close(a);
+	/* with nobody left on the wire, it starts afresh */
+	struct zc_netif *b = zc_trapeze_open(&c);
+	assert_non_null(b);
+	zc_netif_close(b);
 }
 
 static void test_copy_fallback_keeps_sender_data(void **state)
@@ -357,6 +440,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_trade_without_copy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_fallback_keeps_sender_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_port_reattach_after_clean_close, setup, teardown),
+		cmocka_unit_test(test_port_of_dead_owner_refused),
 		cmocka_unit_test_setup_teardown(test_backpressure_loses_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_only_when_asleep, setup, teardown),
 		cmocka_unit_test_setup(test_link_down_drops, setup),
