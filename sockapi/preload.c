@@ -17,10 +17,17 @@
  * descriptors with socket(), closes them, maps memory) pass straight
  * through: a thread-local flag is set around every call into it.
  *
+ * epoll: an epoll instance stays the kernel's and holds the kernel fds;
+ * the stack sockets added to it are kept by the socket layer (by epoll fd),
+ * and epoll_wait/epoll_pwait/epoll_pwait2 on an instance that holds any
+ * look at both (the kernel's part with one non-blocking epoll_wait when
+ * kernel fds were added to it). Closing an epoll fd forgets its sockets.
+ *
  * munmap, mremap, madvise (DONTNEED, FREE, REMOVE) and mprotect first
  * release sends by reference from the range (zc_release_range), and so do
  * free() and realloc(), whose unmapping inside glibc nothing else sees
- * (a lock-free range check keeps them cheap).
+ * (a lock-free range check keeps them cheap); the block then goes to the
+ * program's own allocator (found with RTLD_NEXT: jemalloc in redis).
  *
  * fork: the child cannot use the parent's sockets (EBADF and a log line).
  * exec: every descriptor of the stack is close-on-exec; the new program

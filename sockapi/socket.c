@@ -990,6 +990,7 @@ static ssize_t zc__tcp_write(struct zc_sockctx *cx, struct zc__sock *s, const ui
 	uint64_t spin = 0, deadline = zc__deadline(nb, s->sndtimeo);
 	size_t done = 0;
 	const uintptr_t pg = 4096;
+	zc_tcp_snd_hint(s->tcp, len);
 	for (;;) {
 		ssize_t r = 0;
 		size_t n = len - done;

@@ -121,6 +121,10 @@ uint32_t zc_tcp_send_room(struct zc_tcp_sock *s);
 /* The send buffer's size now: what the room comes back to when all is
  * acknowledged (with autotuning it follows the peer's window). */
 uint32_t zc_tcp_send_limit(const struct zc_tcp_sock *s);
+/* A writer is about to hand over len bytes: with autotuning, the send
+ * buffer holds at least twice that (up to sndbuf), so that a large write
+ * can be taken whole (by reference) from the first one on. */
+void zc_tcp_snd_hint(struct zc_tcp_sock *s, size_t len);
 /* Sends len bytes of caller memory by reference (no copy): one ext segment
  * on sh (pool.h) joins the send buffer; sh->free_cb runs when no segment or
  * packet references the memory any more (acknowledged, or copied by

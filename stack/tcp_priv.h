@@ -86,6 +86,7 @@ struct zc_tcp_sock {
 	uint32_t sb_len, sb_max;
 	bool sb_auto, rb_auto;  /* autotuning (tcp.h autotune_min), until SO_*BUF is set */
 	uint32_t rb_win;        /* the receive buffer the window is made of (<= rb_max) */
+	uint32_t sb_floor;      /* autotuning: twice the largest write (zc_tcp_snd_hint) */
 	bool fin_pending;            /* no more data from the application: FIN after sb */
 	bool fin_acked;              /* our FIN is acknowledged: never send it again */
 	bool wr_shut;

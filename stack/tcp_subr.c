@@ -499,6 +499,8 @@ uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s)
 	if (!s->sb_auto)
 		return s->sb_max;
 	uint32_t floor = s->st->tcp->cfg.autotune_min;
+	if (floor < s->sb_floor)
+		floor = s->sb_floor;
 	uint64_t lim = 2ull * s->max_sndwnd;
 	if (lim < floor)
 		lim = floor;
@@ -506,6 +508,14 @@ uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s)
 }
 
 uint32_t zc_tcp_send_limit(const struct zc_tcp_sock *s) { return zc__tcp_sb_limit(s); }
+
+void zc_tcp_snd_hint(struct zc_tcp_sock *s, size_t len)
+{
+	if (!s->sb_auto || len <= s->sb_floor / 2)
+		return;
+	uint64_t want = 2ull * len;
+	s->sb_floor = want < s->sb_max ? (uint32_t)want : s->sb_max;
+}
 
 int zc_tcp_writable(struct zc_tcp_sock *s)
 {
