@@ -765,7 +765,7 @@ static void test_zc_views(void **st)
 
 #define COW_CH (1u * MiB)
 #define COW_N 48
-enum cow_mode { COW_UNCHANGED, COW_REWRITE, COW_KERNEL_WRITE, COW_DONTNEED, COW_SMALL_READS };
+enum cow_mode { COW_UNCHANGED, COW_REWRITE, COW_KERNEL_WRITE, COW_DONTNEED, COW_SMALL_READS, COW_SMALL_SNDBUF };
 
 struct cow_rx {
 	struct zenv *e;
@@ -808,11 +808,17 @@ static void cow_run(int policy, enum cow_mode mode)
 	pair(&e->b, &e->c, &e->a, &e->l);
 	struct cow_rx *x = calloc(1, sizeof(*x));
 	x->e = e;
-	/* small reads keep the window, and so the sender's buffer, below what
-	 * auto sends by reference: it must copy then, not wait for room */
+	/* small reads keep the window small (the sender's buffer follows the
+	 * writes); a small SO_SNDBUF keeps the send buffer below what auto
+	 * sends by reference: it must copy then, not wait for room it cannot
+	 * have (redis-cli hung so) */
 	x->piece = mode == COW_SMALL_READS ? 64u << 10 : COW_CH;
+	if (mode == COW_SMALL_SNDBUF) {
+		int sb = 256 << 10;
+		assert_int_equal(zc_setsockopt(e->b.cx[1], e->c, SOL_SOCKET, SO_SNDBUF, &sb, sizeof(sb)), 0);
+	}
 	for (int k = 0; k < COW_N; k++)
-		x->base[k] = mode == COW_UNCHANGED || mode == COW_SMALL_READS ? 0 : (uint64_t)k * COW_CH;
+		x->base[k] = mode == COW_UNCHANGED || mode >= COW_SMALL_READS ? 0 : (uint64_t)k * COW_CH;
 	pthread_t th;
 	pthread_create(&th, NULL, cow_reader, x);
 	uint8_t *B = abuf(COW_CH);
@@ -822,7 +828,7 @@ static void cow_run(int policy, enum cow_mode mode)
 	pat_fill(B, x->base[0], COW_CH);
 	for (int k = 0; k < COW_N; k++) {
 		assert_int_equal(zc_send(e->b.cx[1], e->c, B, COW_CH, MSG_NOSIGNAL), (ssize_t)COW_CH);
-		if (k + 1 == COW_N || mode == COW_UNCHANGED)
+		if (k + 1 == COW_N || mode == COW_UNCHANGED || mode >= COW_SMALL_READS)
 			continue;
 		uint64_t nb = x->base[k + 1];
 		switch (mode) {
@@ -854,7 +860,7 @@ static void cow_run(int policy, enum cow_mode mode)
 	assert_int_equal(zc_sock_zstats(e->b.cx[1], -1, &tot), 0);
 	if (policy == ZC_ZCOPY_NEVER) {
 		assert_int_equal(zs.bytes_cow, 0);
-	} else if (mode == COW_SMALL_READS && policy == ZC_ZCOPY_AUTO) {
+	} else if (mode == COW_SMALL_SNDBUF && policy == ZC_ZCOPY_AUTO) {
 		assert_int_equal(zs.bytes_cow, 0);
 	} else {
 		assert_true(zs.bytes_cow > 0);
@@ -909,8 +915,10 @@ static void test_cow_dontneed(void **st)
 static void test_cow_small_reads(void **st)
 {
 	(void)st;
-	for (int p = ZC_ZCOPY_NEVER; p <= ZC_ZCOPY_ALWAYS; p++)
+	for (int p = ZC_ZCOPY_NEVER; p <= ZC_ZCOPY_ALWAYS; p++) {
 		cow_run(p, COW_SMALL_READS);
+		cow_run(p, COW_SMALL_SNDBUF);
+	}
 }
 
 typedef void (*scenario)(const struct be *b);
