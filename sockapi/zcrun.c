@@ -43,6 +43,8 @@ static void usage(FILE *f)
 		"Example, two shells on one machine:\n"
 		"  zcrun --nic trapeze:w0,port=0 --ip 10.0.0.1/24 -- iperf3 -s\n"
 		"  zcrun --nic trapeze:w0,port=1 --ip 10.0.0.2/24 -- iperf3 -c 10.0.0.1\n"
+		"A port is free again when its program exits: a server on port 0 serves one\n"
+		"client program after another on port 1.\n"
 		"Counters of a running program: zcstat PID\n");
 }
 
