@@ -7,6 +7,7 @@
  * when the last segment on it goes (the stack calls it with the lock held).
  */
 #include "sockapi/cow.h"
+#include "sockapi/socket.h"
 #include "stack/log.h"
 #include "stack/pool.h"
 #include "stack/tcp.h"
@@ -305,6 +306,7 @@ static void zc__on_fault(struct zc__cow *c, uintptr_t addr)
 
 static void *zc__handler(void *arg)
 {
+	zc_thread_inside = 1;
 	struct zc__cow *c = arg;
 	sigset_t all;
 	sigfillset(&all);

@@ -119,7 +119,8 @@ static _Atomic uint8_t zc__is[ZC__MAXFD]; /* 1: the stack's descriptor */
 /* by epoll fd: holds a stack socket; how many kernel fds were added to it */
 static _Atomic uint8_t zc__ep_stack[ZC__MAXFD];
 static _Atomic uint16_t zc__ep_kernel[ZC__MAXFD];
-static __thread int zc__inside;       /* a call into the socket layer is under way */
+/* a call into the socket layer is under way, or one of its threads (socket.h) */
+#define zc__inside zc_thread_inside
 
 static void zc__resolve(void)
 {
@@ -191,6 +192,7 @@ static void zc__mark(int fd, bool on)
  * gets zc_sockctx_dump()'s text. */
 static void *zc__stat_thread(void *arg)
 {
+	zc__inside = 1; /* the dump's own calls */
 	int l = (int)(intptr_t)arg;
 	sigset_t all;
 	sigfillset(&all);

@@ -115,8 +115,13 @@ static struct zc_sockctx *zc__reg;
 static pthread_once_t zc__once = PTHREAD_ONCE_INIT;
 static pthread_key_t zc__efd_key;
 
+__thread int zc_thread_inside;
+
+/* fork: the locks are held across it, and the privatising of traded
+ * buffers maps memory: the shim must not come back for those locks */
 static void zc__before_fork(void)
 {
+	zc_thread_inside++;
 	pthread_mutex_lock(&zc__reg_lk);
 	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
 		pthread_mutex_lock(&cx->lk);
@@ -128,6 +133,7 @@ static void zc__after_fork_parent(void)
 	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next)
 		pthread_mutex_unlock(&cx->lk);
 	pthread_mutex_unlock(&zc__reg_lk);
+	zc_thread_inside--;
 }
 static pid_t zc__pid; /* this process's pid (getpid is a system call) */
 
@@ -140,6 +146,7 @@ static void zc__after_fork_child(void)
 		cx->helper_on = false;
 	}
 	pthread_mutex_init(&zc__reg_lk, NULL);
+	zc_thread_inside--;
 }
 static void zc__close_efd(void *p) { close((int)(intptr_t)p - 1); }
 static void zc__init_once(void)
@@ -416,6 +423,7 @@ static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadlin
 static void *zc__helper(void *arg)
 {
 	struct zc_sockctx *cx = arg;
+	zc_thread_inside = 1;
 	sigset_t all;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the application's */

@@ -125,6 +125,13 @@ int zc_ioctl(struct zc_sockctx *cx, int fd, unsigned long req, int *arg);
  * syscall when a socket of the stack is ready. */
 int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms);
 
+/* Non-zero on a thread while the socket layer runs on it: always on its
+ * own threads (the helper, the copy-on-write handler), and for the length
+ * of a call where the preload shim sets it. libc calls made then are the
+ * layer's own, and the shim passes them straight through (a free() on the
+ * helper must not come back for the lock the helper holds). */
+extern __thread int zc_thread_inside;
+
 /* --- epoll ------------------------------------------------------------------
  * An epoll instance is a kernel epoll fd holding the kernel fds; the stack
  * sockets added to it are kept here, by epfd. zc_epoll_ctl: EPOLL_CTL_ADD,
