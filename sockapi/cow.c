@@ -375,7 +375,7 @@ struct zc__cow *zc__cow_create(pthread_mutex_t *lk, void (*drive)(void *), void 
 		return c;
 	}
 	c->stop_efd = eventfd(0, EFD_CLOEXEC);
-	if (c->stop_efd < 0 || pthread_create(&c->thr, NULL, zc__handler, c) != 0) {
+	if (c->stop_efd < 0 || zc_thread_start(&c->thr, zc__handler, c) != 0) {
 		ZC_WARN("cow: no handler thread: sends are copied");
 		close(c->uffd);
 		c->uffd = -1;

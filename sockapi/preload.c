@@ -223,7 +223,7 @@ static void zc__stat_start(void)
 	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "zcstack-%d", (int)getpid());
 	pthread_t t;
 	if (l < 0 || real.bind(l, (struct sockaddr *)&a, (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + n)) != 0 ||
-	    real.listen(l, 4) != 0 || pthread_create(&t, NULL, zc__stat_thread, (void *)(intptr_t)l) != 0) {
+	    real.listen(l, 4) != 0 || zc_thread_start(&t, zc__stat_thread, (void *)(intptr_t)l) != 0) {
 		ZC_INFO("preload: no zcstat socket: %s", strerror(errno));
 		if (l >= 0)
 			real.close(l);

@@ -420,6 +420,16 @@ static int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadlin
 
 /* --- the helper thread ---------------------------------------------------------- */
 
+int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 static void *zc__helper(void *arg)
 {
 	struct zc_sockctx *cx = arg;
@@ -524,7 +534,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	zc__cow_set_policy(cx->cow, policy);
 	cx->helper_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!cfg->no_helper) {
-		if (cx->helper_efd < 0 || pthread_create(&cx->helper, NULL, zc__helper, cx) != 0) {
+		if (cx->helper_efd < 0 || zc_thread_start(&cx->helper, zc__helper, cx) != 0) {
 			ZC_ERR("sockets: cannot start the helper thread");
 			goto fail;
 		}

@@ -32,6 +32,7 @@
 #define ZC_SOCKET_H
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -131,6 +132,10 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
  * layer's own, and the shim passes them straight through (a free() on the
  * helper must not come back for the lock the helper holds). */
 extern __thread int zc_thread_inside;
+/* pthread_create for the layer's own threads: they start with every signal
+ * blocked (signals are the application's: a SIGTERM taken by one of ours
+ * would not interrupt the application's wait). */
+int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
 
 /* --- epoll ------------------------------------------------------------------
  * An epoll instance is a kernel epoll fd holding the kernel fds; the stack

@@ -13,7 +13,8 @@ MIXED=$3
 POL=$4
 W="sa$$"
 D=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
+srv=""; cli=""
+trap 'kill $srv $cli 2>/dev/null || true; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
 A="--nic trapeze:$W,port=0 --ip 10.7.0.1/24 --zc $POL"
 B="--nic trapeze:$W,port=1 --ip 10.7.0.2/24 --zc $POL"
 fail() { echo "FAIL: $*"; exit 1; }

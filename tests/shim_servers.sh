@@ -17,7 +17,9 @@ done
 PATH=$PATH:/usr/sbin
 W="ss$$"
 D=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; sleep 0.3; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
+SRV=""
+# (the servers by pid: dash's $(jobs -p) in a trap lists nothing)
+trap 'kill $SRV 2>/dev/null || true; sleep 0.5; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
 A="--nic trapeze:$W,port=0 --ip 10.8.0.1/24"
 B="--nic trapeze:$W,port=1 --ip 10.8.0.2/24"
 fail() { echo "FAIL: $*"; [ -f "$D/log" ] && tail -5 "$D/log"; exit 1; }
@@ -26,6 +28,7 @@ ok() { echo "ok: $*"; }
 # --- redis ----------------------------------------------------------------
 timeout 60 "$ZCRUN" $A -- redis-server --bind 10.8.0.1 --port 6390 --save '' --appendonly no \
 	--protected-mode no --dir "$D" > "$D/log" 2>&1 &
+SRV=$!
 for i in $(seq 50); do grep -q "Ready to accept" "$D/log" && break; sleep 0.1; done
 head -c 1000000 /dev/urandom | base64 -w 0 > "$D/val"
 timeout 20 "$ZCRUN" $B -- redis-cli -h 10.8.0.1 -p 6390 -x SET big < "$D/val" > "$D/set" ||
@@ -43,8 +46,8 @@ ok "redis-benchmark: $(tr '\n' ' ' < "$D/rps")"
 timeout 20 "$ZCRUN" $B -- redis-cli -h 10.8.0.1 -p 6390 STRLEN big > "$D/len" || fail "redis-cli STRLEN"
 [ "$(cat "$D/len")" = "$(wc -c < "$D/val")" ] || fail "redis STRLEN said $(cat "$D/len")"
 ok "a third client still finds the value"
-kill %1 2>/dev/null || true
-wait 2>/dev/null || true
+kill $SRV 2>/dev/null || true
+wait $SRV 2>/dev/null || true
 rm -f /dev/shm/zcwire-$W
 
 # --- nginx ----------------------------------------------------------------
@@ -68,6 +71,7 @@ http {
 EOF
 : > "$D/log"
 timeout 60 "$ZCRUN" $A -- nginx -c "$D/ngx/nginx.conf" -p "$D/ngx" > "$D/log" 2>&1 &
+SRV=$!
 sleep 0.5
 for i in 1 2 3; do
 	timeout 20 "$ZCRUN" $B -- curl -sS --retry 3 --retry-connrefused -o "$D/page" http://10.8.0.1:8080/ ||
@@ -79,4 +83,9 @@ timeout 20 "$ZCRUN" $B -- curl -sS -o "$D/big" -o /dev/null -w '%{http_code}\n' 
 cmp -s "$D/big" "$D/ngx/html/big.bin" || fail "curl: the 3 MB file differs (sendfile)"
 [ "$(tr '\n' ' ' < "$D/codes")" = "200 404 " ] || fail "curl: status codes $(tr '\n' ' ' < "$D/codes")"
 ok "nginx: a page to three clients in turn, a 3 MB file by sendfile byte-exact, a 404"
+kill $SRV
+wait $SRV 2>/dev/null || true
+grep -q "exit" "$D/ngx/logs/error.log" || fail "nginx did not exit on SIGTERM"
+SRV=""
+ok "nginx exits on SIGTERM"
 exit 0
