@@ -204,12 +204,17 @@ static void zc__reset_ports(struct zc__tz_shared *sh)
 
 /* The ownership map: after the frames, one bitmap of nframes bits per port. */
 static size_t zc__map_bytes(uint32_t nframes) { return ((size_t)nframes + 63) / 64 * 8; }
+/* Both ports' bitmaps, in whole pages (the file's tail). */
+static size_t zc__maps_len(uint32_t nframes, size_t page)
+{
+	return (2 * zc__map_bytes(nframes) + page - 1) / page * page;
+}
 
 static uint64_t *zc__map_port(struct zc__trapeze *t, uint32_t nframes, uint64_t frames_off, int port,
 			      void **base, size_t *len)
 {
 	size_t page = t->page, start = frames_off + (size_t)nframes * page;
-	*len = (2 * zc__map_bytes(nframes) + page - 1) / page * page;
+	*len = zc__maps_len(nframes, page);
 	*base = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, (off_t)start);
 	if (*base == MAP_FAILED)
 		return NULL;
@@ -1302,8 +1307,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (t->fd >= 0) {
 		created = true;
-		size_t maps = (2 * zc__map_bytes(nframes) + page - 1) / page * page;
-		if (ftruncate(t->fd, (off_t)(sh_len + (size_t)nframes * page + maps)) != 0) {
+		if (ftruncate(t->fd, (off_t)(sh_len + (size_t)nframes * page + zc__maps_len(nframes, page))) != 0) {
 			err = errno;
 			unlink(t->path);
 			ZC_ERR("trapeze: cannot size %s: %s", t->path, strerror(err));

@@ -306,11 +306,8 @@ static void zc__on_fault(struct zc__cow *c, uintptr_t addr)
 
 static void *zc__handler(void *arg)
 {
-	zc_thread_inside = 1;
+	zc_thread_inside = 1; /* signals are blocked: zc_thread_start */
 	struct zc__cow *c = arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		struct pollfd p[2] = { { .fd = c->uffd, .events = POLLIN }, { .fd = c->stop_efd, .events = POLLIN } };
 		if (poll(p, 2, -1) < 0 && errno != EINTR)

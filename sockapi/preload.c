@@ -192,11 +192,8 @@ static void zc__mark(int fd, bool on)
  * gets zc_sockctx_dump()'s text. */
 static void *zc__stat_thread(void *arg)
 {
-	zc__inside = 1; /* the dump's own calls */
+	zc__inside = 1; /* the dump's own calls; signals are blocked (zc_thread_start) */
 	int l = (int)(intptr_t)arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	for (;;) {
 		int c = real.accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
@@ -844,15 +841,21 @@ static void zc__alloc_resolve(void)
 
 __attribute__((constructor)) static void zc__alloc_init(void) { zc__alloc_resolve(); }
 
+/* The program's allocator is known (else glibc's is used). */
+static bool zc__alloc_ready(void)
+{
+	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) != 2)
+		zc__alloc_resolve();
+	return atomic_load_explicit(&zc__alloc_state, memory_order_acquire) == 2;
+}
+
 EXPORT void free(void *p)
 {
 	if (p && atomic_load_explicit(&zc__state, memory_order_relaxed) > 0 && !zc__inside) {
 		size_t n = malloc_usable_size(p);
 		zc__release((uint8_t *)p - 16, n + 16);
 	}
-	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) != 2)
-		zc__alloc_resolve();
-	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) == 2)
+	if (zc__alloc_ready())
 		zc__next_free(p);
 	else
 		__libc_free(p);
@@ -862,9 +865,7 @@ EXPORT void *realloc(void *p, size_t n)
 {
 	if (p && atomic_load_explicit(&zc__state, memory_order_relaxed) > 0 && !zc__inside)
 		zc__release((uint8_t *)p - 16, malloc_usable_size(p) + 16);
-	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) != 2)
-		zc__alloc_resolve();
-	if (atomic_load_explicit(&zc__alloc_state, memory_order_acquire) == 2)
+	if (zc__alloc_ready())
 		return zc__next_realloc(p, n);
 	return __libc_realloc(p, n);
 }

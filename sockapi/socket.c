@@ -433,10 +433,7 @@ int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 static void *zc__helper(void *arg)
 {
 	struct zc_sockctx *cx = arg;
-	zc_thread_inside = 1;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL); /* signals are the application's */
+	zc_thread_inside = 1; /* signals are blocked: zc_thread_start */
 	pthread_mutex_lock(&cx->lk);
 	while (!cx->stop) {
 		zc__drive(cx);
@@ -670,11 +667,17 @@ static struct zc__sock *zc__enter(struct zc_sockctx *cx, int fd)
 	return s;
 }
 
+/* An application thread leaves the layer (lock held): the helper goes back
+ * to sleeping on the interrupt 1 ms after the last one left. */
+static void zc__app_out(struct zc_sockctx *cx)
+{
+	if (--cx->inside == 0)
+		cx->last_app = zc__now();
+}
+
 static void zc__leave(struct zc_sockctx *cx, struct zc__sock *s)
 {
-	cx->inside--;
-	if (cx->inside == 0)
-		cx->last_app = zc__now();
+	zc__app_out(cx);
 	if (--s->users == 0 && s->closed && s->nfds == 0)
 		zc__sock_free(cx, s);
 	pthread_mutex_unlock(&cx->lk);
@@ -1820,9 +1823,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 			break;
 		}
 	}
-	cx->inside--;
-	if (cx->inside == 0)
-		cx->last_app = zc__now();
+	zc__app_out(cx);
 	pthread_mutex_unlock(&cx->lk);
 	if (k != kst)
 		free(k);
@@ -1906,15 +1907,6 @@ int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct e
 out:
 	pthread_mutex_unlock(&cx->lk);
 	return err ? zc__fail(err) : 0;
-}
-
-bool zc_epoll_has(struct zc_sockctx *cx, int epfd)
-{
-	pthread_mutex_lock(&cx->lk);
-	struct zc__ep *e = zc__ep_find(cx, epfd);
-	bool r = e && e->n > 0;
-	pthread_mutex_unlock(&cx->lk);
-	return r;
 }
 
 void zc_epoll_forget(struct zc_sockctx *cx, int epfd)
@@ -2002,9 +1994,7 @@ int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int 
 			break;
 		}
 	}
-	cx->inside--;
-	if (cx->inside == 0)
-		cx->last_app = zc__now();
+	zc__app_out(cx);
 	pthread_mutex_unlock(&cx->lk);
 	return n < 0 ? zc__fail(-n) : n;
 }

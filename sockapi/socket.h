@@ -148,7 +148,6 @@ int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
  * zc_epoll_forget: the epoll fd was closed. */
 struct epoll_event;
 int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct epoll_event *ev);
-bool zc_epoll_has(struct zc_sockctx *cx, int epfd);
 int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int max, int timeout_ms, bool kernel);
 void zc_epoll_forget(struct zc_sockctx *cx, int epfd);
 

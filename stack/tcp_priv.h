@@ -201,7 +201,6 @@ void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const st
 			 uint32_t seglen);
 void zc__tcp_send_rst(struct zc_tcp_sock *s);
 uint32_t zc__tcp_rcv_space(const struct zc_tcp_sock *s);
-uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s); /* the send buffer's size now */
 uint32_t zc__tcp_now_ts(const struct zc_tcp_sock *s);
 
 #endif

@@ -494,7 +494,7 @@ static int zc__tcp_send_check(struct zc_tcp_sock *s)
 	return 0;
 }
 
-uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s)
+uint32_t zc_tcp_send_limit(const struct zc_tcp_sock *s)
 {
 	if (!s->sb_auto)
 		return s->sb_max;
@@ -507,8 +507,6 @@ uint32_t zc__tcp_sb_limit(const struct zc_tcp_sock *s)
 	return lim < s->sb_max ? (uint32_t)lim : s->sb_max;
 }
 
-uint32_t zc_tcp_send_limit(const struct zc_tcp_sock *s) { return zc__tcp_sb_limit(s); }
-
 void zc_tcp_snd_hint(struct zc_tcp_sock *s, size_t len)
 {
 	if (!s->sb_auto || len <= s->sb_floor / 2)
@@ -520,14 +518,14 @@ void zc_tcp_snd_hint(struct zc_tcp_sock *s, size_t len)
 int zc_tcp_writable(struct zc_tcp_sock *s)
 {
 	int r = zc__tcp_send_check(s);
-	return r ? r : zc__tcp_sb_limit(s) > s->sb_len ? 0 : -EAGAIN;
+	return r ? r : zc_tcp_send_limit(s) > s->sb_len ? 0 : -EAGAIN;
 }
 
 uint32_t zc_tcp_send_room(struct zc_tcp_sock *s)
 {
 	if (zc__tcp_send_check(s) != 0)
 		return 0;
-	uint32_t lim = zc__tcp_sb_limit(s);
+	uint32_t lim = zc_tcp_send_limit(s);
 	return lim > s->sb_len ? lim - s->sb_len : 0;
 }
 
@@ -537,7 +535,7 @@ static int zc__tcp_send_begin(struct zc_tcp_sock *s, size_t *len)
 	int r = zc__tcp_send_check(s);
 	if (r)
 		return r;
-	uint32_t lim = zc__tcp_sb_limit(s);
+	uint32_t lim = zc_tcp_send_limit(s);
 	uint32_t room = lim > s->sb_len ? lim - s->sb_len : 0;
 	if (room == 0)
 		return -EAGAIN;
@@ -934,7 +932,7 @@ unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 	if (s->fin_rcvd)
 		ev |= POLLRDHUP;
 	if ((s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT) && !s->wr_shut &&
-	    s->sb_len < zc__tcp_sb_limit(s))
+	    s->sb_len < zc_tcp_send_limit(s))
 		ev |= POLLOUT;
 	if (s->error)
 		ev |= POLLERR;
