@@ -205,7 +205,7 @@ void zc__arp_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t nh)
 		e->expires = st->now + st->arp_retry_ns;
 		zc__arp_send(st, ZC_ARP_REQUEST, NULL, nh, NULL);
 	}
-	if (e->qlen >= ZC__ARP_QUEUE_PER_ENTRY || st->arp_queued >= ZC__ARP_QUEUE_TOTAL) {
+	if (e->qlen >= ZC_ARP_QUEUE_PER_ENTRY || st->arp_queued >= ZC_ARP_QUEUE_TOTAL) {
 		zc_drop(&st->drops, ZC_DROP_ARP_QUEUE_FULL);
 		zc_mbuf_free(m);
 		return;

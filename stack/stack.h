@@ -30,6 +30,15 @@
 
 struct zc_stack;
 
+/* Packets an unresolved address holds while ARP asks (more are dropped as
+ * arp_queue_full), and all unresolved addresses together. Sized like Linux's
+ * unres_qlen_bytes (208 KiB, some 150 small packets a neighbour): a peer
+ * that learned our address from the announcement may send a burst before
+ * we know its MAC (the kernel flushed 25 pings queued while our port
+ * started). Each queued packet holds a pool frame. */
+#define ZC_ARP_QUEUE_PER_ENTRY 128u
+#define ZC_ARP_QUEUE_TOTAL 256u
+
 struct zc_stack_config {
 	struct zc_netif *nif;      /* not owned: the caller closes it after the stack */
 	uint32_t ip;               /* host order */

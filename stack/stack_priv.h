@@ -17,8 +17,6 @@
 #include "stack/wire.h"
 
 #define ZC__ARP_ENTRIES 64u
-#define ZC__ARP_QUEUE_PER_ENTRY 8u   /* packets waiting for one address */
-#define ZC__ARP_QUEUE_TOTAL 64u      /* for all addresses together */
 #define ZC__TXQ 256u                 /* packets waiting for a busy NIC */
 #define ZC__TX_BURST 32u
 #define ZC__UDP_SOCKS 256u

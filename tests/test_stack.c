@@ -235,12 +235,12 @@ static void test_arp_unresolved_and_queue_bound(void **state)
 	struct env *e = *state;
 	struct zc_udp_sock *sa = zc_udp_open(e->a);
 	uint8_t b[10] = { 0 };
-	for (int i = 0; i < 20; i++)
+	for (unsigned i = 0; i < ZC_ARP_QUEUE_PER_ENTRY + 12; i++)
 		assert_int_equal(zc_udp_sendto(sa, b, sizeof(b), IP_NOBODY, 7), 10);
 	assert_int_equal(drop_n(e->a, "arp_queue_full"), 12);
 	assert_true(zc_stack_next_timer(e->a) <= e->now + 1000000000ull);
 	run(e, 5000000000ull);
-	assert_int_equal(drop_n(e->a, "arp_unresolved"), 8);
+	assert_int_equal(drop_n(e->a, "arp_unresolved"), ZC_ARP_QUEUE_PER_ENTRY);
 	struct zc_stack_stats s;
 	zc_stack_get_stats(e->a, &s);
 	assert_int_equal(s.arp_requests_out, 1 + 3); /* announcement + 3 tries */
