@@ -1,8 +1,9 @@
 /*
  * zc_bench.c - copy vs page trading / copy-on-write through the socket
- * layer, two processes on a Trapeze wire, in one run.
+ * layer, two processes on a Trapeze wire, beside the Linux kernel over
+ * loopback with and without its zero-copy interfaces, in one run.
  *
- *   zc_bench [--rounds R] [--sizes 4K,64K,2M,...] [--scale F] [--csv FILE]
+ *   zc_bench [--rounds R] [--sizes 4K,64K,2M,...] [--modes LIST] [--scale F] [--csv FILE]
  *   zc_bench --verify --policy never|auto|always [--bytes N] [--size S]
  *
  * Part 1 measures what the policy decides from: remapping k bytes of a
@@ -10,13 +11,20 @@
  * against copying them, for k from 4 KiB to 4 MiB, and prints the crossover.
  *
  * Part 2 sweeps read/write sizes from 4 KiB to 4 MiB. For each size the
- * three policies run back to back (never, auto, always), R rounds, and the
- * medians are reported: throughput, CPU time per GiB of both processes
- * (all threads, getrusage), host-stack bytes copied per byte delivered
- * (sender copy-in + receiver copy-out + deferred copies; the NIC's DMA is
- * reported apart), and the shares traded and sent by copy-on-write. The
- * sender writes one page-aligned buffer it never rewrites (iperf3's
- * pattern); the receiver reads with MSG_WAITALL into a 2 MiB-aligned one.
+ * modes run back to back, R rounds, and the medians are reported: the
+ * three policies (never, auto, always) on the Trapeze wire, and the same
+ * two processes over a kernel loopback connection: plain send/recv,
+ * MSG_ZEROCOPY sends (completions read from the error queue),
+ * TCP_ZEROCOPY_RECEIVE reads (pages mapped into a mapping of the socket,
+ * recv for what it cannot map) and both. Measures: throughput, CPU time
+ * per GiB of both processes (all threads, getrusage), host-stack bytes
+ * copied per byte delivered (socket layer: sender copy-in + receiver
+ * copy-out + deferred copies, the NIC's DMA reported apart; kernel: bytes
+ * recv'd, sent plainly, or whose MSG_ZEROCOPY completion says COPIED), and
+ * the shares received and sent without a copy. The sender writes one
+ * page-aligned buffer it never rewrites (iperf3's pattern); the receiver
+ * reads with MSG_WAITALL into a 2 MiB-aligned one; kernel cells check one
+ * word of every page received. With --csv, a plot beside it (gnuplot).
  *
  * --verify moves N bytes (default 1 GiB) whose every byte is a function of
  * its stream offset, rewriting the send buffer before each write, under one
@@ -28,10 +36,13 @@
 #include "tests/sha256.h"
 
 #include <arpa/inet.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -51,6 +62,17 @@
 #define RX_IP "10.8.0.1"
 
 enum { OP_CELL = 1, OP_QUIT = 2 };
+
+/* What a cell measures: the three zero-copy policies of the socket layer
+ * (ZC_ZCOPY_NEVER, _AUTO, _ALWAYS: 0..2), then the Linux kernel over
+ * loopback, plain and with its two zero-copy interfaces. */
+enum { M_KCOPY = 3, M_KMSGZC, M_KZCRX, M_KBOTH, NMODES };
+static const char *const mode_name[NMODES] = { "never", "auto", "always", "kernel", "kernel MSG_ZEROCOPY",
+					       "kernel ZC receive", "kernel MSG_ZEROCOPY + ZC receive" };
+static const char *const mode_csv[NMODES] = { "never", "auto", "always", "kernel-copy", "kernel-msg_zerocopy",
+					      "kernel-zerocopy_receive", "kernel-both" };
+static bool mode_msgzc(int m) { return m == M_KMSGZC || m == M_KBOTH; }
+static bool mode_zcrx(int m) { return m == M_KZCRX || m == M_KBOTH; }
 struct cmd {
 	uint32_t op, policy;
 	uint64_t size, bytes;
@@ -58,6 +80,7 @@ struct cmd {
 };
 struct result {
 	uint64_t cpu_ns, copied, cow, deferred_bytes, deferred_copies;
+	uint64_t zc_unconfirmed; /* MSG_ZEROCOPY sends whose completion never came */
 	char sha[65];
 };
 
@@ -134,9 +157,100 @@ static struct zc_sockctx *open_ctx(const char *wire, int port, int policy)
 	return cx;
 }
 
+/* --- the Linux kernel over loopback ----------------------------------------------------------- */
+
+/*
+ * MSG_ZEROCOPY (Documentation/networking/msg_zerocopy.rst): every send call
+ * that takes bytes gets the next 32-bit id; completions arrive on the error
+ * queue as id ranges, with SO_EE_CODE_ZEROCOPY_COPIED when the kernel copied
+ * after all (on loopback it copies at delivery). The bytes of each id are
+ * kept so that the completions say how many bytes went without a copy.
+ */
+#define ZCN_RING (1u << 16)
+struct zcn {
+	uint32_t next, done; /* ids handed out, ids completed */
+	uint32_t len[ZCN_RING];
+	uint64_t copied, zero;
+};
+
+/* Takes the completions queued; with wait, until every id has completed
+ * or a second passes without one (returns the ids still open). */
+static uint32_t zcn_reap(int fd, struct zcn *z, bool wait)
+{
+	while (z->done != z->next) {
+		char ctl[256];
+		struct msghdr m = { .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN || !wait)
+				break;
+			struct pollfd p = { .fd = fd, .events = 0 };
+			if (poll(&p, 1, 1000) <= 0)
+				break;
+			continue;
+		}
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			struct sock_extended_err e;
+			memcpy(&e, CMSG_DATA(cm), sizeof(e));
+			if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY || e.ee_errno != 0)
+				continue;
+			for (uint32_t id = e.ee_info; id - e.ee_info <= e.ee_data - e.ee_info; id++) {
+				uint32_t b = z->len[id % ZCN_RING];
+				if (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+					z->copied += b;
+				else
+					z->zero += b;
+				z->done++;
+			}
+		}
+	}
+	return z->next - z->done;
+}
+
+/* The sender's side of a kernel cell: `bytes` in writes of `size` from the
+ * page-aligned pattern buffer, with MSG_ZEROCOPY or plain send. */
+static void ksend(int fd, const uint8_t *buf, uint64_t size, uint64_t bytes, bool msgzc, struct result *r,
+		  struct zcn *z)
+{
+	z->copied = z->zero = 0;
+	uint64_t plain = 0;
+	for (uint64_t off = 0; off < bytes; off += size) {
+		size_t n = bytes - off < size ? (size_t)(bytes - off) : (size_t)size;
+		for (size_t done = 0; done < n;) {
+			if (msgzc && z->next - z->done >= ZCN_RING - 1)
+				zcn_reap(fd, z, true);
+			ssize_t k = send(fd, buf + done, n - done, MSG_NOSIGNAL | (msgzc ? MSG_ZEROCOPY : 0));
+			if (k < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == ENOBUFS && msgzc) { /* completions hold the socket's option memory */
+					zcn_reap(fd, z, true);
+					continue;
+				}
+				die("kernel send");
+			}
+			done += (size_t)k;
+			if (msgzc) {
+				z->len[z->next % ZCN_RING] = (uint32_t)k;
+				z->next++;
+				zcn_reap(fd, z, false);
+			} else {
+				plain += (uint64_t)k;
+			}
+		}
+	}
+	r->zc_unconfirmed = msgzc ? zcn_reap(fd, z, true) : 0;
+	r->copied = plain + z->copied;
+	r->cow = z->zero;
+}
+
 /* --- the sender (child) ------------------------------------------------------------ */
 
-static int sender(const char *wire)
+static int sender(const char *wire, int kport)
 {
 	struct zc_sockctx *cx = open_ctx(wire, 1, ZC_ZCOPY_NEVER);
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -156,12 +270,32 @@ static int sender(const char *wire)
 	}
 	int one = 1;
 	zc_setsockopt(cx, fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* the kernel's connection over loopback; tell the receiver whether
+	 * MSG_ZEROCOPY can be asked for (SO_ZEROCOPY, Linux 4.14) */
+	int kfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in k = { .sin_family = AF_INET, .sin_port = htons((uint16_t)kport),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (kfd < 0 || connect(kfd, (struct sockaddr *)&k, sizeof(k)) != 0)
+		die("kernel connect");
+	uint32_t caps = setsockopt(kfd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) == 0 ? 1 : (uint32_t)-errno;
+	if (xfer(cx, fd[0], &caps, sizeof(caps), false) != 0)
+		die("control");
+	struct zcn *zn = calloc(1, sizeof(*zn));
 	uint8_t *buf = abuf(4 * MiB);
 	pat_fill(buf, 0, 4 * MiB);
 	for (;;) {
 		struct cmd c;
 		if (xfer(cx, fd[0], &c, sizeof(c), true) != 0 || c.op != OP_CELL)
 			break;
+		if (c.policy >= M_KCOPY) {
+			struct result r = { 0 };
+			uint64_t c0 = cpu_ns();
+			ksend(kfd, buf, c.size, c.bytes, mode_msgzc((int)c.policy), &r, zn);
+			r.cpu_ns = cpu_ns() - c0;
+			if (xfer(cx, fd[0], &r, sizeof(r), false) != 0)
+				break;
+			continue;
+		}
 		zc_sockctx_set_zcopy(cx, (int)c.policy);
 		struct zc_zstats z0, z1;
 		zc_sock_zstats(cx, fd[1], &z0);
@@ -191,6 +325,8 @@ static int sender(const char *wire)
 		if (xfer(cx, fd[0], &r, sizeof(r), false) != 0)
 			break;
 	}
+	free(zn);
+	close(kfd);
 	zc_close(cx, fd[1]);
 	zc_close(cx, fd[0]);
 	zc_sockctx_close(cx);
@@ -211,9 +347,25 @@ struct rx {
 	struct zc_sockctx *cx;
 	int ctl, data;
 	uint8_t *buf;
+	int kfd;                /* the kernel's connection over loopback */
+	uint8_t *kmap;          /* where TCP_ZEROCOPY_RECEIVE maps pages */
+	int msgzc_err, zcrx_err; /* 0, or why the kernel's zero-copy modes cannot run */
 };
 
-static struct rx rx_open(const char *wire)
+/* TCP_ZEROCOPY_RECEIVE's argument as Linux 5.11+ defines it (linux/tcp.h;
+ * glibc's netinet/tcp.h has only its first three fields). */
+struct kzc_receive {
+	uint64_t address;
+	uint32_t length, recv_skip_hint, inq;
+	int32_t err;
+	uint64_t copybuf_address;
+	int32_t copybuf_len;
+	uint32_t flags;
+	uint64_t msg_control, msg_controllen;
+	uint32_t msg_flags, reserved;
+};
+
+static struct rx rx_open(const char *wire, int klisten)
 {
 	struct rx x = { .cx = open_ctx(wire, 0, ZC_ZCOPY_NEVER) };
 	int l[2];
@@ -232,7 +384,126 @@ static struct rx rx_open(const char *wire)
 	int one = 1;
 	zc_setsockopt(x.cx, x.ctl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	x.buf = abuf(4 * MiB + 2 * MiB);
+	x.kfd = accept4(klisten, NULL, NULL, SOCK_CLOEXEC);
+	if (x.kfd < 0)
+		die("kernel accept");
+	uint32_t caps;
+	if (xfer(x.cx, x.ctl, &caps, sizeof(caps), true) != 0)
+		die("control");
+	x.msgzc_err = caps == 1 ? 0 : -(int)caps;
+	/* TCP_ZEROCOPY_RECEIVE (Linux 4.18): a read-only shared mapping of the
+	 * socket, then getsockopt maps received pages into it; probed with
+	 * nothing received yet, which maps nothing */
+	x.kmap = mmap(NULL, 4 * MiB, PROT_READ, MAP_SHARED, x.kfd, 0);
+	if (x.kmap == MAP_FAILED) {
+		x.zcrx_err = errno;
+		x.kmap = NULL;
+	} else {
+		struct kzc_receive z = { .address = (uintptr_t)x.kmap };
+		socklen_t zl = sizeof(z);
+		if (getsockopt(x.kfd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &z, &zl) != 0)
+			x.zcrx_err = errno;
+	}
 	return x;
+}
+
+/* One word of every page of what arrived, at offsets [from, to) of a write
+ * (the sender writes its pattern buffer from its start each time). */
+static void kcheck(const uint8_t *p, uint64_t from, uint64_t to)
+{
+	for (uint64_t o = (from + 7) & ~7ull; o + 8 <= to; o += 4096) {
+		uint64_t w;
+		memcpy(&w, p + (o - from), 8);
+		if (w != pat_word(o / 8)) {
+			fprintf(stderr, "zc_bench: kernel cell: wrong bytes at offset %llu of a write\n",
+				(unsigned long long)o);
+			exit(1);
+		}
+	}
+}
+
+/* The receiver's side of a kernel cell: reads of `size` with recv, or
+ * TCP_ZEROCOPY_RECEIVE for whole pages and recv for what it cannot map. */
+static void krecv(struct rx *x, int mode, uint64_t size, uint64_t bytes, uint64_t *copied, uint64_t *mapped)
+{
+	for (uint64_t off = 0; off < bytes; off += size) {
+		size_t n = bytes - off < size ? (size_t)(bytes - off) : (size_t)size;
+		size_t got = 0;
+		while (got < n) {
+			if (mode_zcrx(mode) && n - got >= 4096) {
+				struct kzc_receive z = { .address = (uintptr_t)x->kmap,
+							 .length = (uint32_t)((n - got) & ~(size_t)4095) };
+				socklen_t zl = sizeof(z);
+				if (getsockopt(x->kfd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &z, &zl) != 0)
+					die("TCP_ZEROCOPY_RECEIVE");
+				if (z.err) {
+					errno = -z.err;
+					die("TCP_ZEROCOPY_RECEIVE");
+				}
+				if (z.length) {
+					kcheck(x->kmap, got, got + z.length);
+					*mapped += z.length;
+					got += z.length;
+					continue;
+				}
+				if (z.recv_skip_hint == 0) { /* nothing queued: the call does not wait */
+					struct pollfd p = { .fd = x->kfd, .events = POLLIN };
+					poll(&p, 1, 1000);
+					continue;
+				}
+				size_t want = z.recv_skip_hint < n - got ? z.recv_skip_hint : n - got;
+				ssize_t r = recv(x->kfd, x->buf + got, want, 0);
+				if (r <= 0) {
+					if (r < 0 && errno == EINTR)
+						continue;
+					die("kernel receive");
+				}
+				kcheck(x->buf + got, got, got + (size_t)r);
+				*copied += (uint64_t)r;
+				got += (size_t)r;
+				continue;
+			}
+			ssize_t r = recv(x->kfd, x->buf + got, n - got, MSG_WAITALL);
+			if (r <= 0) {
+				if (r < 0 && errno == EINTR)
+					continue;
+				die("kernel receive");
+			}
+			kcheck(x->buf + got, got, got + (size_t)r);
+			*copied += (uint64_t)r;
+			got += (size_t)r;
+		}
+	}
+}
+
+/* A kernel cell: the same measures as the socket layer's, from the
+ * kernel's own reports: bytes copied are those received with recv and
+ * those sent plainly or whose MSG_ZEROCOPY completion says COPIED. */
+static void run_kcell(struct rx *x, int mode, uint64_t size, uint64_t bytes, struct cell *out)
+{
+	struct cmd c = { .op = OP_CELL, .policy = (uint32_t)mode, .size = size, .bytes = bytes };
+	if (xfer(x->cx, x->ctl, &c, sizeof(c), false) != 0)
+		die("control");
+	uint64_t copied = 0, mapped = 0;
+	uint64_t w0 = now_ns(), c0 = cpu_ns();
+	krecv(x, mode, size, bytes, &copied, &mapped);
+	uint64_t w1 = now_ns(), c1 = cpu_ns();
+	struct result r;
+	if (xfer(x->cx, x->ctl, &r, sizeof(r), true) != 0)
+		die("control");
+	double gib = (double)bytes / (double)(1ull << 30);
+	*out = (struct cell){ .size = size, .policy = mode };
+	out->gbps = (double)bytes / (double)(w1 - w0);
+	out->rx_cpu = (double)(c1 - c0) / 1e9 / gib;
+	out->tx_cpu = (double)r.cpu_ns / 1e9 / gib;
+	out->cpu_s_per_gib = out->rx_cpu + out->tx_cpu;
+	out->copied_per_byte = (double)(copied + r.copied) / (double)bytes;
+	out->traded = (double)mapped / (double)bytes;
+	out->cow = (double)r.cow / (double)bytes;
+	if (r.zc_unconfirmed)
+		fprintf(stderr, "zc_bench: %u MSG_ZEROCOPY sends had no completion after a second\n",
+			(unsigned)r.zc_unconfirmed);
+	out->deliver_ms_per_gib = -1; /* inside the kernel's receive: not apart */
 }
 
 /* One cell: returns 0, or -1 when the hashes differ (verify). */
@@ -360,6 +631,52 @@ static int part1(struct rc *out, int *n)
 	return 0;
 }
 
+/* The sweep as a plot beside the CSV (FILE.csv -> FILE.png), when gnuplot
+ * is installed: throughput and CPU per GiB against the write size. */
+static void plot(const char *csv, const uint64_t *sizes, int nsizes, const int *modes, int nm,
+		 const struct cell *all, int rounds)
+{
+	if (system("command -v gnuplot >/dev/null 2>&1") != 0)
+		return;
+	char png[512];
+	size_t n = strlen(csv);
+	if (n >= 4 && strcmp(csv + n - 4, ".csv") == 0)
+		n -= 4;
+	if (n + 5 > sizeof(png))
+		return;
+	memcpy(png, csv, n);
+	strcpy(png + n, ".png");
+	FILE *g = popen("gnuplot", "w");
+	if (g == NULL)
+		return;
+	for (int i = 0; i < nm; i++) {
+		fprintf(g, "$m%d << EOD\n", i);
+		for (int si = 0; si < nsizes; si++) {
+			const struct cell *c = &all[((size_t)si * NMODES + (size_t)modes[i]) * (size_t)rounds];
+			fprintf(g, "%.3f %.4f %.4f\n", (double)sizes[si] / KiB, c->gbps, c->cpu_s_per_gib);
+		}
+		fprintf(g, "EOD\n");
+	}
+	fprintf(g, "set terminal pngcairo size 1000,440 font ',10' noenhanced\nset output '%s'\n"
+		   "set multiplot layout 1,2 title 'zcstack (Trapeze wire, socket layer) and the Linux kernel "
+		   "(loopback), two processes, medians of %d rounds'\n"
+		   "set logscale x 2\nset xlabel 'write and read size (KiB)'\nset grid\n"
+		   "set key top left font ',9'\n",
+		   png, rounds);
+	for (int panel = 0; panel < 2; panel++) {
+		fprintf(g, "set title '%s'\n%s\nplot ",
+			panel ? "CPU s per GiB, both processes (lower is better)" : "GB/s (higher is better)",
+			panel ? "set logscale y 2\nset yrange [*:*]\nunset key" : "set yrange [0:*]");
+		for (int i = 0; i < nm; i++)
+			fprintf(g, "%s$m%d using 1:%d with linespoints lw 2 %s title '%s'", i ? ", " : "", i, panel ? 3 : 2,
+				modes[i] >= M_KCOPY ? "dt 2" : "dt 1", mode_name[modes[i]]);
+		fprintf(g, "\n");
+	}
+	fprintf(g, "unset multiplot\n");
+	if (pclose(g) == 0)
+		printf("plot: %s\n", png);
+}
+
 /* --- main ----------------------------------------------------------------------------------- */
 
 static int parse_size(const char *s, uint64_t *out)
@@ -385,17 +702,43 @@ static const char *pname(int p) { return zc_zcopy_name(p); }
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: zc_bench [--rounds R] [--sizes 4K,64K,2M] [--scale F] [--csv FILE]\n"
+		"usage: zc_bench [--rounds R] [--sizes 4K,64K,2M] [--modes LIST] [--scale F] [--csv FILE]\n"
 		"       zc_bench --verify --policy never|auto|always [--bytes 1G] [--size 1M]\n"
 		"Two processes on a Trapeze wire, through the socket layer: copy (never) against\n"
-		"page trading and copy-on-write (auto, always), medians of R rounds.\n");
+		"page trading and copy-on-write (auto, always); beside them, alternating, the same\n"
+		"two processes over the Linux kernel's loopback: plain send/recv (kernel-copy),\n"
+		"MSG_ZEROCOPY sends (kernel-msg_zerocopy), TCP_ZEROCOPY_RECEIVE reads\n"
+		"(kernel-zerocopy_receive) and both (kernel-both). Medians of R rounds.\n"
+		"--modes: a comma list of those names (default: all seven); 'kernel' means the four\n"
+		"kernel modes.\n");
+}
+
+/* Adds the modes named in a comma list; -1 for an unknown name. */
+static int parse_modes(const char *arg, bool on[NMODES])
+{
+	char *list = strdup(arg);
+	int rc = 0;
+	for (char *t = strtok(list, ","); t && rc == 0; t = strtok(NULL, ",")) {
+		int m = -1;
+		for (int i = 0; i < NMODES; i++)
+			if (strcmp(t, mode_csv[i]) == 0)
+				m = i;
+		if (strcmp(t, "kernel") == 0)
+			on[M_KCOPY] = on[M_KMSGZC] = on[M_KZCRX] = on[M_KBOTH] = true;
+		else if (m >= 0)
+			on[m] = true;
+		else
+			rc = -1;
+	}
+	free(list);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	int rounds = 3, policy = -1;
 	double scale = 1.0;
-	const char *csv = NULL, *sizes_arg = "4K,16K,64K,256K,1M,2M,4M";
+	const char *csv = NULL, *sizes_arg = "4K,16K,64K,256K,1M,2M,4M", *modes_arg = "never,auto,always,kernel";
 	bool verify = false;
 	uint64_t vbytes = 1024 * MiB, vsize = 1 * MiB;
 	static const struct option lo[] = {
@@ -403,12 +746,14 @@ int main(int argc, char **argv)
 		{ "scale", required_argument, 0, 'x' },  { "csv", required_argument, 0, 'c' },
 		{ "verify", no_argument, 0, 'v' },       { "policy", required_argument, 0, 'p' },
 		{ "bytes", required_argument, 0, 'b' },  { "size", required_argument, 0, 'z' },
-		{ "help", no_argument, 0, 'h' },         { 0, 0, 0, 0 },
+		{ "modes", required_argument, 0, 'm' }, { "help", no_argument, 0, 'h' },
+		{ 0, 0, 0, 0 },
 	};
 	for (int o; (o = getopt_long(argc, argv, "", lo, NULL)) != -1;) {
 		switch (o) {
 		case 'r': rounds = atoi(optarg); break;
 		case 's': sizes_arg = optarg; break;
+		case 'm': modes_arg = optarg; break;
 		case 'x': scale = atof(optarg); break;
 		case 'c': csv = optarg; break;
 		case 'v': verify = true; break;
@@ -435,16 +780,40 @@ int main(int argc, char **argv)
 		nsizes++;
 	}
 	free(list);
+	bool on[NMODES] = { false };
+	if (parse_modes(modes_arg, on) != 0) {
+		fprintf(stderr, "zc_bench: --modes '%s': names are never, auto, always, kernel-copy, "
+				"kernel-msg_zerocopy, kernel-zerocopy_receive, kernel-both, kernel\n", modes_arg);
+		return 2;
+	}
 	signal(SIGPIPE, SIG_IGN);
+	/* the kernel's side: a loopback listener the sender connects to */
+	int kl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in ka = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t kal = sizeof(ka);
+	if (kl < 0 || bind(kl, (struct sockaddr *)&ka, sizeof(ka)) || listen(kl, 1) ||
+	    getsockname(kl, (struct sockaddr *)&ka, &kal))
+		die("kernel listener");
 	char wire[32];
 	snprintf(wire, sizeof(wire), "zb%d", (int)getpid());
 	zc_trapeze_unlink(wire);
 	pid_t child = fork();
 	if (child < 0)
 		die("fork");
-	if (child == 0)
-		_exit(sender(wire));
-	struct rx x = rx_open(wire);
+	if (child == 0) {
+		close(kl);
+		_exit(sender(wire, ntohs(ka.sin_port)));
+	}
+	struct rx x = rx_open(wire, kl);
+	close(kl);
+	if (!verify && (on[M_KMSGZC] || on[M_KBOTH]) && x.msgzc_err) {
+		printf("kernel MSG_ZEROCOPY: not measured, SO_ZEROCOPY: %s\n", strerror(x.msgzc_err));
+		on[M_KMSGZC] = on[M_KBOTH] = false;
+	}
+	if (!verify && (on[M_KZCRX] || on[M_KBOTH]) && x.zcrx_err) {
+		printf("kernel TCP_ZEROCOPY_RECEIVE: not measured: %s\n", strerror(x.zcrx_err));
+		on[M_KZCRX] = on[M_KBOTH] = false;
+	}
 	int rc = 0;
 	if (verify) {
 		struct cell c;
@@ -491,8 +860,13 @@ int main(int argc, char **argv)
 	       costs[0].trade ? "trade" : "copy", (unsigned long long)costs[1].copy_ns,
 	       (unsigned long long)costs[1].remap_ns,
 	       costs[1].frame_size ? (costs[1].trade ? "trade" : "copy") : "no 2 MiB frames");
-	/* part 2 */
-	struct cell *all = calloc((size_t)nsizes * 3 * (size_t)rounds, sizeof(*all));
+	/* part 2: for each size, R rounds of every mode back to back */
+	int modes[NMODES], nm = 0;
+	for (int m = 0; m < NMODES; m++)
+		if (on[m])
+			modes[nm++] = m;
+	struct cell *all = calloc((size_t)nsizes * NMODES * (size_t)rounds, sizeof(*all));
+#define CELL(si, m, r) (&all[(((size_t)(si) * NMODES) + (size_t)(m)) * (size_t)rounds + (size_t)(r)])
 	for (int si = 0; si < nsizes; si++) {
 		uint64_t s = sizes[si];
 		uint64_t bytes = s >= 1 * MiB ? 768 * MiB : s >= 64 * KiB ? 384 * MiB : 192 * MiB;
@@ -501,65 +875,108 @@ int main(int argc, char **argv)
 		if (bytes < 4 * MiB)
 			bytes = 4 * MiB;
 		for (int r = 0; r < rounds; r++)
-			for (int p = 0; p < 3; p++) {
-				struct cell *c = &all[((size_t)si * 3 + (size_t)p) * (size_t)rounds + (size_t)r];
-				run_cell(&x, p, s, bytes, false, c);
+			for (int i = 0; i < nm; i++) {
+				int m = modes[i];
+				struct cell *c = CELL(si, m, r);
+				if (m >= M_KCOPY)
+					run_kcell(&x, m, s, bytes, c);
+				else
+					run_cell(&x, m, s, bytes, false, c);
 				if (getenv("ZC_BENCH_DUMP"))
 					printf("cell %llu %s round %d: %.2f GB/s traded %.2f cow %.2f\n",
-					       (unsigned long long)s, pname(p), r, c->gbps, c->traded, c->cow);
+					       (unsigned long long)s, mode_csv[m], r, c->gbps, c->traded, c->cow);
 			}
 	}
 	rx_quit(&x);
 	waitpid(child, NULL, 0);
 	if (getenv("ZC_BENCH_DUMP"))
 		zc_sockctx_dump(x.cx, stdout);
-	printf("\n## Socket layer, two processes on the Trapeze wire: medians of %d rounds\n\n", rounds);
-	printf("| size | policy | GB/s | CPU s/GiB (rx+tx) | read delivery ms/GiB | host bytes copied per byte | "
-	       "traded | sent by COW | vs never |\n|---|---|---|---|---|---|---|---|---|\n");
+	/* medians, in place in round 0 of each mode */
+	for (int si = 0; si < nsizes; si++)
+		for (int i = 0; i < nm; i++) {
+			struct cell *c = CELL(si, modes[i], 0);
+			double v[8][99];
+			for (int r = 0; r < rounds; r++) {
+				double row[8] = { c[r].gbps, c[r].cpu_s_per_gib, c[r].rx_cpu, c[r].tx_cpu,
+						  c[r].deliver_ms_per_gib, c[r].copied_per_byte, c[r].traded, c[r].cow };
+				for (int k = 0; k < 8; k++)
+					v[k][r] = row[k];
+			}
+			c->gbps = med(v[0], rounds), c->cpu_s_per_gib = med(v[1], rounds), c->rx_cpu = med(v[2], rounds);
+			c->tx_cpu = med(v[3], rounds), c->deliver_ms_per_gib = med(v[4], rounds);
+			c->copied_per_byte = med(v[5], rounds), c->traded = med(v[6], rounds), c->cow = med(v[7], rounds);
+		}
+	printf("\n## Trapeze wire through the socket layer beside the Linux kernel's loopback: "
+	       "medians of %d rounds\n\n", rounds);
+	printf("| size | mode | GB/s | vs never | vs kernel | CPU s/GiB (rx+tx) | read delivery ms/GiB | "
+	       "host bytes copied per byte | received without copy | sent without copy |\n"
+	       "|---|---|---|---|---|---|---|---|---|---|\n");
 	FILE *f = csv ? fopen(csv, "w") : NULL;
 	if (f)
 		fprintf(f, "size,policy,gbps,cpu_s_per_gib,rx_cpu_s_per_gib,tx_cpu_s_per_gib,deliver_ms_per_gib,"
 			   "copied_per_byte,dma_per_byte,traded_share,cow_share,deferred_copies\n");
-	double worst_auto = 0;
+	double worst_auto = -1;
 	for (int si = 0; si < nsizes; si++) {
-		double gnever = 0;
-		for (int p = 0; p < 3; p++) {
-			struct cell *c = &all[((size_t)si * 3 + (size_t)p) * (size_t)rounds];
-			double g[99], cpu[99], cp[99], rxc[99], txc[99], dl[99];
-			for (int r = 0; r < rounds; r++) {
-				dl[r] = c[r].deliver_ms_per_gib;
-				g[r] = c[r].gbps;
-				cpu[r] = c[r].cpu_s_per_gib;
-				cp[r] = c[r].copied_per_byte;
-				rxc[r] = c[r].rx_cpu;
-				txc[r] = c[r].tx_cpu;
+		double gnever = on[0] ? CELL(si, 0, 0)->gbps : 0, gkernel = on[M_KCOPY] ? CELL(si, M_KCOPY, 0)->gbps : 0;
+		char sz[32];
+		if (sizes[si] >= MiB)
+			snprintf(sz, sizeof(sz), "%llu MiB", (unsigned long long)(sizes[si] / MiB));
+		else
+			snprintf(sz, sizeof(sz), "%llu KiB", (unsigned long long)(sizes[si] / KiB));
+		for (int i = 0; i < nm; i++) {
+			int m = modes[i];
+			const struct cell *c = CELL(si, m, 0);
+			if (m == ZC_ZCOPY_AUTO && gnever > 0 && 1 - c->gbps / gnever > worst_auto)
+				worst_auto = 1 - c->gbps / gnever;
+			char rel[16] = "-", relk[16] = "-", dl[16] = "-";
+			if (gnever > 0)
+				snprintf(rel, sizeof(rel), "%.2fx", c->gbps / gnever);
+			if (gkernel > 0)
+				snprintf(relk, sizeof(relk), "%.2fx", c->gbps / gkernel);
+			if (c->deliver_ms_per_gib >= 0)
+				snprintf(dl, sizeof(dl), "%.1f", c->deliver_ms_per_gib);
+			printf("| %s | %s | %.2f | %s | %s | %.3f (%.3f+%.3f) | %s | %.3f | %.0f%% | %.0f%% |\n", sz,
+			       mode_name[m], c->gbps, rel, relk, c->cpu_s_per_gib, c->rx_cpu, c->tx_cpu, dl,
+			       c->copied_per_byte, c->traded * 100, c->cow * 100);
+			if (f) {
+				fprintf(f, "%llu,%s,%.4f,%.4f,%.4f,%.4f,", (unsigned long long)sizes[si], mode_csv[m],
+					c->gbps, c->cpu_s_per_gib, c->rx_cpu, c->tx_cpu);
+				if (c->deliver_ms_per_gib >= 0)
+					fprintf(f, "%.2f", c->deliver_ms_per_gib);
+				fprintf(f, ",%.4f,%.4f,%.4f,%.4f,%llu\n", c->copied_per_byte, c->dma_per_byte, c->traded,
+					c->cow, (unsigned long long)c->deferred);
 			}
-			double gm = med(g, rounds), cm = med(cpu, rounds), pm = med(cp, rounds);
-			double rm = med(rxc, rounds), tm = med(txc, rounds), dm = med(dl, rounds);
-			if (p == 0)
-				gnever = gm;
-			double rel = gnever > 0 ? gm / gnever : 0;
-			if (p == 1 && 1 - rel > worst_auto)
-				worst_auto = 1 - rel;
-			char sz[32];
-			if (sizes[si] >= MiB)
-				snprintf(sz, sizeof(sz), "%llu MiB", (unsigned long long)(sizes[si] / MiB));
-			else
-				snprintf(sz, sizeof(sz), "%llu KiB", (unsigned long long)(sizes[si] / KiB));
-			printf("| %s | %s | %.2f | %.3f (%.3f+%.3f) | %.1f | %.3f | %.0f%% | %.0f%% | %.2fx |\n", sz, pname(p),
-			       gm, cm, rm, tm, dm, pm, c[rounds - 1].traded * 100, c[rounds - 1].cow * 100, rel);
-			if (f)
-				fprintf(f, "%llu,%s,%.4f,%.4f,%.4f,%.4f,%.2f,%.4f,%.4f,%.4f,%.4f,%llu\n",
-					(unsigned long long)sizes[si], pname(p), gm, cm, rm, tm, dm, pm,
-					c[rounds - 1].dma_per_byte, c[rounds - 1].traded, c[rounds - 1].cow,
-					(unsigned long long)c[rounds - 1].deferred);
 		}
 	}
-	printf("\nauto at worst %.1f%% slower than never (target: 5%%)\n", worst_auto * 100);
+	printf("\n\"received without copy\": traded pages (socket layer) or pages TCP_ZEROCOPY_RECEIVE mapped;\n"
+	       "\"sent without copy\": sent by copy-on-write reference (socket layer) or MSG_ZEROCOPY sends\n"
+	       "whose completion did not say COPIED. Host bytes copied: the socket layer's counters; the\n"
+	       "kernel's from recv, plain sends and COPIED completions (its DMA is none: loopback).\n");
+	if (worst_auto >= 0)
+		printf("\nauto at worst %.1f%% slower than never (target: 5%%)\n", worst_auto * 100);
+	/* the best of each side, size by size */
+	bool kany = on[M_KCOPY] || on[M_KMSGZC] || on[M_KZCRX] || on[M_KBOTH], sany = on[0] || on[1] || on[2];
+	if (kany && sany) {
+		printf("best of zcstack against the best of the kernel:");
+		for (int si = 0; si < nsizes; si++) {
+			int bs = -1, bk = -1;
+			for (int i = 0; i < nm; i++) {
+				int m = modes[i];
+				int *b = m >= M_KCOPY ? &bk : &bs;
+				if (*b < 0 || CELL(si, m, 0)->gbps > CELL(si, *b, 0)->gbps)
+					*b = m;
+			}
+			printf("%s %llu KiB %.2fx (%s / %s)", si ? "," : "", (unsigned long long)(sizes[si] / KiB),
+			       CELL(si, bs, 0)->gbps / CELL(si, bk, 0)->gbps, mode_name[bs], mode_name[bk]);
+		}
+		printf("\n");
+	}
 	if (f) {
 		fclose(f);
 		printf("CSV written to %s\n", csv);
+		plot(csv, sizes, nsizes, modes, nm, all, rounds);
 	}
+#undef CELL
 	free(all);
 	zc_sockctx_close(x.cx);
 	zc_trapeze_unlink(wire);
