@@ -80,7 +80,6 @@ struct cmd {
 };
 struct result {
 	uint64_t cpu_ns, copied, cow, deferred_bytes, deferred_copies;
-	uint64_t zc_unconfirmed; /* MSG_ZEROCOPY sends whose completion never came */
 	char sha[65];
 };
 
@@ -157,100 +156,9 @@ static struct zc_sockctx *open_ctx(const char *wire, int port, int policy)
 	return cx;
 }
 
-/* --- the Linux kernel over loopback ----------------------------------------------------------- */
-
-/*
- * MSG_ZEROCOPY (Documentation/networking/msg_zerocopy.rst): every send call
- * that takes bytes gets the next 32-bit id; completions arrive on the error
- * queue as id ranges, with SO_EE_CODE_ZEROCOPY_COPIED when the kernel copied
- * after all (on loopback it copies at delivery). The bytes of each id are
- * kept so that the completions say how many bytes went without a copy.
- */
-#define ZCN_RING (1u << 16)
-struct zcn {
-	uint32_t next, done; /* ids handed out, ids completed */
-	uint32_t len[ZCN_RING];
-	uint64_t copied, zero;
-};
-
-/* Takes the completions queued; with wait, until every id has completed
- * or a second passes without one (returns the ids still open). */
-static uint32_t zcn_reap(int fd, struct zcn *z, bool wait)
-{
-	while (z->done != z->next) {
-		char ctl[256];
-		struct msghdr m = { .msg_control = ctl, .msg_controllen = sizeof(ctl) };
-		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno != EAGAIN || !wait)
-				break;
-			struct pollfd p = { .fd = fd, .events = 0 };
-			if (poll(&p, 1, 1000) <= 0)
-				break;
-			continue;
-		}
-		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
-			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
-			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
-				continue;
-			struct sock_extended_err e;
-			memcpy(&e, CMSG_DATA(cm), sizeof(e));
-			if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY || e.ee_errno != 0)
-				continue;
-			for (uint32_t id = e.ee_info; id - e.ee_info <= e.ee_data - e.ee_info; id++) {
-				uint32_t b = z->len[id % ZCN_RING];
-				if (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
-					z->copied += b;
-				else
-					z->zero += b;
-				z->done++;
-			}
-		}
-	}
-	return z->next - z->done;
-}
-
-/* The sender's side of a kernel cell: `bytes` in writes of `size` from the
- * page-aligned pattern buffer, with MSG_ZEROCOPY or plain send. */
-static void ksend(int fd, const uint8_t *buf, uint64_t size, uint64_t bytes, bool msgzc, struct result *r,
-		  struct zcn *z)
-{
-	z->copied = z->zero = 0;
-	uint64_t plain = 0;
-	for (uint64_t off = 0; off < bytes; off += size) {
-		size_t n = bytes - off < size ? (size_t)(bytes - off) : (size_t)size;
-		for (size_t done = 0; done < n;) {
-			if (msgzc && z->next - z->done >= ZCN_RING - 1)
-				zcn_reap(fd, z, true);
-			ssize_t k = send(fd, buf + done, n - done, MSG_NOSIGNAL | (msgzc ? MSG_ZEROCOPY : 0));
-			if (k < 0) {
-				if (errno == EINTR)
-					continue;
-				if (errno == ENOBUFS && msgzc) { /* completions hold the socket's option memory */
-					zcn_reap(fd, z, true);
-					continue;
-				}
-				die("kernel send");
-			}
-			done += (size_t)k;
-			if (msgzc) {
-				z->len[z->next % ZCN_RING] = (uint32_t)k;
-				z->next++;
-				zcn_reap(fd, z, false);
-			} else {
-				plain += (uint64_t)k;
-			}
-		}
-	}
-	r->zc_unconfirmed = msgzc ? zcn_reap(fd, z, true) : 0;
-	r->copied = plain + z->copied;
-	r->cow = z->zero;
-}
-
 /* --- the sender (child) ------------------------------------------------------------ */
 
-static int sender(const char *wire, int kport)
+static int sender(const char *wire)
 {
 	struct zc_sockctx *cx = open_ctx(wire, 1, ZC_ZCOPY_NEVER);
 	struct sockaddr_in a = { .sin_family = AF_INET };
@@ -270,32 +178,12 @@ static int sender(const char *wire, int kport)
 	}
 	int one = 1;
 	zc_setsockopt(cx, fd[0], IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	/* the kernel's connection over loopback; tell the receiver whether
-	 * MSG_ZEROCOPY can be asked for (SO_ZEROCOPY, Linux 4.14) */
-	int kfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in k = { .sin_family = AF_INET, .sin_port = htons((uint16_t)kport),
-				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	if (kfd < 0 || connect(kfd, (struct sockaddr *)&k, sizeof(k)) != 0)
-		die("kernel connect");
-	uint32_t caps = setsockopt(kfd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) == 0 ? 1 : (uint32_t)-errno;
-	if (xfer(cx, fd[0], &caps, sizeof(caps), false) != 0)
-		die("control");
-	struct zcn *zn = calloc(1, sizeof(*zn));
 	uint8_t *buf = abuf(4 * MiB);
 	pat_fill(buf, 0, 4 * MiB);
 	for (;;) {
 		struct cmd c;
 		if (xfer(cx, fd[0], &c, sizeof(c), true) != 0 || c.op != OP_CELL)
 			break;
-		if (c.policy >= M_KCOPY) {
-			struct result r = { 0 };
-			uint64_t c0 = cpu_ns();
-			ksend(kfd, buf, c.size, c.bytes, mode_msgzc((int)c.policy), &r, zn);
-			r.cpu_ns = cpu_ns() - c0;
-			if (xfer(cx, fd[0], &r, sizeof(r), false) != 0)
-				break;
-			continue;
-		}
 		zc_sockctx_set_zcopy(cx, (int)c.policy);
 		struct zc_zstats z0, z1;
 		zc_sock_zstats(cx, fd[1], &z0);
@@ -325,8 +213,6 @@ static int sender(const char *wire, int kport)
 		if (xfer(cx, fd[0], &r, sizeof(r), false) != 0)
 			break;
 	}
-	free(zn);
-	close(kfd);
 	zc_close(cx, fd[1]);
 	zc_close(cx, fd[0]);
 	zc_sockctx_close(cx);
@@ -347,164 +233,7 @@ struct rx {
 	struct zc_sockctx *cx;
 	int ctl, data;
 	uint8_t *buf;
-	int kfd;                /* the kernel's connection over loopback */
-	uint8_t *kmap;          /* where TCP_ZEROCOPY_RECEIVE maps pages */
-	int msgzc_err, zcrx_err; /* 0, or why the kernel's zero-copy modes cannot run */
 };
-
-/* TCP_ZEROCOPY_RECEIVE's argument as Linux 5.11+ defines it (linux/tcp.h;
- * glibc's netinet/tcp.h has only its first three fields). */
-struct kzc_receive {
-	uint64_t address;
-	uint32_t length, recv_skip_hint, inq;
-	int32_t err;
-	uint64_t copybuf_address;
-	int32_t copybuf_len;
-	uint32_t flags;
-	uint64_t msg_control, msg_controllen;
-	uint32_t msg_flags, reserved;
-};
-
-static struct rx rx_open(const char *wire, int klisten)
-{
-	struct rx x = { .cx = open_ctx(wire, 0, ZC_ZCOPY_NEVER) };
-	int l[2];
-	for (int i = 0; i < 2; i++) {
-		l[i] = zc_socket(x.cx, AF_INET, SOCK_STREAM, 0);
-		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(i ? PORT_DATA : PORT_CTL) };
-		if (zc_bind(x.cx, l[i], (struct sockaddr *)&a, sizeof(a)) || zc_listen(x.cx, l[i], 4))
-			die("listen");
-	}
-	x.ctl = zc_accept4(x.cx, l[0], NULL, NULL, 0);
-	x.data = zc_accept4(x.cx, l[1], NULL, NULL, 0);
-	if (x.ctl < 0 || x.data < 0)
-		die("accept");
-	zc_close(x.cx, l[0]);
-	zc_close(x.cx, l[1]);
-	int one = 1;
-	zc_setsockopt(x.cx, x.ctl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	x.buf = abuf(4 * MiB + 2 * MiB);
-	x.kfd = accept4(klisten, NULL, NULL, SOCK_CLOEXEC);
-	if (x.kfd < 0)
-		die("kernel accept");
-	uint32_t caps;
-	if (xfer(x.cx, x.ctl, &caps, sizeof(caps), true) != 0)
-		die("control");
-	x.msgzc_err = caps == 1 ? 0 : -(int)caps;
-	/* TCP_ZEROCOPY_RECEIVE (Linux 4.18): a read-only shared mapping of the
-	 * socket, then getsockopt maps received pages into it; probed with
-	 * nothing received yet, which maps nothing */
-	x.kmap = mmap(NULL, 4 * MiB, PROT_READ, MAP_SHARED, x.kfd, 0);
-	if (x.kmap == MAP_FAILED) {
-		x.zcrx_err = errno;
-		x.kmap = NULL;
-	} else {
-		struct kzc_receive z = { .address = (uintptr_t)x.kmap };
-		socklen_t zl = sizeof(z);
-		if (getsockopt(x.kfd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &z, &zl) != 0)
-			x.zcrx_err = errno;
-	}
-	return x;
-}
-
-/* One word of every page of what arrived, at offsets [from, to) of a write
- * (the sender writes its pattern buffer from its start each time). */
-static void kcheck(const uint8_t *p, uint64_t from, uint64_t to)
-{
-	for (uint64_t o = (from + 7) & ~7ull; o + 8 <= to; o += 4096) {
-		uint64_t w;
-		memcpy(&w, p + (o - from), 8);
-		if (w != pat_word(o / 8)) {
-			fprintf(stderr, "zc_bench: kernel cell: wrong bytes at offset %llu of a write\n",
-				(unsigned long long)o);
-			exit(1);
-		}
-	}
-}
-
-/* The receiver's side of a kernel cell: reads of `size` with recv, or
- * TCP_ZEROCOPY_RECEIVE for whole pages and recv for what it cannot map. */
-static void krecv(struct rx *x, int mode, uint64_t size, uint64_t bytes, uint64_t *copied, uint64_t *mapped)
-{
-	for (uint64_t off = 0; off < bytes; off += size) {
-		size_t n = bytes - off < size ? (size_t)(bytes - off) : (size_t)size;
-		size_t got = 0;
-		while (got < n) {
-			if (mode_zcrx(mode) && n - got >= 4096) {
-				struct kzc_receive z = { .address = (uintptr_t)x->kmap,
-							 .length = (uint32_t)((n - got) & ~(size_t)4095) };
-				socklen_t zl = sizeof(z);
-				if (getsockopt(x->kfd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &z, &zl) != 0)
-					die("TCP_ZEROCOPY_RECEIVE");
-				if (z.err) {
-					errno = -z.err;
-					die("TCP_ZEROCOPY_RECEIVE");
-				}
-				if (z.length) {
-					kcheck(x->kmap, got, got + z.length);
-					*mapped += z.length;
-					got += z.length;
-					continue;
-				}
-				if (z.recv_skip_hint == 0) { /* nothing queued: the call does not wait */
-					struct pollfd p = { .fd = x->kfd, .events = POLLIN };
-					poll(&p, 1, 1000);
-					continue;
-				}
-				size_t want = z.recv_skip_hint < n - got ? z.recv_skip_hint : n - got;
-				ssize_t r = recv(x->kfd, x->buf + got, want, 0);
-				if (r <= 0) {
-					if (r < 0 && errno == EINTR)
-						continue;
-					die("kernel receive");
-				}
-				kcheck(x->buf + got, got, got + (size_t)r);
-				*copied += (uint64_t)r;
-				got += (size_t)r;
-				continue;
-			}
-			ssize_t r = recv(x->kfd, x->buf + got, n - got, MSG_WAITALL);
-			if (r <= 0) {
-				if (r < 0 && errno == EINTR)
-					continue;
-				die("kernel receive");
-			}
-			kcheck(x->buf + got, got, got + (size_t)r);
-			*copied += (uint64_t)r;
-			got += (size_t)r;
-		}
-	}
-}
-
-/* A kernel cell: the same measures as the socket layer's, from the
- * kernel's own reports: bytes copied are those received with recv and
- * those sent plainly or whose MSG_ZEROCOPY completion says COPIED. */
-static void run_kcell(struct rx *x, int mode, uint64_t size, uint64_t bytes, struct cell *out)
-{
-	struct cmd c = { .op = OP_CELL, .policy = (uint32_t)mode, .size = size, .bytes = bytes };
-	if (xfer(x->cx, x->ctl, &c, sizeof(c), false) != 0)
-		die("control");
-	uint64_t copied = 0, mapped = 0;
-	uint64_t w0 = now_ns(), c0 = cpu_ns();
-	krecv(x, mode, size, bytes, &copied, &mapped);
-	uint64_t w1 = now_ns(), c1 = cpu_ns();
-	struct result r;
-	if (xfer(x->cx, x->ctl, &r, sizeof(r), true) != 0)
-		die("control");
-	double gib = (double)bytes / (double)(1ull << 30);
-	*out = (struct cell){ .size = size, .policy = mode };
-	out->gbps = (double)bytes / (double)(w1 - w0);
-	out->rx_cpu = (double)(c1 - c0) / 1e9 / gib;
-	out->tx_cpu = (double)r.cpu_ns / 1e9 / gib;
-	out->cpu_s_per_gib = out->rx_cpu + out->tx_cpu;
-	out->copied_per_byte = (double)(copied + r.copied) / (double)bytes;
-	out->traded = (double)mapped / (double)bytes;
-	out->cow = (double)r.cow / (double)bytes;
-	if (r.zc_unconfirmed)
-		fprintf(stderr, "zc_bench: %u MSG_ZEROCOPY sends had no completion after a second\n",
-			(unsigned)r.zc_unconfirmed);
-	out->deliver_ms_per_gib = -1; /* inside the kernel's receive: not apart */
-}
 
 /* One cell: returns 0, or -1 when the hashes differ (verify). */
 static int run_cell(struct rx *x, int policy, uint64_t size, uint64_t bytes, bool verify, struct cell *out)
@@ -561,6 +290,381 @@ static void rx_quit(struct rx *x)
 	xfer(x->cx, x->ctl, &c, sizeof(c), false);
 	zc_close(x->cx, x->data);
 	zc_close(x->cx, x->ctl);
+}
+
+/* --- the Linux kernel over loopback ----------------------------------------------------------- */
+
+/* The kernel's cells run between two processes of their own, forked before
+ * anything else: single-threaded, so that neither the socket layer's
+ * threads nor its mappings are in their way. The parent sends each a
+ * struct cmd on a socketpair and reads a struct kres back. */
+struct kres {
+	uint64_t cpu_ns, wall_ns; /* wall: the receiver's, from the command to the last byte */
+	uint64_t copied, nocopy;  /* bytes copied; bytes mapped (receiver) or sent without a copy */
+	uint32_t unconfirmed;     /* MSG_ZEROCOPY sends whose completion never came */
+	int32_t err;              /* the first message: 0, or why the zero-copy mode cannot run */
+};
+
+static void kio(int fd, void *p, size_t n, bool rd)
+{
+	for (size_t done = 0; done < n;) {
+		ssize_t r = rd ? read(fd, (uint8_t *)p + done, n - done) : write(fd, (const uint8_t *)p + done, n - done);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (rd && r == 0 && done == 0) { /* the parent went away */
+				memset(p, 0, n);
+				return;
+			}
+			die("kernel pair control");
+		}
+		done += (size_t)r;
+	}
+}
+
+/*
+ * MSG_ZEROCOPY (Documentation/networking/msg_zerocopy.rst): every send call
+ * that takes bytes gets the next 32-bit id; completions arrive on the error
+ * queue as id ranges, with SO_EE_CODE_ZEROCOPY_COPIED when the kernel copied
+ * after all (on loopback it copies at delivery). The bytes of each id are
+ * kept so that the completions say how many bytes went without a copy.
+ */
+#define ZCN_RING (1u << 16)
+struct zcn {
+	uint32_t next, done; /* ids handed out, ids completed */
+	uint32_t len[ZCN_RING];
+	uint64_t copied, zero;
+};
+
+/* Takes the completions queued; with wait, until every id has completed
+ * or a second passes without one (returns the ids still open). */
+static uint32_t zcn_reap(int fd, struct zcn *z, bool wait)
+{
+	while (z->done != z->next) {
+		char ctl[256];
+		struct msghdr m = { .msg_control = ctl, .msg_controllen = sizeof(ctl) };
+		if (recvmsg(fd, &m, MSG_ERRQUEUE | MSG_DONTWAIT) < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN || !wait)
+				break;
+			struct pollfd p = { .fd = fd, .events = 0 };
+			if (poll(&p, 1, 1000) <= 0)
+				break;
+			continue;
+		}
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(&m); cm; cm = CMSG_NXTHDR(&m, cm)) {
+			if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+			      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+				continue;
+			struct sock_extended_err e;
+			memcpy(&e, CMSG_DATA(cm), sizeof(e));
+			if (e.ee_origin != SO_EE_ORIGIN_ZEROCOPY || e.ee_errno != 0)
+				continue;
+			for (uint32_t id = e.ee_info; id - e.ee_info <= e.ee_data - e.ee_info; id++) {
+				uint32_t b = z->len[id % ZCN_RING];
+				if (e.ee_code & SO_EE_CODE_ZEROCOPY_COPIED)
+					z->copied += b;
+				else
+					z->zero += b;
+				z->done++;
+			}
+		}
+	}
+	return z->next - z->done;
+}
+
+/* The sender's side of a kernel cell: `bytes` in writes of `size` from the
+ * page-aligned pattern buffer, with MSG_ZEROCOPY or plain send. */
+static void ksend(int fd, const uint8_t *buf, uint64_t size, uint64_t bytes, bool msgzc, struct kres *r,
+		  struct zcn *z)
+{
+	z->copied = z->zero = 0;
+	uint64_t plain = 0;
+	for (uint64_t off = 0; off < bytes; off += size) {
+		size_t n = bytes - off < size ? (size_t)(bytes - off) : (size_t)size;
+		for (size_t done = 0; done < n;) {
+			if (msgzc && z->next - z->done >= ZCN_RING - 1)
+				zcn_reap(fd, z, true);
+			ssize_t k = send(fd, buf + done, n - done, MSG_NOSIGNAL | (msgzc ? MSG_ZEROCOPY : 0));
+			if (k < 0) {
+				if (errno == EINTR)
+					continue;
+				if (errno == ENOBUFS && msgzc) { /* completions hold the socket's option memory */
+					zcn_reap(fd, z, true);
+					continue;
+				}
+				die("kernel send");
+			}
+			done += (size_t)k;
+			if (msgzc) {
+				z->len[z->next % ZCN_RING] = (uint32_t)k;
+				z->next++;
+				zcn_reap(fd, z, false);
+			} else {
+				plain += (uint64_t)k;
+			}
+		}
+	}
+	r->unconfirmed = msgzc ? zcn_reap(fd, z, true) : 0;
+	r->copied = plain + z->copied;
+	r->nocopy = z->zero;
+}
+
+/* TCP_ZEROCOPY_RECEIVE's argument as Linux 5.11+ defines it (linux/tcp.h;
+ * glibc's netinet/tcp.h has only its first three fields). */
+struct kzc_receive {
+	uint64_t address;
+	uint32_t length, recv_skip_hint, inq;
+	int32_t err;
+	uint64_t copybuf_address;
+	int32_t copybuf_len;
+	uint32_t flags;
+	uint64_t msg_control, msg_controllen;
+	uint32_t msg_flags, reserved;
+};
+
+static struct rx rx_open(const char *wire)
+{
+	struct rx x = { .cx = open_ctx(wire, 0, ZC_ZCOPY_NEVER) };
+	int l[2];
+	for (int i = 0; i < 2; i++) {
+		l[i] = zc_socket(x.cx, AF_INET, SOCK_STREAM, 0);
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(i ? PORT_DATA : PORT_CTL) };
+		if (zc_bind(x.cx, l[i], (struct sockaddr *)&a, sizeof(a)) || zc_listen(x.cx, l[i], 4))
+			die("listen");
+	}
+	x.ctl = zc_accept4(x.cx, l[0], NULL, NULL, 0);
+	x.data = zc_accept4(x.cx, l[1], NULL, NULL, 0);
+	if (x.ctl < 0 || x.data < 0)
+		die("accept");
+	zc_close(x.cx, l[0]);
+	zc_close(x.cx, l[1]);
+	int one = 1;
+	zc_setsockopt(x.cx, x.ctl, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	x.buf = abuf(4 * MiB + 2 * MiB);
+	return x;
+}
+
+/* One word of every page of what arrived, at offsets [from, to) of a write
+ * (the sender writes its pattern buffer from its start each time). */
+static void kcheck(const uint8_t *p, uint64_t from, uint64_t to)
+{
+	for (uint64_t o = (from + 7) & ~7ull; o + 8 <= to; o += 4096) {
+		uint64_t w;
+		memcpy(&w, p + (o - from), 8);
+		if (w != pat_word(o / 8)) {
+			fprintf(stderr, "zc_bench: kernel cell: wrong bytes at offset %llu of a write\n",
+				(unsigned long long)o);
+			exit(1);
+		}
+	}
+}
+
+/* The receiver's side of a kernel cell: reads of `size` with recv into
+ * buf, or TCP_ZEROCOPY_RECEIVE for whole pages (mapped at kmap) and recv
+ * for what it cannot map. */
+static void krecv(int fd, uint8_t *buf, uint8_t *kmap, int mode, uint64_t size, uint64_t bytes, uint64_t *copied,
+		  uint64_t *mapped)
+{
+	for (uint64_t off = 0; off < bytes; off += size) {
+		size_t n = bytes - off < size ? (size_t)(bytes - off) : (size_t)size;
+		size_t got = 0;
+		while (got < n) {
+			if (mode_zcrx(mode) && n - got >= 4096) {
+				struct kzc_receive z = { .address = (uintptr_t)kmap,
+							 .length = (uint32_t)((n - got) & ~(size_t)4095) };
+				socklen_t zl = sizeof(z);
+				if (getsockopt(fd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &z, &zl) != 0)
+					die("TCP_ZEROCOPY_RECEIVE");
+				if (z.err) {
+					errno = -z.err;
+					die("TCP_ZEROCOPY_RECEIVE");
+				}
+				if (z.length) {
+					kcheck(kmap, got, got + z.length);
+					*mapped += z.length;
+					got += z.length;
+					continue;
+				}
+				if (z.recv_skip_hint == 0) { /* nothing queued: the call does not wait */
+					struct pollfd p = { .fd = fd, .events = POLLIN };
+					poll(&p, 1, 1000);
+					continue;
+				}
+				size_t want = z.recv_skip_hint < n - got ? z.recv_skip_hint : n - got;
+				ssize_t r = recv(fd, buf + got, want, 0);
+				if (r <= 0) {
+					if (r < 0 && errno == EINTR)
+						continue;
+					die("kernel receive");
+				}
+				kcheck(buf + got, got, got + (size_t)r);
+				*copied += (uint64_t)r;
+				got += (size_t)r;
+				continue;
+			}
+			ssize_t r = recv(fd, buf + got, n - got, MSG_WAITALL);
+			if (r <= 0) {
+				if (r < 0 && errno == EINTR)
+					continue;
+				die("kernel receive");
+			}
+			kcheck(buf + got, got, got + (size_t)r);
+			*copied += (uint64_t)r;
+			got += (size_t)r;
+		}
+	}
+}
+
+static int kreceiver(int ctl, int kl)
+{
+	int fd = accept4(kl, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		die("kernel accept");
+	close(kl);
+	uint8_t *buf = abuf(4 * MiB);
+	/* TCP_ZEROCOPY_RECEIVE (Linux 4.18): a read-only shared mapping of the
+	 * socket, into which getsockopt maps received pages; probed with
+	 * nothing received yet, which maps nothing */
+	struct kres r = { 0 };
+	uint8_t *kmap = mmap(NULL, 4 * MiB, PROT_READ, MAP_SHARED, fd, 0);
+	if (kmap == MAP_FAILED) {
+		r.err = errno;
+	} else {
+		struct kzc_receive z = { .address = (uintptr_t)kmap };
+		socklen_t zl = sizeof(z);
+		if (getsockopt(fd, IPPROTO_TCP, TCP_ZEROCOPY_RECEIVE, &z, &zl) != 0)
+			r.err = errno;
+	}
+	kio(ctl, &r, sizeof(r), false);
+	for (;;) {
+		struct cmd c;
+		kio(ctl, &c, sizeof(c), true);
+		if (c.op != OP_CELL)
+			break;
+		r = (struct kres){ 0 };
+		uint64_t w0 = now_ns(), c0 = cpu_ns();
+		krecv(fd, buf, kmap, (int)c.policy, c.size, c.bytes, &r.copied, &r.nocopy);
+		r.wall_ns = now_ns() - w0;
+		r.cpu_ns = cpu_ns() - c0;
+		kio(ctl, &r, sizeof(r), false);
+	}
+	close(fd);
+	return 0;
+}
+
+static int ksender(int ctl, int port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in k = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (fd < 0 || connect(fd, (struct sockaddr *)&k, sizeof(k)) != 0)
+		die("kernel connect");
+	int one = 1;
+	struct kres r = { 0 }; /* MSG_ZEROCOPY needs SO_ZEROCOPY (Linux 4.14) */
+	if (setsockopt(fd, SOL_SOCKET, SO_ZEROCOPY, &one, sizeof(one)) != 0)
+		r.err = errno;
+	kio(ctl, &r, sizeof(r), false);
+	struct zcn *zn = calloc(1, sizeof(*zn));
+	uint8_t *buf = abuf(4 * MiB);
+	pat_fill(buf, 0, 4 * MiB);
+	for (;;) {
+		struct cmd c;
+		kio(ctl, &c, sizeof(c), true);
+		if (c.op != OP_CELL)
+			break;
+		r = (struct kres){ 0 };
+		uint64_t c0 = cpu_ns();
+		ksend(fd, buf, c.size, c.bytes, mode_msgzc((int)c.policy), &r, zn);
+		r.cpu_ns = cpu_ns() - c0;
+		kio(ctl, &r, sizeof(r), false);
+	}
+	free(zn);
+	close(fd);
+	return 0;
+}
+
+struct kpair {
+	pid_t rx, tx;
+	int rxc, txc;            /* control sockets */
+	int msgzc_err, zcrx_err; /* 0, or why that zero-copy mode cannot run */
+};
+
+static struct kpair kpair_start(void)
+{
+	struct kpair k;
+	int kl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	if (kl < 0 || bind(kl, (struct sockaddr *)&a, sizeof(a)) || listen(kl, 1) ||
+	    getsockname(kl, (struct sockaddr *)&a, &al))
+		die("kernel listener");
+	int sr[2], st[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sr) ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, st))
+		die("socketpair");
+	fflush(stdout);
+	if ((k.rx = fork()) < 0)
+		die("fork");
+	if (k.rx == 0) {
+		close(sr[0]), close(st[0]), close(st[1]);
+		_exit(kreceiver(sr[1], kl));
+	}
+	close(kl);
+	if ((k.tx = fork()) < 0)
+		die("fork");
+	if (k.tx == 0) {
+		close(sr[0]), close(sr[1]), close(st[0]);
+		_exit(ksender(st[1], ntohs(a.sin_port)));
+	}
+	close(sr[1]);
+	close(st[1]);
+	k.rxc = sr[0];
+	k.txc = st[0];
+	struct kres r;
+	kio(k.txc, &r, sizeof(r), true);
+	k.msgzc_err = r.err;
+	kio(k.rxc, &r, sizeof(r), true);
+	k.zcrx_err = r.err;
+	return k;
+}
+
+static void kpair_stop(struct kpair *k)
+{
+	struct cmd c = { .op = OP_QUIT };
+	kio(k->rxc, &c, sizeof(c), false);
+	kio(k->txc, &c, sizeof(c), false);
+	close(k->rxc);
+	close(k->txc);
+	waitpid(k->rx, NULL, 0);
+	waitpid(k->tx, NULL, 0);
+}
+
+/* A kernel cell: the same measures as the socket layer's, from the
+ * kernel's own reports: bytes copied are those received with recv and
+ * those sent plainly or whose MSG_ZEROCOPY completion says COPIED. */
+static void run_kcell(struct kpair *k, int mode, uint64_t size, uint64_t bytes, struct cell *out)
+{
+	struct cmd c = { .op = OP_CELL, .policy = (uint32_t)mode, .size = size, .bytes = bytes };
+	kio(k->rxc, &c, sizeof(c), false);
+	kio(k->txc, &c, sizeof(c), false);
+	struct kres rr, tr;
+	kio(k->rxc, &rr, sizeof(rr), true);
+	kio(k->txc, &tr, sizeof(tr), true);
+	double gib = (double)bytes / (double)(1ull << 30);
+	*out = (struct cell){ .size = size, .policy = mode };
+	out->gbps = (double)bytes / (double)rr.wall_ns;
+	out->rx_cpu = (double)rr.cpu_ns / 1e9 / gib;
+	out->tx_cpu = (double)tr.cpu_ns / 1e9 / gib;
+	out->cpu_s_per_gib = out->rx_cpu + out->tx_cpu;
+	out->copied_per_byte = (double)(rr.copied + tr.copied) / (double)bytes;
+	out->traded = (double)rr.nocopy / (double)bytes;
+	out->cow = (double)tr.nocopy / (double)bytes;
+	if (tr.unconfirmed)
+		fprintf(stderr, "zc_bench: %u MSG_ZEROCOPY sends had no completion after a second\n",
+			(unsigned)tr.unconfirmed);
+	out->deliver_ms_per_gib = -1; /* inside the kernel's receive: not apart */
 }
 
 /* --- part 1: remap vs copy ------------------------------------------------------------- */
@@ -787,33 +891,32 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	/* the kernel's side: a loopback listener the sender connects to */
-	int kl = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in ka = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t kal = sizeof(ka);
-	if (kl < 0 || bind(kl, (struct sockaddr *)&ka, sizeof(ka)) || listen(kl, 1) ||
-	    getsockname(kl, (struct sockaddr *)&ka, &kal))
-		die("kernel listener");
+	bool kany = on[M_KCOPY] || on[M_KMSGZC] || on[M_KZCRX] || on[M_KBOTH];
+	struct kpair kp = { .rxc = -1, .txc = -1 };
+	if (kany && !verify) {
+		kp = kpair_start();
+		if ((on[M_KMSGZC] || on[M_KBOTH]) && kp.msgzc_err) {
+			printf("kernel MSG_ZEROCOPY: not measured, SO_ZEROCOPY: %s\n", strerror(kp.msgzc_err));
+			on[M_KMSGZC] = on[M_KBOTH] = false;
+		}
+		if ((on[M_KZCRX] || on[M_KBOTH]) && kp.zcrx_err) {
+			printf("kernel TCP_ZEROCOPY_RECEIVE: not measured: %s\n", strerror(kp.zcrx_err));
+			on[M_KZCRX] = on[M_KBOTH] = false;
+		}
+	}
 	char wire[32];
 	snprintf(wire, sizeof(wire), "zb%d", (int)getpid());
 	zc_trapeze_unlink(wire);
+	fflush(stdout);
 	pid_t child = fork();
 	if (child < 0)
 		die("fork");
 	if (child == 0) {
-		close(kl);
-		_exit(sender(wire, ntohs(ka.sin_port)));
+		if (kp.rxc >= 0)
+			close(kp.rxc), close(kp.txc);
+		_exit(sender(wire));
 	}
-	struct rx x = rx_open(wire, kl);
-	close(kl);
-	if (!verify && (on[M_KMSGZC] || on[M_KBOTH]) && x.msgzc_err) {
-		printf("kernel MSG_ZEROCOPY: not measured, SO_ZEROCOPY: %s\n", strerror(x.msgzc_err));
-		on[M_KMSGZC] = on[M_KBOTH] = false;
-	}
-	if (!verify && (on[M_KZCRX] || on[M_KBOTH]) && x.zcrx_err) {
-		printf("kernel TCP_ZEROCOPY_RECEIVE: not measured: %s\n", strerror(x.zcrx_err));
-		on[M_KZCRX] = on[M_KBOTH] = false;
-	}
+	struct rx x = rx_open(wire);
 	int rc = 0;
 	if (verify) {
 		struct cell c;
@@ -879,7 +982,7 @@ int main(int argc, char **argv)
 				int m = modes[i];
 				struct cell *c = CELL(si, m, r);
 				if (m >= M_KCOPY)
-					run_kcell(&x, m, s, bytes, c);
+					run_kcell(&kp, m, s, bytes, c);
 				else
 					run_cell(&x, m, s, bytes, false, c);
 				if (getenv("ZC_BENCH_DUMP"))
@@ -889,6 +992,8 @@ int main(int argc, char **argv)
 	}
 	rx_quit(&x);
 	waitpid(child, NULL, 0);
+	if (kp.rxc >= 0)
+		kpair_stop(&kp);
 	if (getenv("ZC_BENCH_DUMP"))
 		zc_sockctx_dump(x.cx, stdout);
 	/* medians, in place in round 0 of each mode */
@@ -955,7 +1060,8 @@ int main(int argc, char **argv)
 	if (worst_auto >= 0)
 		printf("\nauto at worst %.1f%% slower than never (target: 5%%)\n", worst_auto * 100);
 	/* the best of each side, size by size */
-	bool kany = on[M_KCOPY] || on[M_KMSGZC] || on[M_KZCRX] || on[M_KBOTH], sany = on[0] || on[1] || on[2];
+	bool sany = on[0] || on[1] || on[2];
+	kany = on[M_KCOPY] || on[M_KMSGZC] || on[M_KZCRX] || on[M_KBOTH];
 	if (kany && sany) {
 		printf("best of zcstack against the best of the kernel:");
 		for (int si = 0; si < nsizes; si++) {
