@@ -119,8 +119,9 @@ demo)
 	say "loopback and on zcstack through zcrun (two processes on a Trapeze wire), alternating"
 	python3 bench/headline.py build --out results
 	say "benchmark: zero-copy through the socket layer, two processes on the Trapeze wire:"
-	say "copy (never) against page trading and copy-on-write sends (auto, always), 4 KiB-4 MiB"
-	./build/bench/zc_bench --rounds 3 --scale 0.4 --csv results/zc_bench.csv
+	say "copy (never) against page trading and copy-on-write sends (auto, always), 4 KiB-4 MiB,"
+	say "beside the kernel's loopback: send/recv, MSG_ZEROCOPY, TCP_ZEROCOPY_RECEIVE, both"
+	./build/bench/zc_bench --scale 0.4 --csv results/zc_bench.csv
 	;;
 bench)
 	deps
@@ -141,7 +142,7 @@ bench)
 	say "Trapeze wire (native API, copying) beside the Linux kernel over loopback"
 	./build/bench/tcp_bench --csv results/tcp_bench.csv
 	say "CSV written to results/tcp_bench.csv"
-	say "benchmark: zero-copy sweep, medians of 3 rounds"
+	say "benchmark: zero-copy sweep beside the kernel, medians of 5 rounds"
 	./build/bench/zc_bench --csv results/zc_bench.csv
 	;;
 *)
