@@ -196,8 +196,8 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out);
 /* What the start-up measurement found for each receive frame size. */
 struct zc_zcopy_costs {
 	uint32_t frame_size;   /* 0: no such pool */
-	uint64_t copy_ns;      /* median memcpy of one frame into a warm buffer */
-	uint64_t remap_ns;     /* median trade of one frame into an aligned buffer */
+	uint64_t copy_ns;      /* cheapest memcpy of one frame into a warm buffer */
+	uint64_t remap_ns;     /* cheapest trade of one frame into an aligned buffer */
 	bool trade;            /* auto trades this size */
 };
 /* [0]: the NIC's page frames, [1]: the 2 MiB receive placement frames */

@@ -22,7 +22,7 @@
  *    anonymous memory with the same bytes (a copy at fork time), so parent
  *    and child never share a page, and those frames come home.
  * Policy: at start-up the cost of copying one frame and of trading one is
- * measured for each frame size (medians of a few rounds on this machine);
+ * measured for each frame size (the cheapest of 8 rounds after a first);
  * auto trades a size only where trading was cheaper, and then only into
  * buffers aligned to the frame size (a 2 MiB frame mapped at an address
  * that is not 2 MiB-aligned is mapped with 512 small pages).
