@@ -792,17 +792,21 @@ int64_t zc_tcp_recv_frame(struct zc_tcp_sock *s, const struct zc_pool *pool)
 	uint32_t got = 0, refs = 0, npkts = 0;
 	for (const struct zc_mbuf *m = s->rq_head; m && got < fs; m = m->nextpkt, npkts++) {
 		for (const struct zc_mbuf *g = m; g && got < fs; g = g->next) {
-			if (g->kind != ZC_MBUF_FRAME_BUF) {
-				if (g->len)
-					return -1;
+			/* an emptied piece holds nothing of the frame's bytes: a
+			 * packet that went on into this frame and was read up to
+			 * the end of the last one starts with one (it still holds
+			 * the last frame, or this one: counted then) */
+			if (g->len == 0) {
+				if (g->kind == ZC_MBUF_FRAME_BUF && g->pool == pool && frame >= 0 &&
+				    g->frame == (uint32_t)frame)
+					refs++;
 				continue;
 			}
-			if (g->pool != pool)
+			if (g->kind != ZC_MBUF_FRAME_BUF || g->pool != pool)
 				return -1;
-			if (frame < 0 && g->len)
+			if (frame < 0)
 				frame = g->frame;
-			if (frame < 0 || g->frame != (uint32_t)frame ||
-			    (g->len && g->data != zc_pool_frame_addr(pool, g->frame) + got))
+			if (g->frame != (uint32_t)frame || g->data != zc_pool_frame_addr(pool, g->frame) + got)
 				return -1;
 			got += g->len;
 			refs++;
