@@ -643,6 +643,13 @@ void zc_sockctx_costs(const struct zc_sockctx *cx, struct zc_zcopy_costs out[2])
 	zc__zc_costs(cx->zz, out);
 }
 
+void zc_sockctx_set_costs(struct zc_sockctx *cx, const struct zc_zcopy_costs in[2])
+{
+	pthread_mutex_lock(&cx->lk);
+	zc__zc_set_costs(cx->zz, in);
+	pthread_mutex_unlock(&cx->lk);
+}
+
 /* --- entering and leaving a call ------------------------------------------------- */
 
 /* Look up fd and mark this thread inside; NULL with errno EBADF/ENOTSOCK. */
@@ -2056,13 +2063,13 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 				c[i].trade ? "yes" : "no");
 	fprintf(f, "bytes_copied %llu\nbytes_traded %llu\nbytes_viewed %llu\nbytes_cow %llu\n"
 		   "deferred_copies %llu\ndeferred_bytes %llu\ndma_bytes %llu\ntrades %llu\n"
-		   "frames_reclaimed %llu\ntrade_fallbacks %llu\nremap_ns %llu\n",
+		   "frames_reclaimed %llu\ntrade_fallbacks %llu\ntrade_pauses %llu\nremap_ns %llu\n",
 		(unsigned long long)z.bytes_copied, (unsigned long long)z.bytes_traded,
 		(unsigned long long)z.bytes_viewed, (unsigned long long)z.bytes_cow,
 		(unsigned long long)z.deferred_copies, (unsigned long long)z.deferred_bytes,
 		(unsigned long long)z.dma_bytes, (unsigned long long)z.trades,
 		(unsigned long long)z.frames_reclaimed, (unsigned long long)z.trade_fallbacks,
-		(unsigned long long)z.remap_ns);
+		(unsigned long long)z.trade_pauses, (unsigned long long)z.remap_ns);
 	struct zc_netif_stats ns = { 0 };
 	if (cx->nif->ops->get_stats)
 		cx->nif->ops->get_stats(cx->nif, &ns);

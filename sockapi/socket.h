@@ -187,6 +187,8 @@ struct zc_zstats {
 	uint64_t trades;          /* frames traded in */
 	uint64_t frames_reclaimed;/* the caller's old frames taken back into the pool */
 	uint64_t trade_fallbacks; /* reads that qualified by size but were copied */
+	uint64_t trade_pauses;    /* auto stopped trading a size for a while: trades cost more
+				     than the copy (per context only) */
 	uint64_t remap_ns;        /* time spent remapping */
 	uint64_t copy_ns;         /* time spent copying user data (measured on traded-size reads) */
 };
@@ -202,6 +204,9 @@ struct zc_zcopy_costs {
 };
 /* [0]: the NIC's page frames, [1]: the 2 MiB receive placement frames */
 void zc_sockctx_costs(const struct zc_sockctx *cx, struct zc_zcopy_costs out[2]);
+/* Replace the measurement for the sizes whose frame_size matches (tests,
+ * or a caller that measured better); auto decides from them from now on. */
+void zc_sockctx_set_costs(struct zc_sockctx *cx, const struct zc_zcopy_costs in[2]);
 /* Print the context's counters, pools and sockets (zcstat's view). */
 void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f);
 

@@ -49,6 +49,8 @@ struct zc__zpool {
 	const uint8_t *ro;      /* read-only view of all frames */
 	size_t ro_len;
 	struct zc_zcopy_costs cost;
+	uint64_t trade_avg;     /* auto: recent trades, ns a frame (7/8 old + 1/8 new) */
+	uint64_t paused_until;  /* auto: trades cost more than a copy: copy until then */
 };
 
 struct zc__zc {
@@ -340,6 +342,16 @@ void zc__zc_costs(const struct zc__zc *z, struct zc_zcopy_costs out[2])
 		out[i] = z->p[i].pool ? z->p[i].cost : (struct zc_zcopy_costs){ 0 };
 }
 
+void zc__zc_set_costs(struct zc__zc *z, const struct zc_zcopy_costs in[2])
+{
+	for (int i = 0; i < 2; i++)
+		if (z->p[i].pool && in[i].frame_size == z->p[i].fs) {
+			z->p[i].cost = in[i];
+			z->p[i].trade_avg = 0;
+			z->p[i].paused_until = 0;
+		}
+}
+
 void zc__zc_totals(const struct zc__zc *z, struct zc_zstats *out) { *out = z->tot; }
 
 void zc__zstats_add_sock(struct zc_zstats *to, const struct zc_zstats *d)
@@ -550,11 +562,37 @@ void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
 			z->no_start[i] = z->no_end[i] = 0;
 }
 
+/*
+ * auto watches what its trades cost: the start-up measurement is one
+ * moment (a 2 MiB trade here costs 7-13 us or 40-60 us by the state of
+ * the machine, for minutes at a time), so a frame size whose recent trades
+ * cost more on average than the measured copy is copied for the next
+ * ZC__TRADE_PAUSE_NS; then one trade probes again (and starts the average
+ * anew).
+ */
+#define ZC__TRADE_PAUSE_NS 100000000ull
+
+static void zc__trade_watch(struct zc__zc *z, struct zc__zpool *zp, uint64_t now, uint64_t dt)
+{
+	if (zp->paused_until) { /* a probe after a pause */
+		zp->paused_until = 0;
+		zp->trade_avg = dt;
+	} else {
+		zp->trade_avg = zp->trade_avg ? (7 * zp->trade_avg + dt) / 8 : dt;
+	}
+	if (zp->trade_avg > zp->cost.copy_ns) {
+		zp->paused_until = now + ZC__TRADE_PAUSE_NS;
+		z->tot.trade_pauses++;
+	}
+}
+
 /* The pool trading may use for buf/len under the policy, or -1. */
 static int zc__pick(const struct zc__zc *z, int i, const uint8_t *buf, size_t len)
 {
 	const struct zc__zpool *zp = &z->p[i];
-	if (zp->pool == NULL || len < zp->fs || (z->policy == ZC_ZCOPY_AUTO && !zp->cost.trade))
+	if (zp->pool == NULL || len < zp->fs)
+		return -1;
+	if (z->policy == ZC_ZCOPY_AUTO && (!zp->cost.trade || (zp->paused_until && zc__now() < zp->paused_until)))
 		return -1;
 	uintptr_t align = z->policy == ZC_ZCOPY_AUTO ? zp->fs : z->page;
 	return ((uintptr_t)buf & (align - 1)) == 0 ? i : -1;
@@ -637,6 +675,8 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 				st->frames_reclaimed++;
 				z->tot.frames_reclaimed++;
 			}
+			if (z->policy == ZC_ZCOPY_AUTO)
+				zc__trade_watch(z, zp, t0 + dt, dt);
 			st->bytes_traded += zp->fs;
 			st->trades++;
 			st->remap_ns += dt;
