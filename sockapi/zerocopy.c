@@ -50,6 +50,7 @@ struct zc__zpool {
 	size_t ro_len;
 	struct zc_zcopy_costs cost;
 	uint64_t trade_avg;     /* auto: recent trades, ns a frame (7/8 old + 1/8 new) */
+	uint32_t trades_seen;   /* trades in trade_avg since it (re)started */
 	uint64_t paused_until;  /* auto: trades cost more than a copy: copy until then */
 };
 
@@ -60,6 +61,7 @@ struct zc__zc {
 	bool procmap;           /* the ioctl works here */
 	uint32_t page;
 	struct zc_zstats tot;
+	uint64_t copy_ps_avg;   /* recent reads' copies, picoseconds a byte (7/8 old + 1/8 new) */
 	uint64_t last_reclaim;
 	uintptr_t no_start[4], no_end[4]; /* mappings that do not qualify for COW */
 	unsigned no_next;
@@ -348,7 +350,9 @@ void zc__zc_set_costs(struct zc__zc *z, const struct zc_zcopy_costs in[2])
 		if (z->p[i].pool && in[i].frame_size == z->p[i].fs) {
 			z->p[i].cost = in[i];
 			z->p[i].trade_avg = 0;
+			z->p[i].trades_seen = 0;
 			z->p[i].paused_until = 0;
+			z->copy_ps_avg = 0; /* the given copy cost until reads copy again */
 		}
 }
 
@@ -565,25 +569,46 @@ void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
 /*
  * auto watches what its trades cost: the start-up measurement is one
  * moment (a 2 MiB trade here costs 7-13 us or 40-60 us by the state of
- * the machine, for minutes at a time), so a frame size whose recent trades
- * cost more on average than the measured copy is copied for the next
- * ZC__TRADE_PAUSE_NS; then one trade probes again (and starts the average
- * anew).
+ * the machine, for minutes at a time), so a frame size whose trades cost
+ * more on average than reads' copies lately did (per byte, from
+ * zc__zc_copy_seen; the start-up measurement until a read copied) is
+ * copied for the next ZC__TRADE_PAUSE_NS; then ZC__TRADE_PROBE trades
+ * judge again (one trade is no judge: the first after a pause cost more).
  */
 #define ZC__TRADE_PAUSE_NS 100000000ull
 
+#define ZC__TRADE_PROBE 8u
+
 static void zc__trade_watch(struct zc__zc *z, struct zc__zpool *zp, uint64_t now, uint64_t dt)
 {
-	if (zp->paused_until) { /* a probe after a pause */
+	if (zp->paused_until) { /* the first probe after a pause */
 		zp->paused_until = 0;
-		zp->trade_avg = dt;
-	} else {
-		zp->trade_avg = zp->trade_avg ? (7 * zp->trade_avg + dt) / 8 : dt;
+		zp->trades_seen = 0;
 	}
-	if (zp->trade_avg > zp->cost.copy_ns) {
+	/* the mean of the first ZC__TRADE_PROBE trades, then a moving average */
+	zp->trades_seen++;
+	if (zp->trades_seen <= ZC__TRADE_PROBE)
+		zp->trade_avg = zp->trades_seen == 1 ? dt
+			: (zp->trade_avg * (zp->trades_seen - 1) + dt) / zp->trades_seen;
+	else
+		zp->trade_avg = (7 * zp->trade_avg + dt) / 8;
+	if (zp->trades_seen < ZC__TRADE_PROBE)
+		return;
+	/* against what reads' copies cost lately, for a frame's bytes (the
+	 * start-up measurement while no read has copied) */
+	uint64_t copy = z->copy_ps_avg ? z->copy_ps_avg * zp->fs / 1000 : zp->cost.copy_ns;
+	if (zp->trade_avg > copy) {
 		zp->paused_until = now + ZC__TRADE_PAUSE_NS;
 		z->tot.trade_pauses++;
 	}
+}
+
+void zc__zc_copy_seen(struct zc__zc *z, size_t len, uint64_t ns)
+{
+	if (len < 64 * 1024 || ns == 0)
+		return; /* short copies say little about a frame's */
+	uint64_t ps = ns * 1000 / len;
+	z->copy_ps_avg = z->copy_ps_avg ? (7 * z->copy_ps_avg + ps) / 8 : ps;
 }
 
 /* The pool trading may use for buf/len under the policy, or -1. */

@@ -50,6 +50,8 @@ void zc__zc_set_policy(struct zc__zc *z, int policy);
 int zc__zc_policy(const struct zc__zc *z);
 void zc__zc_costs(const struct zc__zc *z, struct zc_zcopy_costs out[2]);
 void zc__zc_set_costs(struct zc__zc *z, const struct zc_zcopy_costs in[2]);
+/* A read copied len bytes in ns: what auto weighs its trades against. */
+void zc__zc_copy_seen(struct zc__zc *z, size_t len, uint64_t ns);
 
 /* Read up to len bytes of t's in-order data into buf by trading whole
  * frames, as the policy allows; stops at the first piece it cannot trade.
