@@ -488,6 +488,8 @@ static void krecv(int fd, uint8_t *buf, uint8_t *kmap, int mode, uint64_t size, 
 		size_t n = bytes - off < size ? (size_t)(bytes - off) : (size_t)size;
 		size_t got = 0;
 		while (got < n) {
+			size_t want = n - got;
+			int flags = MSG_WAITALL;
 			if (mode_zcrx(mode) && n - got >= 4096) {
 				struct kzc_receive z = { .address = (uintptr_t)kmap,
 							 .length = (uint32_t)((n - got) & ~(size_t)4095) };
@@ -509,19 +511,10 @@ static void krecv(int fd, uint8_t *buf, uint8_t *kmap, int mode, uint64_t size, 
 					poll(&p, 1, 1000);
 					continue;
 				}
-				size_t want = z.recv_skip_hint < n - got ? z.recv_skip_hint : n - got;
-				ssize_t r = recv(fd, buf + got, want, 0);
-				if (r <= 0) {
-					if (r < 0 && errno == EINTR)
-						continue;
-					die("kernel receive");
-				}
-				kcheck(buf + got, got, got + (size_t)r);
-				*copied += (uint64_t)r;
-				got += (size_t)r;
-				continue;
+				want = z.recv_skip_hint < n - got ? z.recv_skip_hint : n - got;
+				flags = 0; /* what cannot be mapped, then map again */
 			}
-			ssize_t r = recv(fd, buf + got, n - got, MSG_WAITALL);
+			ssize_t r = recv(fd, buf + got, want, flags);
 			if (r <= 0) {
 				if (r < 0 && errno == EINTR)
 					continue;
