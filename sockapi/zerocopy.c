@@ -52,6 +52,7 @@ struct zc__zpool {
 	uint64_t trade_avg;     /* auto: recent trades, ns a frame (7/8 old + 1/8 new) */
 	uint32_t trades_seen;   /* trades in trade_avg since it (re)started */
 	uint64_t paused_until;  /* auto: trades cost more than a copy: copy until then */
+	uint64_t pause_ns;      /* the next pause: doubles while judgements fail */
 };
 
 struct zc__zc {
@@ -352,6 +353,7 @@ void zc__zc_set_costs(struct zc__zc *z, const struct zc_zcopy_costs in[2])
 			z->p[i].trade_avg = 0;
 			z->p[i].trades_seen = 0;
 			z->p[i].paused_until = 0;
+			z->p[i].pause_ns = 0;
 			z->copy_ps_avg = 0; /* the given copy cost until reads copy again */
 		}
 }
@@ -574,8 +576,11 @@ void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
  * zc__zc_copy_seen; the start-up measurement until a read copied) is
  * copied for the next ZC__TRADE_PAUSE_NS; then ZC__TRADE_PROBE trades
  * judge again (one trade is no judge: the first after a pause cost more).
+ * Pauses double while judgements keep failing, up to 1.6 s: eight dear
+ * trades every 100 ms cost 3-5% where trades stay dear.
  */
 #define ZC__TRADE_PAUSE_NS 100000000ull
+#define ZC__TRADE_PAUSE_MAX_NS 1600000000ull
 
 #define ZC__TRADE_PROBE 8u
 
@@ -598,8 +603,13 @@ static void zc__trade_watch(struct zc__zc *z, struct zc__zpool *zp, uint64_t now
 	 * start-up measurement while no read has copied) */
 	uint64_t copy = z->copy_ps_avg ? z->copy_ps_avg * zp->fs / 1000 : zp->cost.copy_ns;
 	if (zp->trade_avg > copy) {
-		zp->paused_until = now + ZC__TRADE_PAUSE_NS;
+		zp->pause_ns = zp->pause_ns ? zp->pause_ns * 2 : ZC__TRADE_PAUSE_NS;
+		if (zp->pause_ns > ZC__TRADE_PAUSE_MAX_NS)
+			zp->pause_ns = ZC__TRADE_PAUSE_MAX_NS;
+		zp->paused_until = now + zp->pause_ns;
 		z->tot.trade_pauses++;
+	} else if (zp->trades_seen == ZC__TRADE_PROBE) {
+		zp->pause_ns = 0; /* trades paid off again */
 	}
 }
 
