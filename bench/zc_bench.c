@@ -782,7 +782,8 @@ static void plot(const char *csv, const uint64_t *sizes, int nsizes, const int *
 	for (int panel = 0; panel < 2; panel++) {
 		fprintf(g, "set title '%s'\n%s\nplot ",
 			panel ? "CPU s per GiB, both processes (lower is better)" : "GB/s (higher is better)",
-			panel ? "set logscale y 2\nset yrange [*:*]\nunset key" : "set yrange [0:*]");
+			panel ? "set logscale y 2\nset yrange [*:*]\nset offsets 0,0,0,0\nunset key"
+			      : "set yrange [0:*]\nset offsets 0,0,graph 0.55,0");
 		for (int i = 0; i < nm; i++)
 			fprintf(g, "%s$m%d using 1:%d with linespoints lw 2 %s title '%s'", i ? ", " : "", i, panel ? 3 : 2,
 				modes[i] >= M_KCOPY ? "dt 2" : "dt 1", mode_name[modes[i]]);
