@@ -515,30 +515,40 @@ void zc_tcp_snd_hint(struct zc_tcp_sock *s, size_t len)
 	s->sb_floor = want < s->sb_max ? (uint32_t)want : s->sb_max;
 }
 
+/* The send buffer's room; 0 with *err what a send returns instead (-EAGAIN
+ * when only room is missing). */
+static uint32_t zc__tcp_room(struct zc_tcp_sock *s, int *err)
+{
+	*err = zc__tcp_send_check(s);
+	if (*err)
+		return 0;
+	uint32_t lim = zc_tcp_send_limit(s);
+	uint32_t room = lim > s->sb_len ? lim - s->sb_len : 0;
+	if (room == 0)
+		*err = -EAGAIN;
+	return room;
+}
+
 int zc_tcp_writable(struct zc_tcp_sock *s)
 {
-	int r = zc__tcp_send_check(s);
-	return r ? r : zc_tcp_send_limit(s) > s->sb_len ? 0 : -EAGAIN;
+	int err;
+	zc__tcp_room(s, &err);
+	return err;
 }
 
 uint32_t zc_tcp_send_room(struct zc_tcp_sock *s)
 {
-	if (zc__tcp_send_check(s) != 0)
-		return 0;
-	uint32_t lim = zc_tcp_send_limit(s);
-	return lim > s->sb_len ? lim - s->sb_len : 0;
+	int err;
+	return zc__tcp_room(s, &err);
 }
 
 /* 0 with *len cut to the send buffer's room, or what a send returns instead. */
 static int zc__tcp_send_begin(struct zc_tcp_sock *s, size_t *len)
 {
-	int r = zc__tcp_send_check(s);
-	if (r)
-		return r;
-	uint32_t lim = zc_tcp_send_limit(s);
-	uint32_t room = lim > s->sb_len ? lim - s->sb_len : 0;
-	if (room == 0)
-		return -EAGAIN;
+	int err;
+	uint32_t room = zc__tcp_room(s, &err);
+	if (err)
+		return err;
 	if (*len > room)
 		*len = room;
 	return 0;
