@@ -527,6 +527,14 @@ static void krecv(int fd, uint8_t *buf, uint8_t *kmap, int mode, uint64_t size, 
 	}
 }
 
+/* The parent's next command, r cleared for its result: false at the end. */
+static bool knext(int ctl, struct cmd *c, struct kres *r)
+{
+	kio(ctl, c, sizeof(*c), true);
+	*r = (struct kres){ 0 };
+	return c->op == OP_CELL;
+}
+
 static int kreceiver(int ctl, int kl)
 {
 	pin(0);
@@ -549,12 +557,7 @@ static int kreceiver(int ctl, int kl)
 			r.err = errno;
 	}
 	kio(ctl, &r, sizeof(r), false);
-	for (;;) {
-		struct cmd c;
-		kio(ctl, &c, sizeof(c), true);
-		if (c.op != OP_CELL)
-			break;
-		r = (struct kres){ 0 };
+	for (struct cmd c; knext(ctl, &c, &r);) {
 		uint64_t w0 = now_ns(), c0 = cpu_ns();
 		krecv(fd, buf, kmap, (int)c.policy, c.size, c.bytes, &r.copied, &r.nocopy);
 		r.wall_ns = now_ns() - w0;
@@ -581,12 +584,7 @@ static int ksender(int ctl, int port)
 	struct zcn *zn = calloc(1, sizeof(*zn));
 	uint8_t *buf = abuf(4 * MiB);
 	pat_fill(buf, 0, 4 * MiB);
-	for (;;) {
-		struct cmd c;
-		kio(ctl, &c, sizeof(c), true);
-		if (c.op != OP_CELL)
-			break;
-		r = (struct kres){ 0 };
+	for (struct cmd c; knext(ctl, &c, &r);) {
 		uint64_t c0 = cpu_ns();
 		ksend(fd, buf, c.size, c.bytes, mode_msgzc((int)c.policy), &r, zn);
 		r.cpu_ns = cpu_ns() - c0;
