@@ -252,6 +252,18 @@ struct rx {
 	uint8_t *buf;
 };
 
+/* A cell's throughput and CPU time per GiB (the rest is cleared). */
+static void cell_rate(struct cell *out, uint64_t size, int mode, uint64_t bytes, uint64_t wall_ns,
+		      uint64_t rx_cpu_ns, uint64_t tx_cpu_ns)
+{
+	double gib = (double)bytes / (double)(1ull << 30);
+	*out = (struct cell){ .size = size, .policy = mode };
+	out->gbps = (double)bytes / (double)wall_ns;
+	out->rx_cpu = (double)rx_cpu_ns / 1e9 / gib;
+	out->tx_cpu = (double)tx_cpu_ns / 1e9 / gib;
+	out->cpu_s_per_gib = out->rx_cpu + out->tx_cpu;
+}
+
 /* One cell: returns 0, or -1 when the hashes differ (verify). */
 static int run_cell(struct rx *x, int policy, uint64_t size, uint64_t bytes, bool verify, struct cell *out)
 {
@@ -278,13 +290,8 @@ static int run_cell(struct rx *x, int policy, uint64_t size, uint64_t bytes, boo
 		die("control");
 	zc_sock_zstats(x->cx, x->data, &z1);
 	zc_sock_zstats(x->cx, -1, &t1);
+	cell_rate(out, size, policy, bytes, w1 - w0, c1 - c0, r.cpu_ns);
 	double gib = (double)bytes / (double)(1ull << 30);
-	out->size = size;
-	out->policy = policy;
-	out->gbps = (double)bytes / (double)(w1 - w0);
-	out->rx_cpu = (double)(c1 - c0) / 1e9 / gib;
-	out->tx_cpu = (double)r.cpu_ns / 1e9 / gib;
-	out->cpu_s_per_gib = out->rx_cpu + out->tx_cpu;
 	uint64_t copied = (z1.bytes_copied - z0.bytes_copied) + r.copied + r.deferred_bytes;
 	out->copied_per_byte = (double)copied / (double)bytes;
 	out->dma_per_byte = (double)(t1.dma_bytes - t0.dma_bytes) / (double)bytes;
@@ -662,12 +669,7 @@ static void run_kcell(struct kpair *k, int mode, uint64_t size, uint64_t bytes, 
 	struct kres rr, tr;
 	kio(k->rxc, &rr, sizeof(rr), true);
 	kio(k->txc, &tr, sizeof(tr), true);
-	double gib = (double)bytes / (double)(1ull << 30);
-	*out = (struct cell){ .size = size, .policy = mode };
-	out->gbps = (double)bytes / (double)rr.wall_ns;
-	out->rx_cpu = (double)rr.cpu_ns / 1e9 / gib;
-	out->tx_cpu = (double)tr.cpu_ns / 1e9 / gib;
-	out->cpu_s_per_gib = out->rx_cpu + out->tx_cpu;
+	cell_rate(out, size, mode, bytes, rr.wall_ns, rr.cpu_ns, tr.cpu_ns);
 	out->copied_per_byte = (double)(rr.copied + tr.copied) / (double)bytes;
 	out->traded = (double)rr.nocopy / (double)bytes;
 	out->cow = (double)tr.nocopy / (double)bytes;

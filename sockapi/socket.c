@@ -983,9 +983,7 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 				uint64_t t0 = len - done >= 4096 ? zc__now() : 0;
 				r = zc_tcp_recv(s->tcp, buf + done, len - done);
 				if (r > 0) {
-					uint64_t dt = t0 ? zc__now() - t0 : 0;
-					zc__zc_count_copy(&s->zs, (size_t)r, dt);
-					zc__zc_copy_seen(cx->zz, (size_t)r, dt);
+					zc__zc_count_copy(cx->zz, &s->zs, (size_t)r, t0 ? zc__now() - t0 : 0);
 					done += (size_t)r;
 					if (!fell_back && len >= 4096 && !((uintptr_t)buf & 4095) &&
 					    zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER) {

@@ -197,12 +197,6 @@ static int zc__vma_at(struct zc__zc *z, const void *addr, struct zc__vma *v)
 
 /* --- set-up and the measurement ----------------------------------------------- */
 
-static int zc__cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
 /*
  * Copy one frame into a warm buffer, and trade one over it: the cheapest of
  * each after a first round that is not counted (the first trade replaces
@@ -246,10 +240,14 @@ static void zc__measure(struct zc__zpool *zp)
 			break;
 		}
 	}
-	qsort(cp + 1, ROUNDS - 1, sizeof(cp[0]), zc__cmp_u64);
-	qsort(rm + 1, ROUNDS - 1, sizeof(rm[0]), zc__cmp_u64);
 	zp->cost.copy_ns = cp[1];
 	zp->cost.remap_ns = rm[1];
+	for (int i = 2; i < ROUNDS; i++) {
+		if (cp[i] < zp->cost.copy_ns)
+			zp->cost.copy_ns = cp[i];
+		if (rm[i] < zp->cost.remap_ns)
+			zp->cost.remap_ns = rm[i];
+	}
 	zp->cost.trade = zp->cost.remap_ns < zp->cost.copy_ns;
 out:
 	if (raw != MAP_FAILED)
@@ -373,11 +371,15 @@ void zc__zstats_add_sock(struct zc_zstats *to, const struct zc_zstats *d)
 
 void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d) { zc__zstats_add_sock(&z->tot, d); }
 
-void zc__zc_count_copy(struct zc_zstats *st, size_t len, uint64_t ns)
+void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
 {
 	/* the context's total takes the socket's at close */
 	st->bytes_copied += len;
 	st->copy_ns += ns;
+	if (len < 64 * 1024 || ns == 0)
+		return; /* short copies say little about a frame's */
+	uint64_t ps = ns * 1000 / len;
+	z->copy_ps_avg = z->copy_ps_avg ? (7 * z->copy_ps_avg + ps) / 8 : ps;
 }
 
 /* --- reclaim ------------------------------------------------------------------ */
@@ -573,7 +575,7 @@ void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
  * moment (a 2 MiB trade here costs 7-13 us or 40-60 us by the state of
  * the machine, for minutes at a time), so a frame size whose trades cost
  * more on average than reads' copies lately did (per byte, from
- * zc__zc_copy_seen; the start-up measurement until a read copied) is
+ * zc__zc_count_copy; the start-up measurement until a read copied) is
  * copied for the next ZC__TRADE_PAUSE_NS; then ZC__TRADE_PROBE trades
  * judge again (one trade is no judge: the first after a pause cost more).
  * Pauses double while judgements keep failing, up to 1.6 s: eight dear
@@ -611,14 +613,6 @@ static void zc__trade_watch(struct zc__zc *z, struct zc__zpool *zp, uint64_t now
 	} else if (zp->trades_seen == ZC__TRADE_PROBE) {
 		zp->pause_ns = 0; /* trades paid off again */
 	}
-}
-
-void zc__zc_copy_seen(struct zc__zc *z, size_t len, uint64_t ns)
-{
-	if (len < 64 * 1024 || ns == 0)
-		return; /* short copies say little about a frame's */
-	uint64_t ps = ns * 1000 / len;
-	z->copy_ps_avg = z->copy_ps_avg ? (7 * z->copy_ps_avg + ps) / 8 : ps;
 }
 
 /* The pool trading may use for buf/len under the policy, or -1. */
@@ -697,7 +691,7 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 				ZC_WARN("zerocopy: mmap over %p failed (%s): copying", (void *)addr, strerror(errno));
 				memcpy(addr, zc_pool_frame_addr(zp->pool, (uint32_t)f), zp->fs);
 				zc_pool_frame_put(zp->pool, (uint32_t)f);
-				zc__zc_count_copy(st, zp->fs, 0);
+				zc__zc_count_copy(z, st, zp->fs, 0);
 				done += zp->fs;
 				continue;
 			}

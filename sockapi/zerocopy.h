@@ -50,8 +50,6 @@ void zc__zc_set_policy(struct zc__zc *z, int policy);
 int zc__zc_policy(const struct zc__zc *z);
 void zc__zc_costs(const struct zc__zc *z, struct zc_zcopy_costs out[2]);
 void zc__zc_set_costs(struct zc__zc *z, const struct zc_zcopy_costs in[2]);
-/* A read copied len bytes in ns: what auto weighs its trades against. */
-void zc__zc_copy_seen(struct zc__zc *z, size_t len, uint64_t ns);
 
 /* Read up to len bytes of t's in-order data into buf by trading whole
  * frames, as the policy allows; stops at the first piece it cannot trade.
@@ -68,8 +66,10 @@ uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t
 bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len);
 /* Mappings in [addr, addr+len) may change: forget what was learnt of them. */
 void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len);
-/* Time a copy of len bytes for the counters (copy_ns on frame-size reads). */
-void zc__zc_count_copy(struct zc_zstats *st, size_t len, uint64_t ns);
+/* Count a copy of len bytes that took ns (0: not timed; copy_ns on
+ * frame-size reads); copies of 64 KiB or more are also what auto weighs its
+ * trades against. */
+void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns);
 
 /* Views of a chain of received packets: fills iov (up to n entries) with
  * read-only pointers; returns the entries used, or -1 when they do not fit. */
