@@ -26,7 +26,7 @@ trapeze:*)
 	wait_for_unix "${sock%%,*}" "the responder's memif socket" ;;
 *)
 	echo "FAIL: no readiness known for the responder's NIC $rnic"; false ;;
-esac || { kill $rpid; cat "$out/r"; exit 1; }
+esac || { kill $rpid 2>/dev/null; cat "$out/r"; exit 1; }
 "$peer" --nic "$cnic" --ip 10.7.0.1/24 --role client --peer 10.7.0.2 --timeout 60 >"$out/c" 2>&1
 crc=$?
 rrc=0
