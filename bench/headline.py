@@ -21,18 +21,30 @@ import subprocess
 import sys
 import time
 
+IPERF_PORT = "5301"
+PINGPONG_PORT = "5302"
+# zcrun's two ends on the wire: the server on port 0, the client on port 1
+ZC_SERVER, ZC_CLIENT = "10.9.9.1", "10.9.9.2"
+# Seconds the server gets before its client starts. Not a readiness wait:
+# iperf3 -s -1 serves one connection, so a probe would be its client, and
+# under zcrun the kernel cannot see the port (pingpong's client retries).
+SERVER_START_S = 0.4
+SERVER_EXIT_S = 10  # the server's end after its client's
+IPERF_GRACE_S = 30  # iperf3's client: its seconds and this
+PINGPONG_TIMEOUT_S = 60
+
 
 def run_pair(server, client, timeout):
     """Start server, run client to its end, wait for the server; client's stdout."""
     srv = subprocess.Popen(server, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(0.4)
+    time.sleep(SERVER_START_S)
     try:
         out = subprocess.run(client, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         srv.kill()
         raise SystemExit("headline: timed out: %s" % " ".join(client))
     try:
-        srv.wait(timeout=10)
+        srv.wait(timeout=SERVER_EXIT_S)
     except subprocess.TimeoutExpired:
         srv.kill()
     if out.returncode != 0:
@@ -67,13 +79,15 @@ def main():
     for r in range(a.rounds):
         for path in ("kernel", "zcrun-never", "zcrun-auto"):
             if path == "kernel":
-                srv = ["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", "5301"]
-                cli = ["iperf3", "-c", "127.0.0.1", "-p", "5301", "-t", t, "-J"]
+                srv = ["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", IPERF_PORT]
+                cli = ["iperf3", "-c", "127.0.0.1", "-p", IPERF_PORT, "-t", t, "-J"]
             else:
                 pol = path.split("-")[1]
-                srv = zc(zcrun, 0, "10.9.9.1/24", pol, wire) + ["iperf3", "-s", "-1", "-B", "10.9.9.1", "-p", "5301"]
-                cli = zc(zcrun, 1, "10.9.9.2/24", pol, wire) + ["iperf3", "-c", "10.9.9.1", "-p", "5301", "-t", t, "-J"]
-            j = json.loads(run_pair(srv, cli, a.seconds + 30))
+                srv = zc(zcrun, 0, ZC_SERVER + "/24", pol, wire) + [
+                    "iperf3", "-s", "-1", "-B", ZC_SERVER, "-p", IPERF_PORT]
+                cli = zc(zcrun, 1, ZC_CLIENT + "/24", pol, wire) + [
+                    "iperf3", "-c", ZC_SERVER, "-p", IPERF_PORT, "-t", t, "-J"]
+            j = json.loads(run_pair(srv, cli, a.seconds + IPERF_GRACE_S))
             e = j["end"]
             gbps = e["sum_received"]["bits_per_second"] / 1e9
             cpu = e.get("cpu_utilization_percent", {})
@@ -81,12 +95,13 @@ def main():
             print("round %d: iperf3 %-12s %6.2f Gbit/s" % (r + 1, path, gbps), flush=True)
         for path in ("kernel", "zcrun"):
             if path == "kernel":
-                srv = [pp, "server", "127.0.0.1", "5302"]
-                cli = [pp, "client", "127.0.0.1", "5302", "--count", str(a.count)]
+                srv = [pp, "server", "127.0.0.1", PINGPONG_PORT]
+                cli = [pp, "client", "127.0.0.1", PINGPONG_PORT, "--count", str(a.count)]
             else:
-                srv = zc(zcrun, 0, "10.9.9.1/24", "auto", wire) + [pp, "server", "10.9.9.1", "5302"]
-                cli = zc(zcrun, 1, "10.9.9.2/24", "auto", wire) + [pp, "client", "10.9.9.1", "5302", "--count", str(a.count)]
-            f = run_pair(srv, cli, 60).split()
+                srv = zc(zcrun, 0, ZC_SERVER + "/24", "auto", wire) + [pp, "server", ZC_SERVER, PINGPONG_PORT]
+                cli = zc(zcrun, 1, ZC_CLIENT + "/24", "auto", wire) + [
+                    pp, "client", ZC_SERVER, PINGPONG_PORT, "--count", str(a.count)]
+            f = run_pair(srv, cli, PINGPONG_TIMEOUT_S).split()
             med, p99 = float(f[3]), float(f[4])
             rows.append(("pingpong-median-us", path, r, med, p99))
             rows.append(("pingpong-p99-us", path, r, p99, 0))

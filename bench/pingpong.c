@@ -18,6 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#define MAX_SIZE 65536 /* --size */
+/* The client connects until the server listens (both may start at once,
+ * the server under zcrun): every 20 ms, for 4 s. */
+#define CONNECT_TRIES 200
+#define CONNECT_WAIT_US 20000
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -56,8 +62,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--size"))
 			size = atoi(argv[i + 1]);
 	}
-	if (count < 10 || size < 1 || size > 65536) {
-		fprintf(stderr, "pingpong: --count >= 10, --size 1..65536\n");
+	if (count < 10 || size < 1 || size > MAX_SIZE) {
+		fprintf(stderr, "pingpong: --count >= 10, --size 1..%d\n", MAX_SIZE);
 		return 2;
 	}
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(argv[3])) };
@@ -83,13 +89,13 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	int s = -1;
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < CONNECT_TRIES; i++) {
 		s = socket(AF_INET, SOCK_STREAM, 0);
 		if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
 			break;
 		close(s);
 		s = -1;
-		usleep(20000);
+		usleep(CONNECT_WAIT_US);
 	}
 	if (s < 0) {
 		perror("pingpong: connect");
@@ -97,7 +103,7 @@ int main(int argc, char **argv)
 	}
 	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	uint64_t *t = malloc(sizeof(uint64_t) * (size_t)count);
-	for (int i = 0; i < count / 10; i++) /* warm up */
+	for (int i = 0; i < count / 10; i++) /* warm up: a tenth of the count, not timed */
 		if (full(s, buf, (size_t)size, 0) || full(s, buf, (size_t)size, 1))
 			return 1;
 	uint64_t t0 = now_ns();

@@ -15,16 +15,13 @@
  * Each figure is the median of R rounds, stack and kernel alternating.
  */
 #include "nic/open.h"
-#include "nic/trapeze.h"
 #include "stack/log.h"
 #include "stack/stack.h"
 #include "stack/tcp.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,8 +32,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BUF (128u << 10)
+#define BUF (128u << 10) /* iperf3's default write and read */
 #define PORT 5201
+#define BACKLOG 128 /* listen() backlog, both sides */
+#define MAX_ROUNDS 15 /* --rounds */
+#define SERVER_IP 0x0a050002u /* 10.5.0.2 on the wire's port 1; the client 10.5.0.1 on port 0 */
+#define CLIENT_IP 0x0a050001u
+/* The stack sides' polling and patience (ns). */
+#define IDLE_NS 50000ull             /* polling without work this long, then sleep on the NIC */
+#define SLEEP_NS 1000000ull          /* the longest such sleep */
+#define DEADLINE_NS 60000000000ull   /* a round that takes longer has failed */
+#define CLOSE_GRACE_NS 30000000000ull /* the bulk client's handshake and close, past its seconds */
+#define LINGER_NS 100000000ull       /* running on after the last close: the last ACKs and FINs */
+#define WARM_NS 20000000ull          /* the rate client's ARP and the peer's listener */
+#define MAX_CONNS (1u << 20)         /* the rate server's table: every connection in TIME_WAIT */
+/* The kernel's client connects until the server listens: every 5 ms, for 1 s. */
+#define CONNECT_TRIES 200
+#define CONNECT_WAIT_US 5000
+/* The stack's client starts this long after the server's fork, so that the
+ * server claims its port of the wire (and its address) first. */
+#define SERVER_START_US 100000
 
 static uint64_t now_ns(void)
 {
@@ -86,14 +101,14 @@ static void sx_close(struct sx *x)
 	zc_netif_close(x->nif);
 }
 
-/* Poll; after 50 us without work, sleep on the NIC until the next timer. */
+/* Poll; after IDLE_NS without work, sleep on the NIC until the next timer. */
 static void sx_step(struct sx *x, bool moved)
 {
 	uint64_t t = now_ns();
 	if (zc_stack_poll(x->st, t) > 0 || moved)
 		x->idle_since = t;
-	else if (t - x->idle_since > 50000)
-		zc_stack_wait(x->st, t, 1000000);
+	else if (t - x->idle_since > IDLE_NS)
+		zc_stack_wait(x->st, t, SLEEP_NS);
 }
 
 /* Keep the stack running for ns (the last ACKs and FINs, or a warm-up). */
@@ -107,7 +122,7 @@ static struct zc_tcp_sock *sx_listen(struct sx *x)
 {
 	struct zc_tcp_sock *l = zc_tcp_socket(x->st);
 	zc_tcp_bind(l, 0, PORT);
-	zc_tcp_listen(l, 128);
+	zc_tcp_listen(l, BACKLOG);
 	return l;
 }
 
@@ -123,10 +138,10 @@ static struct zc_tcp_sock *sx_accept(struct sx *x, struct zc_tcp_sock *l, uint64
 static void stack_bulk_server(const char *wire, struct report *r)
 {
 	struct sx x = { 0 };
-	if (sx_open(&x, wire, 1, 0x0a050002u))
+	if (sx_open(&x, wire, 1, SERVER_IP))
 		return;
 	struct zc_tcp_sock *l = sx_listen(&x);
-	uint64_t deadline = now_ns() + 60000000000ull;
+	uint64_t deadline = now_ns() + DEADLINE_NS;
 	struct zc_tcp_sock *s = sx_accept(&x, l, deadline);
 	static uint8_t buf[BUF];
 	uint64_t t0 = 0;
@@ -151,7 +166,7 @@ static void stack_bulk_server(const char *wire, struct report *r)
 	r->cpu = cpu_s() - c0;
 	if (s)
 		zc_tcp_close(s);
-	sx_run(&x, 100000000ull);
+	sx_run(&x, LINGER_NS);
 	zc_tcp_close(l);
 	sx_close(&x);
 }
@@ -159,13 +174,13 @@ static void stack_bulk_server(const char *wire, struct report *r)
 static void stack_bulk_client(const char *wire, double secs, struct report *r)
 {
 	struct sx x = { 0 };
-	if (sx_open(&x, wire, 0, 0x0a050001u))
+	if (sx_open(&x, wire, 0, CLIENT_IP))
 		return;
 	struct zc_tcp_sock *s = zc_tcp_socket(x.st);
-	zc_tcp_connect(s, 0x0a050002u, PORT);
+	zc_tcp_connect(s, SERVER_IP, PORT);
 	static uint8_t buf[BUF];
 	memset(buf, 0x5a, sizeof(buf));
-	uint64_t end = now_ns() + (uint64_t)(secs * 1e9), hard = end + 30000000000ull;
+	uint64_t end = now_ns() + (uint64_t)(secs * 1e9), hard = end + CLOSE_GRACE_NS;
 	while (zc_tcp_get_state(s) == ZC_TCP_SYN_SENT && now_ns() < hard)
 		sx_step(&x, false);
 	double c0 = cpu_s();
@@ -189,19 +204,19 @@ static void stack_bulk_client(const char *wire, double secs, struct report *r)
 	r->cpu = cpu_s() - c0;
 	r->ok = zc_tcp_get_state(s) != ZC_TCP_CLOSED;
 	zc_tcp_close(s);
-	sx_run(&x, 100000000ull);
+	sx_run(&x, LINGER_NS);
 	sx_close(&x);
 }
 
 static void stack_rate_server(const char *wire, uint64_t n, struct report *r)
 {
 	struct sx x = { 0 };
-	if (sx_open(&x, wire, 1, 0x0a050002u))
+	if (sx_open(&x, wire, 1, SERVER_IP))
 		return;
-	struct zc_tcp_config tc = { .max_conns = 1u << 20 };
+	struct zc_tcp_config tc = { .max_conns = MAX_CONNS };
 	zc_tcp_configure(x.st, &tc);
 	struct zc_tcp_sock *l = sx_listen(&x);
-	uint64_t deadline = now_ns() + 60000000000ull;
+	uint64_t deadline = now_ns() + DEADLINE_NS;
 	double c0 = cpu_s();
 	while (r->conns < n && now_ns() < deadline) {
 		int err;
@@ -215,7 +230,7 @@ static void stack_rate_server(const char *wire, uint64_t n, struct report *r)
 		sx_step(&x, true);
 	}
 	r->cpu = cpu_s() - c0;
-	sx_run(&x, 100000000ull);
+	sx_run(&x, LINGER_NS);
 	r->ok = r->conns == n;
 	zc_tcp_close(l);
 	sx_close(&x);
@@ -224,17 +239,17 @@ static void stack_rate_server(const char *wire, uint64_t n, struct report *r)
 static void stack_rate_client(const char *wire, uint64_t n, struct report *r)
 {
 	struct sx x = { 0 };
-	if (sx_open(&x, wire, 0, 0x0a050001u))
+	if (sx_open(&x, wire, 0, CLIENT_IP))
 		return;
-	uint64_t deadline = now_ns() + 60000000000ull;
+	uint64_t deadline = now_ns() + DEADLINE_NS;
 	/* warm up ARP and the peer's listener */
-	sx_run(&x, 20000000ull);
+	sx_run(&x, WARM_NS);
 	uint64_t t0 = now_ns();
 	double c0 = cpu_s();
 	char b[16];
 	while (r->conns < n && now_ns() < deadline) {
 		struct zc_tcp_sock *s = zc_tcp_socket(x.st);
-		if (zc_tcp_connect(s, 0x0a050002u, PORT) != -EINPROGRESS) {
+		if (zc_tcp_connect(s, SERVER_IP, PORT) != -EINPROGRESS) {
 			zc_tcp_close(s);
 			break;
 		}
@@ -249,7 +264,7 @@ static void stack_rate_client(const char *wire, uint64_t n, struct report *r)
 	r->secs = (double)(now_ns() - t0) / 1e9;
 	r->cpu = cpu_s() - c0;
 	r->ok = r->conns == n;
-	sx_run(&x, 100000000ull);
+	sx_run(&x, LINGER_NS);
 	sx_close(&x);
 }
 
@@ -260,7 +275,7 @@ static int k_listen(void)
 	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(PORT), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 128)) {
+	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, BACKLOG)) {
 		perror("tcp_bench: kernel listen");
 		exit(2);
 	}
@@ -271,12 +286,12 @@ static int k_connect(void)
 {
 	int s = socket(AF_INET, SOCK_STREAM, 0);
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(PORT), .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < CONNECT_TRIES; i++) {
 		if (connect(s, (struct sockaddr *)&a, sizeof(a)) == 0)
 			return s;
 		if (errno != ECONNREFUSED)
 			break;
-		usleep(5000); /* the server is not listening yet */
+		usleep(CONNECT_WAIT_US); /* the server is not listening yet */
 	}
 	close(s);
 	return -1;
@@ -394,7 +409,7 @@ static int run_pair(bool stack, bool bulk, double secs, uint64_t n, struct repor
 		close(kl);
 	memset(cli, 0, sizeof(*cli));
 	if (stack) {
-		usleep(100000); /* let the server claim its port */
+		usleep(SERVER_START_US); /* let the server claim its port */
 		bulk ? stack_bulk_client(wire, secs, cli) : stack_rate_client(wire, n, cli);
 	} else {
 		bulk ? kernel_bulk_client(secs, cli) : kernel_rate_client(n, cli);
@@ -444,7 +459,7 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-	if (secs <= 0 || secs > 60 || conns < 10 || conns > 30000 || rounds < 1 || rounds > 15) {
+	if (secs <= 0 || secs > 60 || conns < 10 || conns > 30000 || rounds < 1 || rounds > MAX_ROUNDS) {
 		fprintf(stderr, "tcp_bench: --seconds 0..60, --conns 10..30000, --rounds 1..15\n");
 		return 2;
 	}
@@ -453,7 +468,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	printf("tcp_bench: bulk %.1f s per round, %ld connections per rate round, %ld rounds (median)\n", secs,
 	       conns, rounds);
-	double gbps[2][15], cpugb[2][15], rate[2][15], cpuconn[2][15];
+	double gbps[2][MAX_ROUNDS], cpugb[2][MAX_ROUNDS], rate[2][MAX_ROUNDS], cpuconn[2][MAX_ROUNDS];
 	int fails = 0;
 	for (int i = 0; i < rounds; i++) {
 		for (int k = 0; k < 2; k++) { /* 0 stack, 1 kernel */

@@ -38,6 +38,25 @@
 #include <unistd.h>
 
 #define PORT 7007
+#define PING_BYTES 56      /* ICMP echo payload: ping(8)'s default */
+#define MAX_DATAGRAM 1472  /* --size: a 1500-byte MTU less the IPv4 (20) and UDP (8) headers */
+#define DGRAM_BUF 65536    /* receive buffers: the largest datagram */
+#define PROBE_SEQ 60000    /* the first pings' sequence number, apart from the timed ones' */
+#define FIRST_PINGS 50     /* first pings (ARP, a link coming up) before the peer counts as gone */
+#define STACK_PING_ID 0x5a5a /* ICMP echo ids: any two, so that each side's replies are its own */
+#define KERNEL_PING_ID 0x4b4b
+/* How long a stack side waits or polls (ns). */
+#define REPLY_NS 100000000ull        /* a request's reply: after 100 ms it counts as lost */
+#define FIRST_REPLY_NS 200000000ull  /* a first ping's reply */
+#define WARM_NS 1000000000ull        /* the warm-up datagram's reply */
+#define BYE_DRAIN_NS 50000000ull     /* the client after "BYE", so that it goes out */
+#define LINGER_NS 20000000ull        /* the responder after "BYE" (its last replies) */
+/* The paths' addresses (host order): 10.6.0.1-2 on the Trapeze wire,
+ * 10.9.1.1 (the kernel) and 10.9.1.2 (the stack) on the tap device. */
+#define TRAPEZE_IP0 0x0a060001u
+#define TRAPEZE_IP1 0x0a060002u
+#define TAP_KERNEL_IP 0x0a090101u
+#define TAP_STACK_IP 0x0a090102u
 
 static uint64_t now_ns(void)
 {
@@ -132,7 +151,7 @@ static uint8_t *pattern(size_t size)
 
 static bool stack_ping_once(struct zc_stack *st, uint32_t peer, uint16_t seq, uint64_t timeout)
 {
-	uint8_t d[56], in[128];
+	uint8_t d[PING_BYTES], in[128];
 	memset(d, (int)seq, sizeof(d));
 	if (zc_ping_send(st, peer, seq, d, sizeof(d)) != 0)
 		return false;
@@ -149,7 +168,7 @@ static bool stack_ping_once(struct zc_stack *st, uint32_t peer, uint16_t seq, ui
 static bool stack_udp_once(struct zc_stack *st, struct zc_udp_sock *u, uint32_t peer, const uint8_t *d,
 			   size_t n, uint64_t timeout)
 {
-	static uint8_t in[65536];
+	static uint8_t in[DGRAM_BUF];
 	if (zc_udp_sendto(u, d, n, peer, PORT) < 0)
 		return false;
 	for (uint64_t end = now_ns() + timeout; now_ns() < end;) {
@@ -173,24 +192,24 @@ struct stack_ctx {
 static bool stack_ping_i(void *c, uint32_t i)
 {
 	struct stack_ctx *x = c;
-	return stack_ping_once(x->st, x->peer, (uint16_t)i, 100000000ull);
+	return stack_ping_once(x->st, x->peer, (uint16_t)i, REPLY_NS);
 }
 
 static bool stack_udp_i(void *c, uint32_t i)
 {
 	struct stack_ctx *x = c;
 	x->d[0] = (uint8_t)i;
-	return stack_udp_once(x->st, x->u, x->peer, x->d, x->size, 100000000ull);
+	return stack_udp_once(x->st, x->u, x->peer, x->d, x->size, REPLY_NS);
 }
 
 /* Ping then UDP against peer for `secs` each; results into r[0], r[1]. */
 static int stack_measure(struct zc_stack *st, const char *path, uint32_t peer, double secs,
 			 size_t size, struct result *r)
 {
-	zc_ping_open(st, 0x5a5a);
+	zc_ping_open(st, STACK_PING_ID);
 	bool up = false;
-	for (int i = 0; i < 50 && !up; i++) /* ARP, and a link coming up */
-		up = stack_ping_once(st, peer, 60000, 200000000ull);
+	for (int i = 0; i < FIRST_PINGS && !up; i++) /* ARP, and a link coming up */
+		up = stack_ping_once(st, peer, PROBE_SEQ, FIRST_REPLY_NS);
 	if (!up) {
 		fprintf(stderr, "udp_bench: %s: the peer does not answer\n", path);
 		zc_ping_close(st);
@@ -202,10 +221,10 @@ static int stack_measure(struct zc_stack *st, const char *path, uint32_t peer, d
 
 	x.u = zc_udp_open(st);
 	x.d = pattern(size);
-	stack_udp_once(st, x.u, peer, x.d, size, 1000000000ull); /* warm up */
+	stack_udp_once(st, x.u, peer, x.d, size, WARM_NS); /* warm up */
 	timed(path, "udp", secs, stack_udp_i, &x, &r[1]);
 	zc_udp_sendto(x.u, "BYE", 3, peer, PORT);
-	for (uint64_t e2 = now_ns() + 50000000ull; now_ns() < e2;)
+	for (uint64_t e2 = now_ns() + BYE_DRAIN_NS; now_ns() < e2;)
 		zc_stack_poll(st, now_ns());
 	zc_udp_close(x.u);
 	free(x.d);
@@ -234,7 +253,7 @@ static void stack_responder(const char *nic, uint32_t ip, double secs)
 		_exit(2);
 	struct zc_udp_sock *u = zc_udp_open(st);
 	zc_udp_bind(u, 0, PORT);
-	static uint8_t b[65536];
+	static uint8_t b[DGRAM_BUF];
 	for (uint64_t end = now_ns() + (uint64_t)(secs * 1e9); now_ns() < end;) {
 		zc_stack_poll(st, now_ns());
 		uint32_t from;
@@ -247,7 +266,7 @@ static void stack_responder(const char *nic, uint32_t ip, double secs)
 		}
 	}
 out:
-	for (uint64_t e2 = now_ns() + 20000000ull; now_ns() < e2;)
+	for (uint64_t e2 = now_ns() + LINGER_NS; now_ns() < e2;)
 		zc_stack_poll(st, now_ns());
 	zc_udp_close(u);
 	zc_stack_destroy(st);
@@ -258,14 +277,13 @@ out:
 /* --- the kernel side ------------------------------------------------------ */
 
 struct echo_arg {
-	uint32_t ip; /* host order */
 	int fd;
 };
 
 static void *kernel_echo(void *p)
 {
 	struct echo_arg *a = p;
-	static uint8_t b[65536];
+	static uint8_t b[DGRAM_BUF];
 	for (;;) {
 		struct sockaddr_in from;
 		socklen_t fl = sizeof(from);
@@ -280,7 +298,6 @@ static void *kernel_echo(void *p)
 
 static int kernel_echo_start(uint32_t ip, pthread_t *t, struct echo_arg *a)
 {
-	a->ip = ip;
 	a->fd = socket(AF_INET, SOCK_DGRAM, 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT), .sin_addr.s_addr = htonl(ip) };
 	int one = 1;
@@ -302,11 +319,11 @@ struct kernel_ctx {
 static bool kernel_ping_i(void *c, uint32_t i)
 {
 	struct kernel_ctx *x = c;
-	uint8_t pkt[64], in[256];
+	uint8_t pkt[8 + PING_BYTES], in[256]; /* ICMP header and payload */
 	uint16_t seq = (uint16_t)i;
 	memset(pkt, (int)seq, sizeof(pkt));
-	struct zc_icmp ic = { .type = ZC_ICMP_ECHO_REQUEST, .id = 0x4b4b, .seq = seq };
-	zc_icmp_build(pkt, &ic, 56);
+	struct zc_icmp ic = { .type = ZC_ICMP_ECHO_REQUEST, .id = KERNEL_PING_ID, .seq = seq };
+	zc_icmp_build(pkt, &ic, PING_BYTES);
 	sendto(x->fd, pkt, sizeof(pkt), 0, (struct sockaddr *)&x->to, sizeof(x->to));
 	for (;;) {
 		ssize_t n = recv(x->fd, in, sizeof(in), 0);
@@ -331,7 +348,7 @@ static bool kernel_udp_i(void *c, uint32_t i)
 /* The kernel's ICMP echo and UDP echo over loopback. */
 static int kernel_measure(double secs, size_t size, struct result *r)
 {
-	struct timeval tv = { 0, 100000 };
+	struct timeval tv = { 0, (suseconds_t)(REPLY_NS / 1000) };
 	struct kernel_ctx x = { .size = size };
 	x.to = (struct sockaddr_in){ .sin_family = AF_INET, .sin_port = htons(PORT),
 				     .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -374,10 +391,10 @@ static int trapeze_path(double secs, size_t size, struct result *r)
 	snprintf(nic1, sizeof(nic1), "trapeze:%s,port=1", wire);
 	pid_t pid = fork();
 	if (pid == 0)
-		stack_responder(nic1, 0x0a060002u, 4 * secs + 10);
+		stack_responder(nic1, TRAPEZE_IP1, 4 * secs + 10); /* both tests and their warm-ups, with room */
 	struct zc_netif *nif;
-	struct zc_stack *st = stack_on(nic0, 0x0a060001u, &nif);
-	int rc = st ? stack_measure(st, "trapeze", 0x0a060002u, secs, size, r) : -1;
+	struct zc_stack *st = stack_on(nic0, TRAPEZE_IP0, &nif);
+	int rc = st ? stack_measure(st, "trapeze", TRAPEZE_IP1, secs, size, r) : -1;
 	if (st) {
 		zc_stack_destroy(st);
 		zc_netif_close(nif);
@@ -410,17 +427,17 @@ static int tap_path(double secs, size_t size, struct result *r)
 		if (system("ip link set lo up") != 0)
 			_exit(2);
 		struct zc_netif *nif;
-		struct zc_stack *st = stack_on("dpdk:net_tap0,iface=zcb0", 0x0a090102u, &nif);
+		struct zc_stack *st = stack_on("dpdk:net_tap0,iface=zcb0", TAP_STACK_IP, &nif);
 		if (st == NULL)
 			_exit(2);
 		if (system("ip addr add 10.9.1.1/24 dev zcb0 && ip link set zcb0 up") != 0)
 			_exit(2);
 		pthread_t t;
 		struct echo_arg ea;
-		if (kernel_echo_start(0x0a090101u, &t, &ea) != 0)
+		if (kernel_echo_start(TAP_KERNEL_IP, &t, &ea) != 0)
 			_exit(2);
 		struct result rr[2];
-		int rc = stack_measure(st, "tap", 0x0a090101u, secs, size, rr);
+		int rc = stack_measure(st, "tap", TAP_KERNEL_IP, secs, size, rr);
 		if (rc == 0)
 			pthread_join(t, NULL);
 		zc_stack_destroy(st);
@@ -432,8 +449,7 @@ static int tap_path(double secs, size_t size, struct result *r)
 	close(p[1]);
 	ssize_t n = read(p[0], r, 2 * sizeof(*r));
 	close(p[0]);
-	int st;
-	waitpid(pid, &st, 0);
+	waitpid(pid, NULL, 0);
 	return n == (ssize_t)(2 * sizeof(*r)) ? 0 : -1;
 }
 
@@ -467,8 +483,8 @@ int main(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (secs <= 0 || secs > 60 || size < 1 || size > 1472) {
-		fprintf(stderr, "udp_bench: --seconds must be in (0, 60] and --size 1..1472\n");
+	if (secs <= 0 || secs > 60 || size < 1 || size > MAX_DATAGRAM) {
+		fprintf(stderr, "udp_bench: --seconds must be in (0, 60] and --size 1..%d\n", MAX_DATAGRAM);
 		return 2;
 	}
 	zc_log_init_env();

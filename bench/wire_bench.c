@@ -28,6 +28,18 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Each frame's header mbuf: an Ethernet header and 32 zero bytes in place
+ * of the IP and transport headers a stack would put there. */
+#define HDR_BYTES (ZC_ETH_HLEN + 32)
+#define RX_BATCH 64      /* frames the receiver takes per zc_netif_rx */
+#define TX_BATCH 32      /* frames built and handed over per zc_netif_tx */
+#define MAX_PAYLOAD 65536 /* the largest size measured, and the wire's largest MTU */
+#define MAX_ROUNDS 99
+#define COPY_AREA (64u << 20) /* memcpy's buffers: larger than the caches, like the pool */
+/* The receiver's port comes up within 5 s: checked every millisecond. */
+#define LINK_TRIES 5000
+#define LINK_WAIT_US 1000
+
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -54,9 +66,9 @@ static void receiver(const char *wire, int cmd_fd, int done_fd)
 	struct cmd cm;
 	while (read(cmd_fd, &cm, sizeof(cm)) == sizeof(cm) && cm.frames) {
 		uint64_t got = 0;
-		struct zc_mbuf *m[64];
+		struct zc_mbuf *m[RX_BATCH];
 		while (got < cm.frames) {
-			int k = zc_netif_rx(n, m, 64, 0);
+			int k = zc_netif_rx(n, m, RX_BATCH, 0);
 			for (int i = 0; i < k; i++)
 				zc_mbuf_free(m[i]);
 			got += (uint64_t)k;
@@ -89,19 +101,19 @@ static double run_wire(struct zc_netif *n, int cmd_fd, int done_fd, uint64_t fra
 	memcpy(e.src, n->mac, 6);
 	memcpy(e.dst, n->mac, 6);
 	zc_eth_build(hdr, &e);
-	memset(hdr + 14, 0, 32);
+	memset(hdr + ZC_ETH_HLEN, 0, HDR_BYTES - ZC_ETH_HLEN);
 	struct cmd cm = { frames };
 	if (write(cmd_fd, &cm, sizeof(cm)) != sizeof(cm))
 		die("pipe");
 	uint64_t t0 = now_ns(), sent = 0;
-	struct zc_mbuf *batch[32];
+	struct zc_mbuf *batch[TX_BATCH];
 	int nb = 0;
 	while (sent < frames) {
-		while (nb < 32 && sent + (uint64_t)nb < frames) {
+		while (nb < TX_BATCH && sent + (uint64_t)nb < frames) {
 			struct zc_mbuf *h = zc_mbuf_alloc(n->pool);
 			if (h == NULL)
 				break;
-			memcpy(zc_mbuf_append(h, 46), hdr, 46);
+			memcpy(zc_mbuf_append(h, HDR_BYTES), hdr, HDR_BYTES);
 			uint32_t done = 0;
 			while (done < payload) {
 				struct zc_mbuf *s = zc_mbuf_alloc_frame(n->pool);
@@ -170,7 +182,7 @@ int main(int argc, char **argv)
 			return o == 'h' ? 0 : 2;
 		}
 	}
-	if (rounds < 1 || rounds > 99 || bytes < (1u << 20))
+	if (rounds < 1 || rounds > MAX_ROUNDS || bytes < (1u << 20))
 		die("--rounds must be 1..99 and --bytes at least 1 MiB");
 	char wire[32];
 	snprintf(wire, sizeof(wire), "bench%d", (int)getpid());
@@ -191,9 +203,9 @@ int main(int argc, char **argv)
 	close(cmdp[0]);
 	close(donep[1]);
 	for (int i = 0; !zc_trapeze_link_up(n); i++) {
-		if (i > 5000)
+		if (i > LINK_TRIES)
 			die("the receiver never came up");
-		usleep(1000);
+		usleep(LINK_WAIT_US);
 	}
 	/* fill every frame of our share once, before any clock starts */
 	struct zc_pool_stats ps;
@@ -201,7 +213,7 @@ int main(int argc, char **argv)
 	for (uint32_t f = 0; f < ps.frames_total; f++)
 		if (zc_pool_owns(n->pool, f))
 			memset(zc_pool_frame_addr(n->pool, f), (int)(f & 0xff), ps.frame_size);
-	size_t area = 64u << 20;
+	size_t area = COPY_AREA;
 	uint8_t *src = malloc(area), *dst = malloc(area);
 	memset(src, 1, area);
 	memset(dst, 2, area);
@@ -218,10 +230,10 @@ int main(int argc, char **argv)
 	const uint32_t sizes[] = { 4096, 8192, 16384, 32768, 65536 };
 	for (unsigned s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
 		uint32_t p = sizes[s];
-		if (p > (mtu ? mtu : 65536))
+		if (p > (mtu ? mtu : MAX_PAYLOAD))
 			break; /* larger than the wire's MTU */
 		uint64_t frames = bytes / p;
-		double w[99], m[99];
+		double w[MAX_ROUNDS], m[MAX_ROUNDS];
 		run_wire(n, cmdp[1], donep[0], frames / 8, p); /* warm up */
 		for (int r = 0; r < rounds; r++) {
 			w[r] = run_wire(n, cmdp[1], donep[0], frames, p);

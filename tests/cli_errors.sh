@@ -6,6 +6,7 @@ set -u
 bench=$1
 peer=${2:-}
 fails=0
+. "$(dirname "$0")/lib.sh"
 check() { # check "what" "expected text" ARGS...
 	what=$1
 	want=$2
@@ -41,11 +42,14 @@ if [ -n "$peer" ]; then
 	check "multicast MAC" "expected a unicast MAC" --nic dpdk:net_ring0,zc_mac=01:00:00:00:00:01 $r
 	check "missing pcap file" "can the rx_pcap file be read" --nic dpdk:net_pcap0,rx_pcap=/nonexistent/x.pcap $r
 	sock=/tmp/zcstack-cli-$$.sock
-	"$peer" --nic dpdk:net_memif0,role=server,socket=$sock --ip 10.0.0.1/24 --role responder --timeout 4 >/dev/null 2>&1 &
+	# a first server holds the socket until it is stopped (its --timeout only
+	# ends it if the test does not)
+	"$peer" --nic dpdk:net_memif0,role=server,socket=$sock --ip 10.0.0.1/24 --role responder --timeout 30 >/dev/null 2>&1 &
 	first=$!
-	sleep 1
+	wait_for_unix $sock "the first memif server's socket" || fails=$((fails + 1))
 	check "memif socket in use" "memif socket already in use" --nic dpdk:net_memif0,role=server,socket=$sock $r
-	kill $first 2>/dev/null; wait $first 2>/dev/null; rm -f $sock
+	stop_pid $first "the first memif server" || fails=$((fails + 1))
+	rm -f $sock
 fi
 echo "$fails failed"
 [ $fails -eq 0 ]

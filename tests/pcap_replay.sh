@@ -11,6 +11,7 @@
 #    nothing else, none malformed.
 set -u
 peer=$1 data=$2 out=$3
+. "$(dirname "$0")/lib.sh"
 mkdir -p "$out"
 rm -f "$out/answers.pcap"
 exp="$data/hostile.txt"
@@ -36,9 +37,9 @@ awk -v ef="$exp" '
 	}' "$out/stats" || fail=1
 
 want() { awk -v k="$1" '$1 == k { print $2 }' "$exp"; }
-count() { tshark -r "$out/answers.pcap" -Y "$1" 2>/dev/null | wc -l; }
+count() { tshark_count -r "$out/answers.pcap" -Y "$1"; }
 check() { # name filter [exact|range]
-	n=$(count "$2")
+	n=$(count "$2") || fail=1
 	if [ "$3" = exact ]; then
 		w=$(want "answer.$1")
 		[ "$n" -eq "$w" ] || { echo "FAIL: answer $1: $n, want $w"; fail=1; }
@@ -54,17 +55,17 @@ check udp_echo 'udp.srcport == 7777 && data.data == 68:65:6c:6c:6f:2c:20:73:74:6
 check icmp_proto_unreach 'icmp.type == 3 && icmp.code == 2' exact
 check tcp_rst 'tcp.flags.reset == 1 && tcp.srcport == 80 && tcp.ack == 1' exact
 check icmp_port_unreach 'icmp.type == 3 && icmp.code == 3' range
-grat=$(count 'arp.opcode == 1 && arp.src.proto_ipv4 == 10.8.0.2 && arp.dst.proto_ipv4 == 10.8.0.2')
-total=$(count 'frame')
-known=$(count 'arp.opcode == 2 || icmp.type == 0 || udp.srcport == 7777 || tcp.flags.reset == 1 || (icmp.type == 3 && (icmp.code == 2 || icmp.code == 3)) || (arp.opcode == 1 && arp.src.proto_ipv4 == 10.8.0.2)')
+grat=$(count 'arp.opcode == 1 && arp.src.proto_ipv4 == 10.8.0.2 && arp.dst.proto_ipv4 == 10.8.0.2') || fail=1
+total=$(count 'frame') || fail=1
+known=$(count 'arp.opcode == 2 || icmp.type == 0 || udp.srcport == 7777 || tcp.flags.reset == 1 || (icmp.type == 3 && (icmp.code == 2 || icmp.code == 3)) || (arp.opcode == 1 && arp.src.proto_ipv4 == 10.8.0.2)') || fail=1
 [ "$grat" -eq 1 ] || { echo "FAIL: $grat gratuitous ARPs, want 1"; fail=1; }
 [ "$total" -eq "$known" ] || { echo "FAIL: $total frames sent, only $known expected ones"; fail=1; }
 opts="-o ip.check_checksum:TRUE -o udp.check_checksum:TRUE"
 badf='_ws.malformed || _ws.expert.severity >= "error" || ip.checksum.status == "Bad" || icmp.checksum.status == "Bad" || udp.checksum.status == "Bad"'
 # the filter must catch the known-bad frames of the hostile file itself
-self=$(tshark -r "$data/hostile.pcap" $opts -Y "$badf" 2>/dev/null | wc -l)
+self=$(tshark_count -r "$data/hostile.pcap" $opts -Y "$badf") || fail=1
 [ "$self" -ge 5 ] || { echo "FAIL: the tshark filter catches only $self known-bad frames"; fail=1; }
-bad=$(tshark -r "$out/answers.pcap" $opts -Y "$badf" 2>/dev/null | wc -l)
+bad=$(tshark_count -r "$out/answers.pcap" $opts -Y "$badf") || fail=1
 [ "$bad" -eq 0 ] || { echo "FAIL: $bad answers malformed or with bad checksums"; fail=1; }
 echo "answers: $total frames, all expected, $bad malformed"
 [ $fail -eq 0 ] && echo PASS

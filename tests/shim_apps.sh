@@ -19,6 +19,9 @@ A="--nic trapeze:$W,port=0 --ip 10.7.0.1/24 --zc $POL"
 B="--nic trapeze:$W,port=1 --ip 10.7.0.2/24 --zc $POL"
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
+. "$(dirname "$0")/lib.sh"
+# a server under zcrun is ready when zcstat shows it listening (PORT)
+listening() { wait_for_zc_listen "$ZCSTAT" "$srv" "$1" "the server on port $1" || exit 1; }
 
 head -c 24000000 /dev/urandom > "$D/in"
 want=$(sha256sum < "$D/in")
@@ -26,7 +29,7 @@ want=$(sha256sum < "$D/in")
 # nc, client to server
 timeout 30 "$ZCRUN" $A -- nc -l -N 10.7.0.1 5000 > "$D/out1" &
 srv=$!
-sleep 0.3
+listening 5000
 timeout 30 "$ZCRUN" $B -- nc -N 10.7.0.1 5000 < "$D/in" || fail "nc client"
 wait $srv || fail "nc server"
 [ "$(sha256sum < "$D/out1")" = "$want" ] || fail "nc client->server: bytes differ"
@@ -35,7 +38,7 @@ ok "nc client->server 24 MB byte-exact"
 # nc, server to client
 timeout 30 "$ZCRUN" $A -- nc -l -N 10.7.0.1 5001 < "$D/in" &
 srv=$!
-sleep 0.3
+listening 5001
 timeout 30 "$ZCRUN" $B -- nc -d 10.7.0.1 5001 > "$D/out2" || fail "nc client (receiving)"
 wait $srv || fail "nc server (sending)"
 [ "$(sha256sum < "$D/out2")" = "$want" ] || fail "nc server->client: bytes differ"
@@ -44,7 +47,7 @@ ok "nc server->client 24 MB byte-exact"
 # socat listener and client, with files
 timeout 30 "$ZCRUN" $A -- socat -u TCP-LISTEN:5002,bind=10.7.0.1,reuseaddr "CREATE:$D/out3" &
 srv=$!
-sleep 0.3
+listening 5002
 timeout 30 "$ZCRUN" $B -- socat -u "OPEN:$D/in" TCP:10.7.0.1:5002 || fail "socat client"
 wait $srv || fail "socat listener"
 [ "$(sha256sum < "$D/out3")" = "$want" ] || fail "socat: bytes differ"
@@ -53,13 +56,17 @@ ok "socat file through a TCP listener byte-exact"
 # zcstat sees a running program's connection
 timeout 30 "$ZCRUN" $A -- iperf3 -s -1 -B 10.7.0.1 -p 5201 > /dev/null 2>&1 &
 srv=$!
-sleep 0.5
+listening 5201
 timeout 30 "$ZCRUN" $B -- iperf3 -c 10.7.0.1 -p 5201 -t 2 > /dev/null 2>&1 &
 cli=$!
-sleep 1
-"$ZCSTAT" $(pgrep -P $srv iperf3 || echo $srv) > "$D/stat" 2>&1 || true
-wait $cli || fail "iperf3 under zcstat"
-wait $srv || true
+# the client runs 2 s: zcstat of the server until it shows the connection
+connected() {
+	"$ZCSTAT" $(pgrep -P $srv iperf3 || echo $srv) > "$D/stat" 2>&1 &&
+		grep -q "^fd .* tcp ESTABLISHED 10.7.0.1:5201" "$D/stat"
+}
+wait_until 10 "zcstat of the iperf3 server" connected || true
+wait_pid_status $cli "iperf3 client under zcstat" || fail "iperf3 under zcstat"
+wait_pid_status $srv "iperf3 server under zcstat" || fail "iperf3 server under zcstat"
 grep -q "^fd .* tcp ESTABLISHED 10.7.0.1:5201" "$D/stat" || { cat "$D/stat"; fail "zcstat shows no connection"; }
 ok "zcstat: $(grep -c '^fd ' "$D/stat") sockets, $(grep '^zcopy_policy' "$D/stat")"
 
@@ -67,7 +74,7 @@ ok "zcstat: $(grep -c '^fd ' "$D/stat") sockets, $(grep '^zcopy_policy' "$D/stat
 for extra in "" "-R" "-P 4" "-Z"; do
 	timeout 30 "$ZCRUN" $A -- iperf3 -s -1 -B 10.7.0.1 -p 5201 > "$D/ips" 2>&1 &
 	srv=$!
-	sleep 0.5
+	listening 5201
 	timeout 30 "$ZCRUN" $B -- iperf3 -c 10.7.0.1 -p 5201 -t 2 -J $extra > "$D/ipc" 2> "$D/ipc.err" ||
 		{ cat "$D/ipc" "$D/ipc.err" | tail -20; fail "iperf3 $extra"; }
 	wait $srv || { cat "$D/ips" | tail -20; fail "iperf3 server $extra"; }
@@ -87,8 +94,8 @@ done
 printf 'hello from the stack\n' > "$D/msg"
 timeout 30 "$ZCRUN" $A -- nc -l -N 10.7.0.1 5003 < "$D/msg" > /dev/null &
 srv=$!
-sleep 0.3
+listening 5003
 timeout 30 "$ZCRUN" $B -- "$MIXED" 10.7.0.1 5003 "hello from the stack" || fail "mixed_poll"
-wait $srv || true
+wait $srv || fail "nc server (mixed_poll)"
 ok "mixed fds"
 echo "PASS: policy $POL"

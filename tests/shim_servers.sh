@@ -1,5 +1,5 @@
 #!/bin/sh
-# shim_servers.sh ZCRUN - event-driven servers on zcstack: one server under
+# shim_servers.sh ZCRUN [ZCSTAT] - event-driven servers on zcstack: one server under
 # zcrun stays up while clients come and go one after another on the other
 # port of the wire (each client is a new process claiming the port again).
 #   redis-server (epoll, jemalloc): redis-cli SET of a 1 MB value and GET of
@@ -10,6 +10,8 @@
 # Exits 77 (skipped) when redis-server or nginx is not installed.
 set -eu
 ZCRUN=$1
+ZCSTAT=${2:-$(dirname "$ZCRUN")/zcstat}
+. "$(dirname "$0")/lib.sh"
 for p in redis-server redis-cli redis-benchmark nginx curl; do
 	command -v $p > /dev/null 2>&1 || PATH=$PATH:/usr/sbin command -v $p > /dev/null 2>&1 ||
 		{ echo "skip: $p is not installed (run.sh installs it)"; exit 77; }
@@ -18,8 +20,9 @@ PATH=$PATH:/usr/sbin
 W="ss$$"
 D=$(mktemp -d)
 SRV=""
-# (the servers by pid: dash's $(jobs -p) in a trap lists nothing)
-trap 'kill $SRV 2>/dev/null || true; sleep 0.5; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
+# (the servers by pid: dash's $(jobs -p) in a trap lists nothing; waited
+# for, so that they have left the wire before its file goes)
+trap 'kill $SRV 2>/dev/null || true; for p in $SRV; do wait $p || true; done; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
 A="--nic trapeze:$W,port=0 --ip 10.8.0.1/24"
 B="--nic trapeze:$W,port=1 --ip 10.8.0.2/24"
 fail() { echo "FAIL: $*"; [ -f "$D/log" ] && tail -5 "$D/log"; exit 1; }
@@ -29,7 +32,7 @@ ok() { echo "ok: $*"; }
 timeout 60 "$ZCRUN" $A -- redis-server --bind 10.8.0.1 --port 6390 --save '' --appendonly no \
 	--protected-mode no --dir "$D" > "$D/log" 2>&1 &
 SRV=$!
-for i in $(seq 50); do grep -q "Ready to accept" "$D/log" && break; sleep 0.1; done
+wait_for_log "$D/log" "Ready to accept" "redis-server" || fail "redis-server did not start"
 head -c 1000000 /dev/urandom | base64 -w 0 > "$D/val"
 timeout 20 "$ZCRUN" $B -- redis-cli -h 10.8.0.1 -p 6390 -x SET big < "$D/val" > "$D/set" ||
 	fail "redis-cli SET"
@@ -46,8 +49,8 @@ ok "redis-benchmark: $(tr '\n' ' ' < "$D/rps")"
 timeout 20 "$ZCRUN" $B -- redis-cli -h 10.8.0.1 -p 6390 STRLEN big > "$D/len" || fail "redis-cli STRLEN"
 [ "$(cat "$D/len")" = "$(wc -c < "$D/val")" ] || fail "redis STRLEN said $(cat "$D/len")"
 ok "a third client still finds the value"
-kill $SRV 2>/dev/null || true
-wait $SRV 2>/dev/null || true
+stop_pid $SRV "redis-server" || fail "redis-server did not end cleanly"
+SRV=""
 rm -f /dev/shm/zcwire-$W
 
 # --- nginx ----------------------------------------------------------------
@@ -72,7 +75,7 @@ EOF
 : > "$D/log"
 timeout 60 "$ZCRUN" $A -- nginx -c "$D/ngx/nginx.conf" -p "$D/ngx" > "$D/log" 2>&1 &
 SRV=$!
-sleep 0.5
+wait_for_zc_listen "$ZCSTAT" $SRV 8080 "nginx" || fail "nginx did not start"
 for i in 1 2 3; do
 	timeout 20 "$ZCRUN" $B -- curl -sS --retry 3 --retry-connrefused -o "$D/page" http://10.8.0.1:8080/ ||
 		fail "curl (client $i): page"
@@ -83,8 +86,7 @@ timeout 20 "$ZCRUN" $B -- curl -sS -o "$D/big" -o /dev/null -w '%{http_code}\n' 
 cmp -s "$D/big" "$D/ngx/html/big.bin" || fail "curl: the 3 MB file differs (sendfile)"
 [ "$(tr '\n' ' ' < "$D/codes")" = "200 404 " ] || fail "curl: status codes $(tr '\n' ' ' < "$D/codes")"
 ok "nginx: a page to three clients in turn, a 3 MB file by sendfile byte-exact, a 404"
-kill $SRV
-wait $SRV 2>/dev/null || true
+stop_pid $SRV "nginx" || fail "nginx did not end cleanly"
 grep -q "exit" "$D/ngx/logs/error.log" || fail "nginx did not exit on SIGTERM"
 SRV=""
 ok "nginx exits on SIGTERM"

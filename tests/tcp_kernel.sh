@@ -16,6 +16,7 @@ set -u
 peer=$1 bytes=$2 faults=${3:-} pcapdir=${4:-}
 [ "$(id -u)" = 0 ] && [ -c /dev/net/tun ] && command -v socat >/dev/null ||
 	{ echo "SKIP: needs root, /dev/net/tun and socat"; exit 77; }
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
 ns_setup zctcp
 stackenv() { # the environment of the stack process for test $1
@@ -35,28 +36,44 @@ check() { # what stack_file kernel_received_hash kernel_sent_hash
 		fail=1
 	fi
 }
+rc_ok() { # FILE WHAT: a status a pipeline's part left in FILE is 0
+	[ "$(cat "$1" 2>/dev/null)" = 0 ] || { echo "FAIL: $2: exit status $(cat "$1" 2>/dev/null || echo unknown)"; fail=1; }
+}
 [ -n "$pcapdir" ] && mkdir -p "$pcapdir"
 
 # 1: the kernel connects
 nsx env $(stackenv 1) "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --listen 5000 \
 	--send "$bytes" --seed 2 --timeout 300 >"$out/s1" 2>&1 &
 spid=$!
-up_tap
+up_tap || fail=1
 tap_drops "$out/d1"
-nsx sh -c "'$peer' --gen '$bytes' --seed 1 2>'$out/g1' | socat -t 300 -b 65536 - TCP:10.9.0.2:5000 | sha256sum >'$out/k1'"
-wait $spid || fail=1
+# (the kernel's SYN waits for the stack's ARP reply, which comes once its
+# stack polls, after it listens: no readiness wait needed before it)
+nsx sh -c "{ '$peer' --gen '$bytes' --seed 1 2>'$out/g1'; echo \$? >'$out/g1.rc'; } |
+	{ socat -t 300 -b 65536 - TCP:10.9.0.2:5000; echo \$? >'$out/c1.rc'; } | sha256sum >'$out/k1'"
+rc_ok "$out/g1.rc" "the kernel's stream generator (1)"
+rc_ok "$out/c1.rc" "the kernel's socat client"
+wait_pid_status $spid "the stack server" || fail=1
+wait_pid_status $tap_drops_pid "the tap queue monitor (1)" || fail=1
 check "kernel client -> stack server" "$out/s1" "$(cut -d' ' -f1 "$out/k1")" "$(cat "$out/g1")"
 
 # 2: the stack connects
-nsx sh -c "'$peer' --gen '$bytes' --seed 3 2>'$out/g2' | socat -t 300 -b 65536 TCP-LISTEN:5001,reuseaddr - | sha256sum >'$out/k2'" &
+nsx sh -c "{ '$peer' --gen '$bytes' --seed 3 2>'$out/g2'; echo \$? >'$out/g2.rc'; } |
+	{ socat -t 300 -b 65536 TCP-LISTEN:5001,reuseaddr -; echo \$? >'$out/l2.rc'; } | sha256sum >'$out/k2'" &
 kpid=$!
+wait_for_port tcp 5001 "the kernel's socat listener" || fail=1
+# (--wait 1000: the stack polls for a second before it connects, while
+# up_tap gives the kernel its address; the stack cannot see that happen)
 nsx env $(stackenv 2) "$peer" --nic dpdk:net_tap0,iface=zc0 --ip 10.9.0.2/24 --connect 10.9.0.1:5001 \
 	--wait 1000 --send "$bytes" --seed 4 --timeout 300 >"$out/s2" 2>&1 &
 spid=$!
-up_tap
+up_tap || fail=1
 tap_drops "$out/d2"
-wait $spid || fail=1
-wait $kpid
+wait_pid_status $spid "the stack client" || fail=1
+wait_pid_status $kpid "the kernel's listener pipeline" || fail=1
+rc_ok "$out/g2.rc" "the kernel's stream generator (2)"
+rc_ok "$out/l2.rc" "the kernel's socat listener"
+wait_pid_status $tap_drops_pid "the tap queue monitor (2)" || fail=1
 check "stack client -> kernel server" "$out/s2" "$(cut -d' ' -f1 "$out/k2")" "$(cat "$out/g2")"
 [ -n "$faults" ] && grep -h "^tcp\.\(retrans_segs\|fast_retransmits\|timeouts\) " "$out/s1" "$out/s2"
 if [ -n "$pcapdir" ]; then

@@ -12,13 +12,25 @@ rnic=$(echo "$2" | sed "s/%p/$$/g")
 cnic=$(echo "$3" | sed "s/%p/$$/g")
 out=$(mktemp -d)
 trap 'rm -rf "$out" /tmp/zcstack-memif-$$.sock' EXIT
+. "$(dirname "$0")/lib.sh"
 "$peer" --nic "$rnic" --ip 10.7.0.2/24 --role responder --timeout 60 >"$out/r" 2>&1 &
 rpid=$!
-sleep 0.3
+# the client starts once the responder's end of the link is there: the
+# wire's file (a Trapeze wire) or the memif server's socket
+case $rnic in
+trapeze:*)
+	wire=${rnic#trapeze:}
+	wait_for_file "/dev/shm/zcwire-${wire%%,*}" "the responder's wire" ;;
+*memif*socket=*)
+	sock=${rnic#*socket=}
+	wait_for_unix "${sock%%,*}" "the responder's memif socket" ;;
+*)
+	echo "FAIL: no readiness known for the responder's NIC $rnic"; false ;;
+esac || { kill $rpid 2>/dev/null; cat "$out/r"; exit 1; }
 "$peer" --nic "$cnic" --ip 10.7.0.1/24 --role client --peer 10.7.0.2 --timeout 60 >"$out/c" 2>&1
 crc=$?
-wait $rpid
-rrc=$?
+rrc=0
+wait $rpid || rrc=$?
 echo "--- client ($cnic), exit $crc"; cat "$out/c"
 echo "--- responder ($rnic), exit $rrc"; cat "$out/r"
 grep -q '^pings 100/100$' "$out/c" || { echo "FAIL: not every ping answered"; exit 1; }

@@ -31,7 +31,10 @@ check "bad gateway" "expected an address" --nic trapeze:w --ip 10.0.0.1/24 --gw 
 check "bad policy" "expected auto, always or never" --nic trapeze:w --ip 10.0.0.1/24 --zc sometimes
 check "pcap directory" "not writable" --nic trapeze:w --ip 10.0.0.1/24 --pcap /nonexistent/dir/x.pcap
 ZCS_ZC=maybe check "ZCS_ZC from the environment" "expected auto, always or never" --nic trapeze:w --ip 10.0.0.1/24
-"$ZCRUN" --help | grep -q "Example" || { echo "FAIL: --help has no example"; fails=$((fails + 1)); }
+help=$("$ZCRUN" --help 2>&1)
+st=$?
+[ $st -eq 0 ] || { echo "FAIL: --help: status $st"; fails=$((fails + 1)); }
+printf '%s' "$help" | grep -q "Example" || { echo "FAIL: --help has no example"; fails=$((fails + 1)); }
 # a NIC that cannot open: socket() fails with ENETDOWN, nothing reaches the kernel
 out=$("$ZCRUN" --nic trapeze:bad/name --ip 10.0.0.1/24 -- python3 -c '
 import socket, errno
@@ -41,6 +44,8 @@ try:
 except OSError as e:
     print("errno", e.errno == errno.ENETDOWN)
 ' 2>&1)
+st=$?
+[ $st -eq 0 ] || { echo "FAIL: a stack that did not start: status $st: $out"; fails=$((fails + 1)); }
 printf '%s' "$out" | grep -q "errno True" || { echo "FAIL: a stack that did not start: $out"; fails=$((fails + 1)); }
 printf '%s' "$out" | grep -q "wire name" || { echo "FAIL: no message naming the problem: $out"; fails=$((fails + 1)); }
 echo "ok: a stack that cannot start -> ENETDOWN and: $(printf '%s' "$out" | head -1)"
@@ -62,9 +67,14 @@ print("child", os.waitstatus_to_exitcode(st))
 s.sendto(b"y", ("10.0.0.2", 7000))
 print("parent ok")
 ' 2>&1)
+st=$?
+[ $st -eq 0 ] || { echo "FAIL: fork: status $st: $out"; fails=$((fails + 1)); }
 printf '%s' "$out" | grep -q "child 0" && printf '%s' "$out" | grep -q "parent ok" &&
 	printf '%s' "$out" | grep -q "a child cannot use it" ||
 	{ echo "FAIL: fork: $out"; fails=$((fails + 1)); }
 echo "ok: fork -> $(printf '%s' "$out" | grep 'cannot use' | head -1)"
-"$ZCSTAT" 999999 2>&1 | grep -q "has no zcstack" || { echo "FAIL: zcstat of a stranger"; fails=$((fails + 1)); }
+out=$("$ZCSTAT" 999999 2>&1)
+st=$?
+[ $st -eq 1 ] && printf '%s' "$out" | grep -q "has no zcstack" ||
+	{ echo "FAIL: zcstat of a stranger: status $st: $out"; fails=$((fails + 1)); }
 [ $fails -eq 0 ] && echo "PASS" || { echo "$fails failed"; exit 1; }
