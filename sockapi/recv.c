@@ -15,14 +15,14 @@
 
 #include <stdlib.h>
 
-/* TCP read into one buffer (lock held): trade whole frames where the
- * policy allows, copy the rest; waits as the flags and socket say. */
+/* TCP read into one buffer (lock held): zerocopy.c trades whole frames
+ * where the policy allows and copies the rest (zc__zc_recv); this waits
+ * as the flags and socket say. */
 static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *buf, size_t len, int flags)
 {
 	bool nb = s->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t spin = 0, deadline = zc__deadline(nb, s->rcvtimeo);
-	size_t done = 0;
-	bool fell_back = false;
+	struct zc__zc_read rd = { .buf = buf, .len = len, .waitall = (flags & MSG_WAITALL) && !nb };
 	if (len == 0)
 		return 0;
 	zc_tcp_rcv_hint(s->tcp, len); /* big reads open the window */
@@ -31,53 +31,22 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 		/* the stack is about to write the caller's pages: a send by
 		 * reference on them is copied first (the fault handler needs the
 		 * lock this thread holds) */
-		zc__cow_release(cx->cow, buf + done, len - done, false);
+		zc__cow_release(cx->cow, buf + rd.done, len - rd.done, false);
 		if (flags & MSG_PEEK) {
 			r = zc_tcp_peek(s->tcp, buf, len);
-		} else {
-			size_t k = zc__zc_trade(cx->zz, s->tcp, buf + done, len - done, &s->zs);
-			done += k;
-			r = 0;
-			/* MSG_WAITALL into a buffer that could take the next frame
-			 * whole: wait for the frame rather than copy a piece of it */
-			bool hold = false;
-			if ((flags & MSG_WAITALL) && !nb && done < len && zc_tcp_readable(s->tcp) &&
-			    !(zc_tcp_events(s->tcp) & (POLLRDHUP | POLLERR | POLLHUP))) {
-				uint32_t fs = zc__zc_tradeable(cx->zz, s->tcp, buf + done, len - done);
-				hold = fs && zc_tcp_readable(s->tcp) < fs;
-			}
-			if (hold)
-				r = -EAGAIN;
-			if (done < len && !hold) {
-				uint64_t t0 = len - done >= 4096 ? zc__now() : 0;
-				r = zc_tcp_recv(s->tcp, buf + done, len - done);
-				if (r > 0) {
-					zc__zc_count_copy(cx->zz, &s->zs, (size_t)r, t0 ? zc__now() - t0 : 0);
-					done += (size_t)r;
-					if (!fell_back && len >= 4096 && !((uintptr_t)buf & 4095) &&
-					    zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER) {
-						s->zs.trade_fallbacks++; /* a read that could have traded copied */
-						fell_back = true;
-					}
-				}
-			}
-			if (k && r == -EAGAIN)
-				r = 0;
-		}
-		if (flags & MSG_PEEK) {
 			if (r != -EAGAIN)
 				return r;
-		} else if (done == len || (done > 0 && !(flags & MSG_WAITALL)) || r == 0 ||
-			   (r < 0 && r != -EAGAIN)) {
-			if (done > 0)
-				return (ssize_t)done;
-			return r;
+		} else {
+			r = zc__zc_recv(cx->zz, s->tcp, &rd, &s->zs);
+			if (rd.done == len || (rd.done > 0 && !(flags & MSG_WAITALL)) || r == 0 ||
+			    (r < 0 && r != -EAGAIN))
+				return rd.done > 0 ? (ssize_t)rd.done : r;
 		}
 		if (nb || s->closed)
-			return done ? (ssize_t)done : s->closed ? -EBADF : -EAGAIN;
+			return rd.done ? (ssize_t)rd.done : s->closed ? -EBADF : -EAGAIN;
 		int b = zc__block(cx, &spin, deadline);
 		if (b < 0)
-			return done ? (ssize_t)done : b;
+			return rd.done ? (ssize_t)rd.done : b;
 	}
 }
 
@@ -195,6 +164,16 @@ ssize_t zc_readv(struct zc_sockctx *cx, int fd, const struct iovec *iov, int iov
 
 /* --- opt-in zero-copy receive ----------------------------------------------------- */
 
+/* A list of packets (nextpkt links) goes back to the stack (lock held). */
+static void zc__pkts_free(struct zc_mbuf *m)
+{
+	for (struct zc_mbuf *n; m; m = n) {
+		n = m->nextpkt;
+		m->nextpkt = NULL;
+		zc_mbuf_free(m);
+	}
+}
+
 ssize_t zc_recv_zc(struct zc_sockctx *cx, int fd, struct zc_rxzc *z, size_t max, int flags)
 {
 	z->iovcnt = 0;
@@ -210,9 +189,7 @@ ssize_t zc_recv_zc(struct zc_sockctx *cx, int fd, struct zc_rxzc *z, size_t max,
 	ssize_t r;
 	struct zc_mbuf *pk = NULL;
 	for (;;) {
-		/* as many bytes as the iovec array can describe: a page each at worst */
-		size_t cap = max;
-		r = zc_tcp_recv_chain(s->tcp, cap, &pk);
+		r = zc_tcp_recv_chain(s->tcp, max, &pk);
 		if (r != -EAGAIN || nb || s->closed)
 			break;
 		int b = zc__block(cx, &spin, deadline);
@@ -221,37 +198,9 @@ ssize_t zc_recv_zc(struct zc_sockctx *cx, int fd, struct zc_rxzc *z, size_t max,
 			break;
 		}
 	}
-	if (r > 0) {
-		int k = zc__zc_views(cx->zz, pk, z->iov, ZC_RXZC_IOV);
-		if (k < 0) {
-			/* more pieces than iovecs: describe what fits, keep it all held;
-			 * the caller sees fewer bytes than taken, so copy instead */
-			k = 0;
-		}
-		z->iovcnt = k;
-		z->priv = pk;
-		size_t described = 0;
-		for (int i = 0; i < k; i++)
-			described += z->iov[i].iov_len;
-		if (described != (size_t)r) {
-			/* cannot describe it all: never lose bytes; the caller gets
-			 * them through one bounce view */
-			uint8_t *bounce = malloc((size_t)r);
-			if (bounce == NULL) {
-				zc_mbuf_free(pk);
-				z->priv = NULL;
-				return zc__ret(cx, s, -ENOMEM);
-			}
-			size_t off = 0;
-			for (struct zc_mbuf *m = pk; m; m = m->nextpkt)
-				off += zc_mbuf_copydata(m, 0, m->pkt_len, bounce + off);
-			s->zs.bytes_copied += (size_t)r;
-			z->iov[0].iov_base = bounce;
-			z->iov[0].iov_len = (size_t)r;
-			z->iovcnt = -1; /* marks the bounce buffer for zc_recv_zc_done */
-		} else {
-			s->zs.bytes_viewed += (size_t)r;
-		}
+	if (r > 0 && zc__zc_view(cx->zz, pk, (size_t)r, z, &s->zs) != 0) {
+		zc__pkts_free(pk);
+		r = -ENOMEM;
 	}
 	return zc__ret(cx, s, r);
 }
@@ -261,11 +210,7 @@ void zc_recv_zc_done(struct zc_sockctx *cx, struct zc_rxzc *z)
 	if (z->priv == NULL)
 		return;
 	pthread_mutex_lock(&cx->lk);
-	for (struct zc_mbuf *m = z->priv, *n; m; m = n) {
-		n = m->nextpkt;
-		m->nextpkt = NULL;
-		zc_mbuf_free(m);
-	}
+	zc__pkts_free(z->priv);
 	pthread_mutex_unlock(&cx->lk);
 	if (z->iovcnt == -1)
 		free(z->iov[0].iov_base);

@@ -9,6 +9,7 @@
 #include "stack/tcp.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -234,7 +235,10 @@ void zc__zstats_add_sock(struct zc_zstats *to, const struct zc_zstats *d)
 
 void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d) { zc__zstats_add_sock(&z->tot, d); }
 
-void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
+/* Count a copy of len bytes that took ns (0: not timed; copy_ns on
+ * frame-size reads); copies of 64 KiB or more are also what auto weighs its
+ * trades against. */
+static void zc__count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
 {
 	/* the context's total takes the socket's at close */
 	st->bytes_copied += len;
@@ -438,7 +442,7 @@ void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
  * moment (a 2 MiB trade here costs 7-13 us or 40-60 us by the state of
  * the machine, for minutes at a time), so a frame size whose trades cost
  * more on average than reads' copies lately did (per byte, from
- * zc__zc_count_copy; the start-up measurement until a read copied) is
+ * zc__count_copy; the start-up measurement until a read copied) is
  * copied for the next ZC__TRADE_PAUSE_NS; then ZC__TRADE_PROBE trades
  * judge again (one trade is no judge: the first after a pause cost more).
  * Pauses double while judgements keep failing, up to 1.6 s: eight dear
@@ -501,7 +505,10 @@ static const struct zc_pool *zc__head_frame(struct zc_tcp_sock *t)
 	return g->pool;
 }
 
-uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len)
+/* Would a read of len bytes into buf trade, once a whole frame is queued?
+ * (the head of t's data starts a frame and the policy and buffer allow).
+ * Returns that frame size, or 0. */
+static uint32_t zc__tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len)
 {
 	if (z->policy == ZC_ZCOPY_NEVER)
 		return 0;
@@ -512,8 +519,11 @@ uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t
 	return 0;
 }
 
-size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len,
-		    struct zc_zstats *st)
+/* Read up to len bytes of t's in-order data into buf by trading whole
+ * frames, as the policy allows; stops at the first piece it cannot trade.
+ * Returns the bytes traded (0: copy all of it). Counts into st and the
+ * context's totals. */
+static size_t zc__trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len, struct zc_zstats *st)
 {
 	if (z->policy == ZC_ZCOPY_NEVER || ((uintptr_t)buf & (z->page - 1)))
 		return 0;
@@ -554,7 +564,7 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 				ZC_WARN("zerocopy: mmap over %p failed (%s): copying", (void *)addr, strerror(errno));
 				memcpy(addr, zc_pool_frame_addr(zp->pool, (uint32_t)f), zp->fs);
 				zc_pool_frame_put(zp->pool, (uint32_t)f);
-				zc__zc_count_copy(z, st, zp->fs, 0);
+				zc__count_copy(z, st, zp->fs, 0);
 				done += zp->fs;
 				continue;
 			}
@@ -581,9 +591,46 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 	return done;
 }
 
+/* --- a read: trade, copy the rest, count ----------------------------------------- */
+
+ssize_t zc__zc_recv(struct zc__zc *z, struct zc_tcp_sock *t, struct zc__zc_read *rd, struct zc_zstats *st)
+{
+	size_t k = zc__trade(z, t, rd->buf + rd->done, rd->len - rd->done, st);
+	rd->done += k;
+	ssize_t r = 0;
+	/* MSG_WAITALL into a buffer that could take the next frame
+	 * whole: wait for the frame rather than copy a piece of it */
+	bool hold = false;
+	if (rd->waitall && rd->done < rd->len && zc_tcp_readable(t) &&
+	    !(zc_tcp_events(t) & (POLLRDHUP | POLLERR | POLLHUP))) {
+		uint32_t fs = zc__tradeable(z, t, rd->buf + rd->done, rd->len - rd->done);
+		hold = fs && zc_tcp_readable(t) < fs;
+	}
+	if (hold)
+		r = -EAGAIN;
+	if (rd->done < rd->len && !hold) {
+		uint64_t t0 = rd->len - rd->done >= z->page ? zc__now() : 0;
+		r = zc_tcp_recv(t, rd->buf + rd->done, rd->len - rd->done);
+		if (r > 0) {
+			zc__count_copy(z, st, (size_t)r, t0 ? zc__now() - t0 : 0);
+			rd->done += (size_t)r;
+			if (!rd->fell_back && rd->len >= z->page && !((uintptr_t)rd->buf & (z->page - 1)) &&
+			    z->policy != ZC_ZCOPY_NEVER) {
+				st->trade_fallbacks++; /* a read that could have traded copied */
+				rd->fell_back = true;
+			}
+		}
+	}
+	if (k && r == -EAGAIN)
+		r = 0;
+	return r;
+}
+
 /* --- views -------------------------------------------------------------------- */
 
-int zc__zc_views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov, int n)
+/* Views of a chain of received packets: fills iov (up to n entries) with
+ * read-only pointers; returns the entries used, or -1 when they do not fit. */
+static int zc__views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov, int n)
 {
 	int k = 0;
 	for (const struct zc_mbuf *m = pkts; m; m = m->nextpkt) {
@@ -610,4 +657,39 @@ int zc__zc_views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov
 		}
 	}
 	return k;
+}
+
+int zc__zc_view(struct zc__zc *z, struct zc_mbuf *pkts, size_t len, struct zc_rxzc *out, struct zc_zstats *st)
+{
+	int k = zc__views(z, pkts, out->iov, ZC_RXZC_IOV);
+	if (k < 0) {
+		/* more pieces than iovecs: none described, so the bounce
+		 * view below takes them all */
+		k = 0;
+	}
+	out->iovcnt = k;
+	out->priv = pkts;
+	size_t described = 0;
+	for (int i = 0; i < k; i++)
+		described += out->iov[i].iov_len;
+	if (described == len) {
+		st->bytes_viewed += len;
+		return 0;
+	}
+	/* cannot describe it all: never lose bytes; the caller gets
+	 * them through one bounce view */
+	uint8_t *bounce = malloc(len);
+	if (bounce == NULL) {
+		out->iovcnt = 0;
+		out->priv = NULL;
+		return -ENOMEM;
+	}
+	size_t off = 0;
+	for (struct zc_mbuf *m = pkts; m; m = m->nextpkt)
+		off += zc_mbuf_copydata(m, 0, m->pkt_len, bounce + off);
+	st->bytes_copied += len;
+	out->iov[0].iov_base = bounce;
+	out->iov[0].iov_len = len;
+	out->iovcnt = -1; /* marks the bounce buffer for zc_recv_zc_done */
+	return 0;
 }
