@@ -87,7 +87,7 @@ int zc__drive(struct zc_sockctx *cx) { return zc__drive_at(cx, zc__now()); }
 static __thread uint64_t zc__tnow;
 static __thread uint64_t zc__spin_cap; /* the latest a spin may last, this wait */
 static __thread unsigned zc__tcnt;
-static uint64_t zc__now_coarse(void)
+static inline uint64_t zc__now_coarse(void)
 {
 	if ((zc__tcnt++ & 7) == 0 || zc__tnow == 0)
 		zc__tnow = zc__now();
