@@ -426,8 +426,8 @@ void zc__cow_totals(const struct zc__cow *c, struct zc_zstats *out)
 
 /* --- sending ----------------------------------------------------------------------------- */
 
-/* Is [a, e) one private anonymous, writable mapping? (/proc/self/maps is
- * dear; PROCMAP_QUERY is used by zerocopy.c, which tells us through vma_ok) */
+/* The caller (send.c) has asked whether the pages are private anonymous
+ * memory (zc__zc_private_anon, through vma.c's PROCMAP_QUERY). */
 ssize_t zc__cow_send(struct zc__cow *c, struct zc_tcp_sock *t, const uint8_t *buf, size_t len,
 		     struct zc_zstats *st)
 {

@@ -73,9 +73,6 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg);
 void zc_sockctx_close(struct zc_sockctx *cx);
 /* Changes the zero-copy policy of sockets from now on; 0 or -EINVAL. */
 int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy);
-int zc_sockctx_get_zcopy(const struct zc_sockctx *cx);
-/* Is fd one of this context's sockets? */
-bool zc_is_socket(struct zc_sockctx *cx, int fd);
 
 int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol);
 int zc_bind(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, socklen_t len);

@@ -3,42 +3,21 @@
  * (see zerocopy.h for the rules this file keeps).
  */
 #include "sockapi/zerocopy.h"
+#include "sockapi/vma.h"
 #include "stack/log.h"
 #include "stack/pool.h"
 #include "stack/tcp.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <pthread.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
-
-/* PROCMAP_QUERY (Linux 6.11, linux/fs.h); Debian 12's headers predate it. */
-struct zc__procmap_query {
-	uint64_t size, query_flags, query_addr;
-	uint64_t vma_start, vma_end, vma_flags, vma_page_size, vma_offset, inode;
-	uint32_t dev_major, dev_minor, vma_name_size, build_id_size;
-	uint64_t vma_name_addr, build_id_addr;
-};
-#define ZC__PROCMAP_QUERY _IOWR('f', 17, struct zc__procmap_query)
-#define ZC__VMA_READ 0x1u
-#define ZC__VMA_WRITE 0x2u
-#define ZC__VMA_SHARED 0x8u
-
-struct zc__vma {
-	uintptr_t start, end;
-	uint64_t offset, inode;
-	unsigned dev_major, dev_minor;
-	unsigned flags; /* ZC__VMA_* */
-	bool special;   /* [stack], [vdso], ...: never traded into */
-};
 
 struct zc__zpool {
 	struct zc_pool *pool;
@@ -58,8 +37,7 @@ struct zc__zpool {
 struct zc__zc {
 	struct zc__zpool p[2];
 	int policy;
-	int maps_fd;            /* /proc/self/maps, for PROCMAP_QUERY */
-	bool procmap;           /* the ioctl works here */
+	struct zc__maps maps;   /* what maps an address (vma.h) */
 	uint32_t page;
 	struct zc_zstats tot;
 	uint64_t copy_ps_avg;   /* recent reads' copies, picoseconds a byte (7/8 old + 1/8 new) */
@@ -81,118 +59,6 @@ static uint64_t zc__now(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* --- what maps an address ---------------------------------------------------- */
-
-static bool zc__maps_line(const char *l, struct zc__vma *v)
-{
-	unsigned long s, e, off, ino;
-	char perms[5];
-	unsigned maj, min;
-	int n = 0;
-	if (sscanf(l, "%lx-%lx %4s %lx %x:%x %lu %n", &s, &e, perms, &off, &maj, &min, &ino, &n) < 7)
-		return false;
-	v->start = s;
-	v->end = e;
-	v->offset = off;
-	v->inode = ino;
-	v->dev_major = maj;
-	v->dev_minor = min;
-	v->flags = (perms[0] == 'r' ? ZC__VMA_READ : 0) | (perms[1] == 'w' ? ZC__VMA_WRITE : 0) |
-		   (perms[3] == 's' ? ZC__VMA_SHARED : 0);
-	v->special = n > 0 && l[n] == '[' && strncmp(l + n, "[heap]", 6) != 0;
-	return true;
-}
-
-/* Calls fn for every mapping of the process; -errno when maps is unreadable. */
-static int zc__maps_each(void (*fn)(const struct zc__vma *v, void *arg), void *arg)
-{
-	int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t cap = 1 << 16, len = 0;
-	char *b = malloc(cap + 1);
-	for (;;) {
-		if (b == NULL) {
-			close(fd);
-			return -ENOMEM;
-		}
-		ssize_t r = read(fd, b + len, cap - len);
-		if (r <= 0)
-			break;
-		len += (size_t)r;
-		if (len == cap) {
-			char *nb = realloc(b, cap * 2 + 1);
-			if (nb == NULL) {
-				free(b);
-				b = NULL;
-				continue;
-			}
-			b = nb;
-			cap *= 2;
-		}
-	}
-	close(fd);
-	b[len] = '\0';
-	for (char *l = b; l && *l;) {
-		char *nl = strchr(l, '\n');
-		if (nl)
-			*nl = '\0';
-		struct zc__vma v;
-		if (zc__maps_line(l, &v))
-			fn(&v, arg);
-		l = nl ? nl + 1 : NULL;
-	}
-	free(b);
-	return 0;
-}
-
-struct zc__find { uintptr_t addr; struct zc__vma *out; bool found; };
-static void zc__find_cb(const struct zc__vma *v, void *arg)
-{
-	struct zc__find *f = arg;
-	if (!f->found && v->start <= f->addr && f->addr < v->end) {
-		*f->out = *v;
-		f->found = true;
-	}
-}
-
-static int zc__vma_at(struct zc__zc *z, const void *addr, struct zc__vma *v)
-{
-	if (z->procmap) {
-		char name[512] = "";
-		struct zc__procmap_query q = {
-			.size = sizeof(q),
-			.query_addr = (uintptr_t)addr,
-			.vma_name_size = sizeof(name),
-			.vma_name_addr = (uintptr_t)name,
-		};
-		int r = ioctl(z->maps_fd, ZC__PROCMAP_QUERY, &q);
-		if (r != 0 && errno == ENAMETOOLONG) { /* a long file name: not a [special] one */
-			q.vma_name_size = 0;
-			q.vma_name_addr = 0;
-			name[0] = '\0';
-			r = ioctl(z->maps_fd, ZC__PROCMAP_QUERY, &q);
-		}
-		if (r == 0) {
-			v->start = q.vma_start;
-			v->end = q.vma_end;
-			v->offset = q.vma_offset;
-			v->inode = q.inode;
-			v->dev_major = q.dev_major;
-			v->dev_minor = q.dev_minor;
-			v->flags = (unsigned)q.vma_flags & (ZC__VMA_READ | ZC__VMA_WRITE | ZC__VMA_SHARED);
-			v->special = q.vma_name_size > 1 && name[0] == '[' && strncmp(name, "[heap]", 6) != 0;
-			return 0;
-		}
-		if (errno != ENOTTY && errno != EINVAL)
-			return -errno;
-		z->procmap = false;
-	}
-	struct zc__find f = { (uintptr_t)addr, v, false };
-	int r = zc__maps_each(zc__find_cb, &f);
-	return r ? r : f.found ? 0 : -ENOENT;
 }
 
 /* --- set-up and the measurement ----------------------------------------------- */
@@ -292,8 +158,7 @@ struct zc__zc *zc__zc_create(struct zc_pool *page_pool, struct zc_pool *huge_poo
 		return NULL;
 	z->policy = policy;
 	z->page = (uint32_t)sysconf(_SC_PAGESIZE);
-	z->maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-	z->procmap = z->maps_fd >= 0;
+	zc__maps_open(&z->maps);
 	int r = zc__zpool_init(&z->p[0], page_pool);
 	if (r == 0 && huge_pool)
 		r = zc__zpool_init(&z->p[1], huge_pool);
@@ -329,8 +194,7 @@ void zc__zc_destroy(struct zc__zc *z)
 		 * file lives on under those mappings, and the pool counts them */
 		free(zp->lent);
 	}
-	if (z->maps_fd >= 0)
-		close(z->maps_fd);
+	zc__maps_close(&z->maps);
 	free(z);
 }
 
@@ -371,7 +235,10 @@ void zc__zstats_add_sock(struct zc_zstats *to, const struct zc_zstats *d)
 
 void zc__zc_add(struct zc__zc *z, const struct zc_zstats *d) { zc__zstats_add_sock(&z->tot, d); }
 
-void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
+/* Count a copy of len bytes that took ns (0: not timed; copy_ns on
+ * frame-size reads); copies of 64 KiB or more are also what auto weighs its
+ * trades against. */
+static void zc__count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns)
 {
 	/* the context's total takes the socket's at close */
 	st->bytes_copied += len;
@@ -519,7 +386,7 @@ static bool zc__target_ok(struct zc__zc *z, struct zc__zpool *zp, uint8_t *addr,
 {
 	struct zc__vma v;
 	*old = -1;
-	if (zc__vma_at(z, addr, &v) != 0 || v.special || !(v.flags & ZC__VMA_WRITE) ||
+	if (zc__vma_at(&z->maps, addr, &v) != 0 || v.special || !(v.flags & ZC__VMA_WRITE) ||
 	    v.start > (uintptr_t)addr || v.end < (uintptr_t)addr + zp->fs)
 		return false;
 	if (v.inode == 0 && !(v.flags & ZC__VMA_SHARED))
@@ -548,7 +415,7 @@ bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len)
 			return false;
 	while (a < e) {
 		struct zc__vma v;
-		if (zc__vma_at(z, (void *)a, &v) != 0 || v.special || v.inode != 0 || (v.flags & ZC__VMA_SHARED) ||
+		if (zc__vma_at(&z->maps, (void *)a, &v) != 0 || v.special || v.inode != 0 || (v.flags & ZC__VMA_SHARED) ||
 		    !(v.flags & ZC__VMA_WRITE) || v.start > a) {
 			if (v.start <= a && v.end > a) { /* iperf3 -P 4 has four such buffers */
 				unsigned k = z->no_next++ % 4;
@@ -575,7 +442,7 @@ void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len)
  * moment (a 2 MiB trade here costs 7-13 us or 40-60 us by the state of
  * the machine, for minutes at a time), so a frame size whose trades cost
  * more on average than reads' copies lately did (per byte, from
- * zc__zc_count_copy; the start-up measurement until a read copied) is
+ * zc__count_copy; the start-up measurement until a read copied) is
  * copied for the next ZC__TRADE_PAUSE_NS; then ZC__TRADE_PROBE trades
  * judge again (one trade is no judge: the first after a pause cost more).
  * Pauses double while judgements keep failing, up to 1.6 s: eight dear
@@ -638,7 +505,10 @@ static const struct zc_pool *zc__head_frame(struct zc_tcp_sock *t)
 	return g->pool;
 }
 
-uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len)
+/* Would a read of len bytes into buf trade, once a whole frame is queued?
+ * (the head of t's data starts a frame and the policy and buffer allow).
+ * Returns that frame size, or 0. */
+static uint32_t zc__tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len)
 {
 	if (z->policy == ZC_ZCOPY_NEVER)
 		return 0;
@@ -649,8 +519,11 @@ uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t
 	return 0;
 }
 
-size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len,
-		    struct zc_zstats *st)
+/* Read up to len bytes of t's in-order data into buf by trading whole
+ * frames, as the policy allows; stops at the first piece it cannot trade.
+ * Returns the bytes traded (0: copy all of it). Counts into st and the
+ * context's totals. */
+static size_t zc__trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len, struct zc_zstats *st)
 {
 	if (z->policy == ZC_ZCOPY_NEVER || ((uintptr_t)buf & (z->page - 1)))
 		return 0;
@@ -691,7 +564,7 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 				ZC_WARN("zerocopy: mmap over %p failed (%s): copying", (void *)addr, strerror(errno));
 				memcpy(addr, zc_pool_frame_addr(zp->pool, (uint32_t)f), zp->fs);
 				zc_pool_frame_put(zp->pool, (uint32_t)f);
-				zc__zc_count_copy(z, st, zp->fs, 0);
+				zc__count_copy(z, st, zp->fs, 0);
 				done += zp->fs;
 				continue;
 			}
@@ -718,9 +591,46 @@ size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_
 	return done;
 }
 
+/* --- a read: trade, copy the rest, count ----------------------------------------- */
+
+ssize_t zc__zc_recv(struct zc__zc *z, struct zc_tcp_sock *t, struct zc__zc_read *rd, struct zc_zstats *st)
+{
+	size_t k = zc__trade(z, t, rd->buf + rd->done, rd->len - rd->done, st);
+	rd->done += k;
+	ssize_t r = 0;
+	/* MSG_WAITALL into a buffer that could take the next frame
+	 * whole: wait for the frame rather than copy a piece of it */
+	bool hold = false;
+	if (rd->waitall && rd->done < rd->len && zc_tcp_readable(t) &&
+	    !(zc_tcp_events(t) & (POLLRDHUP | POLLERR | POLLHUP))) {
+		uint32_t fs = zc__tradeable(z, t, rd->buf + rd->done, rd->len - rd->done);
+		hold = fs && zc_tcp_readable(t) < fs;
+	}
+	if (hold)
+		r = -EAGAIN;
+	if (rd->done < rd->len && !hold) {
+		uint64_t t0 = rd->len - rd->done >= z->page ? zc__now() : 0;
+		r = zc_tcp_recv(t, rd->buf + rd->done, rd->len - rd->done);
+		if (r > 0) {
+			zc__count_copy(z, st, (size_t)r, t0 ? zc__now() - t0 : 0);
+			rd->done += (size_t)r;
+			if (!rd->fell_back && rd->len >= z->page && !((uintptr_t)rd->buf & (z->page - 1)) &&
+			    z->policy != ZC_ZCOPY_NEVER) {
+				st->trade_fallbacks++; /* a read that could have traded copied */
+				rd->fell_back = true;
+			}
+		}
+	}
+	if (k && r == -EAGAIN)
+		r = 0;
+	return r;
+}
+
 /* --- views -------------------------------------------------------------------- */
 
-int zc__zc_views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov, int n)
+/* Views of a chain of received packets: fills iov (up to n entries) with
+ * read-only pointers; returns the entries used, or -1 when they do not fit. */
+static int zc__views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov, int n)
 {
 	int k = 0;
 	for (const struct zc_mbuf *m = pkts; m; m = m->nextpkt) {
@@ -747,4 +657,39 @@ int zc__zc_views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov
 		}
 	}
 	return k;
+}
+
+int zc__zc_view(struct zc__zc *z, struct zc_mbuf *pkts, size_t len, struct zc_rxzc *out, struct zc_zstats *st)
+{
+	int k = zc__views(z, pkts, out->iov, ZC_RXZC_IOV);
+	if (k < 0) {
+		/* more pieces than iovecs: none described, so the bounce
+		 * view below takes them all */
+		k = 0;
+	}
+	out->iovcnt = k;
+	out->priv = pkts;
+	size_t described = 0;
+	for (int i = 0; i < k; i++)
+		described += out->iov[i].iov_len;
+	if (described == len) {
+		st->bytes_viewed += len;
+		return 0;
+	}
+	/* cannot describe it all: never lose bytes; the caller gets
+	 * them through one bounce view */
+	uint8_t *bounce = malloc(len);
+	if (bounce == NULL) {
+		out->iovcnt = 0;
+		out->priv = NULL;
+		return -ENOMEM;
+	}
+	size_t off = 0;
+	for (struct zc_mbuf *m = pkts; m; m = m->nextpkt)
+		off += zc_mbuf_copydata(m, 0, m->pkt_len, bounce + off);
+	st->bytes_copied += len;
+	out->iov[0].iov_base = bounce;
+	out->iov[0].iov_len = len;
+	out->iovcnt = -1; /* marks the bounce buffer for zc_recv_zc_done */
+	return 0;
 }

@@ -27,6 +27,11 @@
  * buffers aligned to the frame size (a 2 MiB frame mapped at an address
  * that is not 2 MiB-aligned is mapped with 512 small pages).
  *
+ * One way through: every step of a TCP read calls zc__zc_recv, which
+ * decides (trade, copy or hold for a frame), trades, copies and counts;
+ * zc_recv_zc's views are made and counted by zc__zc_view. The receive path
+ * (recv.c) only waits.
+ *
  * All functions run under the socket layer's lock.
  */
 #ifndef ZC_SOCKAPI_ZEROCOPY_H
@@ -51,29 +56,42 @@ int zc__zc_policy(const struct zc__zc *z);
 void zc__zc_costs(const struct zc__zc *z, struct zc_zcopy_costs out[2]);
 void zc__zc_set_costs(struct zc__zc *z, const struct zc_zcopy_costs in[2]);
 
-/* Read up to len bytes of t's in-order data into buf by trading whole
- * frames, as the policy allows; stops at the first piece it cannot trade.
- * Returns the bytes traded (0: copy all of it). Counts into st and the
- * context's totals. */
-size_t zc__zc_trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, size_t len,
-		    struct zc_zstats *st);
-/* Would a read of len bytes into buf trade, once a whole frame is queued?
- * (the head of t's data starts a frame and the policy and buffer allow).
- * Returns that frame size, or 0. */
-uint32_t zc__zc_tradeable(struct zc__zc *z, struct zc_tcp_sock *t, const uint8_t *buf, size_t len);
+/* One TCP read's progress across its waits (the receive path keeps it). */
+struct zc__zc_read {
+	uint8_t *buf;
+	size_t len;
+	size_t done;    /* bytes delivered into buf so far */
+	bool waitall;   /* MSG_WAITALL on a blocking socket: may hold for a frame */
+	bool fell_back; /* trade_fallbacks counted for this read */
+};
+/*
+ * One step of a TCP read into rd->buf + rd->done: trades whole frames as
+ * the policy and the buffer allow, then copies what is queued of the rest,
+ * except that with waitall, when the next frame would be traded whole once
+ * all of it is here, it holds (the caller waits for the frame rather than
+ * copy a piece of it). Everything is counted here, in st and the context's
+ * totals: trades and their remap time, copies (timed from a page up; the
+ * copies of 64 KiB or more are what auto weighs its trades against), and
+ * a read of a page or more into a page-aligned buffer that copied under a
+ * policy other than never (trade_fallbacks, once a read). Advances
+ * rd->done. Returns 0 when it traded and copied nothing more, -EAGAIN when
+ * nothing was queued or it holds, else what zc_tcp_recv returned for the
+ * copy (> 0, 0 at the end of the stream, -errno).
+ */
+ssize_t zc__zc_recv(struct zc__zc *z, struct zc_tcp_sock *t, struct zc__zc_read *rd, struct zc_zstats *st);
+/* The len bytes of a chain of received packets (nextpkt links) as views
+ * in out: read-only pointers into the pools' view mapping, counted as
+ * bytes_viewed; when they need more than ZC_RXZC_IOV entries, one bounce
+ * copy instead (out->iovcnt -1, counted as bytes_copied). out->priv holds
+ * the packets until zc_recv_zc_done. 0, or -ENOMEM (the packets stay the
+ * caller's, out->priv NULL). */
+int zc__zc_view(struct zc__zc *z, struct zc_mbuf *pkts, size_t len, struct zc_rxzc *out, struct zc_zstats *st);
+
 /* Is [buf, buf+len) inside one private anonymous, writable mapping (not a
  * stack)? For sends by copy-on-write. */
 bool zc__zc_private_anon(struct zc__zc *z, const void *buf, size_t len);
 /* Mappings in [addr, addr+len) may change: forget what was learnt of them. */
 void zc__zc_forget_range(struct zc__zc *z, const void *addr, size_t len);
-/* Count a copy of len bytes that took ns (0: not timed; copy_ns on
- * frame-size reads); copies of 64 KiB or more are also what auto weighs its
- * trades against. */
-void zc__zc_count_copy(struct zc__zc *z, struct zc_zstats *st, size_t len, uint64_t ns);
-
-/* Views of a chain of received packets: fills iov (up to n entries) with
- * read-only pointers; returns the entries used, or -1 when they do not fit. */
-int zc__zc_views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec *iov, int n);
 
 /* Totals of the context (bytes_traded, trades, remap_ns, ...). */
 void zc__zc_totals(const struct zc__zc *z, struct zc_zstats *out);

@@ -1,0 +1,310 @@
+/*
+ * context.c - a socket layer context (socket.h): one NIC, one stack, one
+ * lock and one helper thread. Opening measures the zero-copy costs and
+ * starts the helper; closing closes every socket and lets connections
+ * drain. The registry of live contexts lets fork take every lock and
+ * privatise traded buffers (zerocopy.h), and the child learn it is one.
+ *
+ * The helper runs timers and ACKs while no application thread is inside a
+ * call (wait.c does the sleeping for it).
+ */
+#include "sockapi/socket_priv.h"
+#include "nic/open.h"
+#include "sockapi/cow.h"
+#include "sockapi/zerocopy.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#define ZC__AUTOTUNE_MIN (256u << 10) /* the receive window a connection starts with */
+
+/* --- the registry of contexts, for fork ------------------------------------- */
+static pthread_mutex_t zc__reg_lk = PTHREAD_MUTEX_INITIALIZER;
+static struct zc_sockctx *zc__reg;
+static pthread_once_t zc__once = PTHREAD_ONCE_INIT;
+
+__thread int zc_thread_inside;
+
+/* fork: the locks are held across it, and the privatising of traded
+ * buffers maps memory: the shim must not come back for those locks */
+static void zc__before_fork(void)
+{
+	zc_thread_inside++;
+	pthread_mutex_lock(&zc__reg_lk);
+	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
+		pthread_mutex_lock(&cx->lk);
+		zc__zc_before_fork(cx->zz);
+	}
+}
+static void zc__after_fork_parent(void)
+{
+	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next)
+		pthread_mutex_unlock(&cx->lk);
+	pthread_mutex_unlock(&zc__reg_lk);
+	zc_thread_inside--;
+}
+pid_t zc__pid; /* set at the first open and in a child */
+
+static void zc__after_fork_child(void)
+{
+	zc__pid = getpid();
+	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
+		pthread_mutex_init(&cx->lk, NULL);
+		cx->nsleepers = cx->nic_sleepers = cx->spinners = cx->inside = 0;
+		cx->helper_on = false;
+	}
+	pthread_mutex_init(&zc__reg_lk, NULL);
+	zc_thread_inside--;
+}
+static void zc__init_once(void)
+{
+	zc__pid = getpid();
+	pthread_atfork(zc__before_fork, zc__after_fork_parent, zc__after_fork_child);
+	zc__wait_once();
+}
+
+/* --- the zero-copy policy by name ------------------------------------------------ */
+
+int zc_zcopy_parse(const char *s)
+{
+	if (s == NULL)
+		return -EINVAL;
+	if (strcmp(s, "never") == 0)
+		return ZC_ZCOPY_NEVER;
+	if (strcmp(s, "auto") == 0)
+		return ZC_ZCOPY_AUTO;
+	if (strcmp(s, "always") == 0)
+		return ZC_ZCOPY_ALWAYS;
+	return -EINVAL;
+}
+
+const char *zc_zcopy_name(int p)
+{
+	return p == ZC_ZCOPY_NEVER ? "never" : p == ZC_ZCOPY_ALWAYS ? "always" : "auto";
+}
+
+/* --- the helper thread ---------------------------------------------------------- */
+
+int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int r = pthread_create(t, NULL, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+static void *zc__helper(void *arg)
+{
+	struct zc_sockctx *cx = arg;
+	zc_thread_inside = 1; /* signals are blocked: zc_thread_start */
+	pthread_mutex_lock(&cx->lk);
+	while (!cx->stop) {
+		zc__drive(cx);
+		uint64_t now = zc__now();
+		bool away = cx->inside == 0 && now - cx->last_app >= 1000000u;
+		if (away) {
+			zc__sleep(cx, 0, NULL, 0, true, true);
+		} else {
+			/* the application drives: look again at the next timer, at
+			 * most 10 ms from now */
+			uint64_t t = zc_stack_next_timer(cx->st);
+			uint64_t until = now + 10000000u;
+			if (t > now + 1000000u && t < until)
+				until = t;
+			zc__sleep(cx, until, NULL, 0, false, true);
+		}
+	}
+	pthread_mutex_unlock(&cx->lk);
+	return NULL;
+}
+
+/* --- contexts --------------------------------------------------------------------- */
+
+static void zc__drive_cb(void *arg) { zc__drive(arg); }
+
+struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
+{
+	pthread_once(&zc__once, zc__init_once);
+	if (cfg == NULL || cfg->nic == NULL || cfg->addr == NULL) {
+		ZC_ERR("sockets: a NIC and an address are needed");
+		errno = EINVAL;
+		return NULL;
+	}
+	int policy = cfg->zcopy;
+	if (policy < 0) {
+		const char *e = getenv("ZCS_ZC");
+		policy = e && *e ? zc_zcopy_parse(e) : ZC_ZCOPY_AUTO;
+		if (policy < 0) {
+			ZC_ERR("sockets: ZCS_ZC=%s: expected never, auto or always", e);
+			errno = EINVAL;
+			return NULL;
+		}
+	} else if (policy > ZC_ZCOPY_ALWAYS) {
+		ZC_ERR("sockets: zero-copy policy %d: expected never, auto or always", policy);
+		errno = EINVAL;
+		return NULL;
+	}
+	uint32_t ip, gw = 0;
+	uint8_t plen;
+	if (zc_parse_ipv4(cfg->addr, &ip, &plen, 24) != 0) {
+		ZC_ERR("sockets: address '%s': expected a.b.c.d/prefix such as 10.0.0.1/24", cfg->addr);
+		errno = EINVAL;
+		return NULL;
+	}
+	if (cfg->gateway && zc_parse_ipv4(cfg->gateway, &gw, &(uint8_t){ 0 }, 32) != 0) {
+		ZC_ERR("sockets: gateway '%s': expected a.b.c.d", cfg->gateway);
+		errno = EINVAL;
+		return NULL;
+	}
+	char spec[320];
+	snprintf(spec, sizeof(spec), "%s", cfg->nic);
+	if (strncmp(spec, "trapeze:", 8) == 0 && strstr(spec, "rxhuge=") == NULL && cfg->rx_huge != UINT32_MAX)
+		snprintf(spec, sizeof(spec), "%s,rxhuge=%u", cfg->nic, cfg->rx_huge ? cfg->rx_huge : 64);
+	struct zc_sockctx *cx = calloc(1, sizeof(*cx));
+	if (cx == NULL)
+		return NULL;
+	pthread_mutex_init(&cx->lk, NULL);
+	cx->helper_efd = -1;
+	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
+	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
+	cx->pid = getpid();
+	cx->nif = zc_nic_open(spec);
+	if (cx->nif == NULL)
+		goto fail;
+	uint64_t seed = cfg->seed;
+	if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = zc__now() ^ (uint64_t)getpid() << 32;
+	cx->st = zc_stack_create(&(struct zc_stack_config){
+		.nif = cx->nif, .ip = ip, .prefix_len = plen, .gateway = gw, .seed = seed, .now = zc__now() });
+	if (cx->st == NULL)
+		goto fail;
+	/* buffers that follow the application (tcp.h): 4 MiB a side made
+	 * iperf3 -P 4 four times slower than windows of 256 KiB, the data no
+	 * longer fitting the caches; a reader of 2 MiB frames gets 4 MiB */
+	if (zc_tcp_configure(cx->st, &(struct zc_tcp_config){ .autotune_min = ZC__AUTOTUNE_MIN,
+								 .sndbuf = 8u << 20,
+								 .rcvbuf = 8u << 20 }) != 0)
+		goto fail;
+	cx->zz = zc__zc_create(cx->nif->pool, cx->nif->rx_pool, policy);
+	if (cx->zz == NULL) {
+		ZC_ERR("sockets: zero-copy set-up failed: %s", strerror(errno));
+		goto fail;
+	}
+	cx->cow = zc__cow_create(&cx->lk, zc__drive_cb, cx);
+	if (cx->cow == NULL)
+		goto fail;
+	zc__cow_set_policy(cx->cow, policy);
+	cx->helper_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!cfg->no_helper) {
+		if (cx->helper_efd < 0 || zc_thread_start(&cx->helper, zc__helper, cx) != 0) {
+			ZC_ERR("sockets: cannot start the helper thread");
+			goto fail;
+		}
+		cx->helper_on = true;
+	}
+	pthread_mutex_lock(&zc__reg_lk);
+	cx->next = zc__reg;
+	zc__reg = cx;
+	pthread_mutex_unlock(&zc__reg_lk);
+	return cx;
+fail:;
+	int e = errno ? errno : EINVAL;
+	if (cx->helper_efd >= 0)
+		close(cx->helper_efd);
+	zc__cow_destroy(cx->cow);
+	if (cx->zz)
+		zc__zc_destroy(cx->zz);
+	if (cx->st)
+		zc_stack_destroy(cx->st);
+	zc_netif_close(cx->nif);
+	free(cx);
+	errno = e;
+	return NULL;
+}
+
+/* The socket itself goes (its descriptor numbers are closed by the caller). */
+void zc_sockctx_close(struct zc_sockctx *cx)
+{
+	if (cx == NULL)
+		return;
+	pthread_mutex_lock(&zc__reg_lk);
+	for (struct zc_sockctx **p = &zc__reg; *p; p = &(*p)->next)
+		if (*p == cx) {
+			*p = cx->next;
+			break;
+		}
+	pthread_mutex_unlock(&zc__reg_lk);
+	pthread_mutex_lock(&cx->lk);
+	cx->stop = true;
+	zc__notify(cx);
+	uint64_t one = 1;
+	if (cx->helper_efd >= 0 && write(cx->helper_efd, &one, sizeof(one)) < 0)
+		(void)0;
+	pthread_mutex_unlock(&cx->lk);
+	if (cx->helper_on)
+		pthread_join(cx->helper, NULL);
+	if (cx->helper_efd >= 0)
+		close(cx->helper_efd);
+	pthread_mutex_lock(&cx->lk);
+	for (int fd = 0; fd < cx->tabcap; fd++)
+		if (cx->tab[fd]) {
+			struct zc__sock *s = cx->tab[fd];
+			cx->tab[fd] = NULL;
+			close(fd);
+			if (--s->nfds == 0)
+				zc__sock_free(cx, s);
+		}
+	/* the process may be ending: what the application sent is still in
+	 * this process's send buffers, so they are given time to drain (the
+	 * kernel would keep them after exit). linger_ns bounds it. */
+	for (uint64_t end = zc__now() + cx->linger_ns; zc__now() < end &&
+	     (zc_tcp_unfinished(cx->st) || zc_stack_tx_pending(cx->st));) {
+		zc__drive(cx);
+		if (zc_tcp_unfinished(cx->st))
+			zc__sleep(cx, zc__now() + 1000000u, NULL, 0, true, false);
+	}
+	zc__drive(cx);
+	pthread_mutex_unlock(&cx->lk);
+	zc_stack_destroy(cx->st); /* the send buffers go, and with them every COW block */
+	zc__cow_destroy(cx->cow);
+	zc__zc_destroy(cx->zz);
+	zc_netif_close(cx->nif);
+	while (cx->eps) {
+		struct zc__ep *e = cx->eps;
+		cx->eps = e->next;
+		free(e->v);
+		free(e);
+	}
+	free(cx->tab);
+	pthread_mutex_destroy(&cx->lk);
+	free(cx);
+}
+
+int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy)
+{
+	if (policy < ZC_ZCOPY_NEVER || policy > ZC_ZCOPY_ALWAYS)
+		return -EINVAL;
+	pthread_mutex_lock(&cx->lk);
+	zc__zc_set_policy(cx->zz, policy);
+	zc__cow_set_policy(cx->cow, policy);
+	pthread_mutex_unlock(&cx->lk);
+	return 0;
+}
+
+void zc_sockctx_costs(const struct zc_sockctx *cx, struct zc_zcopy_costs out[2])
+{
+	zc__zc_costs(cx->zz, out);
+}
+
+void zc_sockctx_set_costs(struct zc_sockctx *cx, const struct zc_zcopy_costs in[2])
+{
+	pthread_mutex_lock(&cx->lk);
+	zc__zc_set_costs(cx->zz, in);
+	pthread_mutex_unlock(&cx->lk);
+}

@@ -1,0 +1,172 @@
+/*
+ * fdtable.c - the socket table: descriptor numbers to sockets.
+ *
+ * Each socket reserves a kernel descriptor number (an unbound kernel
+ * socket of the same type, close-on-exec), so its number never collides
+ * with the process's own files; cx->tab maps the number to the socket.
+ * dup gives a socket several numbers (nfds); a socket goes when its last
+ * number is closed and no thread is inside a call on it (users).
+ */
+#include "sockapi/socket_priv.h"
+#include "sockapi/zerocopy.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* The socket itself goes (its descriptor numbers are closed by the caller). */
+void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s)
+{
+	if (s->tcp)
+		zc_tcp_close(s->tcp);
+	if (s->udp)
+		zc_udp_close(s->udp);
+	zc__zc_add(cx->zz, &s->zs);
+	free(s);
+}
+
+/* Make room in the table for descriptor fd (lock held); 0 or -ENOMEM. */
+static int zc__tab_grow(struct zc_sockctx *cx, int fd)
+{
+	if (fd < cx->tabcap)
+		return 0;
+	int cap = cx->tabcap ? cx->tabcap : 256;
+	while (cap <= fd)
+		cap *= 2;
+	struct zc__sock **t = realloc(cx->tab, (size_t)cap * sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	memset(t + cx->tabcap, 0, (size_t)(cap - cx->tabcap) * sizeof(*t));
+	cx->tab = t;
+	cx->tabcap = cap;
+	return 0;
+}
+
+int zc__install(struct zc_sockctx *cx, struct zc__sock *s)
+{
+	/* a kernel socket of the same type holds the number */
+	s->sid = ++cx->next_sid;
+	s->fd = socket(AF_INET, s->type | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		return -errno;
+	if (zc__tab_grow(cx, s->fd) != 0) {
+		close(s->fd);
+		return -ENOMEM;
+	}
+	cx->tab[s->fd] = s;
+	s->nfds = 1;
+	cx->nsocks++;
+	return s->fd;
+}
+
+int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
+{
+	if (domain != AF_INET)
+		return zc__fail(EAFNOSUPPORT);
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (base != SOCK_STREAM && base != SOCK_DGRAM)
+		return zc__fail(ESOCKTNOSUPPORT);
+	if (protocol != 0 && protocol != (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
+		return zc__fail(EPROTONOSUPPORT);
+	struct zc__sock *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return zc__fail(ENOMEM);
+	s->type = base;
+	s->nonblock = (type & SOCK_NONBLOCK) != 0;
+	pthread_mutex_lock(&cx->lk);
+	if (base == SOCK_STREAM) {
+		s->tcp = zc_tcp_socket(cx->st);
+		s->sndbuf = s->rcvbuf = 4 << 20;
+	} else {
+		s->udp = zc_udp_open(cx->st);
+		s->sndbuf = s->rcvbuf = 256 << 10;
+	}
+	int r = (s->tcp || s->udp) ? zc__install(cx, s) : -ENOBUFS;
+	if (r < 0) {
+		if (s->tcp)
+			zc_tcp_close(s->tcp);
+		if (s->udp)
+			zc_udp_close(s->udp);
+		free(s);
+	}
+	pthread_mutex_unlock(&cx->lk);
+	return r < 0 ? zc__fail(-r) : r;
+}
+
+int zc_close(struct zc_sockctx *cx, int fd)
+{
+	pthread_mutex_lock(&cx->lk);
+	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
+	if (s == NULL) {
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(EBADF);
+	}
+	cx->tab[fd] = NULL;
+	close(fd);
+	if (--s->nfds == 0) {
+		cx->nsocks--;
+		if (s->users) {
+			s->closed = true; /* the last thread inside frees it */
+			zc__notify(cx);
+		} else {
+			zc__sock_free(cx, s);
+		}
+	}
+	pthread_mutex_unlock(&cx->lk);
+	return 0;
+}
+
+int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags)
+{
+	pthread_mutex_lock(&cx->lk);
+	struct zc__sock *s = oldfd >= 0 && oldfd < cx->tabcap ? cx->tab[oldfd] : NULL;
+	if (s == NULL) {
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(EBADF);
+	}
+	if (newfd == oldfd) {
+		pthread_mutex_unlock(&cx->lk);
+		return flags ? zc__fail(EINVAL) : newfd; /* dup3 refuses, dup2 returns it */
+	}
+	if (newfd >= 0 && newfd < cx->tabcap && cx->tab[newfd]) {
+		/* dup2 over another of our sockets: that one is closed first */
+		struct zc__sock *o = cx->tab[newfd];
+		cx->tab[newfd] = NULL;
+		if (--o->nfds == 0) {
+			cx->nsocks--;
+			if (o->users)
+				o->closed = true;
+			else
+				zc__sock_free(cx, o);
+		}
+	}
+	/* the kernel reserves the number: a duplicate of the reserved socket */
+	int fd = newfd < 0 ? dup(oldfd) : dup3(oldfd, newfd, flags & O_CLOEXEC);
+	if (fd < 0 || zc__tab_grow(cx, fd) != 0) {
+		int e = fd < 0 ? errno : ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(e);
+	}
+	cx->tab[fd] = s;
+	s->nfds++;
+	pthread_mutex_unlock(&cx->lk);
+	return fd;
+}
+
+int zc_detach(struct zc_sockctx *cx, int fd, int *nonblock)
+{
+	pthread_mutex_lock(&cx->lk);
+	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
+	if (s == NULL || s->nfds != 1 || s->users) {
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(s ? EBUSY : EBADF);
+	}
+	cx->tab[fd] = NULL;
+	cx->nsocks--;
+	*nonblock = s->nonblock;
+	zc__sock_free(cx, s);
+	pthread_mutex_unlock(&cx->lk);
+	return 0;
+}

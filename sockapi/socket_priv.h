@@ -1,0 +1,259 @@
+/*
+ * socket_priv.h - what the files of the socket layer share (internal to
+ * sockapi/; socket.h is the public contract).
+ *
+ * A call enters through zc__enter (fd -> socket, the context's lock taken,
+ * the thread counted inside), does its work with the lock held, waits with
+ * zc__block or zc__sleep (wait.c) when it must, and leaves through zc__ret
+ * (errno set the POSIX way, the lock dropped). The files:
+ *   context.c  contexts: open/close, fork, policy, the helper thread
+ *   wait.c     driving the stack, spinning, sleeping, waking sleepers
+ *   fdtable.c  the socket table and descriptor numbers (socket, close, dup)
+ *   addr.c     addresses and connections (bind ... connect, shutdown, names)
+ *   send.c     the send path (copy, or by reference with copy-on-write)
+ *   recv.c     the receive path (waiting; zerocopy.c trades or copies)
+ *   sockopt.c  get/setsockopt, fcntl, ioctl
+ *   poll.c     readiness and zc_poll; epoll.c: epoll instances
+ *   stats.c    counters and zcstat's dump
+ * The functions here that every call runs (enter, leave, the clock) are
+ * static inline, as they were when one file held the layer.
+ */
+#ifndef ZC_SOCKAPI_SOCKET_PRIV_H
+#define ZC_SOCKAPI_SOCKET_PRIV_H
+
+#include "sockapi/socket.h"
+#include "stack/log.h"
+#include "stack/stack.h"
+#include "stack/tcp.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+
+#define ZC__MAX_SLEEPERS 64
+
+struct zc__sock {
+	int fd;
+	int type;              /* SOCK_STREAM or SOCK_DGRAM */
+	bool nonblock;
+	bool reuseaddr, reuseport;
+	struct zc_tcp_sock *tcp;
+	struct zc_udp_sock *udp;
+	bool udp_bound;
+	uint32_t peer_ip;      /* UDP: connect()'s default destination */
+	uint16_t peer_port;
+	bool connecting;       /* a connect in progress (EALREADY) */
+	int sndbuf, rcvbuf;    /* as getsockopt reports them (Linux doubles what is set) */
+	uint64_t rcvtimeo, sndtimeo; /* ns, 0 = none */
+	int users;             /* threads inside a call on this socket */
+	int nfds;              /* descriptor numbers naming it (dup) */
+	bool closed;           /* close() ran while a thread was inside */
+	uint64_t sid;          /* unique in the context: epoll tells sockets apart by it */
+	struct zc_zstats zs;
+};
+
+struct zc_sockctx {
+	pthread_mutex_t lk;
+	struct zc_netif *nif;
+	struct zc_stack *st;
+	struct zc__zc *zz;
+	struct zc__cow *cow;
+	struct zc__sock **tab;
+	int tabcap;
+	unsigned nsocks;
+	uint64_t spin_ns;
+	uint64_t linger_ns;       /* close: how long connections may drain */
+	unsigned spinners;
+	uint32_t gen;             /* bumped on progress; a spinner reads it unlocked */
+	unsigned inside;          /* application threads inside a call */
+	uint64_t last_app;        /* when the last one left */
+	uint64_t last_now;        /* the clock of the last poll of the stack */
+	int sleepers[ZC__MAX_SLEEPERS]; /* eventfds of sleeping threads */
+	unsigned nsleepers;
+	unsigned nic_sleepers;
+	pthread_t helper;
+	int helper_efd;           /* wakes the helper (close) */
+	bool helper_on, stop;
+	pid_t pid;
+	struct zc_sockctx *next;  /* the registry of live contexts (fork) */
+	uint64_t next_sid;
+	struct zc__ep *eps;       /* epoll instances holding stack sockets */
+};
+
+/* A stack socket in an epoll instance. */
+struct zc__epi {
+	int fd;
+	uint64_t sid;             /* a number closed and reused names another socket */
+	uint32_t events;          /* EPOLL* asked for */
+	epoll_data_t data;
+	uint32_t last_mask, last_change;
+	bool reported;            /* edge-triggered: told since the socket last changed */
+	bool disabled;            /* EPOLLONESHOT fired; EPOLL_CTL_MOD re-arms */
+};
+
+struct zc__ep {
+	int epfd;
+	struct zc__epi *v;
+	unsigned n, cap, rr;      /* rr: where the next scan starts, for fairness */
+	struct zc__ep *next;
+};
+
+/* --- context.c ------------------------------------------------------------- */
+extern pid_t zc__pid; /* this process's pid (getpid is a system call) */
+
+/* --- wait.c ---------------------------------------------------------------- */
+/* The per-thread eventfds' key (made once, from context.c). */
+void zc__wait_once(void);
+/* Wake every sleeper but the caller. */
+void zc__notify(struct zc_sockctx *cx);
+/* Poll the stack now; what zc_stack_poll returns. */
+int zc__drive(struct zc_sockctx *cx);
+/*
+ * Sleep once, lock dropped: until woken, a kernel fd in kfds is ready, the
+ * next TCP timer, `until` (0 = none) or a slice. nic: sleep on the NIC's
+ * interrupt too. Returns kernel fds ready (>= 0), or -EINTR.
+ */
+int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t nk, bool nic, bool helper);
+/* One step of waiting for an application thread (lock held): 0 (look
+ * again), -EAGAIN (deadline passed) or -EINTR. *spin_end starts at 0. */
+int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline);
+
+/* --- fdtable.c ------------------------------------------------------------- */
+/* The socket itself goes (its descriptor numbers are closed by the caller). */
+void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s);
+/* A new socket gets its descriptor number (lock held): the fd or -errno. */
+int zc__install(struct zc_sockctx *cx, struct zc__sock *s);
+
+/* --- small helpers ----------------------------------------------------------- */
+
+static inline uint64_t zc__now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static inline int zc__fail(int e)
+{
+	errno = e;
+	return -1;
+}
+
+static inline uint64_t zc__deadline(bool nonblock, uint64_t timeo)
+{
+	return nonblock ? 0 : timeo ? zc__now() + timeo : 0;
+}
+
+/* --- entering and leaving a call ------------------------------------------------- */
+
+/* Look up fd and mark this thread inside; NULL with errno EBADF/ENOTSOCK. */
+static inline struct zc__sock *zc__enter(struct zc_sockctx *cx, int fd)
+{
+	pthread_mutex_lock(&cx->lk);
+	if (cx->pid != zc__pid) {
+		pthread_mutex_unlock(&cx->lk);
+		ZC_ERR("sockets: fd %d belongs to the stack of process %d; a child cannot use it "
+		       "(fork is not supported yet)", fd, (int)cx->pid);
+		errno = EBADF;
+		return NULL;
+	}
+	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
+	if (s == NULL) {
+		pthread_mutex_unlock(&cx->lk);
+		errno = EBADF;
+		return NULL;
+	}
+	cx->inside++;
+	s->users++;
+	return s;
+}
+
+/* An application thread leaves the layer (lock held): the helper goes back
+ * to sleeping on the interrupt 1 ms after the last one left. */
+static inline void zc__app_out(struct zc_sockctx *cx)
+{
+	if (--cx->inside == 0)
+		cx->last_app = zc__now();
+}
+
+static inline void zc__leave(struct zc_sockctx *cx, struct zc__sock *s)
+{
+	zc__app_out(cx);
+	if (--s->users == 0 && s->closed && s->nfds == 0)
+		zc__sock_free(cx, s);
+	pthread_mutex_unlock(&cx->lk);
+}
+
+/* Returns r as a syscall would: r >= 0 as is, else -1 with errno = -r. */
+static inline long zc__ret(struct zc_sockctx *cx, struct zc__sock *s, long r)
+{
+	zc__leave(cx, s);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+/* --- addresses and iovecs (the send and receive paths share them) ----------- */
+
+static inline int zc__sin(const struct sockaddr *a, socklen_t len, uint32_t *ip, uint16_t *port)
+{
+	if (a == NULL)
+		return -EFAULT;
+	if (len < sizeof(struct sockaddr_in))
+		return -EINVAL;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+	if (in->sin_family != AF_INET)
+		return -EAFNOSUPPORT;
+	*ip = ntohl(in->sin_addr.s_addr);
+	*port = ntohs(in->sin_port);
+	return 0;
+}
+
+static inline void zc__put_sin(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t port)
+{
+	if (a == NULL || len == NULL)
+		return;
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port),
+				  .sin_addr.s_addr = htonl(ip) };
+	memcpy(a, &in, *len < sizeof(in) ? *len : sizeof(in));
+	*len = sizeof(in);
+}
+
+static inline ssize_t zc__iov_total(const struct iovec *iov, int n)
+{
+	if (n < 0 || n > IOV_MAX || (n && iov == NULL))
+		return -EINVAL;
+	size_t t = 0;
+	for (int i = 0; i < n; i++) {
+		if (iov[i].iov_len > (size_t)SSIZE_MAX - t)
+			return -EINVAL;
+		t += iov[i].iov_len;
+	}
+	return (ssize_t)t;
+}
+
+/* --- readiness (poll.c and epoll.c) ------------------------------------------ */
+
+static inline short zc__revents(struct zc__sock *s, short events)
+{
+	unsigned ev;
+	if (s->tcp) {
+		ev = zc_tcp_events(s->tcp);
+		if (s->connecting && zc_tcp_get_state(s->tcp) == ZC_TCP_SYN_SENT)
+			ev &= ~(unsigned)POLLOUT;
+		if (zc_tcp_get_state(s->tcp) == ZC_TCP_CLOSED && !s->connecting && (ev & POLLHUP) == 0)
+			ev |= POLLOUT | POLLHUP; /* a fresh socket: as Linux reports it */
+	} else {
+		ev = POLLOUT | (zc_udp_pending(s->udp) ? POLLIN : 0);
+	}
+	return (short)(ev & ((unsigned)events | POLLERR | POLLHUP));
+}
+
+#endif

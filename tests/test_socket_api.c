@@ -1,0 +1,380 @@
+/* test_socket_api.c - the socket layer's POSIX semantics: each scenario
+ * runs on the Linux kernel over loopback and on two zcstack contexts over a
+ * Trapeze wire, and must give the same results and errno values (errors,
+ * bind, connect refused and non-blocking, data with PEEK/WAITALL/timeouts
+ * and options, a peer that closed, UDP, epoll). */
+#include "socket_fixture.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+/* --- the scenarios -------------------------------------------------------------- */
+
+static void sc_unconnected(const struct be *b)
+{
+	char buf[16];
+	int fd = b_socket(b, 1, SOCK_STREAM);
+	assert_true(fd >= 0);
+	assert_errno(b_recv(b, 1, fd, buf, sizeof(buf), MSG_DONTWAIT), ENOTCONN);
+	assert_errno(b_send(b, 1, fd, "x", 1, MSG_NOSIGNAL), EPIPE);
+	assert_errno(b_getname(b, 1, fd, true, NULL), ENOTCONN);
+	assert_errno(b_shutdown(b, 1, fd, 7), EINVAL);
+	assert_errno(b_shutdown(b, 1, fd, SHUT_RDWR), ENOTCONN);
+	assert_errno(b_accept(b, 1, fd, 0), EINVAL);
+	assert_int_equal(b_getint(b, 1, fd, SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+	assert_int_equal(b_getint(b, 1, fd, SOL_SOCKET, SO_ERROR), 0);
+	assert_int_equal(b_getint(b, 1, fd, SOL_SOCKET, SO_ACCEPTCONN), 0);
+	assert_int_equal(b_close(b, 1, fd), 0);
+	assert_errno(b_close(b, 1, fd), EBADF);
+}
+
+static void sc_bind(const struct be *b)
+{
+	int f1 = b_socket(b, 0, SOCK_STREAM), f2 = b_socket(b, 0, SOCK_STREAM);
+	uint16_t p;
+	assert_int_equal(b_bind(b, 0, f1, b->ip[0], 0), 0);
+	assert_int_equal(b_getname(b, 0, f1, false, &p), 0);
+	assert_true(p != 0);
+	assert_errno(b_bind(b, 0, f1, b->ip[0], 0), EINVAL);
+	assert_errno(b_bind(b, 0, f2, b->ip[0], p), EADDRINUSE);
+	assert_errno(b_bind(b, 0, f2, 0x0ac80009u, 0), EADDRNOTAVAIL);
+	struct sockaddr_in a = sin_of(b->ip[0], 0);
+	a.sin_family = AF_INET6;
+	assert_errno(b->cx[0] ? zc_bind(b->cx[0], f2, (struct sockaddr *)&a, sizeof(a))
+			      : bind(f2, (struct sockaddr *)&a, sizeof(a)),
+		     EAFNOSUPPORT);
+	a.sin_family = AF_INET;
+	assert_errno(b->cx[0] ? zc_bind(b->cx[0], f2, (struct sockaddr *)&a, 4) : bind(f2, (struct sockaddr *)&a, 4),
+		     EINVAL);
+	assert_int_equal(b_listen(b, 0, f1), 0);
+	assert_int_equal(b_getint(b, 0, f1, SOL_SOCKET, SO_ACCEPTCONN), 1);
+	assert_errno(b_accept(b, 0, f1, SOCK_NONBLOCK | 0x4000000), EINVAL);
+	b_close(b, 0, f1);
+	b_close(b, 0, f2);
+}
+
+static void sc_refused(const struct be *b)
+{
+	uint16_t port = closed_port(b);
+	int c = b_socket(b, 1, SOCK_STREAM);
+	assert_errno(b_connect(b, 1, c, b->ip[0], port), ECONNREFUSED);
+	b_close(b, 1, c);
+	/* non-blocking: EINPROGRESS, then POLLERR and SO_ERROR, read once */
+	c = b_socket(b, 1, SOCK_STREAM | SOCK_NONBLOCK);
+	int r = b_connect(b, 1, c, b->ip[0], port);
+	assert_true(r == -1 && (errno == EINPROGRESS || errno == ECONNREFUSED));
+	if (errno == EINPROGRESS) {
+		struct pollfd p = { .fd = c, .events = POLLOUT };
+		assert_int_equal(b_poll(b, 1, &p, 1, 2000), 1);
+		assert_true(p.revents & POLLERR);
+		assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
+		assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_ERROR), 0);
+	}
+	b_close(b, 1, c);
+}
+
+static void sc_nonblock_connect(const struct be *b)
+{
+	uint16_t port;
+	int l = listener(b, &port);
+	assert_int_equal(b_setint(b, 0, l, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_int_equal(b_getint(b, 0, l, SOL_SOCKET, SO_REUSEADDR), 1);
+	int c = b_socket(b, 1, SOCK_STREAM | SOCK_NONBLOCK);
+	assert_errno(b_connect(b, 1, c, b->ip[0], port), EINPROGRESS);
+	int r = b_connect(b, 1, c, b->ip[0], port);
+	assert_true(r == 0 || errno == EALREADY || errno == EISCONN); /* loopback may be done already */
+	struct pollfd p = { .fd = c, .events = POLLOUT | POLLIN };
+	assert_int_equal(b_poll(b, 1, &p, 1, 2000), 1);
+	assert_int_equal(p.revents, POLLOUT);
+	assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_ERROR), 0);
+	assert_errno(b_connect(b, 1, c, b->ip[0], port), EISCONN);
+	/* the listener became readable, and accept takes the connection */
+	struct pollfd pl = { .fd = l, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &pl, 1, 2000), 1);
+	assert_int_equal(pl.revents, POLLIN);
+	int a = b_accept(b, 0, l, SOCK_NONBLOCK);
+	assert_true(a >= 0);
+	char buf[8];
+	assert_errno(b_recv(b, 0, a, buf, sizeof(buf), 0), EAGAIN);
+	assert_int_equal(b_nonblock(b, 0, l), 0);
+	assert_errno(b_accept(b, 0, l, 0), EAGAIN);
+	b_close(b, 0, a);
+	b_close(b, 1, c);
+	b_close(b, 0, l);
+}
+
+struct later { const struct be *b; int side, fd; const char *msg; int delay_ms; };
+static void *send_later(void *arg)
+{
+	struct later *w = arg;
+	nanosleep(&(struct timespec){ 0, w->delay_ms * 1000000L }, NULL);
+	b_send(w->b, w->side, w->fd, w->msg, strlen(w->msg), 0);
+	return NULL;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void sc_data(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	char buf[256];
+	assert_errno(b_recv(b, 0, a, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	assert_int_equal(b_send(b, 1, c, "hello world", 11, 0), 11);
+	struct pollfd p = { .fd = a, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	int n = -1;
+	for (int i = 0; i < 200 && n != 11; i++) { /* all of it may take a moment */
+		assert_int_equal(b_ioctl(b, 0, a, FIONREAD, &n), 0);
+		if (n != 11)
+			usleep(1000);
+	}
+	assert_int_equal(n, 11);
+	assert_int_equal(b_recv(b, 0, a, buf, 5, MSG_PEEK), 5);
+	assert_memory_equal(buf, "hello", 5);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, a, buf, 11, MSG_WAITALL), 11);
+	assert_memory_equal(buf, "hello world", 11);
+	/* MSG_WAITALL waits for the rest */
+	pthread_t th;
+	struct later w = { b, 1, c, "-second-half", 30 };
+	assert_int_equal(b_send(b, 1, c, "first-half", 10, 0), 10);
+	pthread_create(&th, NULL, send_later, &w);
+	assert_int_equal(b_recv(b, 0, a, buf, 22, MSG_WAITALL), 22);
+	pthread_join(th, NULL);
+	assert_memory_equal(buf, "first-half-second-half", 22);
+	/* a receive timeout */
+	struct timeval tv = { 0, 50000 };
+	assert_int_equal(b_setsockopt(b, 0, a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	uint64_t t0 = mono_ms();
+	assert_errno(b_recv(b, 0, a, buf, 1, 0), EAGAIN);
+	assert_true(mono_ms() - t0 >= 40);
+	/* options */
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	assert_int_equal(b_getsockopt(b, 1, c, IPPROTO_TCP, TCP_INFO, &ti, &tl), 0);
+	assert_int_equal(ti.tcpi_state, 1 /* TCP_ESTABLISHED */);
+	assert_true(ti.tcpi_snd_mss > 0);
+	assert_int_equal(b_setint(b, 1, c, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	assert_int_equal(b_getint(b, 1, c, IPPROTO_TCP, TCP_NODELAY), 1);
+	assert_int_equal(b_setint(b, 1, c, SOL_SOCKET, SO_SNDBUF, 65536), 0);
+	assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_SNDBUF), 131072);
+	assert_int_equal(b_setint(b, 1, c, SOL_SOCKET, SO_KEEPALIVE, 1), 0);
+	assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_KEEPALIVE), 1);
+	assert_int_equal(b_setint(b, 1, c, IPPROTO_TCP, TCP_KEEPIDLE, 30), 0);
+	assert_int_equal(b_getint(b, 1, c, IPPROTO_TCP, TCP_KEEPIDLE), 30);
+	assert_errno(b_setint(b, 1, c, IPPROTO_TCP, TCP_KEEPIDLE, 0), EINVAL);
+	assert_errno(b_setsockopt(b, 1, c, IPPROTO_TCP, TCP_CONGESTION, "no-such-cc", 10), ENOENT);
+	assert_errno(b_setint(b, 1, c, SOL_SOCKET, 9999, 1), ENOPROTOOPT);
+	struct linger lg = { 1, 5 };
+	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	memset(&lg, 0, sizeof(lg));
+	socklen_t ll = sizeof(lg);
+	assert_int_equal(b_getsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, &ll), 0);
+	assert_true(lg.l_onoff && lg.l_linger == 5);
+	lg.l_onoff = 0;
+	b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	/* half close: the client is done sending, the server still talks */
+	assert_int_equal(b_shutdown(b, 1, c, SHUT_WR), 0);
+	tv.tv_usec = 0;
+	tv.tv_sec = 2;
+	b_setsockopt(b, 0, a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(b_recv(b, 0, a, buf, sizeof(buf), 0), 0);
+	assert_int_equal(b_send(b, 0, a, "bye", 3, 0), 3);
+	assert_int_equal(b_recv(b, 1, c, buf, 3, MSG_WAITALL), 3);
+	assert_memory_equal(buf, "bye", 3);
+	assert_errno(b_send(b, 1, c, "x", 1, MSG_NOSIGNAL), EPIPE);
+	b_close(b, 0, a);
+	b_close(b, 1, c);
+	b_close(b, 0, l);
+}
+
+/* The peer closed: reads see the end, and a write is answered with a reset
+ * that turns the next writes into EPIPE. */
+static void sc_peer_closed(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	assert_int_equal(b_close(b, 0, a), 0);
+	char buf[8];
+	assert_int_equal(b_recv(b, 1, c, buf, sizeof(buf), 0), 0);
+	struct pollfd p = { .fd = c, .events = POLLIN | POLLRDHUP };
+	assert_int_equal(b_poll(b, 1, &p, 1, 1000), 1);
+	assert_true(p.revents & POLLIN);
+	assert_true(p.revents & POLLRDHUP);
+	int err = 0;
+	for (int i = 0; i < 200 && err == 0; i++) {
+		if (b_send(b, 1, c, "x", 1, MSG_NOSIGNAL) < 0)
+			err = errno;
+		else
+			usleep(5000);
+	}
+	assert_int_equal(err, EPIPE);
+	b_close(b, 1, c);
+	b_close(b, 0, l);
+}
+
+/* epoll: level- and edge-triggered, one-shot, errors, a kernel fd (a pipe)
+ * in the same instance, and a socket that leaves when it is closed. */
+static int b_epctl(const struct be *b, int side, int ep, int op, int fd, uint32_t events, uint64_t data)
+{
+	struct epoll_event ev = { .events = events, .data.u64 = data };
+	return b->cx[side] ? zc_epoll_ctl(b->cx[side], ep, op, fd, &ev) : epoll_ctl(ep, op, fd, &ev);
+}
+static int b_epwait(const struct be *b, int side, int ep, struct epoll_event *ev, int max, int ms)
+{
+	return b->cx[side] ? zc_epoll_wait(b->cx[side], ep, ev, max, ms, true) : epoll_wait(ep, ev, max, ms);
+}
+
+static void sc_epoll(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	assert_true(ep >= 0);
+	struct epoll_event ev[8];
+	char buf[4096];
+	/* a listener is ready when a connection waits */
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_ADD, l, EPOLLIN, 1), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	uint16_t port;
+	assert_int_equal(b_getname(b, 0, l, false, &port), 0);
+	int c2 = b_socket(b, 1, SOCK_STREAM);
+	assert_int_equal(b_connect(b, 1, c2, b->ip[0], port), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(ev[0].data.u64, 1);
+	assert_true(ev[0].events & EPOLLIN);
+	int a2 = b_accept(b, 0, l, 0);
+	assert_true(a2 >= 0);
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_DEL, l, 0, 0), 0);
+	/* errors as Linux gives them */
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_DEL, l, 0, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_MOD, a, EPOLLIN, 0), -1);
+	assert_int_equal(errno, ENOENT);
+	/* edge-triggered: told once per arrival */
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_ADD, a, EPOLLIN | EPOLLET, 7), 0);
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_ADD, a, EPOLLIN, 7), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	assert_int_equal(b_send(b, 1, c, "0123456789", 10, 0), 10);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(ev[0].data.u64, 7);
+	assert_int_equal(ev[0].events, EPOLLIN);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0); /* nothing new */
+	assert_int_equal(b_send(b, 1, c, "abc", 3, 0), 3);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(b_recv(b, 0, a, buf, 13, MSG_WAITALL), 13);
+	/* level-triggered: told while readable */
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_MOD, a, EPOLLIN, 8), 0);
+	assert_int_equal(b_send(b, 1, c, "xy", 2, 0), 2);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 1);
+	assert_int_equal(ev[0].data.u64, 8);
+	assert_int_equal(b_recv(b, 0, a, buf, 2, 0), 2);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	/* one-shot: once until re-armed */
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLONESHOT, 9), 0);
+	assert_int_equal(b_send(b, 1, c, "q", 1, 0), 1);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLONESHOT, 9), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 1);
+	assert_int_equal(b_recv(b, 0, a, buf, 1, 0), 1);
+	/* writable, edge-triggered: once */
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_ADD, a2, EPOLLOUT | EPOLLET, 10), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(ev[0].data.u64, 10);
+	assert_int_equal(ev[0].events, EPOLLOUT);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	/* a kernel fd in the same instance */
+	int pp[2];
+	assert_int_equal(pipe(pp), 0);
+	struct epoll_event pe = { .events = EPOLLIN, .data.u64 = 11 };
+	assert_int_equal(epoll_ctl(ep, EPOLL_CTL_ADD, pp[0], &pe), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	assert_int_equal(write(pp[1], "k", 1), 1);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(ev[0].data.u64, 11);
+	assert_int_equal(read(pp[0], buf, 1), 1);
+	/* the peer closes: readable with RDHUP */
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_MOD, a, EPOLLIN | EPOLLRDHUP, 12), 0);
+	assert_int_equal(b_close(b, 1, c), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 2000), 1);
+	assert_int_equal(ev[0].data.u64, 12);
+	assert_true(ev[0].events & EPOLLRDHUP);
+	/* a closed socket leaves the instance */
+	assert_int_equal(b_close(b, 0, a), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	close(pp[0]);
+	close(pp[1]);
+	close(ep);
+	b_close(b, 0, a2);
+	b_close(b, 1, c2);
+	b_close(b, 0, l);
+}
+
+static void sc_udp(const struct be *b)
+{
+	int s = b_socket(b, 0, SOCK_DGRAM), c = b_socket(b, 1, SOCK_DGRAM);
+	assert_int_equal(b_bind(b, 0, s, b->ip[0], 0), 0);
+	uint16_t port;
+	assert_int_equal(b_getname(b, 0, s, false, &port), 0);
+	char buf[64];
+	assert_errno(b_recv(b, 0, s, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	assert_errno(b_send(b, 1, c, "x", 1, 0), EDESTADDRREQ);
+	assert_int_equal(b_connect(b, 1, c, b->ip[0], port), 0);
+	assert_int_equal(b_send(b, 1, c, "datagram-one", 12, 0), 12);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	int n = 0;
+	assert_int_equal(b_ioctl(b, 0, s, FIONREAD, &n), 0);
+	assert_int_equal(n, 12);
+	assert_int_equal(b_recv(b, 0, s, buf, 8, 0), 8); /* the rest is discarded */
+	assert_memory_equal(buf, "datagram", 8);
+	assert_int_equal(b_getint(b, 0, s, SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
+	b_close(b, 0, s);
+	b_close(b, 1, c);
+}
+
+
+static void test_unconnected(void **st) { (void)st; run_both(sc_unconnected, "unconnected"); }
+static void test_bind(void **st) { (void)st; run_both(sc_bind, "bind"); }
+static void test_refused(void **st) { (void)st; run_both(sc_refused, "refused"); }
+static void test_nonblock_connect(void **st) { (void)st; run_both(sc_nonblock_connect, "nonblock"); }
+static void test_data(void **st) { (void)st; run_both(sc_data, "data"); }
+static void test_peer_closed(void **st) { (void)st; run_both(sc_peer_closed, "peer closed"); }
+static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
+static void test_epoll(void **st) { (void)st; run_both(sc_epoll, "epoll"); }
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc > 1)
+		cmocka_set_test_filter(argv[1]); /* e.g. "test_data" */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_unconnected),
+		cmocka_unit_test(test_bind),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_nonblock_connect),
+		cmocka_unit_test(test_data),
+		cmocka_unit_test(test_peer_closed),
+		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_epoll),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
