@@ -246,26 +246,21 @@ static void zc__refill(struct zc__trapeze *t)
 		atomic_store_explicit(&me->post_head, head + n, memory_order_release);
 }
 
-static bool zc__l4_csum_field(const uint8_t *h, uint32_t avail, uint32_t *l4, uint32_t *field);
 static void zc__reap(struct zc__trapeze *t);
-static void zc__fill_csum(uint8_t *ctrl, uint32_t ctrl_len, uint32_t l4, uint32_t field, uint32_t payload_sum);
 
 /* --- receive placement (see trapeze.h) ---------------------------------------- */
 
 static bool zc__flow_key(const uint8_t *c, uint32_t len, struct zc__tz_flow *k, uint32_t *seq, uint8_t *flags)
 {
-	if (len < ZC_ETH_HLEN + ZC_IPV4_HLEN || zc_get16(c + 12) != ZC_ETHERTYPE_IPV4 ||
-	    (c[14] >> 4) != 4 || c[14 + 9] != ZC_IPPROTO_TCP)
+	struct zc_tcp_flow_peek p;
+	if (!zc_tcp_flow_peek(c, len, &p))
 		return false;
-	uint32_t l4 = ZC_ETH_HLEN + (uint32_t)(c[14] & 0xf) * 4;
-	if (l4 + 20 > len)
-		return false;
-	k->saddr = zc_get32(c + 14 + 12);
-	k->daddr = zc_get32(c + 14 + 16);
-	k->sport = zc_get16(c + l4);
-	k->dport = zc_get16(c + l4 + 2);
-	*seq = zc_get32(c + l4 + 4);
-	*flags = c[l4 + 13];
+	k->saddr = p.saddr;
+	k->daddr = p.daddr;
+	k->sport = p.sport;
+	k->dport = p.dport;
+	*seq = p.seq;
+	*flags = p.flags;
 	return true;
 }
 
@@ -311,14 +306,14 @@ static void zc__flow_syn(struct zc__trapeze *t, const uint8_t *ctrl, uint32_t le
 	if (!t->rxp || !zc__flow_key(ctrl, len, &k, &seq, &fl))
 		return;
 	bool made;
-	struct zc__tz_flow *f = zc__flow_find(t, &k, (fl & 0x02) != 0, &made);
+	struct zc__tz_flow *f = zc__flow_find(t, &k, (fl & ZC_TCP_SYN) != 0, &made);
 	if (f == NULL)
 		return;
-	if (fl & 0x02) {
+	if (fl & ZC_TCP_SYN) {
 		zc__flow_drop(f);
 		f->base = seq + 1;
 		f->win = 0;
-	} else if (fl & 0x04) { /* RST: the flow is over */
+	} else if (fl & ZC_TCP_RST) { /* the flow is over */
 		zc__flow_drop(f);
 		f->used = false;
 	}
@@ -483,22 +478,14 @@ static struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_de
 		}
 	}
 	t->st.dma_bytes += d->payload_len;
-	uint32_t l4, field;
-	if (zc__l4_csum_field(h->data, h->len, &l4, &field)) {
+	struct zc_hdr_peek pk;
+	if (zc_hdr_peek(h->data, h->len, &pk) && pk.csum_off) {
 		if (d->flags & ZC__TZ_DESC_CSUM_REQ) {
-			zc__fill_csum(h->data, h->len, l4, field, sum);
+			zc_l4_csum_finish(h->data, h->len, &pk, sum);
 			h->flags |= ZC_MBUF_F_L4_CSUM_OK;
-		} else {
-			/* a checksum the sender computed: verify it in the same pass */
-			uint32_t hs = zc_csum_add(0, h->data + l4, h->len - l4);
-			uint32_t ps = ((h->len - l4) & 1) ? zc_csum_swap(sum) : sum;
-			uint16_t ip_len = zc_get16(h->data + ZC_ETH_HLEN + 2);
-			uint32_t l4len = ip_len - (l4 - ZC_ETH_HLEN);
-			uint32_t ph = zc_csum_pseudo_v4(zc_get32(h->data + ZC_ETH_HLEN + 12),
-							zc_get32(h->data + ZC_ETH_HLEN + 16), h->data[ZC_ETH_HLEN + 9],
-							(uint16_t)l4len);
-			if (l4len == h->pkt_len - l4 && zc_csum_fold(zc_csum_combine(zc_csum_combine(hs, ps), ph)) == 0)
-				h->flags |= ZC_MBUF_F_L4_CSUM_OK;
+		} else if (zc_l4_csum_check(h->data, h->len, h->pkt_len, &pk, sum)) {
+			/* a checksum the sender computed: verified in the same pass */
+			h->flags |= ZC_MBUF_F_L4_CSUM_OK;
 		}
 	}
 	return h;
@@ -642,18 +629,9 @@ static int zc__tz_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 /* Header bytes to put in the control message of a frame whose first bytes are b. */
 static uint32_t zc__split_len(const uint8_t *b, uint32_t avail, uint32_t total)
 {
-	uint32_t h = ZC_ETH_HLEN;
-	if (avail >= ZC_ETH_HLEN + ZC_IPV4_HLEN && zc_get16(b + 12) == ZC_ETHERTYPE_IPV4 &&
-	    (b[14] >> 4) == 4) {
-		uint32_t ihl = (uint32_t)(b[14] & 0xf) * 4;
-		uint32_t l4 = ZC_ETH_HLEN + ihl;
-		uint8_t proto = b[14 + 9];
-		h = l4;
-		if (proto == ZC_IPPROTO_TCP && avail >= l4 + 13)
-			h = l4 + (uint32_t)(b[l4 + 12] >> 4) * 4;
-		else if (proto == ZC_IPPROTO_UDP || proto == ZC_IPPROTO_ICMP)
-			h = l4 + 8;
-	}
+	struct zc_hdr_peek pk;
+	zc_hdr_peek(b, avail, &pk);
+	uint32_t h = pk.hdr_len;
 	if (h > ZC_TRAPEZE_CTRL_MAX)
 		h = ZC_TRAPEZE_CTRL_MAX;
 	if (h > total)
@@ -791,33 +769,6 @@ static void zc__reap(struct zc__trapeze *t)
 	}
 }
 
-/* Checksum offload: where the L4 checksum field lies in the headers at h
- * (IPv4 TCP or UDP), as the offset of the L4 header and of the field in it;
- * false when the packet is neither. */
-static bool zc__l4_csum_field(const uint8_t *h, uint32_t avail, uint32_t *l4, uint32_t *field)
-{
-	if (avail < ZC_ETH_HLEN + ZC_IPV4_HLEN || zc_get16(h + 12) != ZC_ETHERTYPE_IPV4 || (h[14] >> 4) != 4)
-		return false;
-	*l4 = ZC_ETH_HLEN + (uint32_t)(h[14] & 0xf) * 4;
-	uint8_t proto = h[14 + 9];
-	*field = proto == ZC_IPPROTO_TCP ? 16 : proto == ZC_IPPROTO_UDP ? 6 : 0;
-	return *field && *l4 + *field + 2 <= avail;
-}
-
-/* Finish an offloaded checksum: ctrl holds the headers (the field has the
- * pseudo-header sum), payload_sum is the sum of the bytes after ctrl_len,
- * which start at an even or odd offset of the L4 region. */
-static void zc__fill_csum(uint8_t *ctrl, uint32_t ctrl_len, uint32_t l4, uint32_t field, uint32_t payload_sum)
-{
-	uint32_t sum = zc_csum_add(0, ctrl + l4, ctrl_len - l4);
-	if ((ctrl_len - l4) & 1)
-		payload_sum = zc_csum_swap(payload_sum);
-	uint16_t c = zc_csum_fold(sum + payload_sum);
-	if (c == 0 && field == 6)
-		c = 0xffff; /* UDP: zero means "no checksum" */
-	zc_put16(ctrl + l4 + field, c);
-}
-
 static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
 {
 	struct zc__trapeze *t = zc__tz(nif);
@@ -904,10 +855,11 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 		d->npages = (uint8_t)np;
 		d->payload_len = payload;
 		uint32_t wire_bytes = m->pkt_len;
-		uint32_t l4 = 0, field = 0;
+		/* checksum offload: where the field is in the headers */
+		struct zc_hdr_peek pk;
 		bool csum = (m->flags & ZC_MBUF_F_TX_L4_CSUM) &&
-			    zc__l4_csum_field(m->data, m->len < ZC_TRAPEZE_CTRL_MAX ? m->len : ZC_TRAPEZE_CTRL_MAX,
-					      &l4, &field);
+			    zc_hdr_peek(m->data, m->len < ZC_TRAPEZE_CTRL_MAX ? m->len : ZC_TRAPEZE_CTRL_MAX, &pk) &&
+			    pk.csum_off;
 		if (pull) {
 			/* the receiver's DMA reads our frames; we keep them until it has */
 			d->flags = ZC__TZ_DESC_PULL | (csum ? ZC__TZ_DESC_CSUM_REQ : 0);
@@ -924,8 +876,7 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 			d->ctrl_len = (uint16_t)m->len;
 			memcpy(d->ctrl, m->data, m->len);
 			if (csum) { /* the NIC reads the payload it hands over */
-				zc__fill_csum(d->ctrl, d->ctrl_len, l4, field,
-					      zc_csum_mbuf(0, m, m->len, m->pkt_len - m->len));
+				zc_l4_csum_finish(d->ctrl, d->ctrl_len, &pk, zc_csum_mbuf(0, m, m->len, m->pkt_len - m->len));
 				d->flags |= ZC__TZ_DESC_CSUM;
 			}
 			unsigned k = 0;
@@ -944,7 +895,7 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 			d->flags = ZC__TZ_DESC_COPY;
 			d->ctrl_len = (uint16_t)split;
 			zc_mbuf_copydata(m, 0, split, d->ctrl);
-			csum = csum && l4 + field + 2 <= split;
+			csum = csum && zc_hdr_csum_within(&pk, split);
 			uint32_t psum = 0;
 			for (unsigned k = 0; k < np; k++) {
 				uint32_t r = peer->post[(ptail++) % ZC__TZ_POST_RING];
@@ -964,7 +915,7 @@ static int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_
 				d->taken[k] = 0;
 			}
 			if (csum) {
-				zc__fill_csum(d->ctrl, d->ctrl_len, l4, field, psum);
+				zc_l4_csum_finish(d->ctrl, d->ctrl_len, &pk, psum);
 				d->flags |= ZC__TZ_DESC_CSUM;
 			}
 			t->st.dma_bytes += payload;
