@@ -155,7 +155,7 @@ void zc_l4_set_csum(uint8_t *p, size_t len, uint8_t proto, uint32_t src, uint32_
  * parsing them (the stack's parsers above check everything else): where the
  * headers end (header split), where the L4 checksum field is (checksum
  * offload) and a TCP segment's flow (receive placement). Offsets count from
- * the frame's first byte. These run per packet, so they are inline. */
+ * the frame's first byte. Those that run for every packet are inline. */
 
 /* The headers of a frame whose first avail bytes are readable. */
 struct zc_hdr_peek {
