@@ -12,6 +12,9 @@
  * equilibrium); nothing is copied. A payload that is not whole pool frames
  * owned by the sender alone is copied into the receiver's posted frames by
  * the "NIC" and counted as DMA bytes.
+ *
+ * The driver is in nic/trapeze/ (its trapeze_priv.h says which file does
+ * what; wire_layout.h is the shared file's format).
  */
 #ifndef ZC_TRAPEZE_H
 #define ZC_TRAPEZE_H

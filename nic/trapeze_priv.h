@@ -1,5 +1,7 @@
 /*
- * trapeze_priv.h - test hooks of the Trapeze driver; not for the stack.
+ * trapeze_priv.h - test hooks of the Trapeze driver (nic/trapeze/forge.c);
+ * not for the stack. The driver's own internals are in
+ * nic/trapeze/trapeze_priv.h.
  */
 #ifndef ZC_TRAPEZE_PRIV_H
 #define ZC_TRAPEZE_PRIV_H
@@ -9,12 +11,15 @@
 #include <stdint.h>
 
 /* Write a raw descriptor into the peer's receive ring, as a buggy or hostile
- * peer process could: no check, no frame handed over. 0, or -ENOSPC. */
+ * peer process could: no check, no frame handed over; flags are the wire's
+ * ZC__TZ_DESC_* (nic/trapeze/wire_layout.h). 0, or -ENOSPC. */
 int zc__trapeze_forge(struct zc_netif *nif, uint16_t ctrl_len, uint8_t npages, uint8_t flags,
 		      uint32_t payload_len, const uint32_t *pages, const uint32_t *taken);
 
 /* The same for a pull descriptor: the receiver is to copy nsrc pieces
- * (frame, off, len) of the shared file. */
+ * (frame, off, len) of the shared file after a control message of
+ * ZC__TRAPEZE_FORGE_CTRL_LEN zero bytes. */
+#define ZC__TRAPEZE_FORGE_CTRL_LEN 40u
 int zc__trapeze_forge_pull(struct zc_netif *nif, uint32_t payload_len, uint32_t nsrc, const uint32_t *frames,
 			   const uint32_t *offs, const uint32_t *lens);
 

@@ -150,4 +150,101 @@ size_t zc_tcp_build(uint8_t *p, const struct zc_tcp *t);
 /* Fill the checksum of a TCP or UDP segment that lies contiguous at p. */
 void zc_l4_set_csum(uint8_t *p, size_t len, uint8_t proto, uint32_t src, uint32_t dst);
 
+/* --- read by drivers ----------------------------------------------------------
+ * A NIC's look at the headers of an Ethernet + IPv4 frame it carries, without
+ * parsing them (the stack's parsers above check everything else): where the
+ * headers end (header split), where the L4 checksum field is (checksum
+ * offload) and a TCP segment's flow (receive placement). Offsets count from
+ * the frame's first byte. Those that run for every packet are inline. */
+
+/* The headers of a frame whose first avail bytes are readable. */
+struct zc_hdr_peek {
+	uint32_t l4;       /* offset of the L4 header: 14 + IHL * 4 (0: not IPv4) */
+	uint32_t hdr_len;  /* Ethernet, IPv4 and L4 header bytes as far as known (14: not IPv4) */
+	uint32_t csum_off; /* offset of the TCP or UDP checksum field; 0: none, or not within avail */
+	uint8_t proto;     /* the IPv4 protocol (0: not IPv4) */
+};
+#define ZC_L4_CSUM_LEN 2u /* bytes of the TCP and UDP checksum fields */
+
+/* Fill pk; true when the frame is IPv4 (ethertype and version). The IHL and
+ * data offset are taken as they are (a bad one is the parser's to refuse);
+ * a TCP header's length is known when its data offset is within avail. */
+static inline bool zc_hdr_peek(const uint8_t *f, size_t avail, struct zc_hdr_peek *pk)
+{
+	pk->l4 = 0;
+	pk->hdr_len = ZC_ETH_HLEN;
+	pk->csum_off = 0;
+	pk->proto = 0;
+	if (avail < ZC_ETH_HLEN + ZC_IPV4_HLEN || zc_get16(f + 12) != ZC_ETHERTYPE_IPV4 || /* type */
+	    (f[ZC_ETH_HLEN] >> 4) != 4) /* version */
+		return false;
+	const uint8_t *ip = f + ZC_ETH_HLEN;
+	uint32_t l4 = ZC_ETH_HLEN + (uint32_t)(ip[0] & 0xf) * 4; /* IHL, in 32-bit words */
+	uint8_t proto = ip[9];
+	pk->l4 = l4;
+	pk->proto = proto;
+	pk->hdr_len = l4;
+	if (proto == ZC_IPPROTO_TCP && avail >= l4 + 13) /* through the data offset byte */
+		pk->hdr_len = l4 + (uint32_t)(f[l4 + 12] >> 4) * 4;
+	else if (proto == ZC_IPPROTO_UDP || proto == ZC_IPPROTO_ICMP)
+		pk->hdr_len = l4 + (proto == ZC_IPPROTO_UDP ? ZC_UDP_HLEN : ZC_ICMP_HLEN);
+	uint32_t field = proto == ZC_IPPROTO_TCP ? 16 : proto == ZC_IPPROTO_UDP ? 6 : 0; /* checksum */
+	if (field && l4 + field + ZC_L4_CSUM_LEN <= avail)
+		pk->csum_off = l4 + field;
+	return true;
+}
+
+/* True when pk has a checksum field and it lies within the first len bytes. */
+static inline bool zc_hdr_csum_within(const struct zc_hdr_peek *pk, size_t len)
+{
+	return pk->csum_off && pk->csum_off + ZC_L4_CSUM_LEN <= len;
+}
+
+/* Finish an offloaded TCP or UDP checksum (pk->csum_off set): the headers
+ * are f[0..len) with the pseudo-header sum in the field; payload_sum is the
+ * sum of the bytes that follow them, which start at an even or odd offset of
+ * the L4 region. */
+static inline void zc_l4_csum_finish(uint8_t *f, uint32_t len, const struct zc_hdr_peek *pk,
+				     uint32_t payload_sum)
+{
+	uint32_t sum = zc_csum_add(0, f + pk->l4, len - pk->l4);
+	if ((len - pk->l4) & 1)
+		payload_sum = zc_csum_swap(payload_sum);
+	uint16_t c = zc_csum_fold(sum + payload_sum);
+	if (c == 0 && pk->proto == ZC_IPPROTO_UDP)
+		c = 0xffff; /* UDP: zero means "no checksum" (RFC 768) */
+	zc_put16(f + pk->csum_off, c);
+}
+
+/* Verify a TCP or UDP checksum the sender computed (pk->csum_off set): the
+ * headers are f[0..len) of a packet of pkt_len bytes, payload_sum the sum of
+ * the bytes after them. False also when the IPv4 total length does not match
+ * pkt_len. */
+bool zc_l4_csum_check(const uint8_t *f, uint32_t len, uint32_t pkt_len, const struct zc_hdr_peek *pk,
+		      uint32_t payload_sum);
+
+/* A TCP segment's flow, sequence number and flags (ZC_TCP_*). */
+struct zc_tcp_flow_peek {
+	uint32_t saddr, daddr;
+	uint16_t sport, dport;
+	uint32_t seq;
+	uint8_t flags;
+};
+/* Fill k; false when the frame (len bytes readable) is not IPv4 TCP with a
+ * whole fixed TCP header. */
+static inline bool zc_tcp_flow_peek(const uint8_t *f, size_t len, struct zc_tcp_flow_peek *k)
+{
+	struct zc_hdr_peek pk;
+	if (!zc_hdr_peek(f, len, &pk) || pk.proto != ZC_IPPROTO_TCP || pk.l4 + ZC_TCP_HLEN > len)
+		return false;
+	const uint8_t *ip = f + ZC_ETH_HLEN, *tcp = f + pk.l4;
+	k->saddr = zc_get32(ip + 12);
+	k->daddr = zc_get32(ip + 16);
+	k->sport = zc_get16(tcp);
+	k->dport = zc_get16(tcp + 2);
+	k->seq = zc_get32(tcp + 4);
+	k->flags = tcp[13];
+	return true;
+}
+
 #endif

@@ -5,6 +5,7 @@
 #include "nic/open.h"
 #include "nic/trapeze.h"
 #include "nic/trapeze_priv.h"
+#include "nic/trapeze/wire_layout.h"
 #include "stack/log.h"
 #include "testframe.h"
 
@@ -333,7 +334,7 @@ static void test_forged_descriptors_are_dropped(void **state)
 	}
 	struct { uint16_t ctrl; uint8_t np, fl; uint32_t plen; const uint32_t *pg, *tk; } bad[] = {
 		{ 500, 0, 0, 0, theirs, mine },          /* control message past 256 bytes */
-		{ 257, 0, 1, 0, theirs, mine },          /* a whole packet of 257 bytes */
+		{ 257, 0, ZC__TZ_DESC_COPY, 0, theirs, mine }, /* a whole packet of 257 bytes */
 		{ 200, 1, 0, 100, theirs, mine },        /* headers past 128 bytes beside a payload */
 		{ 40, 17, 0, 17 * 4096, theirs, mine },  /* more pages than the MTU */
 		{ 40, 200, 0, 4096, theirs, mine },      /* npages nonsense */
@@ -342,8 +343,8 @@ static void test_forged_descriptors_are_dropped(void **state)
 		{ 40, 1, 0, 100, huge, mine },           /* page index past the wire */
 		{ 40, 1, 0, 100, mine, mine },           /* "trades" us our own frame */
 		{ 40, 1, 0, 100, theirs, theirs },       /* takes a frame we never had */
-		{ 40, 1, 1, 100, theirs, mine },         /* copy mode into a frame not ours */
-		{ 40, 1, 1, 100, huge, mine },           /* copy mode past the wire */
+		{ 40, 1, ZC__TZ_DESC_COPY, 100, theirs, mine }, /* copy mode into a frame not ours */
+		{ 40, 1, ZC__TZ_DESC_COPY, 100, huge, mine },   /* copy mode past the wire */
 	};
 	int nbad = (int)(sizeof(bad) / sizeof(bad[0]));
 	for (int i = 0; i < nbad; i++)
@@ -379,9 +380,9 @@ static void test_forged_descriptors_are_dropped(void **state)
 	memset(zc_pool_frame_addr(p->a->pool, theirs[1]) + 1, 0x77, 100);
 	assert_int_equal(zc__trapeze_forge_pull(p->a, 100, 1, theirs + 1, &one, len100), 0);
 	assert_int_equal(zc_netif_rx(p->b, m, 32, 0), 1);
-	assert_int_equal(m[0]->pkt_len, 40 + 100);
+	assert_int_equal(m[0]->pkt_len, ZC__TRAPEZE_FORGE_CTRL_LEN + 100);
 	uint8_t got[100];
-	zc_mbuf_copydata(m[0], 40, 100, got);
+	zc_mbuf_copydata(m[0], ZC__TRAPEZE_FORGE_CTRL_LEN, 100, got);
 	for (int i = 0; i < 100; i++)
 		assert_int_equal(got[i], 0x77);
 	zc_mbuf_free(m[0]);
