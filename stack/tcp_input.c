@@ -23,113 +23,6 @@ struct zc__seg {
 
 static void zc__tcp_bad(struct zc_stack *st, enum zc_drop_reason r) { zc_drop(&st->drops, r); }
 
-/* Options of a SYN: MSS, window scale, timestamps. */
-static void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
-{
-	if (th->opt.has_mss && th->opt.mss >= 64 && th->opt.mss < s->mss)
-		s->mss = th->opt.mss;
-	else if (!th->opt.has_mss && s->mss > 536)
-		s->mss = 536; /* RFC 9293 3.7.1 default */
-	if (th->opt.has_wscale && (s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_SYN_SENT ||
-				   s->state == ZC_TCP_SYN_RECEIVED)) {
-		s->ws_ok = true;
-		s->snd_wscale = th->opt.wscale;
-	} else {
-		s->ws_ok = false;
-		s->snd_wscale = 0;
-		s->rcv_wscale = 0;
-	}
-	s->sack_ok = th->opt.sack_ok; /* we only send SACK blocks (RFC 2018 receiver) */
-	if (th->opt.has_ts) {
-		s->ts_ok = true;
-		s->ts_recent = th->opt.tsval;
-		s->ts_recent_age = s->st->now;
-	} else {
-		s->ts_ok = false;
-	}
-	if (s->ts_ok && s->mss > 12 + 64)
-		s->mss -= 12; /* the timestamps option rides on every segment */
-}
-
-/* --- queues ------------------------------------------------------------------- */
-
-static void zc__rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
-{
-	m->nextpkt = NULL;
-	if (s->rq_tail)
-		s->rq_tail->nextpkt = m;
-	else
-		s->rq_head = m;
-	s->rq_tail = m;
-	s->rq_len += m->pkt_len;
-}
-
-/* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps
- * with what is there; the queue keeps at most ZC__TCP_OOO_MAX segments. */
-static void zc__ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
-{
-	struct zc__tcp *t = s->st->tcp;
-	struct zc_mbuf **pp = &s->ooo;
-	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq))
-		pp = &(*pp)->nextpkt;
-	/* trim against the segment before (already passed) and after */
-	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq)) {
-		uint32_t over = (tcp_seq)(*pp)->tstamp + (*pp)->pkt_len - seq;
-		if (over >= m->pkt_len) {
-			zc_mbuf_free(m);
-			return;
-		}
-		zc_mbuf_adj(m, over);
-		seq += over;
-		pp = &(*pp)->nextpkt;
-	}
-	/* drop queued segments that m covers completely, trim a partial one */
-	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq + m->pkt_len)) {
-		struct zc_mbuf *d = *pp;
-		*pp = d->nextpkt;
-		s->ooo_n--;
-		s->ooo_bytes -= d->pkt_len;
-		d->nextpkt = NULL;
-		zc_mbuf_free(d);
-	}
-	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq + m->pkt_len))
-		zc_mbuf_trim(m, seq + m->pkt_len - (tcp_seq)(*pp)->tstamp);
-	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX) {
-		zc_mbuf_free(m);
-		return;
-	}
-	m->tstamp = seq;
-	m->nextpkt = *pp;
-	*pp = m;
-	s->last_ooo = seq;
-	s->ooo_n++;
-	s->ooo_bytes += m->pkt_len;
-	s->ooo_packets++;
-	t->stats.ooo_segs++;
-}
-
-/* Move what became in order from the out-of-order queue. */
-static void zc__ooo_drain(struct zc_tcp_sock *s)
-{
-	while (s->ooo && seq_le((tcp_seq)s->ooo->tstamp, s->rcv_nxt)) {
-		struct zc_mbuf *m = s->ooo;
-		s->ooo = m->nextpkt;
-		s->ooo_n--;
-		s->ooo_bytes -= m->pkt_len;
-		tcp_seq seq = (tcp_seq)m->tstamp;
-		uint32_t over = s->rcv_nxt - seq;
-		if (over >= m->pkt_len) {
-			m->nextpkt = NULL;
-			zc_mbuf_free(m);
-			continue;
-		}
-		zc_mbuf_adj(m, over);
-		s->rcv_nxt += m->pkt_len;
-		s->bytes_received += m->pkt_len;
-		zc__rq_append(s, m);
-	}
-}
-
 /* --- the steps ---------------------------------------------------------------- */
 
 /* RFC 9293 3.10.7.4 first check: is the segment acceptable? */
@@ -447,9 +340,9 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 	if (seq == s->rcv_nxt) {
 		s->rcv_nxt += m->pkt_len;
 		s->bytes_received += m->pkt_len;
-		zc__rq_append(s, m);
+		zc__tcp_rq_append(s, m);
 		bool had_ooo = s->ooo != NULL;
-		zc__ooo_drain(s);
+		zc__tcp_ooo_drain(s);
 		/* ACK policy: at once when filling a hole, in quick-ACK mode, or
 		 * for every second full segment; else within delack_ns */
 		s->segs_unacked++;
@@ -460,7 +353,7 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 		} else if (s->t[ZC__T_DELACK] == 0)
 			zc__tcp_timer_set(s, ZC__T_DELACK, s->st->now + s->st->tcp->cfg.delack_ns);
 	} else {
-		zc__ooo_insert(s, seq, m);
+		zc__tcp_ooo_insert(s, seq, m);
 		s->ack_now = true; /* a duplicate ACK tells the sender (RFC 5681 4.2) */
 	}
 }

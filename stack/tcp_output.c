@@ -53,32 +53,6 @@ static uint16_t zc__tcp_win(struct zc_tcp_sock *s, bool syn)
 	return (uint16_t)w;
 }
 
-/* SACK blocks (RFC 2018 4) from the out-of-order queue: the block holding
- * the newest arrival first, then the others in sequence order. */
-static void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max)
-{
-	struct zc_tcp_sack_block b[ZC__TCP_SACK_SCAN];
-	unsigned n = 0;
-	for (struct zc_mbuf *m = s->ooo; m && n < ZC__TCP_SACK_SCAN; m = m->nextpkt) {
-		tcp_seq l = (tcp_seq)m->tstamp, r = l + m->pkt_len;
-		if (n && b[n - 1].right == l)
-			b[n - 1].right = r; /* contiguous: one block */
-		else
-			b[n++] = (struct zc_tcp_sack_block){ l, r };
-	}
-	unsigned first = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (seq_le(b[i].left, s->last_ooo) && seq_lt(s->last_ooo, b[i].right))
-			first = i;
-	o->nsack = 0;
-	if (n == 0)
-		return;
-	o->sack[o->nsack++] = b[first];
-	for (unsigned i = 0; i < n && o->nsack < max; i++)
-		if (i != first)
-			o->sack[o->nsack++] = b[i];
-}
-
 /* The send buffer's segment holding byte off, and off made relative to it
  * (the segment's end when off is the buffer's end); from the cursor when
  * it is at or before off. */

@@ -1,7 +1,14 @@
 /*
- * tcp_priv.h - TCP's internals, shared by tcp_subr.c (tables, timers heap,
- * ISN, the native API), tcp_input.c, tcp_output.c, tcp_timer.c and the
+ * tcp_priv.h - TCP's internals, shared by the tcp_*.c files and the
  * congestion controls (cc_*.c). Nothing outside stack/ includes it.
+ *
+ * The files: tcp_table.c (configuration, connection hash, listeners,
+ * ports, ISNs), tcp_cb.c (TCB life and state changes), tcp_usrreq.c (the
+ * application's calls), tcp_send.c and tcp_recv.c (send buffer, receive
+ * queue), tcp_opt.c (options and MSS), tcp_input.c (segment arrives),
+ * tcp_reass.c (in-order and out-of-order queues, SACK blocks),
+ * tcp_output.c (what to send, building segments), tcp_timer.c (timers,
+ * RTT), tcp_info.c (tcp_info, counters).
  *
  * A struct zc_tcp_sock is the TCB itself: the handle an application holds
  * until zc_tcp_close(), after which the connection lives on "orphaned"
@@ -147,35 +154,59 @@ struct zc__tcp {
 	struct zc_tcp_sock **heap;
 	uint32_t nheap, heapcap;
 	uint32_t count;
-	uint64_t key[2];             /* SipHash key for ISNs and ports */
+	uint64_t key[2];             /* SipHash key for ISNs */
 	struct zc_tcp_stats stats;
 };
 
-static inline struct zc__tcp *zc__tcp_of(struct zc_stack *st) { return st->tcp; }
+/* Synchronized: the handshake is done (the connection may be closing). */
+static inline bool zc__tcp_connected(const struct zc_tcp_sock *s) { return s->state >= ZC_TCP_ESTABLISHED; }
 
-/* tcp_subr.c */
+/* tcp_table.c */
 int zc__tcp_init(struct zc_stack *st);
 void zc__tcp_fini(struct zc_stack *st);
-struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st);
 void zc__tcp_hash(struct zc_tcp_sock *s);
+void zc__tcp_hash_listener(struct zc_tcp_sock *s);
+void zc__tcp_unhash(struct zc_tcp_sock *s);
 struct zc_tcp_sock *zc__tcp_lookup(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
 				   uint16_t rport);
 struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport);
+int zc__tcp_bind_tuple(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
 tcp_seq zc__tcp_isn(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+
+/* tcp_cb.c */
+struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st);
+void zc__tcp_free(struct zc_tcp_sock *s);
+void zc__tcp_set_state(struct zc_tcp_sock *s, enum zc_tcp_state st);
 /* The connection is over: err (0 or errno) becomes SO_ERROR, queues are
  * freed, timers stop; an orphan or unaccepted child is freed. */
 void zc__tcp_drop(struct zc_tcp_sock *s, int err);
 /* TIME_WAIT ran out or the last ACK came: state CLOSED; an orphan is freed
  * (returns true: s is gone). */
 bool zc__tcp_closed(struct zc_tcp_sock *s);
-void zc__tcp_set_state(struct zc_tcp_sock *s, enum zc_tcp_state st);
+/* A listener's child became established: queue it for accept. */
+void zc__tcp_child_ready(struct zc_tcp_sock *c);
+/* Remove a child from its listener's queues. */
+void zc__tcp_unlink_child(struct zc_tcp_sock *c);
+
+/* tcp_send.c */
 void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n); /* acked bytes leave the send buffer */
+
+/* tcp_opt.c */
 /* Window scale that lets a buffer of `buf` bytes be advertised. */
 uint8_t zc__tcp_wscale_for(uint32_t buf);
 /* The initial state of a new connection's send side (MSS from the NIC). */
 void zc__tcp_init_conn(struct zc_tcp_sock *s);
-/* A listener's child became established: queue it for accept. */
-void zc__tcp_child_ready(struct zc_tcp_sock *c);
+/* Options of the peer's SYN: MSS, window scale, timestamps, SACK-permitted. */
+void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th);
+
+/* tcp_reass.c */
+void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m);
+/* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps. */
+void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m);
+/* Move what became in order from the out-of-order queue. */
+void zc__tcp_ooo_drain(struct zc_tcp_sock *s);
+/* Up to max SACK blocks describing the out-of-order queue, into o. */
+void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max);
 
 /* tcp_timer.c */
 void zc__tcp_timer_set(struct zc_tcp_sock *s, enum zc__tcp_timer t, uint64_t when);

@@ -1,0 +1,138 @@
+/*
+ * tcp_opt.c - a connection's options: what the application sets
+ * (zc_tcp_setopt/getopt: TCP_NODELAY, TCP_CORK, keepalive, buffers,
+ * TCP_MAXSEG, SO_LINGER, TCP_QUICKACK), what we offer in our SYN (MSS from
+ * the NIC's MTU, a window scale sized to the receive buffer) and what we
+ * take from the peer's (MSS, window scale, timestamps, SACK-permitted).
+ */
+#include "stack/tcp_priv.h"
+
+#include <errno.h>
+
+uint8_t zc__tcp_wscale_for(uint32_t buf)
+{
+	uint8_t ws = 0;
+	while (ws < ZC__TCP_WSCALE_MAX && (buf >> ws) > 65535u)
+		ws++;
+	return ws;
+}
+
+void zc__tcp_init_conn(struct zc_tcp_sock *s)
+{
+	uint32_t mtu = s->st->nif->caps.mtu;
+	uint32_t mss = mtu - ZC_IPV4_HLEN - ZC_TCP_HLEN;
+	if (mss > 65535 - 60)
+		mss = 65535 - 60;
+	if (s->user_mss && s->user_mss < mss)
+		mss = s->user_mss;
+	s->adv_mss = (uint16_t)mss;
+	s->mss = (uint16_t)mss; /* until the peer's MSS option says less */
+	s->rcv_wscale = zc__tcp_wscale_for(s->rb_max);
+	s->quickack = ZC__TCP_QUICKACKS;
+	s->ts_offset = (uint32_t)zc_rng_next(&s->st->rng);
+}
+
+/* Options of a SYN: MSS, window scale, timestamps. */
+void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
+{
+	if (th->opt.has_mss && th->opt.mss >= 64 && th->opt.mss < s->mss)
+		s->mss = th->opt.mss;
+	else if (!th->opt.has_mss && s->mss > 536)
+		s->mss = 536; /* RFC 9293 3.7.1 default */
+	if (th->opt.has_wscale && (s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_SYN_SENT ||
+				   s->state == ZC_TCP_SYN_RECEIVED)) {
+		s->ws_ok = true;
+		s->snd_wscale = th->opt.wscale;
+	} else {
+		s->ws_ok = false;
+		s->snd_wscale = 0;
+		s->rcv_wscale = 0;
+	}
+	s->sack_ok = th->opt.sack_ok; /* we only send SACK blocks (RFC 2018 receiver) */
+	if (th->opt.has_ts) {
+		s->ts_ok = true;
+		s->ts_recent = th->opt.tsval;
+		s->ts_recent_age = s->st->now;
+	} else {
+		s->ts_ok = false;
+	}
+	if (s->ts_ok && s->mss > 12 + 64)
+		s->mss -= 12; /* the timestamps option rides on every segment */
+}
+
+int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
+{
+	switch (opt) {
+	case ZC_TCP_OPT_NODELAY:
+		s->nodelay = v != 0;
+		break;
+	case ZC_TCP_OPT_CORK:
+		s->cork = v != 0;
+		break;
+	case ZC_TCP_OPT_KEEPALIVE:
+		s->keepalive = v != 0;
+		zc__tcp_keep_reset(s);
+		return 0;
+	case ZC_TCP_OPT_KEEPIDLE:
+	case ZC_TCP_OPT_KEEPINTVL:
+		if (v < 1 || v > 32767)
+			return -EINVAL;
+		*(opt == ZC_TCP_OPT_KEEPIDLE ? &s->keepidle_s : &s->keepintvl_s) = (uint32_t)v;
+		zc__tcp_keep_reset(s);
+		return 0;
+	case ZC_TCP_OPT_KEEPCNT:
+		if (v < 1 || v > 127)
+			return -EINVAL;
+		s->keepcnt = (uint32_t)v;
+		return 0;
+	case ZC_TCP_OPT_SNDBUF:
+	case ZC_TCP_OPT_RCVBUF:
+		if (v < 4096 || v > (1 << 30))
+			return -EINVAL;
+		if (opt == ZC_TCP_OPT_SNDBUF) {
+			s->sb_max = (uint32_t)v;
+			s->sb_auto = false; /* set by the application: no autotuning */
+		} else {
+			s->rb_max = s->rb_win = (uint32_t)v;
+			s->rb_auto = false;
+		}
+		return 0;
+	case ZC_TCP_OPT_MAXSEG:
+		if (v < 88 || v > 65535 || (s->state != ZC_TCP_CLOSED && s->state != ZC_TCP_LISTEN))
+			return -EINVAL;
+		s->user_mss = (uint16_t)v;
+		return 0;
+	case ZC_TCP_OPT_LINGER:
+		s->linger_s = v < 0 ? -1 : v;
+		return 0;
+	case ZC_TCP_OPT_QUICKACK:
+		s->quickack = v ? ZC__TCP_QUICKACKS : 0;
+		return 0;
+	default:
+		return -ENOPROTOOPT;
+	}
+	if (s->state >= ZC_TCP_ESTABLISHED) {
+		zc__tcp_output(s); /* uncorking or NODELAY may release data */
+		zc__tx_flush(s->st);
+	}
+	return 0;
+}
+
+int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *v)
+{
+	switch (opt) {
+	case ZC_TCP_OPT_NODELAY: *v = s->nodelay; break;
+	case ZC_TCP_OPT_CORK: *v = s->cork; break;
+	case ZC_TCP_OPT_KEEPALIVE: *v = s->keepalive; break;
+	case ZC_TCP_OPT_KEEPIDLE: *v = (int)s->keepidle_s; break;
+	case ZC_TCP_OPT_KEEPINTVL: *v = (int)s->keepintvl_s; break;
+	case ZC_TCP_OPT_KEEPCNT: *v = (int)s->keepcnt; break;
+	case ZC_TCP_OPT_SNDBUF: *v = (int)s->sb_max; break;
+	case ZC_TCP_OPT_RCVBUF: *v = (int)s->rb_max; break;
+	case ZC_TCP_OPT_MAXSEG: *v = s->state >= ZC_TCP_ESTABLISHED ? s->mss : (s->user_mss ? s->user_mss : 536); break;
+	case ZC_TCP_OPT_LINGER: *v = s->linger_s; break;
+	case ZC_TCP_OPT_QUICKACK: *v = s->quickack > 0; break;
+	default: return -ENOPROTOOPT;
+	}
+	return 0;
+}
