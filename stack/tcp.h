@@ -197,6 +197,14 @@ struct zc_tcp_stats {
 	uint64_t aborts_on_data; /* data after the application closed: reset */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
+
+#define ZC_TCP_NSTATES (ZC_TCP_TIME_WAIT + 1)
+/* The paths connections took, stack-wide: which states they entered.
+ * Apart from struct zc_tcp_stats (the counters Linux's TCP MIB has). */
+struct zc_tcp_path_stats {
+	uint64_t entered[ZC_TCP_NSTATES]; /* state changes, by the state entered */
+};
+void zc_tcp_get_path_stats(const struct zc_stack *st, struct zc_tcp_path_stats *out);
 /* Connections that still have something to say or hear: our data or FIN
  * not yet acknowledged, or a handshake under way (not LISTEN, FIN_WAIT_2,
  * TIME_WAIT, CLOSED). */

@@ -1,12 +1,14 @@
 /*
  * tcp_cb.c - the life of a TCB (struct zc_tcp_sock): created by
  * zc_tcp_socket() or by a SYN for a listener (tcp_input.c), its state
- * changed only by zc__tcp_set_state(), a listener's children queued for
- * accept, and its end: zc__tcp_drop() (reset, timeout, refused) or
- * zc__tcp_closed() (the FIN exchange and TIME_WAIT are done), after which
- * an orphan (closed by the application, or never accepted) is freed.
+ * changed only by zc__tcp_set_state() (counted and logged), a listener's
+ * children queued for accept, TIME_WAIT, and its end: zc__tcp_drop()
+ * (reset, timeout, refused) or zc__tcp_closed() (the FIN exchange and
+ * TIME_WAIT are done), after which an orphan (closed by the application,
+ * or never accepted) is freed.
  */
 #include "stack/tcp_priv.h"
+#include "stack/log.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -71,11 +73,19 @@ struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
 
 void zc__tcp_set_state(struct zc_tcp_sock *s, enum zc_tcp_state ns)
 {
-	struct zc_tcp_stats *ts = &s->st->tcp->stats;
+	struct zc__tcp *t = s->st->tcp;
+	if (s->state == ns)
+		return;
 	if (s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT)
-		ts->curr_estab--;
+		t->stats.curr_estab--;
 	if (ns == ZC_TCP_ESTABLISHED || ns == ZC_TCP_CLOSE_WAIT)
-		ts->curr_estab++;
+		t->stats.curr_estab++;
+	t->paths.entered[ns]++;
+	if (zc_log_get_level() >= ZC_LOG_DEBUG) {
+		char l[16], r[16];
+		ZC_DEBUG("tcp %s:%u %s:%u: %s -> %s", zc_ipv4_str(s->lip, l), s->lport, zc_ipv4_str(s->rip, r),
+			 s->rport, zc_tcp_state_name((enum zc_tcp_state)s->state), zc_tcp_state_name(ns));
+	}
 	s->state = (uint8_t)ns;
 }
 
@@ -154,4 +164,16 @@ bool zc__tcp_closed(struct zc_tcp_sock *s)
 	}
 	/* else the application still holds it: unread data stays readable */
 	return false;
+}
+
+void zc__tcp_2msl(struct zc_tcp_sock *s)
+{
+	zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+}
+
+void zc__tcp_time_wait(struct zc_tcp_sock *s)
+{
+	zc__tcp_set_state(s, ZC_TCP_TIME_WAIT);
+	zc__tcp_timer_clear_all(s);
+	zc__tcp_2msl(s);
 }

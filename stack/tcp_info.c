@@ -60,6 +60,7 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 }
 
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out) { *out = st->tcp->stats; }
+void zc_tcp_get_path_stats(const struct zc_stack *st, struct zc_tcp_path_stats *out) { *out = st->tcp->paths; }
 unsigned zc_tcp_count(const struct zc_stack *st) { return st->tcp->count; }
 
 unsigned zc_tcp_unfinished(const struct zc_stack *st)

@@ -89,7 +89,6 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	c->keepcnt = l->keepcnt;
 	c->linger_s = l->linger_s;
 	zc__tcp_init_conn(c);
-	c->state = ZC_TCP_LISTEN; /* for the option rules below */
 	zc__tcp_syn_options(c, th);
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
@@ -204,12 +203,10 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 		case ZC_TCP_FIN_WAIT_1:
 			zc__tcp_set_state(s, ZC_TCP_FIN_WAIT_2);
 			if (s->orphan) /* nobody will read: do not wait forever */
-				zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+				zc__tcp_2msl(s);
 			break;
 		case ZC_TCP_CLOSING:
-			zc__tcp_set_state(s, ZC_TCP_TIME_WAIT);
-			zc__tcp_timer_clear_all(s);
-			zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+			zc__tcp_time_wait(s);
 			break;
 		case ZC_TCP_LAST_ACK:
 			return !zc__tcp_closed(s);
@@ -379,12 +376,10 @@ static void zc__tcp_fin_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		zc__tcp_set_state(s, ZC_TCP_CLOSING);
 		break;
 	case ZC_TCP_FIN_WAIT_2:
-		zc__tcp_set_state(s, ZC_TCP_TIME_WAIT);
-		zc__tcp_timer_clear_all(s);
-		zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+		zc__tcp_time_wait(s);
 		break;
 	case ZC_TCP_TIME_WAIT:
-		zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+		zc__tcp_2msl(s);
 		break;
 	default:
 		break;
@@ -475,7 +470,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (s->state == ZC_TCP_TIME_WAIT) {
 		/* a retransmitted FIN: ACK it and restart the 2MSL wait */
 		if (th->flags & ZC_TCP_FIN) {
-			zc__tcp_timer_set(s, ZC__T_2MSL, st->now + 2 * st->tcp->cfg.msl_ns);
+			zc__tcp_2msl(s);
 			zc__tcp_send_ack(s);
 		}
 		return;

@@ -32,15 +32,15 @@ void zc__tcp_init_conn(struct zc_tcp_sock *s)
 	s->ts_offset = (uint32_t)zc_rng_next(&s->st->rng);
 }
 
-/* Options of a SYN: MSS, window scale, timestamps. */
+/* Options of the peer's SYN (the one that makes a listener's child, or the
+ * SYN-ACK in SYN_SENT): MSS, window scale, timestamps, SACK-permitted. */
 void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
 {
 	if (th->opt.has_mss && th->opt.mss >= 64 && th->opt.mss < s->mss)
 		s->mss = th->opt.mss;
 	else if (!th->opt.has_mss && s->mss > 536)
 		s->mss = 536; /* RFC 9293 3.7.1 default */
-	if (th->opt.has_wscale && (s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_SYN_SENT ||
-				   s->state == ZC_TCP_SYN_RECEIVED)) {
+	if (th->opt.has_wscale) {
 		s->ws_ok = true;
 		s->snd_wscale = th->opt.wscale;
 	} else {

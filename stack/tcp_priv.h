@@ -156,6 +156,7 @@ struct zc__tcp {
 	uint32_t count;
 	uint64_t key[2];             /* SipHash key for ISNs */
 	struct zc_tcp_stats stats;
+	struct zc_tcp_path_stats paths;
 };
 
 /* Synchronized: the handshake is done (the connection may be closing). */
@@ -176,6 +177,8 @@ tcp_seq zc__tcp_isn(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t 
 /* tcp_cb.c */
 struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st);
 void zc__tcp_free(struct zc_tcp_sock *s);
+/* Every change of s->state: counted (zc_tcp_path_stats), logged at debug
+ * level, and curr_estab kept. */
 void zc__tcp_set_state(struct zc_tcp_sock *s, enum zc_tcp_state st);
 /* The connection is over: err (0 or errno) becomes SO_ERROR, queues are
  * freed, timers stop; an orphan or unaccepted child is freed. */
@@ -183,6 +186,11 @@ void zc__tcp_drop(struct zc_tcp_sock *s, int err);
 /* TIME_WAIT ran out or the last ACK came: state CLOSED; an orphan is freed
  * (returns true: s is gone). */
 bool zc__tcp_closed(struct zc_tcp_sock *s);
+/* The 2*MSL timer (re)starts: how long TIME_WAIT lasts, and how long an
+ * orphan waits in FIN_WAIT_2 (Linux's tcp_fin_timeout). */
+void zc__tcp_2msl(struct zc_tcp_sock *s);
+/* Both FINs are acknowledged: TIME_WAIT, with no timer but 2*MSL. */
+void zc__tcp_time_wait(struct zc_tcp_sock *s);
 /* A listener's child became established: queue it for accept. */
 void zc__tcp_child_ready(struct zc_tcp_sock *c);
 /* Remove a child from its listener's queues. */

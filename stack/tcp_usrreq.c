@@ -159,7 +159,7 @@ static void zc__tcp_close(struct zc_tcp_sock *s)
 		}
 	}
 	if (s->state == ZC_TCP_FIN_WAIT_2) /* orphan FIN_WAIT_2 times out (Linux tcp_fin_timeout) */
-		zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+		zc__tcp_2msl(s);
 }
 
 unsigned zc_tcp_events(const struct zc_tcp_sock *s)
