@@ -58,9 +58,9 @@ struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
 	s->rb_auto = s->sb_auto = t->cfg.autotune_min != 0;
 	s->rb_win = s->rb_auto && t->cfg.autotune_min < s->rb_max ? t->cfg.autotune_min : s->rb_max;
 	s->cc = &zc__cc_newreno;
-	s->keepidle_s = 7200;
-	s->keepintvl_s = 75;
-	s->keepcnt = 9;
+	s->keepidle_s = ZC__TCP_KEEPIDLE_S;
+	s->keepintvl_s = ZC__TCP_KEEPINTVL_S;
+	s->keepcnt = ZC__TCP_KEEPCNT;
 	s->linger_s = -1;
 	s->rto = t->cfg.rto_initial_ns;
 	s->anext = t->all;

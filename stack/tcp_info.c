@@ -7,6 +7,11 @@
 
 #include <string.h>
 
+/* Linux's values for the fields of struct tcp_info we fill */
+#define ZC__TCP_CA_RECOVERY 3        /* TCP_CA_Recovery (tcpi_ca_state) */
+#define ZC__TCPI_OPT_TIMESTAMPS 1
+#define ZC__TCPI_OPT_WSCALE 4
+
 const char *zc_tcp_state_name(enum zc_tcp_state s)
 {
 	static const char *const n[] = { "CLOSED",     "LISTEN",     "SYN_SENT", "SYN_RECEIVED",
@@ -22,10 +27,10 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 	static const uint8_t linux_state[] = { 7, 10, 2, 3, 1, 4, 5, 8, 11, 9, 6 };
 	uint64_t now = s->st->now;
 	i->tcpi_state = linux_state[s->state];
-	i->tcpi_ca_state = s->in_recovery ? 3 : 0;
+	i->tcpi_ca_state = s->in_recovery ? ZC__TCP_CA_RECOVERY : 0;
 	i->tcpi_retransmits = (uint8_t)s->rexmt_count;
 	i->tcpi_backoff = (uint8_t)s->backoff;
-	i->tcpi_options = (uint8_t)((s->ts_ok ? 1 : 0) | (s->ws_ok ? 4 : 0));
+	i->tcpi_options = (uint8_t)((s->ts_ok ? ZC__TCPI_OPT_TIMESTAMPS : 0) | (s->ws_ok ? ZC__TCPI_OPT_WSCALE : 0));
 	i->tcpi_snd_wscale = s->ws_ok ? s->snd_wscale : 0;
 	i->tcpi_rcv_wscale = s->ws_ok ? s->rcv_wscale : 0;
 	i->tcpi_rto = (uint32_t)(s->rto / 1000);
@@ -43,7 +48,7 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 	i->tcpi_snd_ssthresh = s->mss ? s->ssthresh / s->mss : 0;
 	i->tcpi_snd_cwnd = s->mss ? s->cwnd / s->mss : 0;
 	i->tcpi_advmss = s->adv_mss;
-	i->tcpi_reordering = 3;
+	i->tcpi_reordering = ZC__TCP_DUPTHRESH;
 	i->tcpi_rcv_space = s->rb_win;
 	i->tcpi_total_retrans = s->total_retrans;
 	i->tcpi_bytes_acked = s->bytes_acked;

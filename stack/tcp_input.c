@@ -268,7 +268,7 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		s->dupacks++;
 		if (s->in_recovery) {
 			s->cc->dupack_in_recovery(s);
-		} else if (s->dupacks == 3) {
+		} else if (s->dupacks == ZC__TCP_DUPTHRESH) {
 			/* RFC 6582 3.2 step 2: only when the ACK covers recover */
 			if (seq_gt(th->ack, s->recover) || s->recover == s->snd_una) {
 				s->st->tcp->stats.fast_retransmits++;
@@ -501,7 +501,7 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 	if (m == NULL)
 		return;
 	if (len >= ZC_TCP_HLEN) { /* and the options */
-		uint32_t hl = (uint32_t)(m->data[ip->hdr_len + 12] >> 4) * 4;
+		uint32_t hl = (uint32_t)zc_tcp_peek_hdr_len(m->data + ip->hdr_len, m->len - ip->hdr_len);
 		if (hl > ZC_TCP_HLEN && hl <= len && (m = zc__l4_pullup(st, m, ip, hl, false)) == NULL)
 			return;
 	}

@@ -9,6 +9,15 @@
 
 #include <errno.h>
 
+/* An MSS option below this is not believed, and the timestamps do not
+ * shrink the MSS below it (Linux's floor is 88, FreeBSD's tcp_minmss 216). */
+#define ZC__TCP_MSS_MIN 64u
+/* The largest MSS we advertise: a 16-bit option, less the longest header. */
+#define ZC__TCP_MSS_MAX (65535u - ZC_TCP_MAXHLEN)
+#define ZC__TCP_MAXSEG_MIN 88    /* TCP_MAXSEG at least: Linux's TCP_MIN_MSS */
+#define ZC__TCP_KEEPTIME_MAX 32767 /* TCP_KEEPIDLE/INTVL at most: Linux's MAX_TCP_KEEPIDLE */
+#define ZC__TCP_KEEPCNT_MAX 127  /* TCP_KEEPCNT at most: Linux's MAX_TCP_KEEPCNT */
+
 uint8_t zc__tcp_wscale_for(uint32_t buf)
 {
 	uint8_t ws = 0;
@@ -21,8 +30,8 @@ void zc__tcp_init_conn(struct zc_tcp_sock *s)
 {
 	uint32_t mtu = s->st->nif->caps.mtu;
 	uint32_t mss = mtu - ZC_IPV4_HLEN - ZC_TCP_HLEN;
-	if (mss > 65535 - 60)
-		mss = 65535 - 60;
+	if (mss > ZC__TCP_MSS_MAX)
+		mss = ZC__TCP_MSS_MAX;
 	if (s->user_mss && s->user_mss < mss)
 		mss = s->user_mss;
 	s->adv_mss = (uint16_t)mss;
@@ -36,10 +45,10 @@ void zc__tcp_init_conn(struct zc_tcp_sock *s)
  * SYN-ACK in SYN_SENT): MSS, window scale, timestamps, SACK-permitted. */
 void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
 {
-	if (th->opt.has_mss && th->opt.mss >= 64 && th->opt.mss < s->mss)
+	if (th->opt.has_mss && th->opt.mss >= ZC__TCP_MSS_MIN && th->opt.mss < s->mss)
 		s->mss = th->opt.mss;
-	else if (!th->opt.has_mss && s->mss > 536)
-		s->mss = 536; /* RFC 9293 3.7.1 default */
+	else if (!th->opt.has_mss && s->mss > ZC__TCP_MSS_DEFAULT)
+		s->mss = ZC__TCP_MSS_DEFAULT;
 	if (th->opt.has_wscale) {
 		s->ws_ok = true;
 		s->snd_wscale = th->opt.wscale;
@@ -56,8 +65,8 @@ void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
 	} else {
 		s->ts_ok = false;
 	}
-	if (s->ts_ok && s->mss > 12 + 64)
-		s->mss -= 12; /* the timestamps option rides on every segment */
+	if (s->ts_ok && s->mss > ZC_TCPOLEN_TS_ALIGNED + ZC__TCP_MSS_MIN)
+		s->mss -= ZC_TCPOLEN_TS_ALIGNED; /* the timestamps option rides on every segment */
 }
 
 int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
@@ -75,19 +84,19 @@ int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 		return 0;
 	case ZC_TCP_OPT_KEEPIDLE:
 	case ZC_TCP_OPT_KEEPINTVL:
-		if (v < 1 || v > 32767)
+		if (v < 1 || v > ZC__TCP_KEEPTIME_MAX)
 			return -EINVAL;
 		*(opt == ZC_TCP_OPT_KEEPIDLE ? &s->keepidle_s : &s->keepintvl_s) = (uint32_t)v;
 		zc__tcp_keep_reset(s);
 		return 0;
 	case ZC_TCP_OPT_KEEPCNT:
-		if (v < 1 || v > 127)
+		if (v < 1 || v > ZC__TCP_KEEPCNT_MAX)
 			return -EINVAL;
 		s->keepcnt = (uint32_t)v;
 		return 0;
 	case ZC_TCP_OPT_SNDBUF:
 	case ZC_TCP_OPT_RCVBUF:
-		if (v < 4096 || v > (1 << 30))
+		if (v < (int)ZC__TCP_BUF_MIN || v > (int)ZC__TCP_BUF_MAX)
 			return -EINVAL;
 		if (opt == ZC_TCP_OPT_SNDBUF) {
 			s->sb_max = (uint32_t)v;
@@ -98,7 +107,7 @@ int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 		}
 		return 0;
 	case ZC_TCP_OPT_MAXSEG:
-		if (v < 88 || v > 65535 || (s->state != ZC_TCP_CLOSED && s->state != ZC_TCP_LISTEN))
+		if (v < ZC__TCP_MAXSEG_MIN || v > 65535 || (s->state != ZC_TCP_CLOSED && s->state != ZC_TCP_LISTEN))
 			return -EINVAL;
 		s->user_mss = (uint16_t)v;
 		return 0;
@@ -129,7 +138,7 @@ int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *v)
 	case ZC_TCP_OPT_KEEPCNT: *v = (int)s->keepcnt; break;
 	case ZC_TCP_OPT_SNDBUF: *v = (int)s->sb_max; break;
 	case ZC_TCP_OPT_RCVBUF: *v = (int)s->rb_max; break;
-	case ZC_TCP_OPT_MAXSEG: *v = s->state >= ZC_TCP_ESTABLISHED ? s->mss : (s->user_mss ? s->user_mss : 536); break;
+	case ZC_TCP_OPT_MAXSEG: *v = s->state >= ZC_TCP_ESTABLISHED ? s->mss : (s->user_mss ? s->user_mss : (int)ZC__TCP_MSS_DEFAULT); break;
 	case ZC_TCP_OPT_LINGER: *v = s->linger_s; break;
 	case ZC_TCP_OPT_QUICKACK: *v = s->quickack > 0; break;
 	default: return -ENOPROTOOPT;

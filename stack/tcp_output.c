@@ -154,10 +154,14 @@ int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags
 			th.opt.tsecr = s->ts_recent;
 		}
 		if (s->sack_ok && s->ooo && (flags & ZC_TCP_ACK)) {
-			/* as many blocks as fit beside the data within the MTU */
-			int room = (int)st->nif->caps.mtu - 40 - (s->ts_ok ? 12 : 0) - (int)len;
-			int n = room >= 12 ? (room - 4) / 8 : 0;
-			int max = s->ts_ok ? 3 : 4;
+			/* as many blocks as fit beside the data within the MTU, and
+			 * within the header's 40 bytes of options (3 beside the
+			 * timestamps, else 4) */
+			int ts = s->ts_ok ? (int)ZC_TCPOLEN_TS_ALIGNED : 0;
+			int room = (int)st->nif->caps.mtu - (int)(ZC_IPV4_HLEN + ZC_TCP_HLEN) - ts - (int)len;
+			int n = room >= (int)(ZC_TCPOLEN_SACK_BASE + ZC_TCPOLEN_SACK_BLOCK)
+				? (room - (int)ZC_TCPOLEN_SACK_BASE) / (int)ZC_TCPOLEN_SACK_BLOCK : 0;
+			int max = ((int)ZC_TCP_MAXOPTLEN - ts - (int)ZC_TCPOLEN_SACK_BASE) / (int)ZC_TCPOLEN_SACK_BLOCK;
 			if (n > 0)
 				zc__tcp_sack_blocks(s, &th.opt, (unsigned)(n < max ? n : max));
 		}
@@ -169,10 +173,10 @@ int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags
 	uint32_t sum = zc_csum_pseudo_v4(s->lip, s->rip, ZC_IPPROTO_TCP, (uint16_t)h->pkt_len);
 	if (st->nif->caps.tx_csum && len > ZC__INLINE_DATA) {
 		/* the NIC sums the payload as it moves it */
-		zc_put16(p + 16, (uint16_t)~zc_csum_fold(sum));
+		zc_tcp_put_csum(p, (uint16_t)~zc_csum_fold(sum));
 		h->flags |= ZC_MBUF_F_TX_L4_CSUM;
 	} else {
-		zc_put16(p + 16, zc_csum_fold(zc_csum_mbuf(sum, h, 0, h->pkt_len)));
+		zc_tcp_put_csum(p, zc_csum_fold(zc_csum_mbuf(sum, h, 0, h->pkt_len)));
 	}
 	if (flags & ZC_TCP_ACK) {
 		s->last_ack_sent = s->rcv_nxt;
@@ -294,7 +298,7 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 		uint32_t avail = s->sb_len > off ? s->sb_len - off : 0;
 		uint32_t win = s->snd_wnd < s->cwnd ? s->snd_wnd : s->cwnd;
 		/* limited transmit (RFC 3042): one more segment per early dupack */
-		if (!s->in_recovery && s->dupacks > 0 && s->dupacks < 3 && s->snd_wnd > win)
+		if (!s->in_recovery && s->dupacks > 0 && s->dupacks < ZC__TCP_DUPTHRESH && s->snd_wnd > win)
 			win = s->snd_wnd < win + s->dupacks * s->mss ? s->snd_wnd : win + s->dupacks * s->mss;
 		uint32_t usable = win > flight ? win - flight : 0;
 		uint32_t len = avail < usable ? avail : usable;

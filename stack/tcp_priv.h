@@ -34,7 +34,18 @@ static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : 
 				     * window bounds their bytes; this bounds headers) */
 #define ZC__TCP_SACK_SCAN 16u      /* out-of-order runs looked at for SACK blocks */
 #define ZC__TCP_QUICKACKS 16u      /* segments ACKed at once after the handshake */
+#define ZC__TCP_DUPTHRESH 3u       /* duplicate ACKs that start fast retransmit (RFC 5681 3.2) */
 #define ZC__TCP_WSCALE_MAX 14u
+/* SO_SNDBUF/SO_RCVBUF and the configured buffers: at least a page, at most
+ * what window scale 14 can advertise (65535 << 14, about 2^30; RFC 7323 2.3) */
+#define ZC__TCP_BUF_MIN 4096u
+#define ZC__TCP_BUF_MAX (1u << 30)
+#define ZC__TCP_MSS_DEFAULT 536u   /* without an MSS option (RFC 9293 3.7.1) */
+/* keepalive defaults: RFC 1122 4.2.3.6 (idle at least two hours), with
+ * Linux's tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes */
+#define ZC__TCP_KEEPIDLE_S 7200u
+#define ZC__TCP_KEEPINTVL_S 75u
+#define ZC__TCP_KEEPCNT 9u
 
 struct zc_tcp_sock;
 

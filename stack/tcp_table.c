@@ -44,8 +44,8 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
 	ZC__SET(max_conns) ZC__SET(autotune_min)
 #undef ZC__SET
-	if (d->rto_min_ns > d->rto_max_ns || d->rto_initial_ns > d->rto_max_ns || d->sndbuf < 4096 ||
-	    d->rcvbuf < 4096 || d->rcvbuf > (1u << 30))
+	if (d->rto_min_ns > d->rto_max_ns || d->rto_initial_ns > d->rto_max_ns || d->sndbuf < ZC__TCP_BUF_MIN ||
+	    d->rcvbuf < ZC__TCP_BUF_MIN || d->rcvbuf > ZC__TCP_BUF_MAX)
 		return -EINVAL;
 	return 0;
 }
@@ -64,6 +64,8 @@ void zc__tcp_fini(struct zc_stack *st)
 
 /* --- tables ------------------------------------------------------------------- */
 
+/* Multiplicative hashing of the 4-tuple (Knuth's golden-ratio constant and
+ * two of xxHash's 32-bit primes), the high bits folded down. */
 static uint32_t zc__bucket(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 {
 	uint32_t h = lip * 2654435761u ^ rip * 2246822519u ^ ((uint32_t)lport << 16 | rport) * 3266489917u;
@@ -216,10 +218,12 @@ static uint64_t zc__siphash(const uint64_t k[2], uint64_t m0, uint64_t m1)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
+#define ZC__TCP_ISN_TICK_NS 4000u /* RFC 6528's M: a clock of 4 microseconds */
+
 /* RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock. */
 tcp_seq zc__tcp_isn(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
 {
 	struct zc__tcp *t = st->tcp;
 	uint64_t f = zc__siphash(t->key, (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport);
-	return (tcp_seq)(st->now / 4000u) + (tcp_seq)f;
+	return (tcp_seq)(st->now / ZC__TCP_ISN_TICK_NS) + (tcp_seq)f;
 }

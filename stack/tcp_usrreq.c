@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <poll.h>
 
+#define ZC__TCP_BACKLOG_MAX 4096 /* as Linux's default somaxconn */
+
 struct zc_tcp_sock *zc_tcp_socket(struct zc_stack *st)
 {
 	return zc__tcp_alloc(st);
@@ -29,7 +31,7 @@ int zc_tcp_listen(struct zc_tcp_sock *s, int backlog)
 		if (r)
 			return r;
 	}
-	s->backlog = backlog < 1 ? 1 : backlog > 4096 ? 4096 : (uint32_t)backlog;
+	s->backlog = backlog < 1 ? 1 : backlog > ZC__TCP_BACKLOG_MAX ? ZC__TCP_BACKLOG_MAX : (uint32_t)backlog;
 	zc__tcp_set_state(s, ZC_TCP_LISTEN);
 	zc__tcp_hash_listener(s);
 	return 0;
@@ -61,7 +63,7 @@ int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
 		return s->state == ZC_TCP_LISTEN ? -EINVAL : -EISCONN;
 	if (s->rport)
 		return -EISCONN; /* a finished connection is not reused */
-	if (ip == 0 || port == 0 || zc__is_bcast(st, ip) || (ip >> 28) == 0xe)
+	if (ip == 0 || port == 0 || zc__is_bcast(st, ip) || (ip >> 28) == 0xe) /* 0xe: multicast */
 		return -EINVAL;
 	int r = zc__tcp_bind_tuple(s, ip, port);
 	if (r)
