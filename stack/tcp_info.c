@@ -65,6 +65,16 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 }
 
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out) { *out = st->tcp->stats; }
+const char *zc_tcp_tx_reason_name(enum zc_tcp_tx_reason r)
+{
+	static const char *const n[] = {
+#define ZC__TCP_TX_NAME(id, name) name,
+		ZC_TCP_TX_SEND_REASONS(ZC__TCP_TX_NAME) ZC_TCP_TX_HOLD_REASONS(ZC__TCP_TX_NAME)
+#undef ZC__TCP_TX_NAME
+	};
+	return (unsigned)r < ZC_TCP_TX__COUNT ? n[r] : "?";
+}
+
 void zc_tcp_get_path_stats(const struct zc_stack *st, struct zc_tcp_path_stats *out) { *out = st->tcp->paths; }
 unsigned zc_tcp_count(const struct zc_stack *st) { return st->tcp->count; }
 

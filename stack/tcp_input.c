@@ -42,7 +42,7 @@ static bool zc__seq_acceptable(const struct zc_tcp_sock *s, const struct zc__seg
 static void zc__challenge_ack(struct zc_tcp_sock *s)
 {
 	s->st->tcp->stats.challenge_acks++;
-	zc__tcp_send_ack(s);
+	zc__tcp_output_for(s, ZC_TCP_TX_CHALLENGE_ACK);
 }
 
 /* A SYN for a listener: a child in SYN_RECEIVED, if the queues allow. */
@@ -144,14 +144,13 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 		zc__tcp_timer_set(s, ZC__T_REXMT, 0);
 		zc__tcp_set_state(s, ZC_TCP_ESTABLISHED);
 		zc__tcp_keep_reset(s);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		zc__tcp_output(s); /* the ACK, and any data already queued */
 		return;
 	}
 	/* simultaneous open (RFC 9293 3.5, figure 7) */
 	zc__tcp_set_state(s, ZC_TCP_SYN_RECEIVED);
-	zc__tcp_xmit(s, s->iss, 0, ZC_TCP_SYN | ZC_TCP_ACK);
-	zc__tcp_arm_rexmt(s);
+	zc__tcp_output_for(s, ZC_TCP_TX_SYN); /* our SYN-ACK */
 }
 
 /* New data acknowledged: RTT, send buffer, congestion window, timers.
@@ -188,7 +187,7 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 			s->cc->exit_recovery(s);
 		} else {
 			s->cc->partial_ack(s, acked);
-			zc__tcp_rexmit_first(s); /* RFC 6582: the next hole */
+			zc__tcp_output_for(s, ZC_TCP_TX_RECOVERY_RETRANSMIT); /* RFC 6582: the next hole */
 		}
 	} else {
 		s->cc->ack(s, acked);
@@ -248,7 +247,7 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	}
 	/* RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT */
 	if (seq_gt(th->ack, s->snd_max)) {
-		zc__tcp_send_ack(s);
+		zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 		return false;
 	}
 	if (seq_lt(th->ack, s->snd_una - s->max_sndwnd)) {
@@ -275,7 +274,7 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 				s->recover = s->snd_max;
 				s->in_recovery = true;
 				s->cc->enter_recovery(s);
-				zc__tcp_rexmit_first(s);
+				zc__tcp_output_for(s, ZC_TCP_TX_FAST_RETRANSMIT);
 				zc__tcp_arm_rexmt(s);
 			}
 		}
@@ -321,7 +320,7 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 		zc_mbuf_trim(m, seq + m->pkt_len - edge);
 	if (m->pkt_len == 0) {
 		zc_mbuf_free(m);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		return;
 	}
 	s->data_segs_in++;
@@ -331,7 +330,7 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 		if (seq == s->rcv_nxt)
 			s->rcv_nxt += m->pkt_len;
 		zc_mbuf_free(m);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		return;
 	}
 	if (seq == s->rcv_nxt) {
@@ -346,12 +345,12 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 		if (had_ooo || s->quickack > 0 || s->segs_unacked >= 2) {
 			if (s->quickack)
 				s->quickack--;
-			s->ack_now = true;
+			zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		} else if (s->t[ZC__T_DELACK] == 0)
 			zc__tcp_timer_set(s, ZC__T_DELACK, s->st->now + s->st->tcp->cfg.delack_ns);
 	} else {
 		zc__tcp_ooo_insert(s, seq, m);
-		s->ack_now = true; /* a duplicate ACK tells the sender (RFC 5681 4.2) */
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW); /* a duplicate ACK tells the sender (RFC 5681 4.2) */
 	}
 }
 
@@ -365,7 +364,7 @@ static void zc__tcp_fin_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		return;
 	s->fin_rcvd = true;
 	s->rcv_nxt++;
-	s->ack_now = true;
+	zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 	switch (s->state) {
 	case ZC_TCP_SYN_RECEIVED:
 	case ZC_TCP_ESTABLISHED:
@@ -404,7 +403,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 		s->backoff = 0;
 		zc__tcp_timer_set(s, ZC__T_REXMT, 0);
 		zc__tcp_keep_reset(s);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		zc__tcp_output(s);
 		return;
 	}
@@ -416,7 +415,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 		} else {
 			st->tcp->stats.paws_drops++;
 			zc__tcp_bad(st, ZC_DROP_TCP_PAWS);
-			zc__tcp_send_ack(s);
+			zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 			return;
 		}
 	}
@@ -424,7 +423,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (!zc__seq_acceptable(s, g)) {
 		zc__tcp_bad(st, ZC_DROP_TCP_OUT_OF_WINDOW);
 		if (!(th->flags & ZC_TCP_RST))
-			zc__tcp_send_ack(s);
+			zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 		return;
 	}
 	/* timestamps: remember the newest one at the left edge (RFC 7323 4.3) */
@@ -452,7 +451,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	/* fourth: SYN in a synchronized state (RFC 5961 4.2) */
 	if (th->flags & ZC_TCP_SYN) {
 		if (s->state == ZC_TCP_SYN_RECEIVED && s->parent && g->seq == s->irs) {
-			zc__tcp_xmit(s, s->iss, 0, ZC_TCP_SYN | ZC_TCP_ACK); /* a resent SYN: resend SYN-ACK */
+			zc__tcp_output_for(s, ZC_TCP_TX_SYN_RETRANSMIT); /* a resent SYN: our SYN-ACK again */
 			return;
 		}
 		zc__challenge_ack(s);
@@ -471,7 +470,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 		/* a retransmitted FIN: ACK it and restart the 2MSL wait */
 		if (th->flags & ZC_TCP_FIN) {
 			zc__tcp_2msl(s);
-			zc__tcp_send_ack(s);
+			zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 		}
 		return;
 	}
@@ -481,7 +480,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (s->orphan && s->rd_shut && g->len && seq_gt(g->seq + g->len, s->rcv_nxt) &&
 	    (s->state == ZC_TCP_FIN_WAIT_1 || s->state == ZC_TCP_FIN_WAIT_2)) {
 		st->tcp->stats.aborts_on_data++;
-		zc__tcp_send_rst(s);
+		zc__tcp_output_for(s, ZC_TCP_TX_RST);
 		zc__tcp_closed(s);
 		return;
 	}

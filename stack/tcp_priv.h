@@ -137,7 +137,8 @@ struct zc_tcp_sock {
 
 	/* ACK policy */
 	uint32_t segs_unacked, quickack;
-	bool ack_now;
+	bool ack_now;                /* an ACK goes with the next output (zc__tcp_ack_now) */
+	uint8_t ack_why;             /* enum zc_tcp_tx_reason: why, if it goes alone */
 
 	/* options */
 	bool nodelay, cork, keepalive;
@@ -172,6 +173,15 @@ struct zc__tcp {
 
 /* Synchronized: the handshake is done (the connection may be closing). */
 static inline bool zc__tcp_connected(const struct zc_tcp_sock *s) { return s->state >= ZC_TCP_ESTABLISHED; }
+
+/* An ACK is due: the next zc__tcp_output sends one, on data or alone
+ * (then counted under why: the first reason since the last ACK went). */
+static inline void zc__tcp_ack_now(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why)
+{
+	if (!s->ack_now)
+		s->ack_why = (uint8_t)why;
+	s->ack_now = true;
+}
 
 /* tcp_table.c */
 int zc__tcp_init(struct zc_stack *st);
@@ -236,20 +246,20 @@ void zc__tcp_rtt_sample(struct zc_tcp_sock *s, uint64_t rtt);
 void zc__tcp_arm_rexmt(struct zc_tcp_sock *s);
 void zc__tcp_keep_reset(struct zc_tcp_sock *s);
 
-/* tcp_output.c */
-/* Send what the state, windows and policies allow (data, FIN, ACK). */
+/* tcp_output.c: every segment of a connection leaves through one decision
+ * (zc__tcp_decide) and one send path, counted under its reason. */
+/* Send what the state, windows and policies allow: the SYN, data, the FIN,
+ * an ACK asked for (zc__tcp_ack_now). */
 void zc__tcp_output(struct zc_tcp_sock *s);
-/* One segment: flags, data [seq, seq+len) from the send buffer. 0 or -errno. */
-int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags);
-/* A bare ACK now (challenge ACKs, duplicate ACKs, ACKs to bad segments). */
-void zc__tcp_send_ack(struct zc_tcp_sock *s);
-/* Retransmit the first unacknowledged segment (fast retransmit, partial ACK). */
-void zc__tcp_rexmit_first(struct zc_tcp_sock *s);
+/* The one segment an event calls for: ZC_TCP_TX_SYN (the SYN-ACK of a
+ * simultaneous open), _SYN_RETRANSMIT, _FAST_RETRANSMIT,
+ * _RECOVERY_RETRANSMIT, _ACK_REPLY, _CHALLENGE_ACK, _PERSIST_PROBE,
+ * _KEEPALIVE or _RST (none in a state that has no peer to tell). */
+void zc__tcp_output_for(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why);
 /* A RST answering a segment that has no connection or is unacceptable
  * (RFC 9293 3.10.7.1). */
 void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const struct zc_tcp *th,
 			 uint32_t seglen);
-void zc__tcp_send_rst(struct zc_tcp_sock *s);
 uint32_t zc__tcp_rcv_space(const struct zc_tcp_sock *s);
 uint32_t zc__tcp_now_ts(const struct zc_tcp_sock *s);
 

@@ -34,7 +34,7 @@ static void zc__tcp_read_done(struct zc_tcp_sock *s, uint32_t done)
 	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	if (zc__tcp_connected(s) && space > space0 &&
 	    (space - adv >= 2u * s->adv_mss || space - adv >= s->rb_win / 2)) {
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_WINDOW_UPDATE);
 		zc__tcp_output(s);
 		zc__tx_flush(s->st);
 	}
@@ -49,7 +49,7 @@ void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len)
 	s->rb_win = want < s->rb_max ? (uint32_t)want : s->rb_max;
 	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	if (s->rb_win > old && zc__tcp_connected(s) && zc__tcp_rcv_space(s) >= adv + 2u * s->adv_mss) {
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_WINDOW_UPDATE);
 		zc__tcp_output(s);
 		zc__tx_flush(s->st);
 	}

@@ -123,14 +123,14 @@ static void zc__tcp_close(struct zc_tcp_sock *s)
 		while (s->acc_head) {
 			struct zc_tcp_sock *c = s->acc_head;
 			zc__tcp_unlink_child(c);
-			zc__tcp_send_rst(c);
+			zc__tcp_output_for(c, ZC_TCP_TX_RST);
 			c->orphan = true;
 			zc__tcp_closed(c);
 		}
 		for (struct zc_tcp_sock *c = s->st->tcp->all, *n; c; c = n) {
 			n = c->anext;
 			if (c->parent == s) {
-				zc__tcp_send_rst(c);
+				zc__tcp_output_for(c, ZC_TCP_TX_RST);
 				zc__tcp_closed(c);
 			}
 		}
@@ -146,7 +146,7 @@ static void zc__tcp_close(struct zc_tcp_sock *s)
 	}
 	if (s->rq_len > 0 || s->linger_s == 0) {
 		/* unread data or SO_LINGER 0: reset (RFC 2525 2.17) */
-		zc__tcp_send_rst(s);
+		zc__tcp_output_for(s, ZC_TCP_TX_RST);
 		zc__tcp_drop(s, 0);
 		return;
 	}
