@@ -5,9 +5,9 @@
  * retransmit and recovery) and RFC 3042 (limited transmit).
  *
  * Segments are first checked (header, options, checksum, each failure under
- * its own drop name). Data stays in the received frames: the in-order
- * queue and the out-of-order queue hold the mbufs themselves, trimmed to
- * the window.
+ * its own drop name). Data stays in the received frames: trimmed to the
+ * window, the mbufs themselves join the in-order or out-of-order queue
+ * (tcp_reass.c). What to answer is decided in tcp_output.c.
  */
 #include "stack/tcp_priv.h"
 
