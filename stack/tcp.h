@@ -197,6 +197,68 @@ struct zc_tcp_stats {
 	uint64_t aborts_on_data; /* data after the application closed: reset */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
+
+/* Why TCP's output sent a segment, or why it sent nothing (tcp_output.c:
+ * every decision counts one). Sends first, then the holds. */
+#define ZC_TCP_TX_SEND_REASONS(X)                                                        \
+	X(SYN, "syn")                 /* our SYN or SYN-ACK, the first time */             \
+	X(SYN_RETRANSMIT, "syn_retransmit") /* again: its timer ran out, or the peer's SYN came again */ \
+	X(DATA, "data")               /* a full segment of new data */                     \
+	X(DATA_TAIL, "data_tail")     /* a short one ending the buffer: Nagle (with Minshall's \
+				       * change) or TCP_NODELAY let it go */              \
+	X(DATA_SWS, "data_sws")       /* a short one of at least half the peer's largest window \
+				       * (RFC 1122 4.2.3.4) */                            \
+	X(FIN, "fin")                 /* our FIN, with the last data if any */             \
+	X(RETRANSMIT, "retransmit")   /* data or FIN below SND.MAX again (a timeout went back \
+				       * to SND.UNA) */                                   \
+	X(FAST_RETRANSMIT, "fast_retransmit") /* the first unacknowledged segment at the third \
+					       * duplicate ACK (RFC 5681 3.2) */          \
+	X(RECOVERY_RETRANSMIT, "recovery_retransmit") /* the next hole at a partial ACK \
+						       * (RFC 6582) */                    \
+	X(ACK_NOW, "ack_now")         /* an ACK input asked for at once: a second segment, out \
+				       * of order, a hole filled, a FIN, quick ACK, the handshake */ \
+	X(DELAYED_ACK, "delayed_ack") /* the delayed-ACK timer ran out */                  \
+	X(WINDOW_UPDATE, "window_update") /* a read opened the window enough to tell \
+					   * (RFC 1122 4.2.3.3) */                        \
+	X(ACK_REPLY, "ack_reply")     /* an ACK answering a segment not taken (out of window, \
+				       * PAWS, ACK of unsent data) or a FIN again in TIME_WAIT */ \
+	X(CHALLENGE_ACK, "challenge_ack") /* RFC 5961: an in-window RST or SYN, an old ACK */ \
+	X(PERSIST_PROBE, "persist_probe") /* one byte into a zero window (RFC 9293 3.8.6.1) */ \
+	X(KEEPALIVE, "keepalive")     /* SND.UNA - 1 with no data (RFC 9293 3.8.4) */      \
+	X(RST, "rst")                 /* reset: unread data at close, SO_LINGER 0, retries or \
+				       * keepalive probes ran out, data after close, the listener \
+				       * of an unaccepted child closed */                 \
+	X(RST_REPLY, "rst_reply")     /* a segment for no connection, or unacceptable in a \
+				       * handshake (RFC 9293 3.10.7.1) */
+#define ZC_TCP_TX_HOLD_REASONS(X)                                                        \
+	X(HOLD_NOTHING, "hold_nothing") /* nothing to send */                              \
+	X(HOLD_WINDOW, "hold_window") /* data waits: the peer's window is full or closed */ \
+	X(HOLD_CWND, "hold_cwnd")     /* data waits: the congestion window is full */      \
+	X(HOLD_NAGLE, "hold_nagle")   /* a short segment waits for the ACK of an earlier short \
+				       * one (Nagle, Minshall) */                         \
+	X(HOLD_SWS, "hold_sws")       /* the window has room for a short segment only: it \
+				       * waits (sender SWS avoidance) */                  \
+	X(HOLD_CORK, "hold_cork")     /* TCP_CORK holds a short segment */                 \
+	X(HOLD_FAILED, "hold_failed") /* the last segment could not be built or sent */
+enum zc_tcp_tx_reason {
+#define ZC__TCP_TX_ENUM(id, name) ZC_TCP_TX_##id,
+	ZC_TCP_TX_SEND_REASONS(ZC__TCP_TX_ENUM)
+	ZC_TCP_TX_HOLD_REASONS(ZC__TCP_TX_ENUM)
+#undef ZC__TCP_TX_ENUM
+	ZC_TCP_TX__COUNT
+};
+#define ZC_TCP_TX_IS_SEND(r) ((r) < ZC_TCP_TX_HOLD_NOTHING)
+const char *zc_tcp_tx_reason_name(enum zc_tcp_tx_reason r);
+
+#define ZC_TCP_NSTATES (ZC_TCP_TIME_WAIT + 1)
+/* The paths TCP took, stack-wide: why segments went out (or did not) and
+ * which states connections entered. Apart from struct zc_tcp_stats (the
+ * counters Linux's TCP MIB has), which keeps its layout. */
+struct zc_tcp_path_stats {
+	uint64_t tx[ZC_TCP_TX__COUNT];    /* output decisions, by reason */
+	uint64_t entered[ZC_TCP_NSTATES]; /* state changes, by the state entered */
+};
+void zc_tcp_get_path_stats(const struct zc_stack *st, struct zc_tcp_path_stats *out);
 /* Connections that still have something to say or hear: our data or FIN
  * not yet acknowledged, or a handshake under way (not LISTEN, FIN_WAIT_2,
  * TIME_WAIT, CLOSED). */

@@ -5,9 +5,9 @@
  * retransmit and recovery) and RFC 3042 (limited transmit).
  *
  * Segments are first checked (header, options, checksum, each failure under
- * its own drop name). Data stays in the received frames: the in-order
- * queue and the out-of-order queue hold the mbufs themselves, trimmed to
- * the window.
+ * its own drop name). Data stays in the received frames: trimmed to the
+ * window, the mbufs themselves join the in-order or out-of-order queue
+ * (tcp_reass.c). What to answer is decided in tcp_output.c.
  */
 #include "stack/tcp_priv.h"
 
@@ -22,113 +22,6 @@ struct zc__seg {
 };
 
 static void zc__tcp_bad(struct zc_stack *st, enum zc_drop_reason r) { zc_drop(&st->drops, r); }
-
-/* Options of a SYN: MSS, window scale, timestamps. */
-static void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
-{
-	if (th->opt.has_mss && th->opt.mss >= 64 && th->opt.mss < s->mss)
-		s->mss = th->opt.mss;
-	else if (!th->opt.has_mss && s->mss > 536)
-		s->mss = 536; /* RFC 9293 3.7.1 default */
-	if (th->opt.has_wscale && (s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_SYN_SENT ||
-				   s->state == ZC_TCP_SYN_RECEIVED)) {
-		s->ws_ok = true;
-		s->snd_wscale = th->opt.wscale;
-	} else {
-		s->ws_ok = false;
-		s->snd_wscale = 0;
-		s->rcv_wscale = 0;
-	}
-	s->sack_ok = th->opt.sack_ok; /* we only send SACK blocks (RFC 2018 receiver) */
-	if (th->opt.has_ts) {
-		s->ts_ok = true;
-		s->ts_recent = th->opt.tsval;
-		s->ts_recent_age = s->st->now;
-	} else {
-		s->ts_ok = false;
-	}
-	if (s->ts_ok && s->mss > 12 + 64)
-		s->mss -= 12; /* the timestamps option rides on every segment */
-}
-
-/* --- queues ------------------------------------------------------------------- */
-
-static void zc__rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
-{
-	m->nextpkt = NULL;
-	if (s->rq_tail)
-		s->rq_tail->nextpkt = m;
-	else
-		s->rq_head = m;
-	s->rq_tail = m;
-	s->rq_len += m->pkt_len;
-}
-
-/* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps
- * with what is there; the queue keeps at most ZC__TCP_OOO_MAX segments. */
-static void zc__ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
-{
-	struct zc__tcp *t = s->st->tcp;
-	struct zc_mbuf **pp = &s->ooo;
-	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq))
-		pp = &(*pp)->nextpkt;
-	/* trim against the segment before (already passed) and after */
-	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq)) {
-		uint32_t over = (tcp_seq)(*pp)->tstamp + (*pp)->pkt_len - seq;
-		if (over >= m->pkt_len) {
-			zc_mbuf_free(m);
-			return;
-		}
-		zc_mbuf_adj(m, over);
-		seq += over;
-		pp = &(*pp)->nextpkt;
-	}
-	/* drop queued segments that m covers completely, trim a partial one */
-	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq + m->pkt_len)) {
-		struct zc_mbuf *d = *pp;
-		*pp = d->nextpkt;
-		s->ooo_n--;
-		s->ooo_bytes -= d->pkt_len;
-		d->nextpkt = NULL;
-		zc_mbuf_free(d);
-	}
-	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq + m->pkt_len))
-		zc_mbuf_trim(m, seq + m->pkt_len - (tcp_seq)(*pp)->tstamp);
-	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX) {
-		zc_mbuf_free(m);
-		return;
-	}
-	m->tstamp = seq;
-	m->nextpkt = *pp;
-	*pp = m;
-	s->last_ooo = seq;
-	s->ooo_n++;
-	s->ooo_bytes += m->pkt_len;
-	s->ooo_packets++;
-	t->stats.ooo_segs++;
-}
-
-/* Move what became in order from the out-of-order queue. */
-static void zc__ooo_drain(struct zc_tcp_sock *s)
-{
-	while (s->ooo && seq_le((tcp_seq)s->ooo->tstamp, s->rcv_nxt)) {
-		struct zc_mbuf *m = s->ooo;
-		s->ooo = m->nextpkt;
-		s->ooo_n--;
-		s->ooo_bytes -= m->pkt_len;
-		tcp_seq seq = (tcp_seq)m->tstamp;
-		uint32_t over = s->rcv_nxt - seq;
-		if (over >= m->pkt_len) {
-			m->nextpkt = NULL;
-			zc_mbuf_free(m);
-			continue;
-		}
-		zc_mbuf_adj(m, over);
-		s->rcv_nxt += m->pkt_len;
-		s->bytes_received += m->pkt_len;
-		zc__rq_append(s, m);
-	}
-}
 
 /* --- the steps ---------------------------------------------------------------- */
 
@@ -149,7 +42,7 @@ static bool zc__seq_acceptable(const struct zc_tcp_sock *s, const struct zc__seg
 static void zc__challenge_ack(struct zc_tcp_sock *s)
 {
 	s->st->tcp->stats.challenge_acks++;
-	zc__tcp_send_ack(s);
+	zc__tcp_output_for(s, ZC_TCP_TX_CHALLENGE_ACK);
 }
 
 /* A SYN for a listener: a child in SYN_RECEIVED, if the queues allow. */
@@ -196,7 +89,6 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	c->keepcnt = l->keepcnt;
 	c->linger_s = l->linger_s;
 	zc__tcp_init_conn(c);
-	c->state = ZC_TCP_LISTEN; /* for the option rules below */
 	zc__tcp_syn_options(c, th);
 	c->irs = g->seq;
 	c->rcv_nxt = g->seq + 1;
@@ -252,14 +144,13 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 		zc__tcp_timer_set(s, ZC__T_REXMT, 0);
 		zc__tcp_set_state(s, ZC_TCP_ESTABLISHED);
 		zc__tcp_keep_reset(s);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		zc__tcp_output(s); /* the ACK, and any data already queued */
 		return;
 	}
 	/* simultaneous open (RFC 9293 3.5, figure 7) */
 	zc__tcp_set_state(s, ZC_TCP_SYN_RECEIVED);
-	zc__tcp_xmit(s, s->iss, 0, ZC_TCP_SYN | ZC_TCP_ACK);
-	zc__tcp_arm_rexmt(s);
+	zc__tcp_output_for(s, ZC_TCP_TX_SYN); /* our SYN-ACK */
 }
 
 /* New data acknowledged: RTT, send buffer, congestion window, timers.
@@ -296,7 +187,7 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 			s->cc->exit_recovery(s);
 		} else {
 			s->cc->partial_ack(s, acked);
-			zc__tcp_rexmit_first(s); /* RFC 6582: the next hole */
+			zc__tcp_output_for(s, ZC_TCP_TX_RECOVERY_RETRANSMIT); /* RFC 6582: the next hole */
 		}
 	} else {
 		s->cc->ack(s, acked);
@@ -311,12 +202,10 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 		case ZC_TCP_FIN_WAIT_1:
 			zc__tcp_set_state(s, ZC_TCP_FIN_WAIT_2);
 			if (s->orphan) /* nobody will read: do not wait forever */
-				zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+				zc__tcp_2msl(s);
 			break;
 		case ZC_TCP_CLOSING:
-			zc__tcp_set_state(s, ZC_TCP_TIME_WAIT);
-			zc__tcp_timer_clear_all(s);
-			zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+			zc__tcp_time_wait(s);
 			break;
 		case ZC_TCP_LAST_ACK:
 			return !zc__tcp_closed(s);
@@ -358,7 +247,7 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	}
 	/* RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT */
 	if (seq_gt(th->ack, s->snd_max)) {
-		zc__tcp_send_ack(s);
+		zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 		return false;
 	}
 	if (seq_lt(th->ack, s->snd_una - s->max_sndwnd)) {
@@ -378,14 +267,14 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		s->dupacks++;
 		if (s->in_recovery) {
 			s->cc->dupack_in_recovery(s);
-		} else if (s->dupacks == 3) {
+		} else if (s->dupacks == ZC__TCP_DUPTHRESH) {
 			/* RFC 6582 3.2 step 2: only when the ACK covers recover */
 			if (seq_gt(th->ack, s->recover) || s->recover == s->snd_una) {
 				s->st->tcp->stats.fast_retransmits++;
 				s->recover = s->snd_max;
 				s->in_recovery = true;
 				s->cc->enter_recovery(s);
-				zc__tcp_rexmit_first(s);
+				zc__tcp_output_for(s, ZC_TCP_TX_FAST_RETRANSMIT);
 				zc__tcp_arm_rexmt(s);
 			}
 		}
@@ -431,7 +320,7 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 		zc_mbuf_trim(m, seq + m->pkt_len - edge);
 	if (m->pkt_len == 0) {
 		zc_mbuf_free(m);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		return;
 	}
 	s->data_segs_in++;
@@ -441,27 +330,27 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 		if (seq == s->rcv_nxt)
 			s->rcv_nxt += m->pkt_len;
 		zc_mbuf_free(m);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		return;
 	}
 	if (seq == s->rcv_nxt) {
 		s->rcv_nxt += m->pkt_len;
 		s->bytes_received += m->pkt_len;
-		zc__rq_append(s, m);
+		zc__tcp_rq_append(s, m);
 		bool had_ooo = s->ooo != NULL;
-		zc__ooo_drain(s);
+		zc__tcp_ooo_drain(s);
 		/* ACK policy: at once when filling a hole, in quick-ACK mode, or
 		 * for every second full segment; else within delack_ns */
 		s->segs_unacked++;
 		if (had_ooo || s->quickack > 0 || s->segs_unacked >= 2) {
 			if (s->quickack)
 				s->quickack--;
-			s->ack_now = true;
+			zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		} else if (s->t[ZC__T_DELACK] == 0)
 			zc__tcp_timer_set(s, ZC__T_DELACK, s->st->now + s->st->tcp->cfg.delack_ns);
 	} else {
-		zc__ooo_insert(s, seq, m);
-		s->ack_now = true; /* a duplicate ACK tells the sender (RFC 5681 4.2) */
+		zc__tcp_ooo_insert(s, seq, m);
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW); /* a duplicate ACK tells the sender (RFC 5681 4.2) */
 	}
 }
 
@@ -475,7 +364,7 @@ static void zc__tcp_fin_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		return;
 	s->fin_rcvd = true;
 	s->rcv_nxt++;
-	s->ack_now = true;
+	zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 	switch (s->state) {
 	case ZC_TCP_SYN_RECEIVED:
 	case ZC_TCP_ESTABLISHED:
@@ -486,12 +375,10 @@ static void zc__tcp_fin_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		zc__tcp_set_state(s, ZC_TCP_CLOSING);
 		break;
 	case ZC_TCP_FIN_WAIT_2:
-		zc__tcp_set_state(s, ZC_TCP_TIME_WAIT);
-		zc__tcp_timer_clear_all(s);
-		zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+		zc__tcp_time_wait(s);
 		break;
 	case ZC_TCP_TIME_WAIT:
-		zc__tcp_timer_set(s, ZC__T_2MSL, s->st->now + 2 * s->st->tcp->cfg.msl_ns);
+		zc__tcp_2msl(s);
 		break;
 	default:
 		break;
@@ -516,7 +403,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 		s->backoff = 0;
 		zc__tcp_timer_set(s, ZC__T_REXMT, 0);
 		zc__tcp_keep_reset(s);
-		s->ack_now = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		zc__tcp_output(s);
 		return;
 	}
@@ -528,7 +415,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 		} else {
 			st->tcp->stats.paws_drops++;
 			zc__tcp_bad(st, ZC_DROP_TCP_PAWS);
-			zc__tcp_send_ack(s);
+			zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 			return;
 		}
 	}
@@ -536,7 +423,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (!zc__seq_acceptable(s, g)) {
 		zc__tcp_bad(st, ZC_DROP_TCP_OUT_OF_WINDOW);
 		if (!(th->flags & ZC_TCP_RST))
-			zc__tcp_send_ack(s);
+			zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 		return;
 	}
 	/* timestamps: remember the newest one at the left edge (RFC 7323 4.3) */
@@ -564,7 +451,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	/* fourth: SYN in a synchronized state (RFC 5961 4.2) */
 	if (th->flags & ZC_TCP_SYN) {
 		if (s->state == ZC_TCP_SYN_RECEIVED && s->parent && g->seq == s->irs) {
-			zc__tcp_xmit(s, s->iss, 0, ZC_TCP_SYN | ZC_TCP_ACK); /* a resent SYN: resend SYN-ACK */
+			zc__tcp_output_for(s, ZC_TCP_TX_SYN_RETRANSMIT); /* a resent SYN: our SYN-ACK again */
 			return;
 		}
 		zc__challenge_ack(s);
@@ -582,8 +469,8 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (s->state == ZC_TCP_TIME_WAIT) {
 		/* a retransmitted FIN: ACK it and restart the 2MSL wait */
 		if (th->flags & ZC_TCP_FIN) {
-			zc__tcp_timer_set(s, ZC__T_2MSL, st->now + 2 * st->tcp->cfg.msl_ns);
-			zc__tcp_send_ack(s);
+			zc__tcp_2msl(s);
+			zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 		}
 		return;
 	}
@@ -593,7 +480,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (s->orphan && s->rd_shut && g->len && seq_gt(g->seq + g->len, s->rcv_nxt) &&
 	    (s->state == ZC_TCP_FIN_WAIT_1 || s->state == ZC_TCP_FIN_WAIT_2)) {
 		st->tcp->stats.aborts_on_data++;
-		zc__tcp_send_rst(s);
+		zc__tcp_output_for(s, ZC_TCP_TX_RST);
 		zc__tcp_closed(s);
 		return;
 	}
@@ -613,7 +500,7 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 	if (m == NULL)
 		return;
 	if (len >= ZC_TCP_HLEN) { /* and the options */
-		uint32_t hl = (uint32_t)(m->data[ip->hdr_len + 12] >> 4) * 4;
+		uint32_t hl = (uint32_t)zc_tcp_peek_hdr_len(m->data + ip->hdr_len, m->len - ip->hdr_len);
 		if (hl > ZC_TCP_HLEN && hl <= len && (m = zc__l4_pullup(st, m, ip, hl, false)) == NULL)
 			return;
 	}

@@ -1,7 +1,15 @@
 /*
- * tcp_output.c - building and sending segments, and deciding what to send:
- * SYN and SYN-ACK, data within min(send window, cwnd) under Nagle, CORK and
- * sender silly-window avoidance, FIN after the data, pure ACKs, RSTs.
+ * tcp_output.c - deciding what to send, and building and sending segments.
+ *
+ * One decision, zc__tcp_decide (FreeBSD's tcp_output in one function),
+ * says what goes now and why, as an enum zc_tcp_tx_reason (tcp.h): either
+ * what the state, windows and policies allow (zc__tcp_output: the SYN or
+ * SYN-ACK, data within min(send window, cwnd) under Nagle, CORK and sender
+ * silly-window avoidance, the FIN after the data, an ACK asked for), or the
+ * one segment an event calls for (zc__tcp_output_for: a retransmission, a
+ * probe, an ACK or RST answering a segment). Every send reason and every
+ * reason for sending nothing is counted (zc_tcp_get_path_stats), and every
+ * segment leaves through one path, zc__tcp_send.
  *
  * Data segments reference the send buffer's frames (zc_mbuf_ref): the
  * buffer keeps the bytes until they are acknowledged, and a NIC that
@@ -51,32 +59,6 @@ static uint16_t zc__tcp_win(struct zc_tcp_sock *s, bool syn)
 	if (seq_gt(edge, s->rcv_adv))
 		s->rcv_adv = edge;
 	return (uint16_t)w;
-}
-
-/* SACK blocks (RFC 2018 4) from the out-of-order queue: the block holding
- * the newest arrival first, then the others in sequence order. */
-static void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max)
-{
-	struct zc_tcp_sack_block b[ZC__TCP_SACK_SCAN];
-	unsigned n = 0;
-	for (struct zc_mbuf *m = s->ooo; m && n < ZC__TCP_SACK_SCAN; m = m->nextpkt) {
-		tcp_seq l = (tcp_seq)m->tstamp, r = l + m->pkt_len;
-		if (n && b[n - 1].right == l)
-			b[n - 1].right = r; /* contiguous: one block */
-		else
-			b[n++] = (struct zc_tcp_sack_block){ l, r };
-	}
-	unsigned first = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (seq_le(b[i].left, s->last_ooo) && seq_lt(s->last_ooo, b[i].right))
-			first = i;
-	o->nsack = 0;
-	if (n == 0)
-		return;
-	o->sack[o->nsack++] = b[first];
-	for (unsigned i = 0; i < n && o->nsack < max; i++)
-		if (i != first)
-			o->sack[o->nsack++] = b[i];
 }
 
 /* The send buffer's segment holding byte off, and off made relative to it
@@ -139,7 +121,9 @@ static int zc__tcp_sb_ref(struct zc_tcp_sock *s, struct zc_mbuf *h, uint32_t off
 	return 0;
 }
 
-int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags)
+/* One segment: flags, data [seq, seq+len) from the send buffer, built and
+ * handed to IP. 0 or -errno. Only zc__tcp_send calls it. */
+static int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags)
 {
 	struct zc_stack *st = s->st;
 	struct zc_mbuf *h = zc_mbuf_alloc(st->pool);
@@ -180,10 +164,14 @@ int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags
 			th.opt.tsecr = s->ts_recent;
 		}
 		if (s->sack_ok && s->ooo && (flags & ZC_TCP_ACK)) {
-			/* as many blocks as fit beside the data within the MTU */
-			int room = (int)st->nif->caps.mtu - 40 - (s->ts_ok ? 12 : 0) - (int)len;
-			int n = room >= 12 ? (room - 4) / 8 : 0;
-			int max = s->ts_ok ? 3 : 4;
+			/* as many blocks as fit beside the data within the MTU, and
+			 * within the header's 40 bytes of options (3 beside the
+			 * timestamps, else 4) */
+			int ts = s->ts_ok ? (int)ZC_TCPOLEN_TS_ALIGNED : 0;
+			int room = (int)st->nif->caps.mtu - (int)(ZC_IPV4_HLEN + ZC_TCP_HLEN) - ts - (int)len;
+			int n = room >= (int)(ZC_TCPOLEN_SACK_BASE + ZC_TCPOLEN_SACK_BLOCK)
+				? (room - (int)ZC_TCPOLEN_SACK_BASE) / (int)ZC_TCPOLEN_SACK_BLOCK : 0;
+			int max = ((int)ZC_TCP_MAXOPTLEN - ts - (int)ZC_TCPOLEN_SACK_BASE) / (int)ZC_TCPOLEN_SACK_BLOCK;
 			if (n > 0)
 				zc__tcp_sack_blocks(s, &th.opt, (unsigned)(n < max ? n : max));
 		}
@@ -195,10 +183,10 @@ int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags
 	uint32_t sum = zc_csum_pseudo_v4(s->lip, s->rip, ZC_IPPROTO_TCP, (uint16_t)h->pkt_len);
 	if (st->nif->caps.tx_csum && len > ZC__INLINE_DATA) {
 		/* the NIC sums the payload as it moves it */
-		zc_put16(p + 16, (uint16_t)~zc_csum_fold(sum));
+		zc_tcp_put_csum(p, (uint16_t)~zc_csum_fold(sum));
 		h->flags |= ZC_MBUF_F_TX_L4_CSUM;
 	} else {
-		zc_put16(p + 16, zc_csum_fold(zc_csum_mbuf(sum, h, 0, h->pkt_len)));
+		zc_tcp_put_csum(p, zc_csum_fold(zc_csum_mbuf(sum, h, 0, h->pkt_len)));
 	}
 	if (flags & ZC_TCP_ACK) {
 		s->last_ack_sent = s->rcv_nxt;
@@ -225,22 +213,250 @@ int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags
 	return zc__ip_output(st, h, s->lip, s->rip, ZC_IPPROTO_TCP);
 }
 
-/* A pure ACK carries SND.MAX, not SND.NXT (as BSD's tcp_output): after a
- * timeout rewound SND.NXT, the peer may already hold data past it, and an
- * ACK below its RCV.NXT would be unacceptable there and answered by an ACK
- * of its own, forever. */
-void zc__tcp_send_ack(struct zc_tcp_sock *s)
+/* --- what to send, and why ------------------------------------------------ */
+
+/* One decision: the segment, and this zc__tcp_output call so far. */
+struct zc__tx {
+	tcp_seq seq;
+	uint32_t len;
+	uint8_t flags;
+	bool sent;    /* a data segment went (it carried the ACK) */
+	bool no_data; /* a data segment could not be sent: only an ACK may go */
+};
+
+/* No event asks: whatever the state, windows and policies allow. */
+#define ZC__TX_ANY ZC_TCP_TX__COUNT
+
+static bool zc__tx_is_data(enum zc_tcp_tx_reason why)
 {
-	zc__tcp_xmit(s, s->snd_max, 0, ZC_TCP_ACK);
+	return why == ZC_TCP_TX_DATA || why == ZC_TCP_TX_DATA_TAIL || why == ZC_TCP_TX_DATA_SWS ||
+	       why == ZC_TCP_TX_FIN || why == ZC_TCP_TX_RETRANSMIT;
 }
 
-void zc__tcp_send_rst(struct zc_tcp_sock *s)
+/* Data and the FIN: the next segment from SND.NXT that the windows (the
+ * peer's, the congestion window, limited transmit) and the policies (Nagle
+ * with Minshall's change, TCP_CORK, sender SWS avoidance) let go now, or
+ * why none goes. */
+static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, struct zc__tx *tx)
 {
-	if (s->state == ZC_TCP_CLOSED || s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_SYN_SENT ||
-	    s->state == ZC_TCP_TIME_WAIT)
-		return;
-	zc__tcp_xmit(s, s->snd_nxt, 0, ZC_TCP_RST | ZC_TCP_ACK);
+	uint32_t flight = s->snd_nxt - s->snd_una;
+	uint32_t off = flight;               /* data already sent, from snd_una */
+	bool fin_sent = s->fin_acked || (s->fin_pending && seq_gt(s->snd_nxt, s->snd_una + s->sb_len));
+	if (fin_sent)
+		off = s->sb_len;
+	uint32_t avail = s->sb_len > off ? s->sb_len - off : 0;
+	uint32_t win = s->snd_wnd < s->cwnd ? s->snd_wnd : s->cwnd;
+	/* limited transmit (RFC 3042): one more segment per early dupack */
+	if (!s->in_recovery && s->dupacks > 0 && s->dupacks < ZC__TCP_DUPTHRESH && s->snd_wnd > win)
+		win = s->snd_wnd < win + s->dupacks * s->mss ? s->snd_wnd : win + s->dupacks * s->mss;
+	uint32_t usable = win > flight ? win - flight : 0;
+	uint32_t len = avail < usable ? avail : usable;
+	if (len > s->mss)
+		len = s->mss;
+	bool fin = s->fin_pending && !fin_sent && len == avail;
+	enum zc_tcp_tx_reason why;
+	if (fin)
+		why = ZC_TCP_TX_FIN;
+	else if (len == 0)
+		return avail == 0 ? ZC_TCP_TX_HOLD_NOTHING
+		       : s->snd_wnd <= flight ? ZC_TCP_TX_HOLD_WINDOW : ZC_TCP_TX_HOLD_CWND;
+	else if (len == s->mss)
+		why = ZC_TCP_TX_DATA;
+	else if (s->cork)
+		return ZC_TCP_TX_HOLD_CORK;
+	else if (len == avail && (s->nodelay || flight == 0 || seq_le(s->snd_sml, s->snd_una)))
+		why = ZC_TCP_TX_DATA_TAIL; /* Nagle with Minshall's change (as Linux): a small
+					    * segment waits only while an earlier small one is
+					    * unacknowledged, so the tail of a bulk write does not
+					    * wait for a delayed ACK of full segments */
+	else if (s->max_sndwnd && len >= s->max_sndwnd / 2)
+		why = ZC_TCP_TX_DATA_SWS; /* sender SWS avoidance */
+	else
+		return len == avail ? ZC_TCP_TX_HOLD_NAGLE : ZC_TCP_TX_HOLD_SWS;
+	tx->seq = s->snd_nxt;
+	tx->len = len;
+	tx->flags = ZC_TCP_ACK;
+	if (fin)
+		tx->flags |= ZC_TCP_FIN;
+	if (len && len == avail)
+		tx->flags |= ZC_TCP_PSH;
+	return seq_lt(s->snd_nxt, s->snd_max) ? ZC_TCP_TX_RETRANSMIT : why;
 }
+
+/* What to send now and why, or why nothing: the one decision (as FreeBSD's
+ * tcp_output). ask is the event that calls for one segment (a send reason
+ * of zc__tcp_output_for), or ZC__TX_ANY. Fills tx when the answer is a
+ * send reason. A pure ACK carries SND.MAX, not SND.NXT (as BSD's
+ * tcp_output): after a timeout rewound SND.NXT, the peer may already hold
+ * data past it, and an ACK below its RCV.NXT would be unacceptable there
+ * and answered by an ACK of its own, forever. */
+static enum zc_tcp_tx_reason zc__tcp_decide(const struct zc_tcp_sock *s, enum zc_tcp_tx_reason ask,
+					    struct zc__tx *tx)
+{
+	tx->seq = s->snd_max;
+	tx->len = 0;
+	tx->flags = ZC_TCP_ACK;
+	switch (ask) {
+	case ZC_TCP_TX_SYN:
+	case ZC_TCP_TX_SYN_RETRANSMIT:
+		tx->seq = s->iss;
+		tx->flags = ZC_TCP_SYN | (s->state == ZC_TCP_SYN_RECEIVED ? ZC_TCP_ACK : 0);
+		return ask;
+	case ZC_TCP_TX_FAST_RETRANSMIT:
+	case ZC_TCP_TX_RECOVERY_RETRANSMIT:
+		/* the first unacknowledged segment */
+		tx->seq = s->snd_una;
+		tx->len = s->sb_len < s->mss ? s->sb_len : s->mss;
+		if (s->fin_pending && !s->fin_acked && tx->len == s->sb_len &&
+		    seq_gt(s->snd_max, s->snd_una + s->sb_len))
+			tx->flags |= ZC_TCP_FIN; /* the FIN was sent: it goes again with the last data */
+		if (tx->len == 0 && !(tx->flags & ZC_TCP_FIN))
+			return ZC_TCP_TX_HOLD_NOTHING;
+		if (tx->len)
+			tx->flags |= ZC_TCP_PSH;
+		return ask;
+	case ZC_TCP_TX_PERSIST_PROBE:
+		tx->seq = s->snd_nxt;
+		tx->len = 1;
+		return ask;
+	case ZC_TCP_TX_KEEPALIVE:
+		tx->seq = s->snd_una - 1; /* SND.NXT - 1 with no data elicits an ACK (RFC 9293 3.8.4) */
+		return ask;
+	case ZC_TCP_TX_RST:
+		if (s->state == ZC_TCP_CLOSED || s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_SYN_SENT ||
+		    s->state == ZC_TCP_TIME_WAIT)
+			return ZC_TCP_TX_HOLD_NOTHING;
+		tx->seq = s->snd_nxt;
+		tx->flags = ZC_TCP_RST | ZC_TCP_ACK;
+		return ask;
+	case ZC_TCP_TX_ACK_REPLY:
+	case ZC_TCP_TX_CHALLENGE_ACK:
+		return ask;
+	default:
+		break;
+	}
+	switch (s->state) {
+	case ZC_TCP_CLOSED:
+	case ZC_TCP_LISTEN:
+		return ZC_TCP_TX_HOLD_NOTHING;
+	case ZC_TCP_SYN_SENT:
+	case ZC_TCP_SYN_RECEIVED:
+		/* the SYN or SYN-ACK once (connect, a listener's child); its timer resends it */
+		return s->snd_nxt == s->iss ? zc__tcp_decide(s, ZC_TCP_TX_SYN, tx) : ZC_TCP_TX_HOLD_NOTHING;
+	case ZC_TCP_TIME_WAIT:
+		return s->ack_now ? (enum zc_tcp_tx_reason)s->ack_why : ZC_TCP_TX_HOLD_NOTHING;
+	default:
+		break;
+	}
+	enum zc_tcp_tx_reason why = ZC_TCP_TX_HOLD_FAILED;
+	if (!tx->no_data) {
+		why = zc__tcp_decide_data(s, tx);
+		if (ZC_TCP_TX_IS_SEND(why))
+			return why;
+	}
+	if (!tx->sent && s->ack_now)
+		return (enum zc_tcp_tx_reason)s->ack_why; /* a pure ACK */
+	return why;
+}
+
+/* --- sending ------------------------------------------------------------------ */
+
+/* After a data segment or FIN went: the sequence space, the RTT sample
+ * (without timestamps, one timed segment at a time: Karn) and the timers. */
+static void zc__tcp_sent_data(struct zc_tcp_sock *s, const struct zc__tx *tx)
+{
+	bool fin = (tx->flags & ZC_TCP_FIN) != 0;
+	if (!s->rtt_timing && !s->ts_ok && seq_ge(tx->seq, s->snd_max) && tx->len) {
+		s->rtt_timing = true;
+		s->rtt_seq = tx->seq;
+		s->rtt_start = s->st->now;
+	}
+	s->snd_nxt += tx->len + (fin ? 1 : 0);
+	if (tx->len && tx->len < s->mss)
+		s->snd_sml = s->snd_nxt;
+	if (seq_gt(s->snd_nxt, s->snd_max))
+		s->snd_max = s->snd_nxt;
+	if (s->t[ZC__T_REXMT] == 0)
+		zc__tcp_arm_rexmt(s);
+	zc__tcp_timer_set(s, ZC__T_PERSIST, 0);
+	s->persist_shift = 0;
+}
+
+/* The one way a connection's segment leaves: counted under why, built and
+ * sent, then what it means for the sequence space and the timers. Returns
+ * what zc__tcp_xmit returned. */
+static int zc__tcp_send(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why, const struct zc__tx *tx)
+{
+	s->st->tcp->paths.tx[why]++;
+	int r = zc__tcp_xmit(s, tx->seq, tx->len, tx->flags);
+	switch (why) {
+	case ZC_TCP_TX_SYN:
+		if (s->snd_nxt == s->iss)
+			s->snd_nxt = s->snd_max = s->iss + 1;
+		zc__tcp_arm_rexmt(s);
+		break;
+	case ZC_TCP_TX_FAST_RETRANSMIT:
+	case ZC_TCP_TX_RECOVERY_RETRANSMIT:
+		s->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
+		break;
+	case ZC_TCP_TX_PERSIST_PROBE:
+		/* the byte counts as sent for the ACK check, but SND.NXT stays: while
+		 * the window is closed the same byte is probed again (BSD's persist case) */
+		if (seq_gt(s->snd_nxt + 1, s->snd_max))
+			s->snd_max = s->snd_nxt + 1;
+		break;
+	default:
+		if (zc__tx_is_data(why) && r == 0)
+			zc__tcp_sent_data(s, tx);
+		break;
+	}
+	return r;
+}
+
+void zc__tcp_output_for(struct zc_tcp_sock *s, enum zc_tcp_tx_reason ask)
+{
+	struct zc__tx tx = { 0 };
+	enum zc_tcp_tx_reason why = zc__tcp_decide(s, ask, &tx);
+	if (ZC_TCP_TX_IS_SEND(why))
+		zc__tcp_send(s, why, &tx);
+	else
+		s->st->tcp->paths.tx[why]++;
+}
+
+void zc__tcp_output(struct zc_tcp_sock *s)
+{
+	struct zc__tx tx = { 0 };
+	for (;;) {
+		enum zc_tcp_tx_reason why = zc__tcp_decide(s, ZC__TX_ANY, &tx);
+		if (!ZC_TCP_TX_IS_SEND(why)) {
+			s->st->tcp->paths.tx[why]++;
+			break;
+		}
+		int r = zc__tcp_send(s, why, &tx);
+		if (!zc__tx_is_data(why))
+			break; /* the SYN, or an ACK alone */
+		if (r != 0) {
+			tx.no_data = true;
+			continue;
+		}
+		tx.sent = true;
+		if (tx.flags & ZC_TCP_FIN)
+			break;
+	}
+	if (s->state < ZC_TCP_ESTABLISHED || s->state == ZC_TCP_TIME_WAIT)
+		return;
+	/* a zero window with data waiting and nothing in flight: probe it */
+	uint32_t flight = s->snd_nxt - s->snd_una;
+	if (s->snd_wnd == 0 && s->sb_len > flight && flight == 0 && s->t[ZC__T_REXMT] == 0 &&
+	    s->t[ZC__T_PERSIST] == 0) {
+		uint64_t d = s->rto << (s->persist_shift < 10 ? s->persist_shift : 10);
+		if (d > s->st->tcp->cfg.rto_max_ns)
+			d = s->st->tcp->cfg.rto_max_ns;
+		zc__tcp_timer_set(s, ZC__T_PERSIST, s->st->now + d);
+	}
+}
+
+/* --- a RST without a connection ---------------------------------------------- */
 
 void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const struct zc_tcp *th,
 			 uint32_t seglen)
@@ -265,121 +481,6 @@ void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const st
 	zc_l4_set_csum(p, ZC_TCP_HLEN, ZC_IPPROTO_TCP, ip->dst, ip->src);
 	st->tcp->stats.rsts_out++;
 	st->tcp->stats.segs_out++;
+	st->tcp->paths.tx[ZC_TCP_TX_RST_REPLY]++;
 	zc__ip_output(st, h, ip->dst, ip->src, ZC_IPPROTO_TCP);
-}
-
-void zc__tcp_rexmit_first(struct zc_tcp_sock *s)
-{
-	uint32_t len = s->sb_len < s->mss ? s->sb_len : s->mss;
-	uint8_t flags = ZC_TCP_ACK;
-	if (s->fin_pending && !s->fin_acked && len == s->sb_len && seq_gt(s->snd_max, s->snd_una + s->sb_len))
-		flags |= ZC_TCP_FIN; /* the FIN was sent: it goes again with the last data */
-	if (len == 0 && !(flags & ZC_TCP_FIN))
-		return;
-	if (len)
-		flags |= ZC_TCP_PSH;
-	s->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
-	zc__tcp_xmit(s, s->snd_una, len, flags);
-}
-
-/* Send the SYN or SYN-ACK when it is due (connect, timer). */
-static void zc__tcp_output_syn(struct zc_tcp_sock *s)
-{
-	uint8_t flags = ZC_TCP_SYN | (s->state == ZC_TCP_SYN_RECEIVED ? ZC_TCP_ACK : 0);
-	zc__tcp_xmit(s, s->iss, 0, flags);
-	if (s->snd_nxt == s->iss)
-		s->snd_nxt = s->snd_max = s->iss + 1;
-	zc__tcp_arm_rexmt(s);
-}
-
-void zc__tcp_output(struct zc_tcp_sock *s)
-{
-	switch (s->state) {
-	case ZC_TCP_CLOSED:
-	case ZC_TCP_LISTEN:
-		return;
-	case ZC_TCP_SYN_SENT:
-	case ZC_TCP_SYN_RECEIVED:
-		if (s->snd_nxt == s->iss)
-			zc__tcp_output_syn(s);
-		return;
-	case ZC_TCP_TIME_WAIT:
-		if (s->ack_now)
-			zc__tcp_send_ack(s);
-		return;
-	default:
-		break;
-	}
-	bool sent_any = false;
-	for (;;) {
-		uint32_t flight = s->snd_nxt - s->snd_una;
-		uint32_t off = flight;               /* data already sent, from snd_una */
-		bool fin_sent = s->fin_acked || (s->fin_pending && seq_gt(s->snd_nxt, s->snd_una + s->sb_len));
-		if (fin_sent)
-			off = s->sb_len;
-		uint32_t avail = s->sb_len > off ? s->sb_len - off : 0;
-		uint32_t win = s->snd_wnd < s->cwnd ? s->snd_wnd : s->cwnd;
-		/* limited transmit (RFC 3042): one more segment per early dupack */
-		if (!s->in_recovery && s->dupacks > 0 && s->dupacks < 3 && s->snd_wnd > win)
-			win = s->snd_wnd < win + s->dupacks * s->mss ? s->snd_wnd : win + s->dupacks * s->mss;
-		uint32_t usable = win > flight ? win - flight : 0;
-		uint32_t len = avail < usable ? avail : usable;
-		if (len > s->mss)
-			len = s->mss;
-		bool fin = s->fin_pending && !fin_sent && len == avail;
-		bool go = false;
-		if (len > 0) {
-			if (len == s->mss || fin)
-				go = true;
-			else if (s->cork)
-				go = false;
-			else if (len == avail && (s->nodelay || flight == 0 || seq_le(s->snd_sml, s->snd_una)))
-				go = true; /* Nagle with Minshall's change (as Linux): a small
-					    * segment waits only while an earlier small one is
-					    * unacknowledged, so the tail of a bulk write does not
-					    * wait for a delayed ACK of full segments */
-			else if (s->max_sndwnd && len >= s->max_sndwnd / 2)
-				go = true; /* sender SWS avoidance */
-		} else if (fin && avail == 0) {
-			go = true;
-		}
-		if (!go)
-			break;
-		uint8_t flags = ZC_TCP_ACK;
-		if (fin)
-			flags |= ZC_TCP_FIN;
-		if (len && len == avail)
-			flags |= ZC_TCP_PSH;
-		tcp_seq seq = s->snd_nxt;
-		if (zc__tcp_xmit(s, seq, len, flags) != 0)
-			break;
-		if (!s->rtt_timing && !s->ts_ok && seq_ge(seq, s->snd_max) && len) {
-			s->rtt_timing = true;
-			s->rtt_seq = seq;
-			s->rtt_start = s->st->now;
-		}
-		s->snd_nxt += len + (fin ? 1 : 0);
-		if (len && len < s->mss)
-			s->snd_sml = s->snd_nxt;
-		if (seq_gt(s->snd_nxt, s->snd_max))
-			s->snd_max = s->snd_nxt;
-		if (s->t[ZC__T_REXMT] == 0)
-			zc__tcp_arm_rexmt(s);
-		zc__tcp_timer_set(s, ZC__T_PERSIST, 0);
-		s->persist_shift = 0;
-		sent_any = true;
-		if (fin)
-			break;
-	}
-	if (!sent_any && s->ack_now)
-		zc__tcp_send_ack(s);
-	/* a zero window with data waiting and nothing in flight: probe it */
-	uint32_t flight = s->snd_nxt - s->snd_una;
-	if (s->snd_wnd == 0 && s->sb_len > flight && flight == 0 && s->t[ZC__T_REXMT] == 0 &&
-	    s->t[ZC__T_PERSIST] == 0) {
-		uint64_t d = s->rto << (s->persist_shift < 10 ? s->persist_shift : 10);
-		if (d > s->st->tcp->cfg.rto_max_ns)
-			d = s->st->tcp->cfg.rto_max_ns;
-		zc__tcp_timer_set(s, ZC__T_PERSIST, s->st->now + d);
-	}
 }

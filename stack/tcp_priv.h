@@ -1,7 +1,14 @@
 /*
- * tcp_priv.h - TCP's internals, shared by tcp_subr.c (tables, timers heap,
- * ISN, the native API), tcp_input.c, tcp_output.c, tcp_timer.c and the
+ * tcp_priv.h - TCP's internals, shared by the tcp_*.c files and the
  * congestion controls (cc_*.c). Nothing outside stack/ includes it.
+ *
+ * The files: tcp_table.c (configuration, connection hash, listeners,
+ * ports, ISNs), tcp_cb.c (TCB life and state changes), tcp_usrreq.c (the
+ * application's calls), tcp_send.c and tcp_recv.c (send buffer, receive
+ * queue), tcp_opt.c (options and MSS), tcp_input.c (segment arrives),
+ * tcp_reass.c (in-order and out-of-order queues, SACK blocks),
+ * tcp_output.c (what to send, building segments), tcp_timer.c (timers,
+ * RTT), tcp_info.c (tcp_info, counters).
  *
  * A struct zc_tcp_sock is the TCB itself: the handle an application holds
  * until zc_tcp_close(), after which the connection lives on "orphaned"
@@ -27,7 +34,18 @@ static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : 
 				     * window bounds their bytes; this bounds headers) */
 #define ZC__TCP_SACK_SCAN 16u      /* out-of-order runs looked at for SACK blocks */
 #define ZC__TCP_QUICKACKS 16u      /* segments ACKed at once after the handshake */
+#define ZC__TCP_DUPTHRESH 3u       /* duplicate ACKs that start fast retransmit (RFC 5681 3.2) */
 #define ZC__TCP_WSCALE_MAX 14u
+/* SO_SNDBUF/SO_RCVBUF and the configured buffers: at least a page, at most
+ * what window scale 14 can advertise (65535 << 14, about 2^30; RFC 7323 2.3) */
+#define ZC__TCP_BUF_MIN 4096u
+#define ZC__TCP_BUF_MAX (1u << 30)
+#define ZC__TCP_MSS_DEFAULT 536u   /* without an MSS option (RFC 9293 3.7.1) */
+/* keepalive defaults: RFC 1122 4.2.3.6 (idle at least two hours), with
+ * Linux's tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes */
+#define ZC__TCP_KEEPIDLE_S 7200u
+#define ZC__TCP_KEEPINTVL_S 75u
+#define ZC__TCP_KEEPCNT 9u
 
 struct zc_tcp_sock;
 
@@ -119,7 +137,8 @@ struct zc_tcp_sock {
 
 	/* ACK policy */
 	uint32_t segs_unacked, quickack;
-	bool ack_now;
+	bool ack_now;                /* an ACK goes with the next output (zc__tcp_ack_now) */
+	uint8_t ack_why;             /* enum zc_tcp_tx_reason: why, if it goes alone */
 
 	/* options */
 	bool nodelay, cork, keepalive;
@@ -147,35 +166,76 @@ struct zc__tcp {
 	struct zc_tcp_sock **heap;
 	uint32_t nheap, heapcap;
 	uint32_t count;
-	uint64_t key[2];             /* SipHash key for ISNs and ports */
+	uint64_t key[2];             /* SipHash key for ISNs */
 	struct zc_tcp_stats stats;
+	struct zc_tcp_path_stats paths;
 };
 
-static inline struct zc__tcp *zc__tcp_of(struct zc_stack *st) { return st->tcp; }
+/* Synchronized: the handshake is done (the connection may be closing). */
+static inline bool zc__tcp_connected(const struct zc_tcp_sock *s) { return s->state >= ZC_TCP_ESTABLISHED; }
 
-/* tcp_subr.c */
+/* An ACK is due: the next zc__tcp_output sends one, on data or alone
+ * (then counted under why: the first reason since the last ACK went). */
+static inline void zc__tcp_ack_now(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why)
+{
+	if (!s->ack_now)
+		s->ack_why = (uint8_t)why;
+	s->ack_now = true;
+}
+
+/* tcp_table.c */
 int zc__tcp_init(struct zc_stack *st);
 void zc__tcp_fini(struct zc_stack *st);
-struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st);
 void zc__tcp_hash(struct zc_tcp_sock *s);
+void zc__tcp_hash_listener(struct zc_tcp_sock *s);
+void zc__tcp_unhash(struct zc_tcp_sock *s);
 struct zc_tcp_sock *zc__tcp_lookup(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
 				   uint16_t rport);
 struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport);
+int zc__tcp_bind_tuple(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
 tcp_seq zc__tcp_isn(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
+
+/* tcp_cb.c */
+struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st);
+void zc__tcp_free(struct zc_tcp_sock *s);
+/* Every change of s->state: counted (zc_tcp_path_stats), logged at debug
+ * level, and curr_estab kept. */
+void zc__tcp_set_state(struct zc_tcp_sock *s, enum zc_tcp_state st);
 /* The connection is over: err (0 or errno) becomes SO_ERROR, queues are
  * freed, timers stop; an orphan or unaccepted child is freed. */
 void zc__tcp_drop(struct zc_tcp_sock *s, int err);
 /* TIME_WAIT ran out or the last ACK came: state CLOSED; an orphan is freed
  * (returns true: s is gone). */
 bool zc__tcp_closed(struct zc_tcp_sock *s);
-void zc__tcp_set_state(struct zc_tcp_sock *s, enum zc_tcp_state st);
+/* The 2*MSL timer (re)starts: how long TIME_WAIT lasts, and how long an
+ * orphan waits in FIN_WAIT_2 (Linux's tcp_fin_timeout). */
+void zc__tcp_2msl(struct zc_tcp_sock *s);
+/* Both FINs are acknowledged: TIME_WAIT, with no timer but 2*MSL. */
+void zc__tcp_time_wait(struct zc_tcp_sock *s);
+/* A listener's child became established: queue it for accept. */
+void zc__tcp_child_ready(struct zc_tcp_sock *c);
+/* Remove a child from its listener's queues. */
+void zc__tcp_unlink_child(struct zc_tcp_sock *c);
+
+/* tcp_send.c */
 void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n); /* acked bytes leave the send buffer */
+
+/* tcp_opt.c */
 /* Window scale that lets a buffer of `buf` bytes be advertised. */
 uint8_t zc__tcp_wscale_for(uint32_t buf);
 /* The initial state of a new connection's send side (MSS from the NIC). */
 void zc__tcp_init_conn(struct zc_tcp_sock *s);
-/* A listener's child became established: queue it for accept. */
-void zc__tcp_child_ready(struct zc_tcp_sock *c);
+/* Options of the peer's SYN: MSS, window scale, timestamps, SACK-permitted. */
+void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th);
+
+/* tcp_reass.c */
+void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m);
+/* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps. */
+void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m);
+/* Move what became in order from the out-of-order queue. */
+void zc__tcp_ooo_drain(struct zc_tcp_sock *s);
+/* Up to max SACK blocks describing the out-of-order queue, into o. */
+void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max);
 
 /* tcp_timer.c */
 void zc__tcp_timer_set(struct zc_tcp_sock *s, enum zc__tcp_timer t, uint64_t when);
@@ -186,20 +246,20 @@ void zc__tcp_rtt_sample(struct zc_tcp_sock *s, uint64_t rtt);
 void zc__tcp_arm_rexmt(struct zc_tcp_sock *s);
 void zc__tcp_keep_reset(struct zc_tcp_sock *s);
 
-/* tcp_output.c */
-/* Send what the state, windows and policies allow (data, FIN, ACK). */
+/* tcp_output.c: every segment of a connection leaves through one decision
+ * (zc__tcp_decide) and one send path, counted under its reason. */
+/* Send what the state, windows and policies allow: the SYN, data, the FIN,
+ * an ACK asked for (zc__tcp_ack_now). */
 void zc__tcp_output(struct zc_tcp_sock *s);
-/* One segment: flags, data [seq, seq+len) from the send buffer. 0 or -errno. */
-int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_t flags);
-/* A bare ACK now (challenge ACKs, duplicate ACKs, ACKs to bad segments). */
-void zc__tcp_send_ack(struct zc_tcp_sock *s);
-/* Retransmit the first unacknowledged segment (fast retransmit, partial ACK). */
-void zc__tcp_rexmit_first(struct zc_tcp_sock *s);
+/* The one segment an event calls for: ZC_TCP_TX_SYN (the SYN-ACK of a
+ * simultaneous open), _SYN_RETRANSMIT, _FAST_RETRANSMIT,
+ * _RECOVERY_RETRANSMIT, _ACK_REPLY, _CHALLENGE_ACK, _PERSIST_PROBE,
+ * _KEEPALIVE or _RST (none in a state that has no peer to tell). */
+void zc__tcp_output_for(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why);
 /* A RST answering a segment that has no connection or is unacceptable
  * (RFC 9293 3.10.7.1). */
 void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const struct zc_tcp *th,
 			 uint32_t seglen);
-void zc__tcp_send_rst(struct zc_tcp_sock *s);
 uint32_t zc__tcp_rcv_space(const struct zc_tcp_sock *s);
 uint32_t zc__tcp_now_ts(const struct zc_tcp_sock *s);
 

@@ -155,15 +155,14 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 		}
 		s->backoff++;
 		t->stats.timeouts++;
-		uint8_t flags = ZC_TCP_SYN | (s->state == ZC_TCP_SYN_RECEIVED ? ZC_TCP_ACK : 0);
-		zc__tcp_xmit(s, s->iss, 0, flags);
+		zc__tcp_output_for(s, ZC_TCP_TX_SYN_RETRANSMIT);
 		zc__tcp_arm_rexmt(s);
 		return;
 	}
 	if (s->snd_una == s->snd_max)
 		return; /* nothing outstanding */
 	if (++s->rexmt_count > t->cfg.retries) {
-		zc__tcp_send_rst(s);
+		zc__tcp_output_for(s, ZC_TCP_TX_RST);
 		zc__tcp_drop(s, ETIMEDOUT);
 		return;
 	}
@@ -189,11 +188,7 @@ static void zc__tcp_persist_fire(struct zc_tcp_sock *s)
 	}
 	/* a one-byte probe of new data (RFC 9293 3.8.6.1) */
 	t->stats.zero_window_probes++;
-	zc__tcp_xmit(s, s->snd_nxt, 1, ZC_TCP_ACK);
-	/* the byte counts as sent for the ACK check, but SND.NXT stays: while the
-	 * window is closed the same byte is probed again (BSD's persist case) */
-	if (seq_gt(s->snd_nxt + 1, s->snd_max))
-		s->snd_max = s->snd_nxt + 1;
+	zc__tcp_output_for(s, ZC_TCP_TX_PERSIST_PROBE);
 	if (s->persist_shift < 16)
 		s->persist_shift++;
 	uint64_t d = s->rto << s->persist_shift;
@@ -208,14 +203,13 @@ static void zc__tcp_keep_fire(struct zc_tcp_sock *s)
 	if (!s->keepalive || s->state < ZC_TCP_ESTABLISHED || s->state == ZC_TCP_TIME_WAIT)
 		return;
 	if (s->keep_probes >= s->keepcnt) {
-		zc__tcp_send_rst(s);
+		zc__tcp_output_for(s, ZC_TCP_TX_RST);
 		zc__tcp_drop(s, ETIMEDOUT);
 		return;
 	}
 	s->keep_probes++;
 	t->stats.keepalive_probes++;
-	/* SEG.SEQ = SND.NXT-1 with no data elicits an ACK (RFC 9293 3.8.4) */
-	zc__tcp_xmit(s, s->snd_una - 1, 0, ZC_TCP_ACK);
+	zc__tcp_output_for(s, ZC_TCP_TX_KEEPALIVE);
 	zc__tcp_timer_set(s, ZC__T_KEEP, s->st->now + (uint64_t)s->keepintvl_s * 1000000000ull);
 }
 
@@ -239,7 +233,7 @@ void zc__tcp_timers(struct zc_stack *st)
 		case ZC__T_PERSIST: zc__tcp_persist_fire(s); break;
 		case ZC__T_DELACK:
 			t->stats.delayed_acks++;
-			s->ack_now = true;
+			zc__tcp_ack_now(s, ZC_TCP_TX_DELAYED_ACK);
 			zc__tcp_output(s);
 			break;
 		case ZC__T_KEEP: zc__tcp_keep_fire(s); break;

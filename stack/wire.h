@@ -147,6 +147,22 @@ enum zc_drop_reason zc_tcp_parse_header(const uint8_t *p, size_t contig, size_t 
  * with checksum 0; returns the header length (<= 60), or 0 when the options
  * do not fit. */
 size_t zc_tcp_build(uint8_t *p, const struct zc_tcp *t);
+
+/* --- TCP header fields in place, for the stack's TCP (tcp_input.c,
+ * tcp_output.c) so that it reads and writes no header byte by offset ---- */
+/* The header's length in bytes from its data offset (RFC 9293 3.1), or 0
+ * when the data offset is not among the len bytes readable at p. Checked
+ * against nothing else: zc_tcp_parse_header does that. */
+size_t zc_tcp_peek_hdr_len(const uint8_t *p, size_t len);
+/* Writes the checksum field of the header at p. */
+void zc_tcp_put_csum(uint8_t *p, uint16_t csum);
+/* What options cost a segment, as zc_tcp_build lays them out. */
+#define ZC_TCP_MAXOPTLEN (ZC_TCP_MAXHLEN - ZC_TCP_HLEN) /* 40 */
+#define ZC_TCPOLEN_TS_ALIGNED 12u  /* NOP, NOP, timestamps (10) */
+#define ZC_TCPOLEN_SACK_BASE 4u    /* NOP, NOP, kind, length: before the blocks */
+#define ZC_TCPOLEN_SACK_BLOCK 8u   /* left and right edge */
+/* --- end of the TCP accessors ------------------------------------------- */
+
 /* Fill the checksum of a TCP or UDP segment that lies contiguous at p. */
 void zc_l4_set_csum(uint8_t *p, size_t len, uint8_t proto, uint32_t src, uint32_t dst);
 

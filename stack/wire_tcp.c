@@ -69,12 +69,24 @@ static enum zc_drop_reason zc__tcp_options(const uint8_t *p, size_t hlen, struct
 	return ZC_DROP_NONE;
 }
 
+#define ZC__TCP_OFF_DOFF 12u /* data offset: the high 4 bits, in 32-bit words */
+#define ZC__TCP_OFF_CSUM 16u
+
+size_t zc_tcp_peek_hdr_len(const uint8_t *p, size_t len)
+{
+	if (len <= ZC__TCP_OFF_DOFF)
+		return 0;
+	return (size_t)(p[ZC__TCP_OFF_DOFF] >> 4) * 4;
+}
+
+void zc_tcp_put_csum(uint8_t *p, uint16_t csum) { zc_put16(p + ZC__TCP_OFF_CSUM, csum); }
+
 enum zc_drop_reason zc_tcp_parse_header(const uint8_t *p, size_t contig, size_t len, struct zc_tcp *t,
 					struct zc_drops *d)
 {
 	if (contig < ZC_TCP_HLEN || len < ZC_TCP_HLEN)
 		return zc_drop(d, ZC_DROP_TCP_SHORT);
-	size_t hlen = (size_t)(p[12] >> 4) * 4;
+	size_t hlen = zc_tcp_peek_hdr_len(p, contig);
 	if (hlen < ZC_TCP_HLEN)
 		return zc_drop(d, ZC_DROP_TCP_DOFF_SMALL);
 	if (hlen > len || hlen > contig)

@@ -1,0 +1,112 @@
+/*
+ * tcp_reass.c - putting received data in sequence order: the in-order
+ * queue the application reads (tcp_recv.c), the out-of-order queue
+ * (sorted by sequence number, kept in each packet's tstamp, overlaps
+ * trimmed, bounded by ZC__TCP_OOO_MAX segments and by the window), what
+ * becomes in order when a hole fills, and the SACK blocks (RFC 2018) that
+ * describe the out-of-order queue to the peer.
+ */
+#include "stack/tcp_priv.h"
+
+void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
+{
+	m->nextpkt = NULL;
+	if (s->rq_tail)
+		s->rq_tail->nextpkt = m;
+	else
+		s->rq_head = m;
+	s->rq_tail = m;
+	s->rq_len += m->pkt_len;
+}
+
+/* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps
+ * with what is there; the queue keeps at most ZC__TCP_OOO_MAX segments. */
+void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
+{
+	struct zc__tcp *t = s->st->tcp;
+	struct zc_mbuf **pp = &s->ooo;
+	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq))
+		pp = &(*pp)->nextpkt;
+	/* trim against the segment before (already passed) and after */
+	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq)) {
+		uint32_t over = (tcp_seq)(*pp)->tstamp + (*pp)->pkt_len - seq;
+		if (over >= m->pkt_len) {
+			zc_mbuf_free(m);
+			return;
+		}
+		zc_mbuf_adj(m, over);
+		seq += over;
+		pp = &(*pp)->nextpkt;
+	}
+	/* drop queued segments that m covers completely, trim a partial one */
+	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq + m->pkt_len)) {
+		struct zc_mbuf *d = *pp;
+		*pp = d->nextpkt;
+		s->ooo_n--;
+		s->ooo_bytes -= d->pkt_len;
+		d->nextpkt = NULL;
+		zc_mbuf_free(d);
+	}
+	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq + m->pkt_len))
+		zc_mbuf_trim(m, seq + m->pkt_len - (tcp_seq)(*pp)->tstamp);
+	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX) {
+		zc_mbuf_free(m);
+		return;
+	}
+	m->tstamp = seq;
+	m->nextpkt = *pp;
+	*pp = m;
+	s->last_ooo = seq;
+	s->ooo_n++;
+	s->ooo_bytes += m->pkt_len;
+	s->ooo_packets++;
+	t->stats.ooo_segs++;
+}
+
+/* Move what became in order from the out-of-order queue. */
+void zc__tcp_ooo_drain(struct zc_tcp_sock *s)
+{
+	while (s->ooo && seq_le((tcp_seq)s->ooo->tstamp, s->rcv_nxt)) {
+		struct zc_mbuf *m = s->ooo;
+		s->ooo = m->nextpkt;
+		s->ooo_n--;
+		s->ooo_bytes -= m->pkt_len;
+		tcp_seq seq = (tcp_seq)m->tstamp;
+		uint32_t over = s->rcv_nxt - seq;
+		if (over >= m->pkt_len) {
+			m->nextpkt = NULL;
+			zc_mbuf_free(m);
+			continue;
+		}
+		zc_mbuf_adj(m, over);
+		s->rcv_nxt += m->pkt_len;
+		s->bytes_received += m->pkt_len;
+		zc__tcp_rq_append(s, m);
+	}
+}
+
+/* SACK blocks (RFC 2018 4) from the out-of-order queue: the block holding
+ * the newest arrival first, then the others in sequence order. */
+void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max)
+{
+	struct zc_tcp_sack_block b[ZC__TCP_SACK_SCAN];
+	unsigned n = 0;
+	for (struct zc_mbuf *m = s->ooo; m && n < ZC__TCP_SACK_SCAN; m = m->nextpkt) {
+		tcp_seq l = (tcp_seq)m->tstamp, r = l + m->pkt_len;
+		if (n && b[n - 1].right == l)
+			b[n - 1].right = r; /* contiguous: one block */
+		else
+			b[n++] = (struct zc_tcp_sack_block){ l, r };
+	}
+	unsigned first = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (seq_le(b[i].left, s->last_ooo) && seq_lt(s->last_ooo, b[i].right))
+			first = i;
+	o->nsack = 0;
+	if (n == 0)
+		return;
+	o->sack[o->nsack++] = b[first];
+	for (unsigned i = 0; i < n && o->nsack < max; i++)
+		if (i != first)
+			o->sack[o->nsack++] = b[i];
+}

@@ -1,0 +1,229 @@
+/*
+ * tcp_table.c - the stack's TCP state and its connection table: the
+ * configuration, the 4-tuple hash and the listeners (where tcp_input.c
+ * finds a segment's connection), local ports (bind, ephemeral choice) and
+ * ISNs (RFC 6528, SipHash-2-4 under a per-stack key).
+ */
+#include "stack/tcp_priv.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static const struct zc_tcp_config zc__tcp_defaults = {
+	.msl_ns = 30000000000ull,
+	.rto_min_ns = 200000000ull,
+	.rto_max_ns = 60000000000ull,
+	.rto_initial_ns = 1000000000ull,
+	.delack_ns = 40000000ull,
+	.syn_retries = 6,
+	.retries = 12,
+	.sndbuf = 4u << 20,
+	.rcvbuf = 4u << 20,
+	.max_conns = 65536,
+};
+
+int zc__tcp_init(struct zc_stack *st)
+{
+	struct zc__tcp *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	t->cfg = zc__tcp_defaults;
+	t->key[0] = zc_rng_next(&st->rng);
+	t->key[1] = zc_rng_next(&st->rng);
+	st->tcp = t;
+	return 0;
+}
+
+int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
+{
+	struct zc_tcp_config *d = &st->tcp->cfg;
+#define ZC__SET(f)        \
+	if (c->f)         \
+		d->f = c->f;
+	ZC__SET(msl_ns) ZC__SET(rto_min_ns) ZC__SET(rto_max_ns) ZC__SET(rto_initial_ns)
+	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
+	ZC__SET(max_conns) ZC__SET(autotune_min)
+#undef ZC__SET
+	if (d->rto_min_ns > d->rto_max_ns || d->rto_initial_ns > d->rto_max_ns || d->sndbuf < ZC__TCP_BUF_MIN ||
+	    d->rcvbuf < ZC__TCP_BUF_MIN || d->rcvbuf > ZC__TCP_BUF_MAX)
+		return -EINVAL;
+	return 0;
+}
+
+void zc__tcp_fini(struct zc_stack *st)
+{
+	struct zc__tcp *t = st->tcp;
+	if (t == NULL)
+		return;
+	while (t->all)
+		zc__tcp_free(t->all);
+	free(t->heap);
+	free(t);
+	st->tcp = NULL;
+}
+
+/* --- tables ------------------------------------------------------------------- */
+
+/* Multiplicative hashing of the 4-tuple (Knuth's golden-ratio constant and
+ * two of xxHash's 32-bit primes), the high bits folded down. */
+static uint32_t zc__bucket(uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	uint32_t h = lip * 2654435761u ^ rip * 2246822519u ^ ((uint32_t)lport << 16 | rport) * 3266489917u;
+	return (h ^ (h >> 15)) & (ZC__TCP_HASH - 1);
+}
+
+void zc__tcp_unhash(struct zc_tcp_sock *s)
+{
+	struct zc__tcp *t = s->st->tcp;
+	if (!s->hashed)
+		return;
+	struct zc_tcp_sock **pp = s->in_listeners
+		? &t->listeners : &t->hash[zc__bucket(s->lip, s->lport, s->rip, s->rport)];
+	for (; *pp; pp = &(*pp)->hnext)
+		if (*pp == s) {
+			*pp = s->hnext;
+			break;
+		}
+	s->hashed = false;
+	s->in_listeners = false;
+}
+
+void zc__tcp_hash(struct zc_tcp_sock *s)
+{
+	struct zc__tcp *t = s->st->tcp;
+	uint32_t b = zc__bucket(s->lip, s->lport, s->rip, s->rport);
+	s->hnext = t->hash[b];
+	t->hash[b] = s;
+	s->hashed = true;
+}
+
+/* A listening socket joins the listener list (zc__tcp_listener finds it). */
+void zc__tcp_hash_listener(struct zc_tcp_sock *s)
+{
+	struct zc__tcp *t = s->st->tcp;
+	s->hnext = t->listeners;
+	t->listeners = s;
+	s->hashed = true;
+	s->in_listeners = true;
+}
+
+struct zc_tcp_sock *zc__tcp_lookup(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+				   uint16_t rport)
+{
+	for (struct zc_tcp_sock *s = st->tcp->hash[zc__bucket(lip, lport, rip, rport)]; s; s = s->hnext)
+		if (s->lport == lport && s->rport == rport && s->rip == rip && s->lip == lip)
+			return s;
+	return NULL;
+}
+
+struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport)
+{
+	for (struct zc_tcp_sock *s = st->tcp->listeners; s; s = s->hnext)
+		if (s->lport == lport && (s->lip == 0 || s->lip == lip))
+			return s;
+	return NULL;
+}
+
+/* --- ports ------------------------------------------------------------------ */
+
+static bool zc__port_in_use(struct zc_stack *st, uint32_t ip, uint16_t port)
+{
+	for (struct zc_tcp_sock *s = st->tcp->all; s; s = s->anext)
+		if (s->lport == port && (s->lip == 0 || ip == 0 || s->lip == ip) && s->parent == NULL &&
+		    (s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_CLOSED))
+			return true;
+	return false;
+}
+
+int zc_tcp_bind(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
+{
+	struct zc_stack *st = s->st;
+	if (s->lport || s->state != ZC_TCP_CLOSED)
+		return -EINVAL;
+	if (ip != 0 && ip != st->ip)
+		return -EADDRNOTAVAIL;
+	if (port == 0) {
+		uint32_t span = 65536u - ZC__EPHEMERAL_LO, start = (uint32_t)zc_rng_below(&st->rng, span);
+		for (uint32_t i = 0; i < span && port == 0; i++) {
+			uint16_t p = (uint16_t)(ZC__EPHEMERAL_LO + (start + i) % span);
+			if (!zc__port_in_use(st, ip, p))
+				port = p;
+		}
+		if (port == 0)
+			return -EADDRINUSE;
+	} else if (zc__port_in_use(st, ip, port)) {
+		return -EADDRINUSE;
+	}
+	s->lip = ip;
+	s->lport = port;
+	return 0;
+}
+
+/* The 4-tuple of a connect to ip:port: the stack's address and the bound
+ * port, or an ephemeral one free for this remote end. 0, -EADDRNOTAVAIL
+ * (no port left) or -EADDRINUSE (the bound port already talks to it). */
+int zc__tcp_bind_tuple(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
+{
+	struct zc_stack *st = s->st;
+	s->rip = ip;
+	s->rport = port;
+	if (s->lport == 0) {
+		/* an ephemeral port free for this 4-tuple */
+		uint32_t span = 65536u - ZC__EPHEMERAL_LO, start = (uint32_t)zc_rng_below(&st->rng, span);
+		for (uint32_t i = 0; i < span && s->lport == 0; i++) {
+			uint16_t p = (uint16_t)(ZC__EPHEMERAL_LO + (start + i) % span);
+			if (!zc__port_in_use(st, 0, p) && !zc__tcp_lookup(st, st->ip, p, ip, port))
+				s->lport = p;
+		}
+		if (s->lport == 0) {
+			s->rip = 0;
+			s->rport = 0;
+			return -EADDRNOTAVAIL;
+		}
+	} else if (zc__tcp_lookup(st, st->ip, s->lport, ip, port)) {
+		s->rip = 0;
+		s->rport = 0;
+		return -EADDRINUSE;
+	}
+	s->lip = st->ip;
+	return 0;
+}
+
+/* --- ISNs: SipHash-2-4 (Aumasson and Bernstein) ---------------------------- */
+
+#define ZC__ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define ZC__SIPROUND                                                          \
+	do {                                                                  \
+		v0 += v1; v1 = ZC__ROTL(v1, 13); v1 ^= v0; v0 = ZC__ROTL(v0, 32); \
+		v2 += v3; v3 = ZC__ROTL(v3, 16); v3 ^= v2;                    \
+		v0 += v3; v3 = ZC__ROTL(v3, 21); v3 ^= v0;                    \
+		v2 += v1; v1 = ZC__ROTL(v1, 17); v1 ^= v2; v2 = ZC__ROTL(v2, 32); \
+	} while (0)
+
+/* SipHash-2-4 of two 64-bit words. */
+static uint64_t zc__siphash(const uint64_t k[2], uint64_t m0, uint64_t m1)
+{
+	uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
+	uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];
+	uint64_t m[3] = { m0, m1, (uint64_t)16 << 56 };
+	for (int i = 0; i < 3; i++) {
+		v3 ^= m[i];
+		ZC__SIPROUND;
+		ZC__SIPROUND;
+		v0 ^= m[i];
+	}
+	v2 ^= 0xff;
+	for (int i = 0; i < 4; i++)
+		ZC__SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+#define ZC__TCP_ISN_TICK_NS 4000u /* RFC 6528's M: a clock of 4 microseconds */
+
+/* RFC 6528: ISN = M + F(4-tuple, secret), M a 4-microsecond clock. */
+tcp_seq zc__tcp_isn(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport)
+{
+	struct zc__tcp *t = st->tcp;
+	uint64_t f = zc__siphash(t->key, (uint64_t)lip << 32 | rip, (uint64_t)lport << 16 | rport);
+	return (tcp_seq)(st->now / ZC__TCP_ISN_TICK_NS) + (tcp_seq)f;
+}

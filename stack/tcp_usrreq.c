@@ -1,0 +1,216 @@
+/*
+ * tcp_usrreq.c - what an application asks of a connection (BSD's
+ * tcp_usrreq): socket, listen, accept, connect, shutdown, close, and what
+ * it learns back (readiness for poll, SO_ERROR, addresses). Each call that
+ * sends (connect, shutdown, close) flushes the transmit queue at once.
+ * Sending and reading data are in tcp_send.c and tcp_recv.c, options in
+ * tcp_opt.c.
+ */
+#include "stack/tcp_priv.h"
+
+#include <errno.h>
+#include <poll.h>
+
+#define ZC__TCP_BACKLOG_MAX 4096 /* as Linux's default somaxconn */
+
+struct zc_tcp_sock *zc_tcp_socket(struct zc_stack *st)
+{
+	return zc__tcp_alloc(st);
+}
+
+int zc_tcp_listen(struct zc_tcp_sock *s, int backlog)
+{
+	if (s->state == ZC_TCP_LISTEN) {
+		s->backlog = backlog < 1 ? 1 : (uint32_t)backlog;
+		return 0;
+	}
+	if (s->state != ZC_TCP_CLOSED || s->rport)
+		return -EINVAL;
+	if (s->lport == 0) {
+		int r = zc_tcp_bind(s, 0, 0);
+		if (r)
+			return r;
+	}
+	s->backlog = backlog < 1 ? 1 : backlog > ZC__TCP_BACKLOG_MAX ? ZC__TCP_BACKLOG_MAX : (uint32_t)backlog;
+	zc__tcp_set_state(s, ZC_TCP_LISTEN);
+	zc__tcp_hash_listener(s);
+	return 0;
+}
+
+struct zc_tcp_sock *zc_tcp_accept(struct zc_tcp_sock *s, int *err)
+{
+	if (s->state != ZC_TCP_LISTEN) {
+		*err = -EINVAL;
+		return NULL;
+	}
+	struct zc_tcp_sock *c = s->acc_head;
+	if (c == NULL) {
+		*err = -EAGAIN;
+		return NULL;
+	}
+	zc__tcp_unlink_child(c);
+	c->orphan = false;
+	*err = 0;
+	return c;
+}
+
+int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
+{
+	struct zc_stack *st = s->st;
+	if (s->state == ZC_TCP_SYN_SENT)
+		return -EALREADY;
+	if (s->state != ZC_TCP_CLOSED)
+		return s->state == ZC_TCP_LISTEN ? -EINVAL : -EISCONN;
+	if (s->rport)
+		return -EISCONN; /* a finished connection is not reused */
+	if (ip == 0 || port == 0 || zc__is_bcast(st, ip) || (ip >> 28) == 0xe) /* 0xe: multicast */
+		return -EINVAL;
+	int r = zc__tcp_bind_tuple(s, ip, port);
+	if (r)
+		return r;
+	zc__tcp_init_conn(s);
+	s->iss = zc__tcp_isn(st, s->lip, s->lport, s->rip, s->rport);
+	s->snd_una = s->snd_nxt = s->snd_max = s->snd_sml = s->iss;
+	s->cc->init(s);
+	zc__tcp_set_state(s, ZC_TCP_SYN_SENT);
+	zc__tcp_hash(s);
+	st->tcp->stats.active_opens++;
+	zc__tcp_output(s);
+	zc__tx_flush(st);
+	return -EINPROGRESS;
+}
+
+int zc_tcp_shutdown(struct zc_tcp_sock *s, int how)
+{
+	if (how < 0 || how > 2)
+		return -EINVAL;
+	if (!zc__tcp_connected(s) && s->state != ZC_TCP_SYN_SENT && s->state != ZC_TCP_SYN_RECEIVED)
+		return -ENOTCONN;
+	if (how != 1)
+		s->rd_shut = true;
+	if (how != 0 && !s->wr_shut) {
+		s->wr_shut = true;
+		if (s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT ||
+		    s->state == ZC_TCP_SYN_RECEIVED) {
+			s->fin_pending = true;
+			zc__tcp_set_state(s, s->state == ZC_TCP_CLOSE_WAIT ? ZC_TCP_LAST_ACK : ZC_TCP_FIN_WAIT_1);
+			zc__tcp_output(s);
+			zc__tx_flush(s->st);
+		} else if (s->state == ZC_TCP_SYN_SENT) {
+			zc__tcp_drop(s, 0);
+		}
+	}
+	return 0;
+}
+
+static void zc__tcp_close(struct zc_tcp_sock *s);
+
+void zc_tcp_close(struct zc_tcp_sock *s)
+{
+	if (s == NULL)
+		return;
+	struct zc_stack *st = s->st;
+	zc__tcp_close(s);
+	zc__tx_flush(st);
+}
+
+static void zc__tcp_close(struct zc_tcp_sock *s)
+{
+	s->orphan = true;
+	switch (s->state) {
+	case ZC_TCP_LISTEN: {
+		/* children never accepted are reset */
+		while (s->acc_head) {
+			struct zc_tcp_sock *c = s->acc_head;
+			zc__tcp_unlink_child(c);
+			zc__tcp_output_for(c, ZC_TCP_TX_RST);
+			c->orphan = true;
+			zc__tcp_closed(c);
+		}
+		for (struct zc_tcp_sock *c = s->st->tcp->all, *n; c; c = n) {
+			n = c->anext;
+			if (c->parent == s) {
+				zc__tcp_output_for(c, ZC_TCP_TX_RST);
+				zc__tcp_closed(c);
+			}
+		}
+		zc__tcp_closed(s);
+		return;
+	}
+	case ZC_TCP_CLOSED:
+	case ZC_TCP_SYN_SENT:
+		zc__tcp_closed(s);
+		return;
+	default:
+		break;
+	}
+	if (s->rq_len > 0 || s->linger_s == 0) {
+		/* unread data or SO_LINGER 0: reset (RFC 2525 2.17) */
+		zc__tcp_output_for(s, ZC_TCP_TX_RST);
+		zc__tcp_drop(s, 0);
+		return;
+	}
+	if (!s->wr_shut) {
+		s->wr_shut = true;
+		s->rd_shut = true;
+		if (s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT ||
+		    s->state == ZC_TCP_SYN_RECEIVED) {
+			s->fin_pending = true;
+			zc__tcp_set_state(s, s->state == ZC_TCP_CLOSE_WAIT ? ZC_TCP_LAST_ACK : ZC_TCP_FIN_WAIT_1);
+			zc__tcp_output(s);
+		}
+	}
+	if (s->state == ZC_TCP_FIN_WAIT_2) /* orphan FIN_WAIT_2 times out (Linux tcp_fin_timeout) */
+		zc__tcp_2msl(s);
+}
+
+unsigned zc_tcp_events(const struct zc_tcp_sock *s)
+{
+	unsigned ev = 0;
+	if (s->state == ZC_TCP_LISTEN)
+		return s->acc_head ? POLLIN : 0;
+	if (s->rq_len || s->fin_rcvd || s->rd_shut)
+		ev |= POLLIN;
+	if (s->fin_rcvd)
+		ev |= POLLRDHUP;
+	if ((s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT) && !s->wr_shut &&
+	    s->sb_len < zc_tcp_send_limit(s))
+		ev |= POLLOUT;
+	if (s->error)
+		ev |= POLLERR;
+	if (s->state == ZC_TCP_CLOSED && s->rport)
+		ev |= POLLHUP | POLLIN;
+	if (s->fin_rcvd && s->wr_shut)
+		ev |= POLLHUP;
+	return ev;
+}
+
+int zc_tcp_error(struct zc_tcp_sock *s)
+{
+	int e = s->error;
+	s->error = 0;
+	return e;
+}
+
+enum zc_tcp_state zc_tcp_get_state(const struct zc_tcp_sock *s) { return (enum zc_tcp_state)s->state; }
+
+int zc_tcp_local(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port)
+{
+	*ip = s->lip ? s->lip : (s->rport ? s->st->ip : 0);
+	*port = s->lport;
+	return 0;
+}
+
+int zc_tcp_remote(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port)
+{
+	if (s->rport == 0 || s->state == ZC_TCP_SYN_SENT)
+		return -ENOTCONN;
+	*ip = s->rip;
+	*port = s->rport;
+	return 0;
+}
+
+uint32_t zc_tcp_change(const struct zc_tcp_sock *s)
+{
+	return s->segs_in + (s->nacc << 20) + ((uint32_t)s->state << 28);
+}
