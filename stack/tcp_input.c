@@ -98,6 +98,7 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	c->snd_wl1 = g->seq;
 	c->iss = zc__tcp_isn(st, c->lip, c->lport, c->rip, c->rport);
 	c->snd_una = c->snd_nxt = c->snd_max = c->snd_sml = c->iss;
+	c->recover = c->iss; /* RFC 6582 3.2 step 1: recover starts at the ISS */
 	c->snd_wl2 = c->iss;
 	c->cc->init(c);
 	zc__tcp_set_state(c, ZC_TCP_SYN_RECEIVED);
