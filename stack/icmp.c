@@ -146,8 +146,10 @@ int zc_ping_send(struct zc_stack *st, uint32_t dst, uint16_t seq, const void *da
 	if (len + ZC_ICMP_HLEN + ZC_IPV4_HLEN > st->nif->caps.mtu)
 		return -EMSGSIZE;
 	struct zc_mbuf *m = zc__udp_build_payload(st, data, len, ZC_ICMP_HLEN);
-	if (m == NULL)
+	if (m == NULL) {
+		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS); /* as zc_udp_sendto counts it */
 		return -ENOBUFS;
+	}
 	uint8_t *p = zc_mbuf_prepend(m, ZC_ICMP_HLEN);
 	struct zc_icmp ic = { .type = ZC_ICMP_ECHO_REQUEST, .id = st->ping.id, .seq = seq };
 	zc_icmp_build(p, &ic, 0);
