@@ -97,6 +97,7 @@ static int zc__map(struct zc_pool *p, size_t len, size_t align)
 	p->map_raw = raw;
 	p->map_raw_len = raw_len;
 	p->base = m;
+	p->map_len = len;
 	return 0;
 }
 

@@ -43,6 +43,7 @@ struct zc_pool {
 	uint32_t nframes;
 	uint64_t offset;
 	uint8_t *base;          /* mapping of frame 0 */
+	size_t map_len;         /* bytes of frames mapped at base */
 	void *map_raw;          /* what munmap takes (may be larger, for alignment) */
 	size_t map_raw_len;
 	struct zc__frame *frames;
