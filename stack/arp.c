@@ -29,8 +29,8 @@ static void zc__arp_send(struct zc_stack *st, uint16_t op, const uint8_t tha[6],
 		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS);
 		return;
 	}
-	uint8_t *p = zc_mbuf_append(m, 46); /* 28 bytes of ARP, padded to the minimum frame */
-	memset(p, 0, 46);
+	uint8_t *p = zc_mbuf_append(m, ZC_ETH_MIN_PAYLOAD); /* 28 bytes of ARP, padded */
+	memset(p, 0, ZC_ETH_MIN_PAYLOAD);
 	struct zc_arp a = { .op = op, .spa = st->ip, .tpa = tpa };
 	memcpy(a.sha, st->mac, 6);
 	if (tha)
@@ -123,18 +123,16 @@ static void zc__arp_resolved(struct zc_stack *st, struct zc__arp_entry *e, const
 void zc__arp_input(struct zc_stack *st, struct zc_mbuf *m)
 {
 	struct zc_arp a;
-	m = zc_mbuf_pullup(m, m->pkt_len < ZC_ARP_LEN ? m->pkt_len : ZC_ARP_LEN);
-	if (m == NULL) {
-		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+	m = zc__rx_pullup(st, m, m->pkt_len < ZC_ARP_LEN ? m->pkt_len : ZC_ARP_LEN, false);
+	if (m == NULL)
 		return;
-	}
 	if (zc_arp_parse(m->data, m->len, &a, &st->drops) != ZC_DROP_NONE)
 		goto out;
 	if (a.op == ZC_ARP_REQUEST)
 		st->stats.arp_requests_in++;
 	else
 		st->stats.arp_replies_in++;
-	if ((a.sha[0] & 1) || memcmp(a.sha, st->mac, 6) == 0) {
+	if (zc_eth_is_multicast(a.sha) || memcmp(a.sha, st->mac, 6) == 0) {
 		zc_drop(&st->drops, ZC_DROP_ARP_BAD_SENDER);
 		goto out;
 	}

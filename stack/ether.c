@@ -16,7 +16,7 @@ static const uint8_t zc__bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 void zc__ether_input(struct zc_stack *st, struct zc_mbuf *m)
 {
 	struct zc_eth e;
-	if (m->pkt_len > st->nif->caps.mtu + ZC_ETH_HLEN + 4 /* a VLAN tag's worth */) {
+	if (m->pkt_len > st->nif->caps.mtu + ZC_ETH_HLEN + ZC_ETH_VLAN_TAG_LEN) {
 		zc_drop(&st->drops, ZC_DROP_ETH_OVERSIZE);
 		goto drop;
 	}
@@ -24,11 +24,10 @@ void zc__ether_input(struct zc_stack *st, struct zc_mbuf *m)
 		zc_drop(&st->drops, ZC_DROP_ETH_SHORT);
 		goto drop;
 	}
-	m = zc_mbuf_pullup(m, m->pkt_len < 34 ? m->pkt_len : 34); /* Ethernet + IPv4 */
-	if (m == NULL) {
-		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+	uint32_t n = ZC_ETH_HLEN + ZC_IPV4_HLEN; /* an IPv4 header comes up with it */
+	m = zc__rx_pullup(st, m, m->pkt_len < n ? m->pkt_len : n, false);
+	if (m == NULL)
 		return;
-	}
 	if (zc_eth_parse(m->data, m->len, &e, &st->drops) != ZC_DROP_NONE)
 		goto drop;
 	bool bcast = memcmp(e.dst, zc__bcast_mac, 6) == 0;
@@ -36,7 +35,7 @@ void zc__ether_input(struct zc_stack *st, struct zc_mbuf *m)
 		zc_drop(&st->drops, ZC_DROP_ETH_NOT_US);
 		goto drop;
 	}
-	if ((e.src[0] & 1) || memcmp(e.src, st->mac, 6) == 0) {
+	if (zc_eth_is_multicast(e.src) || memcmp(e.src, st->mac, 6) == 0) {
 		zc_drop(&st->drops, ZC_DROP_ETH_BAD_SRC);
 		goto drop;
 	}

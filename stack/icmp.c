@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <string.h>
 
+#define ZC__SECOND_NS 1000000000ull
+
 static void zc__ping_deliver(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip,
 			     const struct zc_icmp *ic)
 {
@@ -62,10 +64,7 @@ void zc__icmp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4
 		goto drop;
 	}
 	zc_mbuf_adj(m, ip->hdr_len);
-	uint8_t *p = m->data;
-	uint16_t c = zc_get16(p + 2);
-	p[0] = ZC_ICMP_ECHO_REPLY;
-	zc_put16(p + 2, zc_csum_update16(c, ZC_ICMP_ECHO_REQUEST << 8, ZC_ICMP_ECHO_REPLY << 8));
+	zc_icmp_set_type(m->data, ZC_ICMP_ECHO_REPLY);
 	st->stats.icmp_echo_out++;
 	zc__ip_output(st, m, st->ip, ip->src, ZC_IPPROTO_ICMP);
 	return;
@@ -77,11 +76,13 @@ static bool zc__icmp_take_token(struct zc_stack *st)
 {
 	uint64_t el = st->now - st->icmp_last;
 	st->icmp_last = st->now;
-	uint64_t add = el >= 1000000000ull ? st->icmp_max : el * st->icmp_rate / 1000000u;
+	/* a second refills the bucket; less adds icmp_rate tokens a second:
+	 * el ns * rate * ZC__ICMP_TOKEN milli-tokens / 1e9 ns */
+	uint64_t add = el >= ZC__SECOND_NS ? st->icmp_max : el * st->icmp_rate / (ZC__SECOND_NS / ZC__ICMP_TOKEN);
 	st->icmp_tokens = st->icmp_tokens + add > st->icmp_max ? st->icmp_max : st->icmp_tokens + add;
-	if (st->icmp_tokens < 1000)
+	if (st->icmp_tokens < ZC__ICMP_TOKEN)
 		return false;
-	st->icmp_tokens -= 1000;
+	st->icmp_tokens -= ZC__ICMP_TOKEN;
 	return true;
 }
 
@@ -91,8 +92,9 @@ void zc__icmp_error(struct zc_stack *st, const struct zc_mbuf *m, const struct z
 	if (zc__is_bcast(st, ip->dst) || zc__is_martian_src(st, ip->src) || ip->src == 0)
 		return;
 	if (ip->proto == ZC_IPPROTO_ICMP) {
-		uint8_t t;
-		if (zc_mbuf_copydata(m, ip->hdr_len, 1, &t) != 1 || t != ZC_ICMP_ECHO_REQUEST)
+		uint8_t t[1];
+		uint32_t n = zc_mbuf_copydata(m, ip->hdr_len, sizeof(t), t);
+		if (zc_icmp_peek_type(t, n) != ZC_ICMP_ECHO_REQUEST)
 			return; /* never an error about an error */
 	}
 	if (!zc__icmp_take_token(st)) {
@@ -144,14 +146,16 @@ int zc_ping_send(struct zc_stack *st, uint32_t dst, uint16_t seq, const void *da
 	if (len + ZC_ICMP_HLEN + ZC_IPV4_HLEN > st->nif->caps.mtu)
 		return -EMSGSIZE;
 	struct zc_mbuf *m = zc__udp_build_payload(st, data, len, ZC_ICMP_HLEN);
-	if (m == NULL)
+	if (m == NULL) {
+		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS); /* as zc_udp_sendto counts it */
 		return -ENOBUFS;
+	}
 	uint8_t *p = zc_mbuf_prepend(m, ZC_ICMP_HLEN);
 	struct zc_icmp ic = { .type = ZC_ICMP_ECHO_REQUEST, .id = st->ping.id, .seq = seq };
 	zc_icmp_build(p, &ic, 0);
 	/* the header's own sum was taken alone: add the data's */
-	zc_put16(p + 2, 0);
-	zc_put16(p + 2, zc_csum_fold(zc_csum_mbuf(0, m, 0, m->pkt_len)));
+	zc_icmp_put_csum(p, 0);
+	zc_icmp_put_csum(p, zc_csum_fold(zc_csum_mbuf(0, m, 0, m->pkt_len)));
 	int r = zc__ip_output(st, m, st->ip, dst, ZC_IPPROTO_ICMP);
 	zc__tx_flush(st);
 	return r;

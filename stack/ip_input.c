@@ -10,28 +10,34 @@
  */
 #include "stack/stack_priv.h"
 
+struct zc_mbuf *zc__rx_pullup(struct zc_stack *st, struct zc_mbuf *m, uint32_t n, bool writable)
+{
+	m = writable ? zc_mbuf_pullup_private(m, n) : zc_mbuf_pullup(m, n);
+	if (m == NULL)
+		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
+	return m;
+}
+
 struct zc_mbuf *zc__l4_pullup(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip,
 			      uint32_t l4hdr, bool writable)
 {
 	uint32_t len = m->pkt_len - ip->hdr_len;
 	uint32_t need = ip->hdr_len + (len < l4hdr ? len : l4hdr);
-	m = writable ? zc_mbuf_pullup_private(m, need) : zc_mbuf_pullup(m, need);
-	if (m == NULL)
-		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
-	return m;
+	return zc__rx_pullup(st, m, need, writable);
 }
 
 void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m)
 {
 	struct zc_ipv4 ip;
 	uint32_t n = m->pkt_len < ZC_IPV4_HLEN ? m->pkt_len : ZC_IPV4_HLEN;
-	m = zc_mbuf_pullup(m, n);
+	m = zc__rx_pullup(st, m, n, false);
 	if (m == NULL)
-		goto nobufs;
-	if (m->len >= 1 && (m->data[0] & 0xf) > 5 && (uint32_t)(m->data[0] & 0xf) * 4 <= m->pkt_len) {
-		m = zc_mbuf_pullup(m, (uint32_t)(m->data[0] & 0xf) * 4); /* options */
+		return;
+	size_t hl = zc_ipv4_peek_hdr_len(m->data, m->len);
+	if (hl > ZC_IPV4_HLEN && hl <= m->pkt_len) {
+		m = zc__rx_pullup(st, m, (uint32_t)hl, false); /* options */
 		if (m == NULL)
-			goto nobufs;
+			return;
 	}
 	bool verify = !(m->flags & ZC_MBUF_F_L3_CSUM_OK);
 	if (zc_ipv4_parse(m->data, m->len, m->pkt_len, verify, &ip, &st->drops) != ZC_DROP_NONE)
@@ -60,12 +66,9 @@ void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m)
 	default:
 		zc_drop(&st->drops, ZC_DROP_IP_PROTO);
 		if (ip.dst == st->ip)
-			zc__icmp_error(st, m, &ip, ZC_ICMP_UNREACH, 2 /* protocol unreachable */);
+			zc__icmp_error(st, m, &ip, ZC_ICMP_UNREACH, ZC_ICMP_UNREACH_PROTO);
 		goto drop;
 	}
-nobufs:
-	zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
-	return;
 drop:
 	zc_mbuf_free(m);
 }

@@ -10,7 +10,7 @@
 int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto)
 {
 	uint32_t nh;
-	if (zc__on_link(st, dst) || dst == 0xffffffffu)
+	if (zc__on_link(st, dst) || dst == ZC_IPV4_BROADCAST)
 		nh = dst;
 	else if (st->gw)
 		nh = st->gw;

@@ -18,6 +18,10 @@
  * stack serialises access). Frame and mbuf accounting:
  *   frames_owned == free + in_flight + lent   (lost frames are no longer owned)
  *   mbufs_total  == mbufs_free + mbufs_in_use
+ *
+ * The code is in stack/pool/: frames.c (the file, huge pages, create and
+ * destroy, frames for drivers), lending.c (trading, lending, refcounts),
+ * mbuf.c (headers and chains); pool_priv.h holds what they share.
  */
 #ifndef ZC_POOL_H
 #define ZC_POOL_H
@@ -97,8 +101,6 @@ struct zc_pool_config {
 	const uint64_t *own_map;
 };
 
-enum zc_pool_huge { ZC_HUGE_NONE = 0, ZC_HUGE_THP = 1, ZC_HUGE_HUGETLB = 2 };
-
 struct zc_pool_stats {
 	uint32_t frame_size;
 	uint32_t frames_total;   /* frames in the file range */
@@ -127,10 +129,7 @@ void zc_pool_get_stats(const struct zc_pool *pool, struct zc_pool_stats *st);
 unsigned zc_pool_outstanding(const struct zc_pool *pool);
 
 uint32_t zc_pool_frame_size(const struct zc_pool *pool);
-enum zc_pool_huge zc_pool_huge_kind(const struct zc_pool *pool);
 uint8_t *zc_pool_frame_addr(const struct zc_pool *pool, uint32_t frame);
-/* Frame index of an address inside the pool's mapping, or -1. */
-int64_t zc_pool_frame_of(const struct zc_pool *pool, const void *addr);
 int zc_pool_fd(const struct zc_pool *pool);
 uint64_t zc_pool_frame_offset(const struct zc_pool *pool, uint32_t frame);
 bool zc_pool_owns(const struct zc_pool *pool, uint32_t frame);
@@ -198,8 +197,6 @@ uint8_t *zc_mbuf_prepend(struct zc_mbuf *m, uint32_t n);
 uint8_t *zc_mbuf_append(struct zc_mbuf *m, uint32_t n);
 int zc_mbuf_adj(struct zc_mbuf *m, uint32_t n);
 int zc_mbuf_trim(struct zc_mbuf *m, uint32_t n);
-uint32_t zc_mbuf_headroom(const struct zc_mbuf *m);
-uint32_t zc_mbuf_tailroom(const struct zc_mbuf *m);
 
 /* Make the first n bytes (n <= ZC_MBUF_INLINE - ZC_MBUF_HEADROOM) of the
  * packet contiguous in its head segment, moving them from later segments

@@ -12,6 +12,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Defaults of struct zc_stack_config (stack.h), for the fields left 0. */
+#define ZC__DEFAULT_TTL 64                       /* Linux's ip_default_ttl; RFC 1700 */
+#define ZC__DEFAULT_ARP_REACHABLE_NS 60000000000ull /* 60 s */
+#define ZC__DEFAULT_ARP_RETRY_NS 1000000000ull   /* 1 s */
+#define ZC__DEFAULT_ARP_RETRIES 3u
+#define ZC__DEFAULT_ICMP_RATE 1000u              /* errors per second */
+#define ZC__DEFAULT_ICMP_BURST 50u
+/* zc_stack_wait on a NIC without an interrupt: the longest nap at a time */
+#define ZC__IDLE_NAP_NS 50000ull /* 50 us */
+
 int zc_parse_ipv4(const char *s, uint32_t *ip, uint8_t *prefix_len, uint8_t def_prefix)
 {
 	char buf[32];
@@ -53,8 +63,8 @@ struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (c->prefix_len < 1 || c->prefix_len > 32 || c->ip == 0 || (c->ip >> 28) >= 0xe ||
-	    (c->ip >> 24) == 127) {
+	if (c->prefix_len < 1 || c->prefix_len > 32 || c->ip == 0 || zc_ipv4_is_multicast(c->ip) ||
+	    zc_ipv4_is_reserved(c->ip) || zc_ipv4_is_loopback(c->ip)) {
 		ZC_ERR("stack: %s/%u is not a usable host address", zc_ipv4_str(c->ip, b1), c->prefix_len);
 		errno = EINVAL;
 		return NULL;
@@ -81,12 +91,12 @@ struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
 	st->ip = c->ip;
 	st->mask = mask;
 	st->gw = c->gateway;
-	st->ttl = c->ttl ? c->ttl : 64;
-	st->arp_reachable_ns = c->arp_reachable_ns ? c->arp_reachable_ns : 60000000000ull;
-	st->arp_retry_ns = c->arp_retry_ns ? c->arp_retry_ns : 1000000000ull;
-	st->arp_retries = c->arp_retries ? c->arp_retries : 3;
-	st->icmp_rate = c->icmp_rate ? c->icmp_rate : 1000;
-	st->icmp_max = (uint64_t)(c->icmp_burst ? c->icmp_burst : 50) * 1000;
+	st->ttl = c->ttl ? c->ttl : ZC__DEFAULT_TTL;
+	st->arp_reachable_ns = c->arp_reachable_ns ? c->arp_reachable_ns : ZC__DEFAULT_ARP_REACHABLE_NS;
+	st->arp_retry_ns = c->arp_retry_ns ? c->arp_retry_ns : ZC__DEFAULT_ARP_RETRY_NS;
+	st->arp_retries = c->arp_retries ? c->arp_retries : ZC__DEFAULT_ARP_RETRIES;
+	st->icmp_rate = c->icmp_rate ? c->icmp_rate : ZC__DEFAULT_ICMP_RATE;
+	st->icmp_max = (uint64_t)(c->icmp_burst ? c->icmp_burst : ZC__DEFAULT_ICMP_BURST) * ZC__ICMP_TOKEN;
 	st->icmp_tokens = st->icmp_max;
 	st->announced = c->no_gratuitous_arp;
 	st->now = c->now;
@@ -163,7 +173,7 @@ int zc_stack_wait(struct zc_stack *st, uint64_t now, uint64_t max_ns)
 	struct zc_netif *n = st->nif;
 	int fd = n->ops->irq_fd ? n->ops->irq_fd(n) : -1;
 	if (fd < 0) {
-		uint64_t w = wait < 50000 ? wait : 50000; /* no interrupt: a short nap */
+		uint64_t w = wait < ZC__IDLE_NAP_NS ? wait : ZC__IDLE_NAP_NS; /* no interrupt: a short nap */
 		nanosleep(&(struct timespec){ 0, (long)w }, NULL);
 		return 0;
 	}
@@ -177,13 +187,12 @@ int zc_stack_wait(struct zc_stack *st, uint64_t now, uint64_t max_ns)
 }
 void zc_stack_get_stats(const struct zc_stack *st, struct zc_stack_stats *s) { *s = st->stats; }
 const struct zc_drops *zc_stack_drops(const struct zc_stack *st) { return &st->drops; }
-struct zc_netif *zc_stack_netif(const struct zc_stack *st) { return st->nif; }
 uint32_t zc_stack_ip(const struct zc_stack *st) { return st->ip; }
 
 bool zc_stack_reaches(const struct zc_stack *st, uint32_t ip)
 {
-	if ((ip >> 24) == 127 || ip == 0 || (ip >> 28) == 14 || ip == 0xffffffffu)
-		return false; /* loopback, any, multicast, broadcast */
+	if (zc_ipv4_is_loopback(ip) || ip == 0 || zc_ipv4_is_multicast(ip) || ip == ZC_IPV4_BROADCAST)
+		return false;
 	return ip == st->ip || zc__on_link(st, ip) || st->gw != 0;
 }
 

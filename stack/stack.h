@@ -87,7 +87,6 @@ bool zc_stack_tx_pending(const struct zc_stack *st);
 
 void zc_stack_get_stats(const struct zc_stack *st, struct zc_stack_stats *s);
 const struct zc_drops *zc_stack_drops(const struct zc_stack *st);
-struct zc_netif *zc_stack_netif(const struct zc_stack *st);
 uint32_t zc_stack_ip(const struct zc_stack *st);
 /* Is ip (host order) one this stack sends to: its subnet or through its
  * gateway (never loopback, multicast or broadcast)? */

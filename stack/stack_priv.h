@@ -22,7 +22,8 @@
 #define ZC__UDP_SOCKS 256u
 #define ZC__UDP_QLEN 1024u           /* datagrams per socket, besides the byte limit */
 #define ZC__UDP_RCVBUF (256u << 10)
-#define ZC__EPHEMERAL_LO 49152u
+#define ZC__EPHEMERAL_LO 49152u     /* RFC 6335's dynamic ports: 49152-65535 */
+#define ZC__ICMP_TOKEN 1000u        /* one ICMP error, in the bucket's milli-tokens */
 
 enum zc__arp_state { ZC__ARP_FREE = 0, ZC__ARP_INCOMPLETE, ZC__ARP_REACHABLE };
 
@@ -87,7 +88,8 @@ struct zc_stack {
 	uint32_t arp_queued;     /* packets in all ARP queues */
 	uint32_t arp_incomplete; /* entries waiting for an answer */
 
-	/* ICMP error token bucket (milli-tokens for integer arithmetic) */
+	/* ICMP error token bucket, in milli-tokens for integer arithmetic:
+	 * an error costs ZC__ICMP_TOKEN */
 	uint64_t icmp_tokens, icmp_max, icmp_rate;
 	uint64_t icmp_last;
 
@@ -102,11 +104,12 @@ struct zc_stack {
 
 static inline bool zc__is_bcast(const struct zc_stack *st, uint32_t ip)
 {
-	return ip == 0xffffffffu || (st->mask != 0xffffffffu && ip == (st->ip | ~st->mask));
+	/* a /32 has no directed broadcast */
+	return ip == ZC_IPV4_BROADCAST || (st->mask != 0xffffffffu && ip == (st->ip | ~st->mask));
 }
 static inline bool zc__is_martian_src(const struct zc_stack *st, uint32_t ip)
 {
-	return zc__is_bcast(st, ip) || (ip >> 28) == 0xe || (ip >> 24) == 127 || ip == st->ip;
+	return zc__is_bcast(st, ip) || zc_ipv4_is_multicast(ip) || zc_ipv4_is_loopback(ip) || ip == st->ip;
 }
 static inline bool zc__on_link(const struct zc_stack *st, uint32_t ip)
 {
@@ -128,19 +131,26 @@ void zc__arp_timer(struct zc_stack *st);
 uint64_t zc__arp_next_timer(const struct zc_stack *st);
 void zc__arp_flush_all(struct zc_stack *st);
 
-/* ip_input.c / ip_output.c. ip_output prepends a 20-byte header to m (whose
- * head segment has the headroom) and routes it; it owns m. Returns 0 or
- * -ENETUNREACH (then m is freed and counted). */
+/* ip_input.c */
 void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m);
-/* Gather the IP header and l4hdr bytes after it (fewer when the packet is
- * shorter) into the head segment, private when writable; NULL (counted,
- * m freed) when no header is left. */
+/* zc_mbuf_pullup (zc_mbuf_pullup_private when writable) of the first n
+ * bytes of a received packet (n <= its length); NULL (m freed) when no
+ * header is left, counted as rx_no_buffers. Every layer's input gathers its
+ * header through it, so that drop is counted once, where it happens. */
+struct zc_mbuf *zc__rx_pullup(struct zc_stack *st, struct zc_mbuf *m, uint32_t n, bool writable);
+/* The same for the IP header and l4hdr bytes after it (fewer when the
+ * packet is shorter). */
 struct zc_mbuf *zc__l4_pullup(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip,
 			      uint32_t l4hdr, bool writable);
+
+/* ip_output.c: prepends a 20-byte header to m (whose head segment has the
+ * headroom) and routes it; it owns m. Returns 0, or -ENETUNREACH or
+ * -ENOBUFS (then m is freed and the drop counted). */
 int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto);
 
-/* icmp.c. icmp_input takes m (owned) starting at the IP header. icmp_error answers the offending IP packet m (headers at m->data;
- * not owned: the caller frees it). */
+/* icmp.c. icmp_input takes m (owned) starting at the IP header.
+ * icmp_error answers the offending IP packet m (headers at m->data; not
+ * owned: the caller frees it). */
 void zc__icmp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip);
 void zc__icmp_error(struct zc_stack *st, const struct zc_mbuf *m, const struct zc_ipv4 *ip,
 		    uint8_t type, uint8_t code);

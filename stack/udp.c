@@ -76,7 +76,7 @@ void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 	struct zc_udp_sock *s = zc__udp_lookup(st, ip->dst, u.dport);
 	if (s == NULL) {
 		zc_drop(&st->drops, ZC_DROP_UDP_NO_PORT);
-		zc__icmp_error(st, m, ip, ZC_ICMP_UNREACH, 3 /* port unreachable */);
+		zc__icmp_error(st, m, ip, ZC_ICMP_UNREACH, ZC_ICMP_UNREACH_PORT);
 		goto drop;
 	}
 	uint32_t dlen = u.len - ZC_UDP_HLEN;
@@ -168,15 +168,15 @@ ssize_t zc_udp_sendto(struct zc_udp_sock *s, const void *buf, size_t len, uint32
 	}
 	uint8_t *p = zc_mbuf_prepend(m, ZC_UDP_HLEN);
 	struct zc_udp u = { .sport = s->lport, .dport = port };
-	zc_udp_build(p, &u, st->ip, ip, 0, false); /* header only; the sum covers the chain below */
-	zc_put16(p + 4, (uint16_t)m->pkt_len);
+	/* header only; the sum covers the chain below */
+	zc_udp_build(p, &u, st->ip, ip, m->pkt_len - ZC_UDP_HLEN, false);
 	uint32_t sum = zc_csum_pseudo_v4(st->ip, ip, ZC_IPPROTO_UDP, (uint16_t)m->pkt_len);
 	if (st->nif->caps.tx_csum && m->next) {
-		zc_put16(p + 6, (uint16_t)~zc_csum_fold(sum)); /* the NIC finishes it */
+		zc_udp_put_csum(p, (uint16_t)~zc_csum_fold(sum)); /* the NIC finishes it */
 		m->flags |= ZC_MBUF_F_TX_L4_CSUM;
 	} else {
 		uint16_t c = zc_csum_fold(zc_csum_mbuf(sum, m, 0, m->pkt_len));
-		zc_put16(p + 6, c == 0 ? 0xffff : c);
+		zc_udp_put_csum(p, c == 0 ? 0xffff : c); /* 0 would mean none */
 	}
 	st->stats.udp_out++;
 	int r = zc__ip_output(st, m, st->ip, ip, ZC_IPPROTO_UDP);

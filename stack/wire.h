@@ -30,6 +30,12 @@ struct zc_eth {
 enum zc_drop_reason zc_eth_parse(const uint8_t *p, size_t len, struct zc_eth *e, struct zc_drops *d);
 size_t zc_eth_build(uint8_t *p, const struct zc_eth *e); /* 14 bytes */
 
+/* --- Ethernet: sizes and address bits, for the stack's ether.c and arp.c --- */
+#define ZC_ETH_VLAN_TAG_LEN 4u /* an 802.1Q tag: a frame may be this much past MTU + header */
+#define ZC_ETH_MIN_PAYLOAD 46u /* the 60-byte minimum frame (64 with the FCS) less the header */
+/* The I/G bit: a group (multicast or broadcast) address (IEEE 802, 8.2). */
+static inline bool zc_eth_is_multicast(const uint8_t mac[6]) { return (mac[0] & 1u) != 0; }
+
 #define ZC_ARP_LEN 28u
 #define ZC_ARP_REQUEST 1u
 #define ZC_ARP_REPLY 2u
@@ -68,6 +74,22 @@ enum zc_drop_reason zc_ipv4_parse(const uint8_t *p, size_t contig, size_t total,
 /* Writes a 20-byte header (no options) with its checksum; hdr_len is ignored. */
 size_t zc_ipv4_build(uint8_t *p, const struct zc_ipv4 *ip);
 
+/* --- IPv4: a header in place, and address classes -------------------------
+ * The header length (bytes) that the IHL of the header at p claims, for a
+ * receiver that gathers the whole header before it parses it; 0 when no
+ * byte is readable (len 0). Unchecked beyond that: zc_ipv4_parse judges it. */
+static inline size_t zc_ipv4_peek_hdr_len(const uint8_t *p, size_t len)
+{
+	return len >= 1 ? (size_t)(p[0] & 0xfu) * 4 : 0;
+}
+#define ZC_IPV4_BROADCAST 0xffffffffu /* 255.255.255.255, the limited broadcast */
+/* 224.0.0.0/4, class D (RFC 5771) */
+static inline bool zc_ipv4_is_multicast(uint32_t ip) { return (ip >> 28) == 0xeu; }
+/* 240.0.0.0/4, class E (RFC 1112 4), and with it the limited broadcast */
+static inline bool zc_ipv4_is_reserved(uint32_t ip) { return (ip >> 28) == 0xfu; }
+/* 127.0.0.0/8 (RFC 1122 3.2.1.3) */
+static inline bool zc_ipv4_is_loopback(uint32_t ip) { return (ip >> 24) == 127u; }
+
 #define ZC_ICMP_HLEN 8u
 #define ZC_ICMP_ECHO_REPLY 0u
 #define ZC_ICMP_UNREACH 3u
@@ -84,6 +106,18 @@ enum zc_drop_reason zc_icmp_parse(const uint8_t *p, size_t len, bool verify_csum
  * caller has placed right after it (p + 8). */
 size_t zc_icmp_build(uint8_t *p, const struct zc_icmp *ic, size_t dlen);
 
+/* --- ICMP: a message in place, for the stack's icmp.c ---------------------- */
+#define ZC_ICMP_UNREACH_PROTO 2u /* destination unreachable codes (RFC 792) */
+#define ZC_ICMP_UNREACH_PORT 3u
+/* The type of the message at p, or -1 when no byte is readable (len 0). */
+static inline int zc_icmp_peek_type(const uint8_t *p, size_t len) { return len >= 1 ? p[0] : -1; }
+/* Write the checksum field of the message at p. */
+static inline void zc_icmp_put_csum(uint8_t *p, uint16_t c) { zc_put16(p + 2, c); }
+/* Change the type of the message at p (header readable) in place and
+ * update its checksum for the change (RFC 1624): an echo request becomes
+ * its reply without summing the data again. */
+void zc_icmp_set_type(uint8_t *p, uint8_t type);
+
 #define ZC_UDP_HLEN 8u
 struct zc_udp {
 	uint16_t sport, dport;
@@ -96,6 +130,10 @@ enum zc_drop_reason zc_udp_parse(const uint8_t *p, size_t len, uint32_t src, uin
 /* Writes the header with len = 8 + dlen and the checksum over p[0..8+dlen). */
 size_t zc_udp_build(uint8_t *p, const struct zc_udp *u, uint32_t src, uint32_t dst, size_t dlen,
 		    bool with_csum);
+
+/* --- UDP: a header in place, for the stack's udp.c ------------------------ */
+/* Write the checksum field of the header at p (0: none, RFC 768). */
+static inline void zc_udp_put_csum(uint8_t *p, uint16_t c) { zc_put16(p + 6, c); }
 
 #define ZC_TCP_HLEN 20u
 #define ZC_TCP_MAXHLEN 60u

@@ -26,3 +26,10 @@ size_t zc_icmp_build(uint8_t *p, const struct zc_icmp *ic, size_t dlen)
 	zc_put16(p + 2, zc_csum(p, ZC_ICMP_HLEN + dlen));
 	return ZC_ICMP_HLEN;
 }
+
+void zc_icmp_set_type(uint8_t *p, uint8_t type)
+{
+	uint16_t old = zc_get16(p), now = (uint16_t)(type << 8 | p[1]);
+	p[0] = type;
+	zc_put16(p + 2, zc_csum_update16(zc_get16(p + 2), old, now));
+}

@@ -1,0 +1,796 @@
+/*
+ * test_drops.c - every drop reason in stack/drop.h, provoked once.
+ *
+ * One test per reason, named after it: a fresh stack on a fake NIC (the
+ * test hands it frames and sees what it sends) is fed one bad input, and
+ * exactly that reason's counter must rise by one while every other drop
+ * counter stays where it was. The cases are a table of {reason, how}: one
+ * bad frame (built after any preparation: a resolved neighbour, a listener,
+ * a connection), or steps that mark() the counters before their last one.
+ * The tests are made from drop.h's list, not from the table, so a reason
+ * added there without an entry here fails as "no case"; an entry that
+ * cannot provoke its reason says why instead, and the test reports it.
+ */
+#include "stack/log.h"
+#include "stack/netif.h"
+#include "stack/pool.h"
+#include "stack/stack.h"
+#include "stack/tcp.h"
+#include "stack/wire.h"
+
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#define IP_B 0x0a000002u      /* 10.0.0.2/24: the stack */
+#define IP_X 0x0a000005u      /* its neighbour, played by the test */
+#define IP_NOBODY 0x0a000009u /* on the link, never answers */
+#define IP_BCAST 0x0a0000ffu
+#define T0 1000000000ull
+#define MTU 1500u
+#define FRAME_MAX 2048u
+
+static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x02 };
+static const uint8_t MAC_X[6] = { 0x02, 0, 0, 0, 0, 0x05 };
+static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+/* --- a fake NIC: frames in from the test, frames out copied and freed ------- */
+
+struct fake_nic {
+	struct zc_netif nif;
+	struct zc_mbuf *rxq[8];
+	int rxn;
+	bool refuse_tx;          /* a full ring: tx_burst takes nothing */
+	uint8_t last[FRAME_MAX]; /* the last frame the stack sent */
+	uint32_t last_len, nsent;
+};
+
+static int fake_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
+{
+	struct fake_nic *f = (struct fake_nic *)nif;
+	(void)now;
+	int k = f->rxn < n ? f->rxn : n;
+	memcpy(pkts, f->rxq, (size_t)k * sizeof(*pkts));
+	memmove(f->rxq, f->rxq + k, (size_t)(f->rxn - k) * sizeof(*pkts));
+	f->rxn -= k;
+	return k;
+}
+
+static int fake_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
+{
+	(void)now;
+	struct fake_nic *f = (struct fake_nic *)nif;
+	if (f->refuse_tx)
+		return 0;
+	for (int i = 0; i < n; i++, f->nsent++) {
+		f->last_len = zc_mbuf_copydata(pkts[i], 0, FRAME_MAX, f->last);
+		zc_mbuf_free(pkts[i]);
+	}
+	return n;
+}
+
+static void fake_close(struct zc_netif *nif)
+{
+	struct fake_nic *f = (struct fake_nic *)nif;
+	while (f->rxn)
+		zc_mbuf_free(f->rxq[--f->rxn]);
+	zc_pool_destroy(nif->pool);
+	free(f);
+}
+
+static const struct zc_netif_ops fake_ops = {
+	.rx_burst = fake_rx, .tx_burst = fake_tx, .close = fake_close,
+};
+
+/* --- the environment of one case -------------------------------------------- */
+
+struct env {
+	const struct drop_case *c;
+	struct fake_nic *nic;
+	struct zc_pool *pool;
+	struct zc_stack *st;
+	uint64_t now;
+	struct zc_drops mark;
+	bool marked;
+	uint8_t f[FRAME_MAX], l4[FRAME_MAX]; /* a frame and its L4 part, for the builders */
+};
+
+/* The counters as they are before the one bad input. */
+static void mark(struct env *e)
+{
+	e->mark = *zc_stack_drops(e->st);
+	e->marked = true;
+}
+
+/* Hand the stack one frame of len bytes: the first 128 in an inline head
+ * (as a header-split NIC gives them), the rest in pool frames. */
+static void inject(struct env *e, const uint8_t *f, size_t len)
+{
+	struct zc_mbuf *m = zc_mbuf_alloc(e->pool);
+	assert_non_null(m);
+	uint32_t k = len < ZC_MBUF_INLINE - ZC_MBUF_HEADROOM ? (uint32_t)len : ZC_MBUF_INLINE - ZC_MBUF_HEADROOM;
+	memcpy(zc_mbuf_append(m, k), f, k);
+	for (size_t off = k; off < len;) {
+		struct zc_mbuf *s = zc_mbuf_alloc_frame(e->pool);
+		assert_non_null(s);
+		uint32_t n = len - off < 4096 ? (uint32_t)(len - off) : 4096;
+		memcpy(zc_mbuf_append(s, n), f + off, n);
+		s->pkt_len = n;
+		zc_mbuf_cat(m, s);
+		off += n;
+	}
+	assert_true(e->nic->rxn < 8);
+	e->nic->rxq[e->nic->rxn++] = m;
+	zc_stack_poll(e->st, e->now);
+}
+
+/* Frame builders: each writes into f and returns the frame's length. */
+static size_t eth(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
+{
+	struct zc_eth h = { .type = type };
+	memcpy(h.dst, dst, 6);
+	memcpy(h.src, src, 6);
+	return zc_eth_build(f, &h);
+}
+
+/* Ethernet X -> B and a 20-byte IPv4 header src -> dst around l4[0..len). */
+static size_t ip_frame_from(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto, const void *l4, size_t len)
+{
+	eth(f, zc_ipv4_is_multicast(dst) || dst == IP_BCAST ? MAC_BCAST : MAC_B, MAC_X, ZC_ETHERTYPE_IPV4);
+	struct zc_ipv4 ip = { .total_len = (uint16_t)(ZC_IPV4_HLEN + len), .ttl = 64, .proto = proto,
+			      .src = src, .dst = dst };
+	zc_ipv4_build(f + ZC_ETH_HLEN, &ip);
+	memcpy(f + ZC_ETH_HLEN + ZC_IPV4_HLEN, l4, len);
+	return ZC_ETH_HLEN + ZC_IPV4_HLEN + len;
+}
+static size_t ip_frame(uint8_t *f, uint8_t proto, const void *l4, size_t len)
+{
+	return ip_frame_from(f, IP_X, IP_B, proto, l4, len);
+}
+
+/* Recompute the IPv4 header checksum after a test changed the header. */
+static void ip_fix_csum(uint8_t *f)
+{
+	uint8_t *ip = f + ZC_ETH_HLEN;
+	size_t hl = zc_ipv4_peek_hdr_len(ip, ZC_IPV4_HLEN);
+	zc_put16(ip + 10, 0);
+	zc_put16(ip + 10, zc_csum(ip, hl));
+}
+
+static size_t arp_frame(uint8_t *f, uint16_t op, const uint8_t sha[6], uint32_t spa, uint32_t tpa)
+{
+	size_t n = eth(f, MAC_BCAST, MAC_X, ZC_ETHERTYPE_ARP);
+	struct zc_arp a = { .op = op, .spa = spa, .tpa = tpa };
+	memcpy(a.sha, sha, 6);
+	return n + zc_arp_build(f + n, &a);
+}
+
+static size_t echo_request(uint8_t *p, uint8_t type)
+{
+	memset(p + ZC_ICMP_HLEN, 0xab, 16);
+	struct zc_icmp ic = { .type = type, .id = 1, .seq = 2 };
+	return zc_icmp_build(p, &ic, 16) + 16;
+}
+
+static size_t udp_dgram(uint8_t *p, uint16_t dport, size_t dlen)
+{
+	memset(p + ZC_UDP_HLEN, 0x5a, dlen);
+	struct zc_udp u = { .sport = 4000, .dport = dport };
+	return zc_udp_build(p, &u, IP_X, IP_B, dlen, true) + dlen;
+}
+
+/* A TCP segment X:sport -> B:dport with the options flagged in t->opt. */
+static size_t tcp_seg(uint8_t *p, struct zc_tcp *t, size_t dlen)
+{
+	uint8_t hb[ZC_TCP_MAXHLEN];
+	size_t hl = zc_tcp_build(hb, t);
+	memmove(p + hl, p, dlen);
+	memcpy(p, hb, hl);
+	zc_l4_set_csum(p, hl + dlen, ZC_IPPROTO_TCP, IP_X, IP_B);
+	return hl + dlen;
+}
+
+/* The neighbour asks for B: B learns X's MAC and answers, so what B sends
+ * X later leaves at once instead of waiting for ARP. */
+static void resolve_x(struct env *e)
+{
+	uint8_t f[64];
+	inject(e, f, arp_frame(f, ZC_ARP_REQUEST, MAC_X, IP_X, IP_B));
+	uint8_t mac[6];
+	assert_int_equal(zc_stack_arp_lookup(e->st, IP_X, mac), 0);
+}
+
+/* The TCP segment in the last frame B sent. */
+static void last_sent_tcp(struct env *e, struct zc_tcp *t)
+{
+	assert_true(e->nic->nsent > 0);
+	const uint8_t *ip = e->nic->last + ZC_ETH_HLEN;
+	size_t len = e->nic->last_len - ZC_ETH_HLEN;
+	struct zc_ipv4 h;
+	assert_int_equal(zc_ipv4_parse(ip, len, len, true, &h, NULL), ZC_DROP_NONE);
+	assert_int_equal(h.proto, ZC_IPPROTO_TCP);
+	assert_int_equal(zc_tcp_parse(ip + h.hdr_len, h.total_len - h.hdr_len, h.src, h.dst, true, t, NULL),
+			 ZC_DROP_NONE);
+}
+
+/* A connection X:40000 -> B:80 through the three-way handshake, with
+ * timestamps (X's clock at 1000, then 1001). */
+struct conn {
+	uint32_t snd_nxt, rcv_nxt, ts_peer; /* X's view */
+};
+
+static struct zc_tcp_sock *tcp_listen(struct env *e, uint16_t port, int backlog)
+{
+	struct zc_tcp_sock *l = zc_tcp_socket(e->st);
+	assert_non_null(l);
+	assert_int_equal(zc_tcp_bind(l, 0, port), 0);
+	assert_int_equal(zc_tcp_listen(l, backlog), 0);
+	return l;
+}
+
+static size_t syn(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t iss)
+{
+	uint8_t p[ZC_TCP_MAXHLEN];
+	struct zc_tcp t = { .sport = sport, .dport = dport, .seq = iss, .flags = ZC_TCP_SYN, .win = 65535,
+			    .opt = { .has_mss = true, .mss = 1460, .has_ts = true, .tsval = 1000 } };
+	return ip_frame(f, ZC_IPPROTO_TCP, p, tcp_seg(p, &t, 0));
+}
+
+static void tcp_establish(struct env *e, struct conn *c)
+{
+	uint8_t f[256], p[128];
+	resolve_x(e);
+	struct zc_tcp_sock *l = tcp_listen(e, 80, 8);
+	inject(e, f, syn(f, 40000, 80, 7000));
+	struct zc_tcp sa;
+	last_sent_tcp(e, &sa);
+	assert_int_equal(sa.flags, ZC_TCP_SYN | ZC_TCP_ACK);
+	assert_int_equal(sa.ack, 7001);
+	c->snd_nxt = 7001;
+	c->rcv_nxt = sa.seq + 1;
+	c->ts_peer = sa.opt.tsval;
+	struct zc_tcp a = { .sport = 40000, .dport = 80, .seq = c->snd_nxt, .ack = c->rcv_nxt,
+			    .flags = ZC_TCP_ACK, .win = 65535,
+			    .opt = { .has_ts = true, .tsval = 1001, .tsecr = c->ts_peer } };
+	inject(e, f, ip_frame(f, ZC_IPPROTO_TCP, p, tcp_seg(p, &a, 0)));
+	int err;
+	struct zc_tcp_sock *s = zc_tcp_accept(l, &err);
+	assert_non_null(s);
+	assert_int_equal(zc_tcp_get_state(s), ZC_TCP_ESTABLISHED);
+}
+
+/* A segment of 10 data bytes on the connection. */
+static size_t tcp_data(uint8_t *f, const struct conn *c, uint32_t seq, uint8_t flags, uint32_t tsval)
+{
+	uint8_t p[128];
+	memset(p, 'd', 10);
+	struct zc_tcp t = { .sport = 40000, .dport = 80, .seq = seq, .ack = c->rcv_nxt, .flags = flags,
+			    .win = 65535, .opt = { .has_ts = true, .tsval = tsval, .tsecr = c->ts_peer } };
+	return ip_frame(f, ZC_IPPROTO_TCP, p, tcp_seg(p, &t, 10));
+}
+
+/* A 20-byte SYN header X:40000 -> B:80 and optlen bytes of options after
+ * it, with byte 12 (the data offset, high nibble) as given; checksum right. */
+static size_t tcp_raw(uint8_t *p, uint8_t doff_byte, const uint8_t *opts, size_t optlen)
+{
+	struct zc_tcp t = { .sport = 40000, .dport = 80, .seq = 1, .flags = ZC_TCP_SYN, .win = 1000 };
+	zc_tcp_build(p, &t);
+	if (optlen)
+		memcpy(p + ZC_TCP_HLEN, opts, optlen);
+	p[12] = doff_byte;
+	zc_l4_set_csum(p, ZC_TCP_HLEN + optlen, ZC_IPPROTO_TCP, IP_X, IP_B);
+	return ZC_TCP_HLEN + optlen;
+}
+
+/* --- the cases that are one frame: built into f (after any preparation);
+ * the test marks the counters and hands the frame over ------------------- */
+
+static size_t f_eth_short(struct env *e, uint8_t *f)
+{
+	(void)e;
+	memset(f, 0, 10);
+	return 10;
+}
+
+static size_t arp_from_x(struct env *e, uint8_t *f, uint16_t op, uint32_t spa, uint32_t tpa)
+{
+	(void)e;
+	return arp_frame(f, op, MAC_X, spa, tpa);
+}
+
+static size_t f_arp_short(struct env *e, uint8_t *f)
+{
+	return arp_from_x(e, f, ZC_ARP_REQUEST, IP_X, IP_B) - ZC_ARP_LEN + 20;
+}
+
+static size_t f_arp_format(struct env *e, uint8_t *f)
+{
+	size_t n = arp_from_x(e, f, ZC_ARP_REQUEST, IP_X, IP_B);
+	zc_put16(f + ZC_ETH_HLEN, 6); /* hardware type: IEEE 802, not Ethernet */
+	return n;
+}
+
+static size_t f_arp_op(struct env *e, uint8_t *f) { return arp_from_x(e, f, 3 /* RARP request */, IP_X, IP_B); }
+
+static size_t f_ip_short(struct env *e, uint8_t *f)
+{
+	(void)e;
+	eth(f, MAC_B, MAC_X, ZC_ETHERTYPE_IPV4);
+	memset(f + ZC_ETH_HLEN, 0x45, 10);
+	return ZC_ETH_HLEN + 10;
+}
+
+/* A datagram to port 9, from X to B. */
+static size_t udp_frame(struct env *e, uint8_t *f)
+{
+	return ip_frame(f, ZC_IPPROTO_UDP, e->l4, udp_dgram(e->l4, 9, 8));
+}
+
+/* The same with byte 0 of the IP header (version and IHL) replaced, or the
+ * total length, or the fragment field, and the checksum made right again. */
+static size_t ip_changed(struct env *e, uint8_t *f, int first_byte, int total_len, int frag)
+{
+	size_t n = udp_frame(e, f);
+	uint8_t *ip = f + ZC_ETH_HLEN;
+	if (first_byte >= 0)
+		ip[0] = (uint8_t)first_byte;
+	if (total_len >= 0)
+		zc_put16(ip + 2, (uint16_t)total_len);
+	if (frag >= 0)
+		zc_put16(ip + 6, (uint16_t)frag);
+	ip_fix_csum(f);
+	return n;
+}
+static size_t f_ip_version(struct env *e, uint8_t *f) { return ip_changed(e, f, 0x65, -1, -1); }
+static size_t f_ip_ihl_small(struct env *e, uint8_t *f) { return ip_changed(e, f, 0x44, -1, -1); }
+static size_t f_ip_ihl_long(struct env *e, uint8_t *f) { return ip_changed(e, f, 0x4f, -1, -1); } /* 60 of 36 */
+static size_t f_ip_totlen_small(struct env *e, uint8_t *f) { return ip_changed(e, f, -1, 12, -1); }
+static size_t f_ip_totlen_long(struct env *e, uint8_t *f) { return ip_changed(e, f, -1, 200, -1); }
+static size_t f_ip_fragment(struct env *e, uint8_t *f) { return ip_changed(e, f, -1, -1, 0x2000 /* MF */); }
+
+static size_t f_ip_csum(struct env *e, uint8_t *f)
+{
+	size_t n = udp_frame(e, f);
+	f[ZC_ETH_HLEN + 10] ^= 0x40;
+	return n;
+}
+
+static size_t f_ip_opt_bad(struct env *e, uint8_t *f)
+{
+	size_t l4 = udp_dgram(e->l4, 9, 8);
+	eth(f, MAC_B, MAC_X, ZC_ETHERTYPE_IPV4);
+	struct zc_ipv4 ip = { .total_len = (uint16_t)(24 + l4), .ttl = 64, .proto = ZC_IPPROTO_UDP,
+			      .src = IP_X, .dst = IP_B };
+	uint8_t *h = f + ZC_ETH_HLEN;
+	zc_ipv4_build(h, &ip);
+	h[0] = 0x46; /* IHL 6: one option word */
+	const uint8_t opt[4] = { 7 /* record route */, 1 /* length 1: malformed */, 0, 0 };
+	memcpy(h + 20, opt, 4);
+	memcpy(h + 24, e->l4, l4);
+	ip_fix_csum(f);
+	return ZC_ETH_HLEN + 24 + l4;
+}
+
+static size_t f_icmp_short(struct env *e, uint8_t *f)
+{
+	const uint8_t p[4] = { ZC_ICMP_ECHO_REQUEST, 0, 0, 0 };
+	(void)e;
+	return ip_frame(f, ZC_IPPROTO_ICMP, p, sizeof(p));
+}
+
+static size_t f_icmp_csum(struct env *e, uint8_t *f)
+{
+	size_t n = echo_request(e->l4, ZC_ICMP_ECHO_REQUEST);
+	e->l4[2] ^= 0x11;
+	return ip_frame(f, ZC_IPPROTO_ICMP, e->l4, n);
+}
+
+static size_t f_udp_short(struct env *e, uint8_t *f)
+{
+	memset(e->l4, 0, 4);
+	return ip_frame(f, ZC_IPPROTO_UDP, e->l4, 4);
+}
+
+static size_t f_udp_len(struct env *e, uint8_t *f)
+{
+	struct zc_udp u = { .sport = 4000, .dport = 9 };
+	zc_udp_build(e->l4, &u, IP_X, IP_B, 92, false); /* says 100 bytes; 18 follow */
+	memset(e->l4 + ZC_UDP_HLEN, 0, 10);
+	return ip_frame(f, ZC_IPPROTO_UDP, e->l4, 18);
+}
+
+static size_t f_udp_csum(struct env *e, uint8_t *f)
+{
+	size_t n = udp_dgram(e->l4, 9, 8);
+	e->l4[ZC_UDP_HLEN] ^= 0x01;
+	return ip_frame(f, ZC_IPPROTO_UDP, e->l4, n);
+}
+
+static size_t f_tcp_short(struct env *e, uint8_t *f)
+{
+	memset(e->l4, 0, 10);
+	return ip_frame(f, ZC_IPPROTO_TCP, e->l4, 10);
+}
+
+static size_t tcp_header(struct env *e, uint8_t *f, uint8_t doff_byte, const uint8_t *opts, size_t optlen)
+{
+	return ip_frame(f, ZC_IPPROTO_TCP, e->l4, tcp_raw(e->l4, doff_byte, opts, optlen));
+}
+static size_t f_tcp_doff_small(struct env *e, uint8_t *f) { return tcp_header(e, f, 0x40, NULL, 0); }
+static size_t f_tcp_doff_long(struct env *e, uint8_t *f) { return tcp_header(e, f, 0xf0, NULL, 0); }
+static size_t f_tcp_opt_len(struct env *e, uint8_t *f)
+{
+	const uint8_t o[4] = { ZC_TCPOPT_MSS, 1, 0, 0 };
+	return tcp_header(e, f, 0x60, o, sizeof(o));
+}
+static size_t f_tcp_opt_overrun(struct env *e, uint8_t *f)
+{
+	const uint8_t o[4] = { ZC_TCPOPT_TS, 10, 0, 0 };
+	return tcp_header(e, f, 0x60, o, sizeof(o));
+}
+static size_t f_tcp_opt_size(struct env *e, uint8_t *f)
+{
+	const uint8_t o[4] = { ZC_TCPOPT_MSS, 3, 5, ZC_TCPOPT_EOL };
+	return tcp_header(e, f, 0x60, o, sizeof(o));
+}
+
+static size_t f_tcp_csum(struct env *e, uint8_t *f)
+{
+	size_t n = tcp_raw(e->l4, 0x50, NULL, 0);
+	e->l4[16] ^= 0x08;
+	return ip_frame(f, ZC_IPPROTO_TCP, e->l4, n);
+}
+
+static size_t f_eth_oversize(struct env *e, uint8_t *f)
+{
+	(void)e;
+	size_t n = ZC_ETH_HLEN + MTU + ZC_ETH_VLAN_TAG_LEN + 1;
+	memset(f, 0, n);
+	eth(f, MAC_B, MAC_X, ZC_ETHERTYPE_IPV4);
+	return n;
+}
+
+static size_t f_eth_not_us(struct env *e, uint8_t *f)
+{
+	size_t n = udp_frame(e, f);
+	f[5] ^= 0x40; /* another host's unicast MAC */
+	return n;
+}
+
+static size_t f_eth_bad_src(struct env *e, uint8_t *f)
+{
+	size_t n = udp_frame(e, f);
+	memcpy(f + 6, MAC_B, 6); /* our own source */
+	return n;
+}
+
+static size_t f_eth_type(struct env *e, uint8_t *f)
+{
+	(void)e;
+	memset(f, 0, 60);
+	eth(f, MAC_B, MAC_X, 0x86dd /* IPv6 */);
+	return 60;
+}
+
+static size_t f_arp_other_subnet(struct env *e, uint8_t *f)
+{
+	return arp_from_x(e, f, ZC_ARP_REQUEST, 0x0b000005u, IP_B);
+}
+static size_t f_arp_not_us(struct env *e, uint8_t *f) { return arp_from_x(e, f, ZC_ARP_REQUEST, IP_X, 0x0a000007u); }
+
+static size_t f_arp_bad_sender(struct env *e, uint8_t *f)
+{
+	const uint8_t mcast[6] = { 0x01, 0x00, 0x5e, 0, 0, 1 };
+	(void)e;
+	return arp_frame(f, ZC_ARP_REQUEST, mcast, IP_X, IP_B);
+}
+
+static size_t echo_frame(struct env *e, uint8_t *f, uint32_t src, uint32_t dst, uint8_t type)
+{
+	return ip_frame_from(f, src, dst, ZC_IPPROTO_ICMP, e->l4, echo_request(e->l4, type));
+}
+static size_t f_ip_not_us(struct env *e, uint8_t *f) { return echo_frame(e, f, IP_X, IP_NOBODY, ZC_ICMP_ECHO_REQUEST); }
+static size_t f_ip_bad_src(struct env *e, uint8_t *f) { return echo_frame(e, f, 0x7f000001u, IP_B, ZC_ICMP_ECHO_REQUEST); }
+static size_t f_icmp_type(struct env *e, uint8_t *f) { return echo_frame(e, f, IP_X, IP_B, 13 /* timestamp */); }
+static size_t f_icmp_bcast(struct env *e, uint8_t *f) { return echo_frame(e, f, IP_X, IP_BCAST, ZC_ICMP_ECHO_REQUEST); }
+
+static size_t f_ip_proto(struct env *e, uint8_t *f)
+{
+	resolve_x(e); /* the protocol unreachable leaves at once */
+	memset(e->l4, 0, 16);
+	return ip_frame(f, 99 /* unassigned */, e->l4, 16);
+}
+
+/* Datagrams to a port nobody bound, at one instant: the first ones take
+ * the burst of error tokens (50 by default), then one more finds none. */
+static size_t f_icmp_rate(struct env *e, uint8_t *f)
+{
+	resolve_x(e);
+	size_t n = udp_frame(e, f);
+	struct zc_stack_stats s0, s1;
+	do {
+		zc_stack_get_stats(e->st, &s0);
+		inject(e, f, n);
+		zc_stack_get_stats(e->st, &s1);
+		assert_int_equal(s1.icmp_unreach_out, s0.icmp_unreach_out + 1);
+	} while (s1.icmp_unreach_out < 50);
+	return n;
+}
+
+static size_t f_udp_no_port(struct env *e, uint8_t *f)
+{
+	resolve_x(e);
+	return udp_frame(e, f);
+}
+
+static size_t f_udp_rcvbuf(struct env *e, uint8_t *f)
+{
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	assert_int_equal(zc_udp_bind(s, 0, 7000), 0);
+	zc_udp_set_rcvbuf(s, 10);
+	return ip_frame(f, ZC_IPPROTO_UDP, e->l4, udp_dgram(e->l4, 7000, 100));
+}
+
+static size_t f_tcp_no_socket(struct env *e, uint8_t *f)
+{
+	resolve_x(e); /* the RST leaves at once */
+	return syn(f, 40000, 81, 7000);
+}
+
+static size_t f_tcp_syn_queue(struct env *e, uint8_t *f)
+{
+	resolve_x(e);
+	tcp_listen(e, 80, 1); /* a SYN queue of twice the backlog */
+	inject(e, f, syn(f, 40001, 80, 7000));
+	inject(e, f, syn(f, 40002, 80, 7000));
+	return syn(f, 40003, 80, 7000);
+}
+
+static size_t f_tcp_paws(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	return tcp_data(f, &c, c.snd_nxt, ZC_TCP_ACK, 500 /* older than 1001 */);
+}
+
+static size_t f_tcp_out_of_window(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	return tcp_data(f, &c, c.snd_nxt + 100000000u, ZC_TCP_ACK, 1002);
+}
+
+static size_t f_tcp_no_ack(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	return tcp_data(f, &c, c.snd_nxt, ZC_TCP_PSH, 1002);
+}
+
+/* --- the cases that take steps: each marks before its last one ------------ */
+
+static void p_arp_queue_full(struct env *e)
+{
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	for (unsigned i = 0; i < ZC_ARP_QUEUE_PER_ENTRY; i++)
+		assert_int_equal(zc_udp_sendto(s, "q", 1, IP_NOBODY, 9), 1);
+	mark(e);
+	assert_int_equal(zc_udp_sendto(s, "q", 1, IP_NOBODY, 9), 1);
+}
+
+static void p_arp_unresolved(struct env *e)
+{
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	mark(e);
+	assert_int_equal(zc_udp_sendto(s, "q", 1, IP_NOBODY, 9), 1);
+	for (int i = 0; i < 5; i++) { /* 3 requests a second apart, then it gives up */
+		e->now += 1100000000ull;
+		zc_stack_poll(e->st, e->now);
+	}
+}
+
+/* An echo request in one pool frame: answering it needs a private inline
+ * head (the reply rewrites the header), and that allocation fails. */
+static void p_rx_nobufs(struct env *e)
+{
+	size_t n = echo_frame(e, e->f, IP_X, IP_B, ZC_ICMP_ECHO_REQUEST);
+	struct zc_mbuf *m = zc_mbuf_alloc_frame(e->pool);
+	assert_non_null(m);
+	memcpy(zc_mbuf_append(m, (uint32_t)n), e->f, n);
+	e->nic->rxq[e->nic->rxn++] = m;
+	zc_pool_fail_nth(e->pool, 1);
+	mark(e);
+	zc_stack_poll(e->st, e->now);
+}
+
+static void p_tx_no_route(struct env *e)
+{
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	mark(e);
+	assert_int_equal(zc_udp_sendto(s, "r", 1, 0x0b000001u, 9), -ENETUNREACH);
+}
+
+static void p_tx_nobufs(struct env *e)
+{
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	zc_pool_fail_nth(e->pool, 1);
+	mark(e);
+	assert_int_equal(zc_udp_sendto(s, "n", 1, IP_X, 9), -ENOBUFS);
+}
+
+/* The NIC takes nothing: the stack's transmit queue (256 packets) fills,
+ * then one more packet has nowhere to go. Broadcasts need no ARP. */
+static void p_tx_busy(struct env *e)
+{
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	e->nic->refuse_tx = true;
+	for (int i = 0; i < 256; i++)
+		assert_int_equal(zc_udp_sendto(s, "b", 1, IP_BCAST, 9), 1);
+	assert_true(zc_stack_tx_pending(e->st));
+	mark(e);
+	assert_int_equal(zc_udp_sendto(s, "b", 1, IP_BCAST, 9), 1);
+}
+
+/* --- the table and the test ------------------------------------------------ */
+
+struct drop_case {
+	enum zc_drop_reason reason;
+	size_t (*frame)(struct env *e, uint8_t *f); /* one bad frame */
+	void (*provoke)(struct env *e);             /* or steps */
+	/* a second counter the same input must raise (see its entry); else NONE */
+	enum zc_drop_reason also;
+	const char *why; /* neither: why this reason cannot be provoked here */
+};
+#define FRAME(r, fn) { ZC_DROP_##r, fn, NULL, ZC_DROP_NONE, NULL }
+#define STEPS(r, fn) { ZC_DROP_##r, NULL, fn, ZC_DROP_NONE, NULL }
+
+static const struct drop_case cases[] = {
+	FRAME(ETH_SHORT, f_eth_short),
+	FRAME(ARP_SHORT, f_arp_short),
+	FRAME(ARP_FORMAT, f_arp_format),
+	FRAME(ARP_OP, f_arp_op),
+	FRAME(IP_SHORT, f_ip_short),
+	FRAME(IP_VERSION, f_ip_version),
+	FRAME(IP_IHL_SMALL, f_ip_ihl_small),
+	FRAME(IP_IHL_LONG, f_ip_ihl_long),
+	FRAME(IP_TOTLEN_SMALL, f_ip_totlen_small),
+	FRAME(IP_TOTLEN_LONG, f_ip_totlen_long),
+	FRAME(IP_CSUM, f_ip_csum),
+	FRAME(IP_OPT_BAD, f_ip_opt_bad),
+	FRAME(IP_FRAGMENT, f_ip_fragment),
+	FRAME(ICMP_SHORT, f_icmp_short),
+	FRAME(ICMP_CSUM, f_icmp_csum),
+	FRAME(UDP_SHORT, f_udp_short),
+	FRAME(UDP_LEN, f_udp_len),
+	FRAME(UDP_CSUM, f_udp_csum),
+	FRAME(TCP_SHORT, f_tcp_short),
+	FRAME(TCP_DOFF_SMALL, f_tcp_doff_small),
+	FRAME(TCP_DOFF_LONG, f_tcp_doff_long),
+	FRAME(TCP_OPT_LEN, f_tcp_opt_len),
+	FRAME(TCP_OPT_OVERRUN, f_tcp_opt_overrun),
+	FRAME(TCP_OPT_SIZE, f_tcp_opt_size),
+	FRAME(TCP_CSUM, f_tcp_csum),
+	FRAME(ETH_OVERSIZE, f_eth_oversize),
+	FRAME(ETH_NOT_US, f_eth_not_us),
+	FRAME(ETH_BAD_SRC, f_eth_bad_src),
+	FRAME(ETH_TYPE, f_eth_type),
+	FRAME(ARP_OTHER_SUBNET, f_arp_other_subnet),
+	FRAME(ARP_NOT_US, f_arp_not_us),
+	FRAME(ARP_BAD_SENDER, f_arp_bad_sender),
+	STEPS(ARP_QUEUE_FULL, p_arp_queue_full),
+	STEPS(ARP_UNRESOLVED, p_arp_unresolved),
+	FRAME(IP_NOT_US, f_ip_not_us),
+	FRAME(IP_BAD_SRC, f_ip_bad_src),
+	FRAME(IP_PROTO, f_ip_proto),
+	FRAME(ICMP_TYPE, f_icmp_type),
+	FRAME(ICMP_BCAST, f_icmp_bcast),
+	/* icmp_rate_limited counts an error the stack did not send, never a
+	 * frame: the frame that asked for the error is dropped under its own
+	 * reason (udp_no_port here, or ip_unknown_protocol) */
+	{ ZC_DROP_ICMP_RATE, f_icmp_rate, NULL, ZC_DROP_UDP_NO_PORT, NULL },
+	FRAME(UDP_NO_PORT, f_udp_no_port),
+	FRAME(UDP_RCVBUF, f_udp_rcvbuf),
+	FRAME(TCP_NO_SOCKET, f_tcp_no_socket),
+	FRAME(TCP_SYN_QUEUE, f_tcp_syn_queue),
+	FRAME(TCP_PAWS, f_tcp_paws),
+	FRAME(TCP_OUT_OF_WINDOW, f_tcp_out_of_window),
+	FRAME(TCP_NO_ACK, f_tcp_no_ack),
+	STEPS(RX_NOBUFS, p_rx_nobufs),
+	STEPS(TX_NO_ROUTE, p_tx_no_route),
+	STEPS(TX_NOBUFS, p_tx_nobufs),
+	STEPS(TX_BUSY, p_tx_busy),
+};
+#define NCASES (sizeof(cases) / sizeof(cases[0]))
+
+static const struct drop_case *case_of(enum zc_drop_reason r)
+{
+	for (size_t i = 0; i < NCASES; i++)
+		if (cases[i].reason == r)
+			return &cases[i];
+	return NULL;
+}
+
+static enum zc_drop_reason reasons[ZC_DROP__COUNT]; /* the tests' initial states */
+
+static int setup(void **state)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	e->c = case_of(*(enum zc_drop_reason *)*state);
+	struct zc_pool_config pc = { .name = "drops", .nframes = 256, .fd = -1 };
+	e->pool = zc_pool_create(&pc);
+	e->nic = calloc(1, sizeof(*e->nic));
+	assert_non_null(e->pool);
+	assert_non_null(e->nic);
+	e->nic->nif = (struct zc_netif){ .ops = &fake_ops, .pool = e->pool,
+					 .caps = { .mtu = MTU, .page_size = 4096 } };
+	memcpy(e->nic->nif.mac, MAC_B, 6);
+	snprintf(e->nic->nif.name, sizeof(e->nic->nif.name), "fake");
+	e->now = T0;
+	struct zc_stack_config c = { .nif = &e->nic->nif, .ip = IP_B, .prefix_len = 24, .seed = 1,
+				     .no_gratuitous_arp = true, .now = T0 };
+	e->st = zc_stack_create(&c);
+	assert_non_null(e->st);
+	*state = e;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct env *e = *state;
+	zc_stack_destroy(e->st);
+	assert_int_equal(zc_pool_outstanding(e->pool), 0); /* nothing leaked */
+	zc_netif_close(&e->nic->nif);
+	free(e);
+	return 0;
+}
+
+static void test_reason(void **state)
+{
+	struct env *e = *state;
+	if (e->c == NULL)
+		fail_msg("no case in test_drops.c for a reason drop.h lists");
+	if (e->c->frame == NULL && e->c->provoke == NULL) {
+		print_message("[ REPORT   ] %s is not provoked: %s\n", zc_drop_name(e->c->reason), e->c->why);
+		skip();
+	}
+	if (e->c->frame) {
+		size_t n = e->c->frame(e, e->f);
+		mark(e);
+		inject(e, e->f, n);
+	} else {
+		e->c->provoke(e);
+	}
+	assert_true(e->marked);
+	const struct zc_drops *now = zc_stack_drops(e->st);
+	bool ok = true;
+	for (int i = 1; i < ZC_DROP__COUNT; i++) {
+		uint64_t want = e->mark.n[i] + (i == (int)e->c->reason || i == (int)e->c->also ? 1 : 0);
+		if (now->n[i] != want) {
+			print_error("%s: %llu, expected %llu\n", zc_drop_name((enum zc_drop_reason)i),
+				    (unsigned long long)now->n[i], (unsigned long long)want);
+			ok = false;
+		}
+	}
+	assert_true(ok);
+}
+
+int main(void)
+{
+	static struct CMUnitTest tests[ZC_DROP__COUNT];
+	size_t n = 0;
+	for (int i = 1; i < ZC_DROP__COUNT; i++) {
+		reasons[i] = (enum zc_drop_reason)i;
+		tests[n++] = (struct CMUnitTest){ .name = zc_drop_name(reasons[i]), .test_func = test_reason,
+						  .setup_func = setup, .teardown_func = teardown,
+						  .initial_state = &reasons[i] };
+	}
+	zc_log_set_level(ZC_LOG_WARN);
+	return _cmocka_run_group_tests("drops", tests, n, NULL, NULL);
+}
