@@ -22,8 +22,9 @@
  * socket, data and descriptor calls; preload_poll.c poll, select and epoll
  * over stack sockets and kernel fds together; preload_mem.c the memory
  * calls (munmap, mremap, madvise, mprotect, free, realloc) that must first
- * release sends by reference from the memory; preload_priv.h what they
- * share.
+ * release sends by reference from the memory; preload_zcx.c the zero-copy
+ * extensions (sockapi/zcx.h) on the shim's context; preload_priv.h what
+ * they share.
  *
  * fork: the child cannot use the parent's sockets (EBADF and a log line).
  * exec: every descriptor of the stack is close-on-exec; the new program
