@@ -11,6 +11,7 @@
 #include "sockapi/socket_priv.h"
 #include "nic/open.h"
 #include "sockapi/cow.h"
+#include "sockapi/ext_priv.h"
 #include "sockapi/zerocopy.h"
 
 #include <signal.h>
@@ -212,6 +213,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	cx->next = zc__reg;
 	zc__reg = cx;
 	pthread_mutex_unlock(&zc__reg_lk);
+	zc__ext_register(cx);
 	return cx;
 fail:;
 	int e = errno ? errno : EINVAL;
@@ -233,6 +235,7 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 {
 	if (cx == NULL)
 		return;
+	zc__ext_unregister(cx);
 	pthread_mutex_lock(&zc__reg_lk);
 	for (struct zc_sockctx **p = &zc__reg; *p; p = &(*p)->next)
 		if (*p == cx) {

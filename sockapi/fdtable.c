@@ -170,3 +170,11 @@ int zc_detach(struct zc_sockctx *cx, int fd, int *nonblock)
 	pthread_mutex_unlock(&cx->lk);
 	return 0;
 }
+
+bool zc_is_socket(struct zc_sockctx *cx, int fd)
+{
+	pthread_mutex_lock(&cx->lk);
+	bool r = fd >= 0 && fd < cx->tabcap && cx->tab[fd] != NULL;
+	pthread_mutex_unlock(&cx->lk);
+	return r;
+}

@@ -74,6 +74,9 @@ void zc_sockctx_close(struct zc_sockctx *cx);
 /* Changes the zero-copy policy of sockets from now on; 0 or -EINVAL. */
 int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy);
 
+/* Is fd one of this context's sockets? */
+bool zc_is_socket(struct zc_sockctx *cx, int fd);
+
 int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol);
 int zc_bind(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, socklen_t len);
 int zc_listen(struct zc_sockctx *cx, int fd, int backlog);

@@ -4,7 +4,7 @@
  *
  * Every flag has a ZCS_* twin in the environment; flags win. Values are
  * checked here, so a bad one gives one clear error before the program
- * starts.
+ * starts. docs/man/zcrun.1 is its manual page.
  */
 #include "sockapi/socket.h"
 #include "stack/stack.h"
@@ -56,7 +56,18 @@ static int fail(const char *fmt, const char *v)
 	return 2;
 }
 
-/* The preload library: $ZCS_PRELOAD, or beside this program. */
+/* Where meson installs the programs and libraries (-D from meson.build). */
+#ifndef ZC_BINDIR
+#error "ZC_BINDIR (the install bindir) comes from meson.build"
+#endif
+#ifndef ZC_LIBDIR
+#error "ZC_LIBDIR (the install libdir) comes from meson.build"
+#endif
+
+/* The preload library: $ZCS_PRELOAD; beside this program (the build
+ * tree); installed, in the libdir under the root that this program's
+ * directory is the bindir of (the root is empty, or a staging directory
+ * such as meson install --destdir's); the libdir itself. */
 static int find_lib(char *out, size_t n)
 {
 	const char *e = getenv("ZCS_PRELOAD");
@@ -66,10 +77,20 @@ static int find_lib(char *out, size_t n)
 	}
 	char self[PATH_MAX];
 	ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (k <= 0)
-		return -1;
-	self[k] = '\0';
-	snprintf(out, n, "%s/libzcpreload.so", dirname(self));
+	if (k > 0) {
+		self[k] = '\0';
+		const char *dir = dirname(self);
+		snprintf(out, n, "%s/libzcpreload.so", dir);
+		if (access(out, R_OK) == 0)
+			return 0;
+		size_t dl = strlen(dir), bl = strlen(ZC_BINDIR);
+		if (dl >= bl && strcmp(dir + dl - bl, ZC_BINDIR) == 0) {
+			snprintf(out, n, "%.*s%s/libzcpreload.so", (int)(dl - bl), dir, ZC_LIBDIR);
+			if (access(out, R_OK) == 0)
+				return 0;
+		}
+	}
+	snprintf(out, n, "%s/libzcpreload.so", ZC_LIBDIR);
 	return access(out, R_OK);
 }
 
@@ -120,7 +141,7 @@ int main(int argc, char **argv)
 	}
 	char lib[PATH_MAX];
 	if (find_lib(lib, sizeof(lib)) != 0)
-		return fail("cannot find libzcpreload.so beside zcrun or in $ZCS_PRELOAD (%s)",
+		return fail("cannot find libzcpreload.so beside zcrun, in " ZC_LIBDIR " or in $ZCS_PRELOAD (%s)",
 			    getenv("ZCS_PRELOAD") ? getenv("ZCS_PRELOAD") : "unset");
 	setenv("ZCS_NIC", nic, 1);
 	setenv("ZCS_IP", ip, 1);

@@ -1,7 +1,7 @@
 /*
  * netif.h - the contract between the stack and a NIC driver.
  *
- * A driver (nic/trapeze.c, nic/dpdk.c, ...) or a middleware (nic/faults.c,
+ * A driver (nic/trapeze/, nic/dpdk.c, ...) or a middleware (nic/faults.c,
  * nic/capture.c) fills a struct zc_netif; the stack calls it only through
  * these operations and never includes a driver's own header.
  *

@@ -1,0 +1,371 @@
+/*
+ * preload_calls.c - the shim's socket, data and descriptor calls: socket,
+ * bind, listen, accept, accept4, connect, close, shutdown, setsockopt,
+ * getsockopt, getsockname, getpeername, read, write, readv, writev, recv,
+ * send, recvfrom, sendto, recvmsg, sendmsg, sendfile, fcntl, ioctl, dup,
+ * dup2, dup3.
+ *
+ * Each sends a stack descriptor (zc__mine) to its socket-layer namesake and
+ * anything else to the C library. The exceptions are the places where the
+ * kernel and the stack meet: a socket bound or connected to where the stack
+ * does not go is given back to the kernel first (zc__to_kernel); options
+ * set on a stack socket are set on its kernel descriptor too; close of an
+ * epoll fd forgets the stack sockets it held; sendfile into a stack socket
+ * reads the file and sends; F_DUPFD and dup2/dup3 over a stack descriptor
+ * keep the marks (preload.c) right.
+ */
+#include "sockapi/preload_priv.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <unistd.h>
+
+/* --- sockets ------------------------------------------------------------------ */
+
+EXPORT int socket(int domain, int type, int protocol)
+{
+	zc__load();
+	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (zc__inside || domain != AF_INET || (base != SOCK_STREAM && base != SOCK_DGRAM))
+		return zc__real.socket(domain, type, protocol);
+	struct zc_sockctx *cx = zc__ctx();
+	if (cx == NULL) {
+		if (atomic_load(&zc__state) == -2) { /* never the kernel behind the user's back */
+			errno = ENETDOWN;
+			return -1;
+		}
+		return zc__real.socket(domain, type, protocol);
+	}
+	int fd = ZC_CALL(zc_socket(cx, domain, type, protocol));
+	if (fd >= ZC__MAXFD) {
+		ZC_CALL(zc_close(cx, fd));
+		errno = EMFILE;
+		return -1;
+	}
+	if (fd >= 0)
+		zc__mark(fd, true);
+	return fd;
+}
+
+static uint32_t zc__dst(const struct sockaddr *a, socklen_t len, bool *ok)
+{
+	*ok = a && len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET;
+	return *ok ? ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) : 0;
+}
+
+/* The socket talks to where the stack does not go: the kernel takes it. */
+static int zc__to_kernel(int fd)
+{
+	int nb = 0;
+	if (ZC_CALL(zc_detach(zc__cx, fd, &nb)) != 0)
+		return -1;
+	zc__mark(fd, false);
+	if (nb)
+		zc__real.fcntl(fd, F_SETFL, zc__real.fcntl(fd, F_GETFL) | O_NONBLOCK);
+	return 0;
+}
+
+EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
+{
+	zc__load();
+	if (!zc__mine(fd))
+		return zc__real.bind(fd, a, len);
+	bool ok;
+	uint32_t ip = zc__dst(a, len, &ok);
+	if (ok && ip != 0 && ip != zc_sockctx_ip(zc__cx) && zc__to_kernel(fd) == 0)
+		return zc__real.bind(fd, a, len);
+	return ZC_CALL(zc_bind(zc__cx, fd, a, len));
+}
+
+EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
+{
+	zc__load();
+	if (!zc__mine(fd))
+		return zc__real.connect(fd, a, len);
+	bool ok;
+	uint32_t ip = zc__dst(a, len, &ok);
+	if (ok && !ZC_CALL(zc_reaches(zc__cx, ip)) && zc__to_kernel(fd) == 0)
+		return zc__real.connect(fd, a, len);
+	return ZC_CALL(zc_connect(zc__cx, fd, a, len));
+}
+
+EXPORT int listen(int fd, int backlog)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_listen(zc__cx, fd, backlog)) : zc__real.listen(fd, backlog);
+}
+
+EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
+{
+	zc__load();
+	if (!zc__mine(fd))
+		return zc__real.accept4(fd, a, len, flags);
+	int n = ZC_CALL(zc_accept4(zc__cx, fd, a, len, flags));
+	if (n >= ZC__MAXFD) {
+		ZC_CALL(zc_close(zc__cx, n));
+		errno = EMFILE;
+		return -1;
+	}
+	if (n >= 0)
+		zc__mark(n, true);
+	return n;
+}
+
+EXPORT int accept(int fd, struct sockaddr *a, socklen_t *len) { return accept4(fd, a, len, 0); }
+
+EXPORT int close(int fd)
+{
+	zc__load();
+	if (!zc__mine(fd)) {
+		if (fd >= 0 && fd < ZC__MAXFD && !zc__inside) {
+			atomic_store_explicit(&zc__ep_kernel[fd], 0, memory_order_relaxed);
+			if (atomic_exchange(&zc__ep_stack[fd], 0) && zc__cx) { /* an epoll fd with stack sockets */
+				zc__inside++;
+				zc_epoll_forget(zc__cx, fd);
+				zc__inside--;
+			}
+		}
+		return zc__real.close(fd);
+	}
+	zc__mark(fd, false);
+	return ZC_CALL(zc_close(zc__cx, fd));
+}
+
+EXPORT int shutdown(int fd, int how)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_shutdown(zc__cx, fd, how)) : zc__real.shutdown(fd, how);
+}
+
+EXPORT int setsockopt(int fd, int lv, int name, const void *v, socklen_t len)
+{
+	zc__load();
+	if (!zc__mine(fd))
+		return zc__real.setsockopt(fd, lv, name, v, len);
+	int r = ZC_CALL(zc_setsockopt(zc__cx, fd, lv, name, v, len));
+	if (r == 0) {
+		int e = errno; /* the kernel socket too, should it take over later */
+		zc__real.setsockopt(fd, lv, name, v, len);
+		errno = e;
+	}
+	return r;
+}
+
+EXPORT int getsockopt(int fd, int lv, int name, void *v, socklen_t *len)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_getsockopt(zc__cx, fd, lv, name, v, len))
+			    : zc__real.getsockopt(fd, lv, name, v, len);
+}
+
+EXPORT int getsockname(int fd, struct sockaddr *a, socklen_t *len)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_getsockname(zc__cx, fd, a, len)) : zc__real.getsockname(fd, a, len);
+}
+
+EXPORT int getpeername(int fd, struct sockaddr *a, socklen_t *len)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_getpeername(zc__cx, fd, a, len)) : zc__real.getpeername(fd, a, len);
+}
+
+/* --- data ------------------------------------------------------------------------ */
+
+EXPORT ssize_t read(int fd, void *b, size_t n)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_read(zc__cx, fd, b, n)) : zc__real.read(fd, b, n);
+}
+
+EXPORT ssize_t write(int fd, const void *b, size_t n)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_write(zc__cx, fd, b, n)) : zc__real.write(fd, b, n);
+}
+
+EXPORT ssize_t readv(int fd, const struct iovec *v, int n)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_readv(zc__cx, fd, v, n)) : zc__real.readv(fd, v, n);
+}
+
+EXPORT ssize_t writev(int fd, const struct iovec *v, int n)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_writev(zc__cx, fd, v, n)) : zc__real.writev(fd, v, n);
+}
+
+EXPORT ssize_t recv(int fd, void *b, size_t n, int fl)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_recv(zc__cx, fd, b, n, fl)) : zc__real.recv(fd, b, n, fl);
+}
+
+EXPORT ssize_t send(int fd, const void *b, size_t n, int fl)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_send(zc__cx, fd, b, n, fl)) : zc__real.send(fd, b, n, fl);
+}
+
+EXPORT ssize_t recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a, socklen_t *l)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_recvfrom(zc__cx, fd, b, n, fl, a, l)) : zc__real.recvfrom(fd, b, n, fl, a, l);
+}
+
+EXPORT ssize_t sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *a, socklen_t l)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_sendto(zc__cx, fd, b, n, fl, a, l)) : zc__real.sendto(fd, b, n, fl, a, l);
+}
+
+EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int fl)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_recvmsg(zc__cx, fd, m, fl)) : zc__real.recvmsg(fd, m, fl);
+}
+
+EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int fl)
+{
+	zc__load();
+	return zc__mine(fd) ? ZC_CALL(zc_sendmsg(zc__cx, fd, m, fl)) : zc__real.sendmsg(fd, m, fl);
+}
+
+/* sendfile into a stack socket: read the file, send what was read, a piece
+ * at a time through a buffer on the stack (64 KiB: the piece's size only
+ * sets how many sends a large file takes). */
+#define ZC__SENDFILE_PIECE 65536
+static ssize_t zc__sendfile(int out, int in, off_t *off, size_t count)
+{
+	char buf[ZC__SENDFILE_PIECE];
+	size_t done = 0;
+	off_t pos = off ? *off : 0;
+	while (done < count) {
+		size_t k = count - done < sizeof(buf) ? count - done : sizeof(buf);
+		ssize_t r = off ? pread(in, buf, k, pos) : zc__real.read(in, buf, k);
+		if (r <= 0) {
+			if (r < 0 && done == 0)
+				return -1;
+			break;
+		}
+		ssize_t w = ZC_CALL(zc_send(zc__cx, out, buf, (size_t)r, 0));
+		if (w <= 0) {
+			if (done == 0)
+				return -1;
+			break;
+		}
+		done += (size_t)w;
+		pos += w;
+		if (w < r) { /* the socket took part of it: the file position follows */
+			if (!off)
+				lseek(in, (off_t)w - r, SEEK_CUR);
+			break;
+		}
+	}
+	if (off)
+		*off = pos;
+	return (ssize_t)done;
+}
+
+EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
+{
+	zc__load();
+	return zc__mine(out) ? zc__sendfile(out, in, off, count) : zc__real.sendfile(out, in, off, count);
+}
+
+EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t count) { return sendfile(out, in, off, count); }
+
+/* --- descriptors ------------------------------------------------------------------- */
+
+EXPORT int fcntl(int fd, int cmd, ...)
+{
+	zc__load();
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	if (zc__mine(fd)) {
+		if (cmd == F_GETFL || cmd == F_SETFL)
+			return ZC_CALL(zc_fcntl(zc__cx, fd, cmd, arg));
+		if (cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) {
+			/* the lowest free number >= arg, as the kernel picks it */
+			int k = zc__real.fcntl(fd, cmd, arg);
+			if (k < 0)
+				return -1;
+			int n = ZC_CALL(zc_dup(zc__cx, fd, k, cmd == F_DUPFD_CLOEXEC ? O_CLOEXEC : 0));
+			if (n >= 0)
+				zc__mark(n, true);
+			return n;
+		}
+	}
+	return zc__real.fcntl(fd, cmd, arg);
+}
+
+EXPORT int fcntl64(int fd, int cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	return fcntl(fd, cmd, arg);
+}
+
+EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	zc__load();
+	va_list ap;
+	va_start(ap, req);
+	void *arg = va_arg(ap, void *);
+	va_end(ap);
+	if (zc__mine(fd) && (req == FIONBIO || req == FIONREAD))
+		return ZC_CALL(zc_ioctl(zc__cx, fd, req, arg));
+	return zc__real.ioctl(fd, req, arg);
+}
+
+EXPORT int dup(int fd)
+{
+	zc__load();
+	if (!zc__mine(fd))
+		return zc__real.dup(fd);
+	int n = ZC_CALL(zc_dup(zc__cx, fd, -1, 0));
+	if (n >= 0)
+		zc__mark(n, true);
+	return n;
+}
+
+static int zc__dup23(int old, int nw, int flags)
+{
+	if (zc__mine(old)) {
+		if (nw >= ZC__MAXFD) {
+			errno = EBADF;
+			return -1;
+		}
+		int n = ZC_CALL(zc_dup(zc__cx, old, nw, flags));
+		if (n >= 0)
+			zc__mark(n, true);
+		return n;
+	}
+	if (zc__mine(nw)) { /* a kernel fd over one of ours: ours is closed first */
+		zc__mark(nw, false);
+		ZC_CALL(zc_close(zc__cx, nw));
+	}
+	return flags < 0 ? zc__real.dup2(old, nw) : zc__real.dup3(old, nw, flags);
+}
+
+EXPORT int dup2(int old, int nw)
+{
+	zc__load();
+	return zc__dup23(old, nw, zc__mine(old) ? 0 : -1);
+}
+
+EXPORT int dup3(int old, int nw, int flags)
+{
+	zc__load();
+	return zc__dup23(old, nw, flags);
+}
