@@ -223,6 +223,16 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__T(accept_queue_drops); ZC__T(ooo_segs); ZC__T(delayed_acks); ZC__T(zero_window_probes);
 	ZC__T(keepalive_probes); ZC__T(paws_drops); ZC__T(bytes_sent); ZC__T(bytes_received); ZC__T(aborts_on_data);
 #undef ZC__T
+	struct zc_tcp_path_stats ps;
+	zc_tcp_get_path_stats(st, &ps);
+	for (int i = 0; i < ZC_TCP_TX__COUNT; i++)
+		if (ps.tx[i])
+			fprintf(f, "tcp.tx.%s %llu\n", zc_tcp_tx_reason_name((enum zc_tcp_tx_reason)i),
+				(unsigned long long)ps.tx[i]);
+	for (int i = 0; i < ZC_TCP_NSTATES; i++)
+		if (ps.entered[i])
+			fprintf(f, "tcp.entered.%s %llu\n", zc_tcp_state_name((enum zc_tcp_state)i),
+				(unsigned long long)ps.entered[i]);
 	for (int i = 1; i < ZC_DROP__COUNT; i++)
 		if (st->drops.n[i])
 			fprintf(f, "drop.%s %llu\n", zc_drop_name((enum zc_drop_reason)i),
