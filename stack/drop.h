@@ -54,6 +54,7 @@
 	X(IP_BAD_SRC, "ip_bad_source")            /* broadcast, multicast, loopback, ours */ \
 	X(IP_PROTO, "ip_unknown_protocol")                                   \
 	X(ICMP_TYPE, "icmp_ignored_type")         /* not an echo request */  \
+	X(ICMP_PING_QUEUE, "icmp_ping_queue_full") /* echo replies for our pings wait unread */ \
 	X(ICMP_BCAST, "icmp_broadcast_echo")      /* echo to a broadcast address */ \
 	X(ICMP_RATE, "icmp_rate_limited")         /* an error we did not send */ \
 	X(UDP_NO_PORT, "udp_no_port")             /* no socket bound */      \
@@ -63,6 +64,25 @@
 	X(TCP_PAWS, "tcp_paws")                   /* an old timestamp (RFC 7323) */ \
 	X(TCP_OUT_OF_WINDOW, "tcp_out_of_window") /* answered with an ACK */ \
 	X(TCP_NO_ACK, "tcp_no_ack")               /* synchronized state, ACK bit off */ \
+	X(TCP_LISTEN_RST, "tcp_listen_rst")       /* an RST to a listener: ignored (RFC 9293 3.10.7.2) */ \
+	X(TCP_LISTEN_ACK, "tcp_listen_ack")       /* an ACK to a listener: a RST (3.10.7.2) */ \
+	X(TCP_LISTEN_NO_SYN, "tcp_listen_no_syn") /* to a listener, none of SYN, ACK, RST */ \
+	X(TCP_SYN_BCAST, "tcp_syn_broadcast")     /* a SYN to a broadcast or multicast address */ \
+	/* SYN_SENT or SYN_RECEIVED: the ACK is not for our SYN; a RST unless it is one (3.10.7.3, 3.10.7.4) */ \
+	X(TCP_BAD_HS_ACK, "tcp_handshake_bad_ack")                            \
+	X(TCP_SYN_SENT_RST, "tcp_syn_sent_rst_no_ack") /* SYN_SENT: an RST without ACK (3.10.7.3) */ \
+	X(TCP_SYN_SENT_NO_SYN, "tcp_syn_sent_no_syn") /* SYN_SENT: neither SYN nor RST (3.10.7.3) */ \
+	/* a new SYN for a TIME_WAIT connection (RFC 6191) and no listener to take it */ \
+	X(TCP_TW_NO_LISTENER, "tcp_time_wait_no_listener")                    \
+	/* an RST or SYN in the window but not exact, or an ACK too old: a challenge ACK (RFC 5961) */ \
+	X(TCP_CHALLENGE_ACK, "tcp_challenge_ack")                             \
+	X(TCP_ACK_UNSENT, "tcp_ack_unsent")       /* ACKs what was not sent: an ACK (RFC 9293 3.10.7.4) */ \
+	/* data after the peer's FIN: CLOSE_WAIT, CLOSING, LAST_ACK, TIME_WAIT (3.10.7.4, seventh) */ \
+	X(TCP_DATA_AFTER_FIN, "tcp_data_after_fin")                           \
+	/* new data for an application that closed: the connection is reset (RFC 2525 2.17) */ \
+	X(TCP_DATA_AFTER_CLOSE, "tcp_data_after_close")                       \
+	X(TCP_OOO_DUP, "tcp_ooo_duplicate")       /* all its data already out of order */ \
+	X(TCP_OOO_FULL, "tcp_ooo_queue_full")     /* ZC__TCP_OOO_MAX segments queued */ \
 	X(RX_NOBUFS, "rx_no_buffers")             /* no mbuf to gather headers */ \
 	X(TX_NO_ROUTE, "tx_no_route")             /* off-link without a gateway */ \
 	X(TX_NOBUFS, "tx_no_buffers")             /* no mbuf or frame to build it */ \

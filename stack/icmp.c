@@ -22,7 +22,7 @@ static void zc__ping_deliver(struct zc_stack *st, struct zc_mbuf *m, const struc
 {
 	struct zc_ping *pg = &st->ping;
 	if (!pg->open || ic->id != pg->id || pg->n == ZC__PING_QLEN) {
-		zc_drop(&st->drops, ZC_DROP_ICMP_TYPE);
+		zc_drop(&st->drops, pg->open && ic->id == pg->id ? ZC_DROP_ICMP_PING_QUEUE : ZC_DROP_ICMP_TYPE);
 		zc_mbuf_free(m);
 		return;
 	}

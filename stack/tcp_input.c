@@ -39,8 +39,10 @@ static bool zc__seq_acceptable(const struct zc_tcp_sock *s, const struct zc__seg
 	       (seq_le(s->rcv_nxt, g->end - 1) && seq_lt(g->end - 1, s->rcv_nxt + wnd));
 }
 
+/* The segment is dropped and answered with a challenge ACK (RFC 5961). */
 static void zc__challenge_ack(struct zc_tcp_sock *s)
 {
+	zc__tcp_bad(s->st, ZC_DROP_TCP_CHALLENGE_ACK);
 	s->st->tcp->stats.challenge_acks++;
 	zc__tcp_output_for(s, ZC_TCP_TX_CHALLENGE_ACK);
 }
@@ -50,14 +52,23 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 				 struct zc__seg *g)
 {
 	const struct zc_tcp *th = &g->th;
-	if (th->flags & ZC_TCP_RST)
+	if (th->flags & ZC_TCP_RST) {
+		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_RST);
 		return;
+	}
 	if (th->flags & ZC_TCP_ACK) {
+		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_ACK);
 		zc__tcp_respond_rst(st, ip, th, g->len);
 		return;
 	}
-	if (!(th->flags & ZC_TCP_SYN) || zc__is_bcast(st, ip->dst))
+	if (!(th->flags & ZC_TCP_SYN)) {
+		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_NO_SYN);
 		return;
+	}
+	if (zc__is_bcast(st, ip->dst)) {
+		zc__tcp_bad(st, ZC_DROP_TCP_SYN_BCAST);
+		return;
+	}
 	/* the SYN queue is bounded: a flood fills it and is dropped */
 	if (l->nsyn >= 2 * l->backlog || l->nacc >= l->backlog) {
 		st->tcp->stats.syn_queue_drops++;
@@ -114,6 +125,7 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 	const struct zc_tcp *th = &g->th;
 	bool ack = (th->flags & ZC_TCP_ACK) != 0;
 	if (ack && (seq_le(th->ack, s->iss) || seq_gt(th->ack, s->snd_max))) {
+		zc__tcp_bad(s->st, ZC_DROP_TCP_BAD_HS_ACK);
 		if (!(th->flags & ZC_TCP_RST))
 			zc__tcp_respond_rst(s->st, ip, th, g->len);
 		return;
@@ -121,10 +133,14 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 	if (th->flags & ZC_TCP_RST) {
 		if (ack)
 			zc__tcp_drop(s, ECONNREFUSED);
+		else
+			zc__tcp_bad(s->st, ZC_DROP_TCP_SYN_SENT_RST);
 		return;
 	}
-	if (!(th->flags & ZC_TCP_SYN))
+	if (!(th->flags & ZC_TCP_SYN)) {
+		zc__tcp_bad(s->st, ZC_DROP_TCP_SYN_SENT_NO_SYN);
 		return;
+	}
 	zc__tcp_syn_options(s, th);
 	s->irs = g->seq;
 	s->rcv_nxt = g->seq + 1;
@@ -242,12 +258,14 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 				zc__tcp_child_ready(s);
 		} else {
 			struct zc_ipv4 ip = { .src = s->rip, .dst = s->lip };
+			zc__tcp_bad(s->st, ZC_DROP_TCP_BAD_HS_ACK);
 			zc__tcp_respond_rst(s->st, &ip, th, g->len);
 			return false;
 		}
 	}
 	/* RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT */
 	if (seq_gt(th->ack, s->snd_max)) {
+		zc__tcp_bad(s->st, ZC_DROP_TCP_ACK_UNSENT);
 		zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
 		return false;
 	}
@@ -306,6 +324,8 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 	}
 	if (s->state != ZC_TCP_ESTABLISHED && s->state != ZC_TCP_FIN_WAIT_1 &&
 	    s->state != ZC_TCP_FIN_WAIT_2) {
+		/* the peer's FIN came before it (SYN_RECEIVED never gets here) */
+		zc__tcp_bad(s->st, ZC_DROP_TCP_DATA_AFTER_FIN);
 		zc_mbuf_free(m);
 		return;
 	}
@@ -327,9 +347,12 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 	s->data_segs_in++;
 	s->last_data_rx = s->st->now;
 	if (s->orphan && s->rd_shut) {
-		/* closed by the application: nobody will read; take it and forget it */
+		/* closed by the application: nobody will read; take it and forget
+		 * it (out of order, it is only forgotten) */
 		if (seq == s->rcv_nxt)
 			s->rcv_nxt += m->pkt_len;
+		else
+			zc__tcp_bad(s->st, ZC_DROP_TCP_DATA_AFTER_CLOSE);
 		zc_mbuf_free(m);
 		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 		return;
@@ -468,6 +491,8 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (s->state == ZC_TCP_CLOSED)
 		return;
 	if (s->state == ZC_TCP_TIME_WAIT) {
+		if (g->len)
+			zc__tcp_bad(st, ZC_DROP_TCP_DATA_AFTER_FIN);
 		/* a retransmitted FIN: ACK it and restart the 2MSL wait */
 		if (th->flags & ZC_TCP_FIN) {
 			zc__tcp_2msl(s);
@@ -481,6 +506,7 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (s->orphan && s->rd_shut && g->len && seq_gt(g->seq + g->len, s->rcv_nxt) &&
 	    (s->state == ZC_TCP_FIN_WAIT_1 || s->state == ZC_TCP_FIN_WAIT_2)) {
 		st->tcp->stats.aborts_on_data++;
+		zc__tcp_bad(st, ZC_DROP_TCP_DATA_AFTER_CLOSE);
 		zc__tcp_output_for(s, ZC_TCP_TX_RST);
 		zc__tcp_closed(s);
 		return;
@@ -547,6 +573,8 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 		zc__tcp_closed(s);
 		if (l)
 			zc__tcp_listen_input(st, l, ip, &g);
+		else
+			zc__tcp_bad(st, ZC_DROP_TCP_TW_NO_LISTENER);
 	} else
 		zc__tcp_established_input(s, ip, &g);
 drop_g:

@@ -466,8 +466,10 @@ void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const st
 	if (zc__is_bcast(st, ip->dst))
 		return;
 	struct zc_mbuf *h = zc_mbuf_alloc(st->pool);
-	if (h == NULL)
+	if (h == NULL) {
+		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS); /* the RST, not the segment it answers */
 		return;
+	}
 	struct zc_tcp r = { .sport = th->dport, .dport = th->sport };
 	if (th->flags & ZC_TCP_ACK) {
 		r.seq = th->ack;

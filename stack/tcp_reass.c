@@ -31,6 +31,7 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq)) {
 		uint32_t over = (tcp_seq)(*pp)->tstamp + (*pp)->pkt_len - seq;
 		if (over >= m->pkt_len) {
+			zc_drop(&s->st->drops, ZC_DROP_TCP_OOO_DUP);
 			zc_mbuf_free(m);
 			return;
 		}
@@ -50,6 +51,7 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq + m->pkt_len))
 		zc_mbuf_trim(m, seq + m->pkt_len - (tcp_seq)(*pp)->tstamp);
 	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX) {
+		zc_drop(&s->st->drops, m->pkt_len == 0 ? ZC_DROP_TCP_OOO_DUP : ZC_DROP_TCP_OOO_FULL);
 		zc_mbuf_free(m);
 		return;
 	}

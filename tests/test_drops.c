@@ -11,282 +11,7 @@
  * added there without an entry here fails as "no case"; an entry that
  * cannot provoke its reason says why instead, and the test reports it.
  */
-#include "stack/log.h"
-#include "stack/netif.h"
-#include "stack/pool.h"
-#include "stack/stack.h"
-#include "stack/tcp.h"
-#include "stack/wire.h"
-
-#include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
-
-#define IP_B 0x0a000002u      /* 10.0.0.2/24: the stack */
-#define IP_X 0x0a000005u      /* its neighbour, played by the test */
-#define IP_NOBODY 0x0a000009u /* on the link, never answers */
-#define IP_BCAST 0x0a0000ffu
-#define T0 1000000000ull
-#define MTU 1500u
-#define FRAME_MAX 2048u
-
-static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x02 };
-static const uint8_t MAC_X[6] = { 0x02, 0, 0, 0, 0, 0x05 };
-static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-/* --- a fake NIC: frames in from the test, frames out copied and freed ------- */
-
-struct fake_nic {
-	struct zc_netif nif;
-	struct zc_mbuf *rxq[8];
-	int rxn;
-	bool refuse_tx;          /* a full ring: tx_burst takes nothing */
-	uint8_t last[FRAME_MAX]; /* the last frame the stack sent */
-	uint32_t last_len, nsent;
-};
-
-static int fake_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
-{
-	struct fake_nic *f = (struct fake_nic *)nif;
-	(void)now;
-	int k = f->rxn < n ? f->rxn : n;
-	memcpy(pkts, f->rxq, (size_t)k * sizeof(*pkts));
-	memmove(f->rxq, f->rxq + k, (size_t)(f->rxn - k) * sizeof(*pkts));
-	f->rxn -= k;
-	return k;
-}
-
-static int fake_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
-{
-	(void)now;
-	struct fake_nic *f = (struct fake_nic *)nif;
-	if (f->refuse_tx)
-		return 0;
-	for (int i = 0; i < n; i++, f->nsent++) {
-		f->last_len = zc_mbuf_copydata(pkts[i], 0, FRAME_MAX, f->last);
-		zc_mbuf_free(pkts[i]);
-	}
-	return n;
-}
-
-static void fake_close(struct zc_netif *nif)
-{
-	struct fake_nic *f = (struct fake_nic *)nif;
-	while (f->rxn)
-		zc_mbuf_free(f->rxq[--f->rxn]);
-	zc_pool_destroy(nif->pool);
-	free(f);
-}
-
-static const struct zc_netif_ops fake_ops = {
-	.rx_burst = fake_rx, .tx_burst = fake_tx, .close = fake_close,
-};
-
-/* --- the environment of one case -------------------------------------------- */
-
-struct env {
-	const struct drop_case *c;
-	struct fake_nic *nic;
-	struct zc_pool *pool;
-	struct zc_stack *st;
-	uint64_t now;
-	struct zc_drops mark;
-	bool marked;
-	uint8_t f[FRAME_MAX], l4[FRAME_MAX]; /* a frame and its L4 part, for the builders */
-};
-
-/* The counters as they are before the one bad input. */
-static void mark(struct env *e)
-{
-	e->mark = *zc_stack_drops(e->st);
-	e->marked = true;
-}
-
-/* Hand the stack one frame of len bytes: the first 128 in an inline head
- * (as a header-split NIC gives them), the rest in pool frames. */
-static void inject(struct env *e, const uint8_t *f, size_t len)
-{
-	struct zc_mbuf *m = zc_mbuf_alloc(e->pool);
-	assert_non_null(m);
-	uint32_t k = len < ZC_MBUF_INLINE - ZC_MBUF_HEADROOM ? (uint32_t)len : ZC_MBUF_INLINE - ZC_MBUF_HEADROOM;
-	memcpy(zc_mbuf_append(m, k), f, k);
-	for (size_t off = k; off < len;) {
-		struct zc_mbuf *s = zc_mbuf_alloc_frame(e->pool);
-		assert_non_null(s);
-		uint32_t n = len - off < 4096 ? (uint32_t)(len - off) : 4096;
-		memcpy(zc_mbuf_append(s, n), f + off, n);
-		s->pkt_len = n;
-		zc_mbuf_cat(m, s);
-		off += n;
-	}
-	assert_true(e->nic->rxn < 8);
-	e->nic->rxq[e->nic->rxn++] = m;
-	zc_stack_poll(e->st, e->now);
-}
-
-/* Frame builders: each writes into f and returns the frame's length. */
-static size_t eth(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
-{
-	struct zc_eth h = { .type = type };
-	memcpy(h.dst, dst, 6);
-	memcpy(h.src, src, 6);
-	return zc_eth_build(f, &h);
-}
-
-/* Ethernet X -> B and a 20-byte IPv4 header src -> dst around l4[0..len). */
-static size_t ip_frame_from(uint8_t *f, uint32_t src, uint32_t dst, uint8_t proto, const void *l4, size_t len)
-{
-	eth(f, zc_ipv4_is_multicast(dst) || dst == IP_BCAST ? MAC_BCAST : MAC_B, MAC_X, ZC_ETHERTYPE_IPV4);
-	struct zc_ipv4 ip = { .total_len = (uint16_t)(ZC_IPV4_HLEN + len), .ttl = 64, .proto = proto,
-			      .src = src, .dst = dst };
-	zc_ipv4_build(f + ZC_ETH_HLEN, &ip);
-	memcpy(f + ZC_ETH_HLEN + ZC_IPV4_HLEN, l4, len);
-	return ZC_ETH_HLEN + ZC_IPV4_HLEN + len;
-}
-static size_t ip_frame(uint8_t *f, uint8_t proto, const void *l4, size_t len)
-{
-	return ip_frame_from(f, IP_X, IP_B, proto, l4, len);
-}
-
-/* Recompute the IPv4 header checksum after a test changed the header. */
-static void ip_fix_csum(uint8_t *f)
-{
-	uint8_t *ip = f + ZC_ETH_HLEN;
-	size_t hl = zc_ipv4_peek_hdr_len(ip, ZC_IPV4_HLEN);
-	zc_put16(ip + 10, 0);
-	zc_put16(ip + 10, zc_csum(ip, hl));
-}
-
-static size_t arp_frame(uint8_t *f, uint16_t op, const uint8_t sha[6], uint32_t spa, uint32_t tpa)
-{
-	size_t n = eth(f, MAC_BCAST, MAC_X, ZC_ETHERTYPE_ARP);
-	struct zc_arp a = { .op = op, .spa = spa, .tpa = tpa };
-	memcpy(a.sha, sha, 6);
-	return n + zc_arp_build(f + n, &a);
-}
-
-static size_t echo_request(uint8_t *p, uint8_t type)
-{
-	memset(p + ZC_ICMP_HLEN, 0xab, 16);
-	struct zc_icmp ic = { .type = type, .id = 1, .seq = 2 };
-	return zc_icmp_build(p, &ic, 16) + 16;
-}
-
-static size_t udp_dgram(uint8_t *p, uint16_t dport, size_t dlen)
-{
-	memset(p + ZC_UDP_HLEN, 0x5a, dlen);
-	struct zc_udp u = { .sport = 4000, .dport = dport };
-	return zc_udp_build(p, &u, IP_X, IP_B, dlen, true) + dlen;
-}
-
-/* A TCP segment X:sport -> B:dport with the options flagged in t->opt. */
-static size_t tcp_seg(uint8_t *p, struct zc_tcp *t, size_t dlen)
-{
-	uint8_t hb[ZC_TCP_MAXHLEN];
-	size_t hl = zc_tcp_build(hb, t);
-	memmove(p + hl, p, dlen);
-	memcpy(p, hb, hl);
-	zc_l4_set_csum(p, hl + dlen, ZC_IPPROTO_TCP, IP_X, IP_B);
-	return hl + dlen;
-}
-
-/* The neighbour asks for B: B learns X's MAC and answers, so what B sends
- * X later leaves at once instead of waiting for ARP. */
-static void resolve_x(struct env *e)
-{
-	uint8_t f[64];
-	inject(e, f, arp_frame(f, ZC_ARP_REQUEST, MAC_X, IP_X, IP_B));
-	uint8_t mac[6];
-	assert_int_equal(zc_stack_arp_lookup(e->st, IP_X, mac), 0);
-}
-
-/* The TCP segment in the last frame B sent. */
-static void last_sent_tcp(struct env *e, struct zc_tcp *t)
-{
-	assert_true(e->nic->nsent > 0);
-	const uint8_t *ip = e->nic->last + ZC_ETH_HLEN;
-	size_t len = e->nic->last_len - ZC_ETH_HLEN;
-	struct zc_ipv4 h;
-	assert_int_equal(zc_ipv4_parse(ip, len, len, true, &h, NULL), ZC_DROP_NONE);
-	assert_int_equal(h.proto, ZC_IPPROTO_TCP);
-	assert_int_equal(zc_tcp_parse(ip + h.hdr_len, h.total_len - h.hdr_len, h.src, h.dst, true, t, NULL),
-			 ZC_DROP_NONE);
-}
-
-/* A connection X:40000 -> B:80 through the three-way handshake, with
- * timestamps (X's clock at 1000, then 1001). */
-struct conn {
-	uint32_t snd_nxt, rcv_nxt, ts_peer; /* X's view */
-};
-
-static struct zc_tcp_sock *tcp_listen(struct env *e, uint16_t port, int backlog)
-{
-	struct zc_tcp_sock *l = zc_tcp_socket(e->st);
-	assert_non_null(l);
-	assert_int_equal(zc_tcp_bind(l, 0, port), 0);
-	assert_int_equal(zc_tcp_listen(l, backlog), 0);
-	return l;
-}
-
-static size_t syn(uint8_t *f, uint16_t sport, uint16_t dport, uint32_t iss)
-{
-	uint8_t p[ZC_TCP_MAXHLEN];
-	struct zc_tcp t = { .sport = sport, .dport = dport, .seq = iss, .flags = ZC_TCP_SYN, .win = 65535,
-			    .opt = { .has_mss = true, .mss = 1460, .has_ts = true, .tsval = 1000 } };
-	return ip_frame(f, ZC_IPPROTO_TCP, p, tcp_seg(p, &t, 0));
-}
-
-static void tcp_establish(struct env *e, struct conn *c)
-{
-	uint8_t f[256], p[128];
-	resolve_x(e);
-	struct zc_tcp_sock *l = tcp_listen(e, 80, 8);
-	inject(e, f, syn(f, 40000, 80, 7000));
-	struct zc_tcp sa;
-	last_sent_tcp(e, &sa);
-	assert_int_equal(sa.flags, ZC_TCP_SYN | ZC_TCP_ACK);
-	assert_int_equal(sa.ack, 7001);
-	c->snd_nxt = 7001;
-	c->rcv_nxt = sa.seq + 1;
-	c->ts_peer = sa.opt.tsval;
-	struct zc_tcp a = { .sport = 40000, .dport = 80, .seq = c->snd_nxt, .ack = c->rcv_nxt,
-			    .flags = ZC_TCP_ACK, .win = 65535,
-			    .opt = { .has_ts = true, .tsval = 1001, .tsecr = c->ts_peer } };
-	inject(e, f, ip_frame(f, ZC_IPPROTO_TCP, p, tcp_seg(p, &a, 0)));
-	int err;
-	struct zc_tcp_sock *s = zc_tcp_accept(l, &err);
-	assert_non_null(s);
-	assert_int_equal(zc_tcp_get_state(s), ZC_TCP_ESTABLISHED);
-}
-
-/* A segment of 10 data bytes on the connection. */
-static size_t tcp_data(uint8_t *f, const struct conn *c, uint32_t seq, uint8_t flags, uint32_t tsval)
-{
-	uint8_t p[128];
-	memset(p, 'd', 10);
-	struct zc_tcp t = { .sport = 40000, .dport = 80, .seq = seq, .ack = c->rcv_nxt, .flags = flags,
-			    .win = 65535, .opt = { .has_ts = true, .tsval = tsval, .tsecr = c->ts_peer } };
-	return ip_frame(f, ZC_IPPROTO_TCP, p, tcp_seg(p, &t, 10));
-}
-
-/* A 20-byte SYN header X:40000 -> B:80 and optlen bytes of options after
- * it, with byte 12 (the data offset, high nibble) as given; checksum right. */
-static size_t tcp_raw(uint8_t *p, uint8_t doff_byte, const uint8_t *opts, size_t optlen)
-{
-	struct zc_tcp t = { .sport = 40000, .dport = 80, .seq = 1, .flags = ZC_TCP_SYN, .win = 1000 };
-	zc_tcp_build(p, &t);
-	if (optlen)
-		memcpy(p + ZC_TCP_HLEN, opts, optlen);
-	p[12] = doff_byte;
-	zc_l4_set_csum(p, ZC_TCP_HLEN + optlen, ZC_IPPROTO_TCP, IP_X, IP_B);
-	return ZC_TCP_HLEN + optlen;
-}
+#include "drops_fixture.h"
 
 /* --- the cases that are one frame: built into f (after any preparation);
  * the test marks the counters and hands the frame over ------------------- */
@@ -573,6 +298,146 @@ static size_t f_tcp_no_ack(struct env *e, uint8_t *f)
 	return tcp_data(f, &c, c.snd_nxt, ZC_TCP_PSH, 1002);
 }
 
+/* A segment X:40000 -> B:80 (no options) with the flags given, to dst. */
+static size_t tcp_flags_to(uint8_t *f, uint32_t dst, uint8_t flags, uint32_t seq, uint32_t ack)
+{
+	uint8_t p[ZC_TCP_MAXHLEN];
+	struct zc_tcp t = { .sport = 40000, .dport = 80, .seq = seq, .ack = ack, .flags = flags, .win = 65535 };
+	size_t n = tcp_seg(p, &t, 0);
+	zc_l4_set_csum(p, n, ZC_IPPROTO_TCP, IP_X, dst);
+	return ip_frame_from(f, IP_X, dst, ZC_IPPROTO_TCP, p, n);
+}
+
+/* A listener on port 80, B's neighbour resolved (a RST leaves at once). */
+static size_t to_listener(struct env *e, uint8_t *f, uint32_t dst, uint8_t flags)
+{
+	resolve_x(e);
+	tcp_listen(e, 80, 8);
+	return tcp_flags_to(f, dst, flags, 7000, 1);
+}
+static size_t f_tcp_listen_rst(struct env *e, uint8_t *f) { return to_listener(e, f, IP_B, ZC_TCP_RST); }
+static size_t f_tcp_listen_ack(struct env *e, uint8_t *f) { return to_listener(e, f, IP_B, ZC_TCP_ACK); }
+static size_t f_tcp_listen_no_syn(struct env *e, uint8_t *f) { return to_listener(e, f, IP_B, ZC_TCP_FIN); }
+static size_t f_tcp_syn_bcast(struct env *e, uint8_t *f) { return to_listener(e, f, IP_BCAST, ZC_TCP_SYN); }
+
+/* B connects to X:40000 (port 80 is B's, so the segments the builders make
+ * are X's answers): the SYN leaves, and its ISS is returned. */
+static uint32_t syn_sent(struct env *e)
+{
+	resolve_x(e);
+	struct zc_tcp_sock *s = zc_tcp_socket(e->st);
+	assert_non_null(s);
+	assert_int_equal(zc_tcp_bind(s, 0, 80), 0);
+	assert_int_equal(zc_tcp_connect(s, IP_X, 40000), -EINPROGRESS);
+	struct zc_tcp t;
+	last_sent_tcp(e, &t);
+	assert_int_equal(t.flags, ZC_TCP_SYN);
+	assert_int_equal(zc_tcp_get_state(s), ZC_TCP_SYN_SENT);
+	return t.seq;
+}
+static size_t f_tcp_bad_hs_ack(struct env *e, uint8_t *f)
+{
+	uint32_t iss = syn_sent(e);
+	return tcp_flags_to(f, IP_B, ZC_TCP_SYN | ZC_TCP_ACK, 7000, iss + 1000); /* answered by a RST */
+}
+static size_t f_tcp_syn_sent_rst(struct env *e, uint8_t *f)
+{
+	syn_sent(e);
+	return tcp_flags_to(f, IP_B, ZC_TCP_RST, 7000, 0);
+}
+static size_t f_tcp_syn_sent_no_syn(struct env *e, uint8_t *f)
+{
+	uint32_t iss = syn_sent(e);
+	return tcp_flags_to(f, IP_B, ZC_TCP_ACK, 7000, iss + 1);
+}
+
+/* B closes first; X's FIN completes it: TIME_WAIT, the listener gone. A new
+ * SYN past the old sequence numbers closes the TIME_WAIT connection and
+ * finds nobody to take it. */
+static size_t f_tcp_tw_no_listener(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	zc_tcp_close(c.l);
+	zc_tcp_close(c.s);
+	struct zc_tcp fin;
+	last_sent_tcp(e, &fin);
+	assert_true(fin.flags & ZC_TCP_FIN);
+	inject(e, f, tcp_conn_seg(f, &c, c.snd_nxt, c.rcv_nxt + 1, ZC_TCP_FIN | ZC_TCP_ACK, 1002, 0));
+	last_sent_tcp(e, &fin);
+	assert_int_equal(fin.ack, c.snd_nxt + 1); /* X's FIN acknowledged: TIME_WAIT */
+	return tcp_flags_to(f, IP_B, ZC_TCP_SYN, c.snd_nxt + 100000, 0);
+}
+
+static size_t f_tcp_challenge_ack(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	return tcp_conn_seg(f, &c, c.snd_nxt + 1, c.rcv_nxt, ZC_TCP_RST, 1002, 0); /* in window, not exact */
+}
+
+static size_t f_tcp_ack_unsent(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	return tcp_conn_seg(f, &c, c.snd_nxt, c.rcv_nxt + 1000, ZC_TCP_ACK, 1002, 0);
+}
+
+/* X's FIN (CLOSE_WAIT), then data after it. */
+static size_t f_tcp_data_after_fin(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	inject(e, f, tcp_conn_seg(f, &c, c.snd_nxt, c.rcv_nxt, ZC_TCP_FIN | ZC_TCP_ACK, 1002, 0));
+	assert_int_equal(zc_tcp_get_state(c.s), ZC_TCP_CLOSE_WAIT);
+	return tcp_data(f, &c, c.snd_nxt + 1, ZC_TCP_ACK, 1003);
+}
+
+/* B's application closes; X sends new data anyway: a reset answers it. */
+static size_t f_tcp_data_after_close(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	zc_tcp_close(c.s);
+	return tcp_data(f, &c, c.snd_nxt, ZC_TCP_ACK, 1002);
+}
+
+/* 20 bytes out of order, then 10 inside them: nothing new. (The same
+ * segment twice is no drop: the second replaces the first.) */
+static size_t f_tcp_ooo_dup(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	inject(e, f, tcp_conn_seg(f, &c, c.snd_nxt + 100, c.rcv_nxt, ZC_TCP_ACK, 1002, 20));
+	return tcp_data(f, &c, c.snd_nxt + 105, ZC_TCP_ACK, 1002);
+}
+
+/* ZC__TCP_OOO_MAX in stack/tcp_priv.h: out-of-order segments a connection keeps */
+#define OOO_MAX 8192u
+
+/* OOO_MAX one-byte segments with a byte's gap before each, then one more. */
+static size_t f_tcp_ooo_full(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	for (uint32_t i = 0; i < OOO_MAX; i++)
+		inject(e, f, tcp_conn_seg(f, &c, c.snd_nxt + 1 + 2 * i, c.rcv_nxt, ZC_TCP_ACK, 1002, 1));
+	return tcp_conn_seg(f, &c, c.snd_nxt + 1 + 2 * OOO_MAX, c.rcv_nxt, ZC_TCP_ACK, 1002, 1);
+}
+
+/* ZC__PING_QLEN in stack/stack_priv.h: echo replies the ping socket keeps */
+#define PING_QLEN 64u
+
+/* Echo replies to the stack's ping socket (id 1) that nobody reads. */
+static size_t f_icmp_ping_queue(struct env *e, uint8_t *f)
+{
+	assert_int_equal(zc_ping_open(e->st, 1), 0);
+	size_t n = echo_frame(e, f, IP_X, IP_B, ZC_ICMP_ECHO_REPLY);
+	for (unsigned i = 0; i < PING_QLEN; i++)
+		inject(e, f, n);
+	return n;
+}
+
 /* --- the cases that take steps: each marks before its last one ------------ */
 
 static void p_arp_queue_full(struct env *e)
@@ -622,6 +487,23 @@ static void p_tx_nobufs(struct env *e)
 	zc_pool_fail_nth(e->pool, 1);
 	mark(e);
 	assert_int_equal(zc_udp_sendto(s, "n", 1, IP_X, 9), -ENOBUFS);
+}
+
+/* A SYN to a closed port, and no mbuf for the RST that answers it: the
+ * segment counts as tcp_no_socket, the RST as tx_no_buffers. */
+static void p_tx_nobufs_rst(struct env *e)
+{
+	resolve_x(e);
+	size_t n = syn(e->f, 40000, 81, 7000);
+	struct zc_mbuf *m = zc_mbuf_alloc(e->pool);
+	assert_non_null(m);
+	memcpy(zc_mbuf_append(m, (uint32_t)n), e->f, n); /* the headers in the head: no pull-up */
+	e->nic->rxq[e->nic->rxn++] = m;
+	uint32_t sent = e->nic->nsent;
+	zc_pool_fail_nth(e->pool, 1);
+	mark(e);
+	zc_stack_poll(e->st, e->now);
+	assert_int_equal(e->nic->nsent, sent);
 }
 
 /* The NIC takes nothing: the stack's transmit queue (256 packets) fills,
@@ -689,6 +571,7 @@ static const struct drop_case cases[] = {
 	FRAME(IP_BAD_SRC, f_ip_bad_src),
 	FRAME(IP_PROTO, f_ip_proto),
 	FRAME(ICMP_TYPE, f_icmp_type),
+	FRAME(ICMP_PING_QUEUE, f_icmp_ping_queue),
 	FRAME(ICMP_BCAST, f_icmp_bcast),
 	/* icmp_rate_limited counts an error the stack did not send, never a
 	 * frame: the frame that asked for the error is dropped under its own
@@ -701,10 +584,27 @@ static const struct drop_case cases[] = {
 	FRAME(TCP_PAWS, f_tcp_paws),
 	FRAME(TCP_OUT_OF_WINDOW, f_tcp_out_of_window),
 	FRAME(TCP_NO_ACK, f_tcp_no_ack),
+	FRAME(TCP_LISTEN_RST, f_tcp_listen_rst),
+	FRAME(TCP_LISTEN_ACK, f_tcp_listen_ack),
+	FRAME(TCP_LISTEN_NO_SYN, f_tcp_listen_no_syn),
+	FRAME(TCP_SYN_BCAST, f_tcp_syn_bcast),
+	FRAME(TCP_BAD_HS_ACK, f_tcp_bad_hs_ack),
+	FRAME(TCP_SYN_SENT_RST, f_tcp_syn_sent_rst),
+	FRAME(TCP_SYN_SENT_NO_SYN, f_tcp_syn_sent_no_syn),
+	FRAME(TCP_TW_NO_LISTENER, f_tcp_tw_no_listener),
+	FRAME(TCP_CHALLENGE_ACK, f_tcp_challenge_ack),
+	FRAME(TCP_ACK_UNSENT, f_tcp_ack_unsent),
+	FRAME(TCP_DATA_AFTER_FIN, f_tcp_data_after_fin),
+	FRAME(TCP_DATA_AFTER_CLOSE, f_tcp_data_after_close),
+	FRAME(TCP_OOO_DUP, f_tcp_ooo_dup),
+	FRAME(TCP_OOO_FULL, f_tcp_ooo_full),
 	STEPS(RX_NOBUFS, p_rx_nobufs),
 	STEPS(TX_NO_ROUTE, p_tx_no_route),
 	STEPS(TX_NOBUFS, p_tx_nobufs),
 	STEPS(TX_BUSY, p_tx_busy),
+	/* more cases for a reason already provoked above: each is a test of
+	 * its own, named "reason/function" */
+	{ ZC_DROP_TX_NOBUFS, NULL, p_tx_nobufs_rst, ZC_DROP_TCP_NO_SOCKET, NULL },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -716,14 +616,19 @@ static const struct drop_case *case_of(enum zc_drop_reason r)
 	return NULL;
 }
 
-static enum zc_drop_reason reasons[ZC_DROP__COUNT]; /* the tests' initial states */
+/* The tests' initial states: each reason's first case (NULL: none), then
+ * the further cases of the table. */
+static const struct drop_case *chosen[ZC_DROP__COUNT + NCASES];
+static char extra_names[NCASES][64];
 
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
 	assert_non_null(e);
-	e->c = case_of(*(enum zc_drop_reason *)*state);
-	struct zc_pool_config pc = { .name = "drops", .nframes = 256, .fd = -1 };
+	e->c = *(const struct drop_case **)*state;
+	/* the default mbufs (4 per frame and 64) and one for each segment
+	 * tcp_ooo_queue_full keeps out of order */
+	struct zc_pool_config pc = { .name = "drops", .nframes = 256, .nmbufs = 4 * 256 + 64 + OOO_MAX, .fd = -1 };
 	e->pool = zc_pool_create(&pc);
 	e->nic = calloc(1, sizeof(*e->nic));
 	assert_non_null(e->pool);
@@ -783,13 +688,25 @@ static void test_reason(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[ZC_DROP__COUNT];
+	static struct CMUnitTest tests[ZC_DROP__COUNT + NCASES];
 	size_t n = 0;
 	for (int i = 1; i < ZC_DROP__COUNT; i++) {
-		reasons[i] = (enum zc_drop_reason)i;
-		tests[n++] = (struct CMUnitTest){ .name = zc_drop_name(reasons[i]), .test_func = test_reason,
-						  .setup_func = setup, .teardown_func = teardown,
-						  .initial_state = &reasons[i] };
+		chosen[n] = case_of((enum zc_drop_reason)i);
+		tests[n] = (struct CMUnitTest){ .name = zc_drop_name((enum zc_drop_reason)i), .test_func = test_reason,
+						.setup_func = setup, .teardown_func = teardown,
+						.initial_state = &chosen[n] };
+		n++;
+	}
+	for (size_t k = 0; k < NCASES; k++) {
+		if (case_of(cases[k].reason) == &cases[k])
+			continue;
+		snprintf(extra_names[k], sizeof(extra_names[k]), "%s/%s", zc_drop_name(cases[k].reason),
+			 zc_drop_name(cases[k].also));
+		chosen[n] = &cases[k];
+		tests[n] = (struct CMUnitTest){ .name = extra_names[k], .test_func = test_reason,
+						.setup_func = setup, .teardown_func = teardown,
+						.initial_state = &chosen[n] };
+		n++;
 	}
 	zc_log_set_level(ZC_LOG_WARN);
 	return _cmocka_run_group_tests("drops", tests, n, NULL, NULL);
