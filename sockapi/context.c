@@ -175,6 +175,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
 	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
 	cx->pid = getpid();
+	cx->bypass = &cx->bypass_own;
 	cx->nif = zc_nic_open(spec);
 	if (cx->nif == NULL)
 		goto fail;

@@ -26,6 +26,12 @@
  * extensions (sockapi/zcx.h) on the shim's context; preload_priv.h what
  * they share.
  *
+ * Nothing passes by silently: what the shim leaves to the kernel (another
+ * family or type, a bind or connect off the stack, an ioctl it does not
+ * have, a process without a stack) and what the socket layer refuses (an
+ * option) is counted by reason in zc__bypass and told once per kind
+ * (bypass.h); zcstat prints the counters.
+ *
  * fork: the child cannot use the parent's sockets (EBADF and a log line).
  * exec: every descriptor of the stack is close-on-exec; the new program
  * starts a stack of its own if it opens sockets.
@@ -52,6 +58,7 @@ _Atomic int zc__state;
 _Atomic uint8_t zc__is[ZC__MAXFD];
 _Atomic uint8_t zc__ep_stack[ZC__MAXFD];
 _Atomic uint16_t zc__ep_kernel[ZC__MAXFD];
+struct zc_bypasses zc__bypass;
 
 void zc__resolve(void)
 {
@@ -77,18 +84,19 @@ struct zc_sockctx *zc__ctx(void)
 	if (atomic_load(&zc__state) == 0) {
 		const char *nic = getenv("ZCS_NIC"), *ip = getenv("ZCS_IP");
 		if (nic == NULL || ip == NULL || !*nic || !*ip) {
-			ZC_WARN("preload: ZCS_NIC and ZCS_IP are not set: sockets go to the kernel "
-				"(start programs with zcrun)");
+			/* socket() tells it (bypass nostack), once, and counts each */
 			atomic_store(&zc__state, -1);
 		} else {
 			zc__inside++;
 			zc__cx = zc_sockctx_open(&(struct zc_sockctx_config){
 				.nic = nic, .addr = ip, .gateway = getenv("ZCS_GW"), .zcopy = -1 });
 			zc__inside--;
-			if (zc__cx == NULL)
+			if (zc__cx == NULL) {
 				ZC_ERR("preload: the stack did not start (above): IPv4 sockets fail with ENETDOWN");
-			else
+			} else {
+				zc__sockctx_bypass_to(zc__cx, &zc__bypass);
 				zc__stat_start();
+			}
 			atomic_store(&zc__state, zc__cx ? 1 : -2);
 		}
 	}

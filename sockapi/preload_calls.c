@@ -12,7 +12,8 @@
  * set on a stack socket are set on its kernel descriptor too; close of an
  * epoll fd forgets the stack sockets it held; sendfile into a stack socket
  * reads the file and sends; F_DUPFD and dup2/dup3 over a stack descriptor
- * keep the marks (preload.c) right.
+ * keep the marks (preload.c) right. Every place a socket or a call passes
+ * the stack by counts it (zc__bypass, bypass.h) and tells it once.
  */
 #include "sockapi/preload_priv.h"
 
@@ -27,18 +28,28 @@
 
 /* --- sockets ------------------------------------------------------------------ */
 
+/* A socket the stack does not take: counted and told (bypass.h), unless
+ * the socket layer itself asks for it. */
+static int zc__kernel_socket(int domain, int type, int protocol)
+{
+	if (!zc__inside)
+		zc_bypass_socket(&zc__bypass, domain, type, protocol);
+	return zc__real.socket(domain, type, protocol);
+}
+
 EXPORT int socket(int domain, int type, int protocol)
 {
 	zc__load();
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (zc__inside || domain != AF_INET || (base != SOCK_STREAM && base != SOCK_DGRAM))
-		return zc__real.socket(domain, type, protocol);
+		return zc__kernel_socket(domain, type, protocol);
 	struct zc_sockctx *cx = zc__ctx();
 	if (cx == NULL) {
 		if (atomic_load(&zc__state) == -2) { /* never the kernel behind the user's back */
 			errno = ENETDOWN;
 			return -1;
 		}
+		zc_bypass(&zc__bypass, ZC_BYPASS_NOSTACK, 0, "socket(AF_INET): no stack in this process: ZCS_NIC and ZCS_IP are not set (start programs with zcrun), or it has shut down at exit: the kernel's socket");
 		return zc__real.socket(domain, type, protocol);
 	}
 	int fd = ZC_CALL(zc_socket(cx, domain, type, protocol));
@@ -58,8 +69,21 @@ static uint32_t zc__dst(const struct sockaddr *a, socklen_t len, bool *ok)
 	return *ok ? ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) : 0;
 }
 
-/* The socket talks to where the stack does not go: the kernel takes it. */
-static int zc__to_kernel(int fd)
+static const char *zc__addr_str(const struct sockaddr *a, char *buf, size_t n)
+{
+	const void *ip = a->sa_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)a)->sin6_addr
+						  : (const void *)&((const struct sockaddr_in *)a)->sin_addr;
+	uint16_t port = ntohs(a->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)a)->sin6_port
+						       : ((const struct sockaddr_in *)a)->sin_port);
+	char s[INET6_ADDRSTRLEN] = "?";
+	inet_ntop(a->sa_family, ip, s, sizeof(s));
+	snprintf(buf, n, a->sa_family == AF_INET6 ? "[%s]:%u" : "%s:%u", s, port);
+	return buf;
+}
+
+/* The socket talks to where the stack does not go: the kernel takes it,
+ * and that is counted and told (why: ZC_BYPASS_BIND or _CONNECT). */
+static int zc__to_kernel(int fd, enum zc_bypass_reason why, const struct sockaddr *a)
 {
 	int nb = 0;
 	if (ZC_CALL(zc_detach(zc__cx, fd, &nb)) != 0)
@@ -67,6 +91,17 @@ static int zc__to_kernel(int fd)
 	zc__mark(fd, false);
 	if (nb)
 		zc__real.fcntl(fd, F_SETFL, zc__real.fcntl(fd, F_GETFL) | O_NONBLOCK);
+	char to[INET6_ADDRSTRLEN + 16], me[INET_ADDRSTRLEN] = "?";
+	uint32_t ip = htonl(zc_sockctx_ip(zc__cx));
+	inet_ntop(AF_INET, &ip, me, sizeof(me));
+	if (why == ZC_BYPASS_BIND)
+		zc_bypass(&zc__bypass, why, 0, "bind(fd %d, %s): not the stack's address (%s) nor the "
+			  "any-address: the socket is the kernel's from now on; bind to %s or 0.0.0.0 to be "
+			  "on the stack", fd, zc__addr_str(a, to, sizeof(to)), me, me);
+	else
+		zc_bypass(&zc__bypass, why, 0, "connect(fd %d, %s): the stack (%s) does not reach it "
+			  "(loopback, or another subnet and no --gw): the socket is the kernel's from now on",
+			  fd, zc__addr_str(a, to, sizeof(to)), me);
 	return 0;
 }
 
@@ -77,7 +112,7 @@ EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
 		return zc__real.bind(fd, a, len);
 	bool ok;
 	uint32_t ip = zc__dst(a, len, &ok);
-	if (ok && ip != 0 && ip != zc_sockctx_ip(zc__cx) && zc__to_kernel(fd) == 0)
+	if (ok && ip != 0 && ip != zc_sockctx_ip(zc__cx) && zc__to_kernel(fd, ZC_BYPASS_BIND, a) == 0)
 		return zc__real.bind(fd, a, len);
 	return ZC_CALL(zc_bind(zc__cx, fd, a, len));
 }
@@ -89,7 +124,7 @@ EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 		return zc__real.connect(fd, a, len);
 	bool ok;
 	uint32_t ip = zc__dst(a, len, &ok);
-	if (ok && !ZC_CALL(zc_reaches(zc__cx, ip)) && zc__to_kernel(fd) == 0)
+	if (ok && !ZC_CALL(zc_reaches(zc__cx, ip)) && zc__to_kernel(fd, ZC_BYPASS_CONNECT, a) == 0)
 		return zc__real.connect(fd, a, len);
 	return ZC_CALL(zc_connect(zc__cx, fd, a, len));
 }
@@ -325,6 +360,8 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (zc__mine(fd) && (req == FIONBIO || req == FIONREAD))
 		return ZC_CALL(zc_ioctl(zc__cx, fd, req, arg));
+	if (zc__mine(fd))
+		zc_bypass(&zc__bypass, ZC_BYPASS_IOCTL, req, "ioctl(fd %d, %#lx) on a stack socket: the stack has FIONBIO and FIONREAD only; this request goes to the kernel's placeholder socket behind the descriptor (unbound, unconnected), so its answer is not about this socket", fd, req);
 	return zc__real.ioctl(fd, req, arg);
 }
 

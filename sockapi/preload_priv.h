@@ -11,6 +11,7 @@
 #ifndef ZC_SOCKAPI_PRELOAD_PRIV_H
 #define ZC_SOCKAPI_PRELOAD_PRIV_H
 
+#include "sockapi/bypass.h"
 #include "sockapi/socket.h"
 
 #include <poll.h>
@@ -85,6 +86,9 @@ extern _Atomic uint8_t zc__is[ZC__MAXFD]; /* 1: the stack's descriptor */
 /* by epoll fd: holds a stack socket; how many kernel fds were added to it */
 extern _Atomic uint8_t zc__ep_stack[ZC__MAXFD];
 extern _Atomic uint16_t zc__ep_kernel[ZC__MAXFD];
+/* what this process did not carry on the stack (bypass.h); its context
+ * counts into it too, so zcstat shows the pass-bys from before it existed */
+extern struct zc_bypasses zc__bypass;
 /* a call into the socket layer is under way, or one of its threads (socket.h) */
 #define zc__inside zc_thread_inside
 

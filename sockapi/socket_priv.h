@@ -21,6 +21,7 @@
 #ifndef ZC_SOCKAPI_SOCKET_PRIV_H
 #define ZC_SOCKAPI_SOCKET_PRIV_H
 
+#include "sockapi/bypass.h"
 #include "sockapi/socket.h"
 #include "stack/log.h"
 #include "stack/stack.h"
@@ -83,6 +84,8 @@ struct zc_sockctx {
 	struct zc_sockctx *next;  /* the registry of live contexts (fork) */
 	uint64_t next_sid;
 	struct zc__ep *eps;       /* epoll instances holding stack sockets */
+	struct zc_bypasses *bypass; /* where pass-bys count: bypass_own, or the preload's */
+	struct zc_bypasses bypass_own;
 };
 
 /* A stack socket in an epoll instance. */
@@ -157,8 +160,8 @@ static inline struct zc__sock *zc__enter(struct zc_sockctx *cx, int fd)
 	pthread_mutex_lock(&cx->lk);
 	if (cx->pid != zc__pid) {
 		pthread_mutex_unlock(&cx->lk);
-		ZC_ERR("sockets: fd %d belongs to the stack of process %d; a child cannot use it "
-		       "(fork is not supported yet)", fd, (int)cx->pid);
+		zc_bypass(cx->bypass, ZC_BYPASS_FORK, 0, "sockets: fd %d belongs to the stack of process %d; "
+			  "a child cannot use it (fork is not supported yet): EBADF", fd, (int)cx->pid);
 		errno = EBADF;
 		return NULL;
 	}

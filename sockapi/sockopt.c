@@ -4,6 +4,8 @@
  * doubled as Linux reports it, TCP_INFO in Linux's layout, "reno" as the
  * only congestion control), fcntl (O_NONBLOCK, FD_CLOEXEC) and ioctl
  * (FIONBIO, FIONREAD). TCP options go to the stack (zc_tcp_setopt).
+ * An option the stack does not have fails with ENOPROTOOPT, counted and
+ * told once per option (bypass.h), as programs often ignore the error.
  */
 #include "sockapi/socket_priv.h"
 
@@ -105,6 +107,8 @@ int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void
 	} else {
 		r = -ENOPROTOOPT;
 	}
+	if (r == -ENOPROTOOPT)
+		zc_bypass_option(cx->bypass, true, level, name, ENOPROTOOPT);
 	return (int)zc__ret(cx, s, r);
 }
 
@@ -174,6 +178,8 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 	} else {
 		r = level == IPPROTO_TCP ? -EOPNOTSUPP : -ENOPROTOOPT;
 	}
+	if (r == -ENOPROTOOPT)
+		zc_bypass_option(cx->bypass, false, level, name, ENOPROTOOPT);
 	if (r == 0)
 		r = zc__putopt(val, len, &v, sizeof(v));
 	return (int)zc__ret(cx, s, r);

@@ -3,7 +3,8 @@
  * zcstat's view of a context (counters, NIC, pools, sockets, the stack).
  * A socket keeps its own counters; the context adds them into its totals
  * when the socket goes (zc__sock_free), so the context's view is its
- * totals plus the sockets still open.
+ * totals plus the sockets still open. The pass-by counters (bypass.h) are
+ * the context's, or the preload's that it counts into.
  */
 #include "sockapi/socket_priv.h"
 #include "sockapi/cow.h"
@@ -84,6 +85,7 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 			i, ps.frame_size, ps.frames_owned, ps.frames_free, ps.frames_in_flight, ps.frames_lent,
 			ps.frames_lost, ps.mbufs_free, ps.mbufs_total, (unsigned long long)ps.alloc_failures);
 	}
+	zc_bypass_dump(cx->bypass, f);
 	fprintf(f, "sockets %u\n", cx->nsocks);
 	for (int fd = 0; fd < cx->tabcap; fd++) {
 		struct zc__sock *s = cx->tab[fd];
