@@ -4,25 +4,32 @@
  *
  * Every flag has a ZCS_* twin in the environment; flags win. Values are
  * checked here, so a bad one gives one clear error before the program
- * starts. docs/man/zcrun.1 is its manual page.
+ * starts. So is the program: a statically linked one is refused (the
+ * preload cannot enter it: its sockets would silently be the kernel's),
+ * and a Go program is run with a warning (Go makes its system calls
+ * itself, past the C library, so its sockets mostly bypass the stack).
+ * docs/man/zcrun.1 is its manual page.
  */
 #include "sockapi/socket.h"
 #include "stack/stack.h"
 
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: zcrun [--nic SPEC] [--ip ADDR/PREFIX] [--gw ADDR] [--pcap FILE]\n"
-		"             [--zc auto|always|never] [-v] -- PROGRAM [ARGS...]\n"
+		"             [--zc auto|always|never] [--allow-static] [-v] -- PROGRAM [ARGS...]\n"
 		"\n"
 		"Runs PROGRAM with its IPv4 TCP and UDP sockets on zcstack, a user-space stack,\n"
 		"instead of the kernel's. Files, pipes, unix sockets and sockets to addresses the\n"
@@ -38,7 +45,15 @@ static void usage(FILE *f)
 		"  --pcap FILE    capture every frame to FILE, %%p = pid (env ZCS_PCAP)\n"
 		"  --zc POLICY    zero-copy: auto (trade and send by reference where measured\n"
 		"                 cheaper; default), always, never (env ZCS_ZC)\n"
+		"  --allow-static run PROGRAM even if it is statically linked: the preload\n"
+		"                 cannot enter it (its own sockets are the kernel's), but the\n"
+		"                 dynamically linked programs it starts run on the stack\n"
 		"  -v             log what the stack does (env ZCS_LOG=info)\n"
+		"\n"
+		"What the stack does not carry (other families, raw sockets, binds and\n"
+		"connects off the stack, options it lacks) is the kernel's or fails; each\n"
+		"kind is logged once and counted in zcstat (bypass_*). Statically linked\n"
+		"programs are refused; Go programs run with a warning (raw system calls).\n"
 		"\n"
 		"Example, two shells on one machine:\n"
 		"  zcrun --nic trapeze:w0,port=0 --ip 10.0.0.1/24 -- iperf3 -s\n"
@@ -94,16 +109,150 @@ static int find_lib(char *out, size_t n)
 	return access(out, R_OK);
 }
 
+/* Where execvp will find prog: a path as is, else the first executable
+ * regular file of that name in $PATH (an empty entry is the current
+ * directory). false: not found (execvp's own error will say so). */
+static bool resolve(const char *prog, char *out, size_t n)
+{
+	struct stat st;
+	if (strchr(prog, '/')) {
+		snprintf(out, n, "%s", prog);
+		return stat(out, &st) == 0;
+	}
+	const char *path = getenv("PATH");
+	if (path == NULL)
+		path = "/bin:/usr/bin"; /* the C library's default */
+	for (const char *p = path;;) {
+		const char *e = strchrnul(p, ':');
+		int len = (int)(e - p);
+		snprintf(out, n, "%.*s%s%s", len, p, len ? "/" : "", prog);
+		if (stat(out, &st) == 0 && S_ISREG(st.st_mode) && access(out, X_OK) == 0)
+			return true;
+		if (*e == '\0')
+			return false;
+		p = e + 1;
+	}
+}
+
+struct elf_facts {
+	bool elf;    /* a native ELF executable that could be inspected */
+	bool interp; /* has PT_INTERP: the dynamic loader, hence LD_PRELOAD */
+	bool go;     /* has .go.buildinfo or .note.go.buildid */
+};
+
+static bool rd(int fd, void *b, size_t n, uint64_t off)
+{
+	return pread(fd, b, n, (off_t)off) == (ssize_t)n;
+}
+
+/* What the ELF headers of the file say (64 and 32 bits, this machine's
+ * byte order). Anything else (a script, a foreign or damaged file) is not
+ * judged: exec decides. */
+static struct elf_facts inspect(const char *path)
+{
+	struct elf_facts f = { 0 };
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return f;
+	unsigned char id[EI_NIDENT];
+	const int native = __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB : ELFDATA2MSB;
+	if (!rd(fd, id, sizeof(id), 0) || memcmp(id, ELFMAG, SELFMAG) != 0 || id[EI_DATA] != native ||
+	    (id[EI_CLASS] != ELFCLASS64 && id[EI_CLASS] != ELFCLASS32))
+		goto out;
+	bool b64 = id[EI_CLASS] == ELFCLASS64;
+	uint64_t phoff, shoff;
+	unsigned type, phnum, phent, shnum, shent, shstrndx;
+	if (b64) {
+		Elf64_Ehdr h;
+		if (!rd(fd, &h, sizeof(h), 0))
+			goto out;
+		type = h.e_type, phoff = h.e_phoff, phnum = h.e_phnum, phent = h.e_phentsize;
+		shoff = h.e_shoff, shnum = h.e_shnum, shent = h.e_shentsize, shstrndx = h.e_shstrndx;
+	} else {
+		Elf32_Ehdr h;
+		if (!rd(fd, &h, sizeof(h), 0))
+			goto out;
+		type = h.e_type, phoff = h.e_phoff, phnum = h.e_phnum, phent = h.e_phentsize;
+		shoff = h.e_shoff, shnum = h.e_shnum, shent = h.e_shentsize, shstrndx = h.e_shstrndx;
+	}
+	if ((type != ET_EXEC && type != ET_DYN) || phent < sizeof(uint32_t))
+		goto out;
+	f.elf = true;
+	for (unsigned i = 0; i < phnum && !f.interp; i++) {
+		uint32_t pt; /* p_type comes first in both classes */
+		if (!rd(fd, &pt, sizeof(pt), phoff + (uint64_t)i * phent))
+			break;
+		f.interp = pt == PT_INTERP;
+	}
+	/* section names, for Go's notes; a file without sections is not Go's */
+	if (shoff == 0 || shnum == 0 || shstrndx == SHN_UNDEF || shstrndx >= shnum ||
+	    shent < (b64 ? sizeof(Elf64_Shdr) : sizeof(Elf32_Shdr)))
+		goto out;
+	uint64_t stroff, strsize;
+	if (b64) {
+		Elf64_Shdr sh;
+		if (!rd(fd, &sh, sizeof(sh), shoff + (uint64_t)shstrndx * shent))
+			goto out;
+		stroff = sh.sh_offset, strsize = sh.sh_size;
+	} else {
+		Elf32_Shdr sh;
+		if (!rd(fd, &sh, sizeof(sh), shoff + (uint64_t)shstrndx * shent))
+			goto out;
+		stroff = sh.sh_offset, strsize = sh.sh_size;
+	}
+	for (unsigned i = 0; i < shnum && !f.go; i++) {
+		uint32_t nm; /* sh_name comes first in both classes */
+		char name[24] = "";
+		if (!rd(fd, &nm, sizeof(nm), shoff + (uint64_t)i * shent))
+			break;
+		if (nm >= strsize)
+			continue;
+		if (pread(fd, name, sizeof(name) - 1, (off_t)(stroff + nm)) <= 0)
+			continue;
+		f.go = strcmp(name, ".go.buildinfo") == 0 || strcmp(name, ".note.go.buildid") == 0;
+	}
+out:
+	close(fd);
+	return f;
+}
+
+/* 126, as a shell answers a program it found but cannot run: zcrun can
+ * run it, but not on the stack. */
+static int check_program(const char *prog, bool allow_static)
+{
+	char path[PATH_MAX];
+	if (!resolve(prog, path, sizeof(path)))
+		return 0;
+	struct elf_facts f = inspect(path);
+	if (!f.elf)
+		return 0;
+	if (!f.interp && !allow_static) {
+		fprintf(stderr,
+			"zcrun: %s (%s) is statically linked%s: the preload cannot enter it, so its sockets "
+			"would be the kernel's; run a dynamically linked build of it, or run it without zcrun "
+			"(--allow-static runs it anyway, for a static program that starts dynamic ones)\n",
+			prog, path, f.go ? " (a Go program)" : "");
+		return 126;
+	}
+	if (f.go && f.interp)
+		fprintf(stderr,
+			"zcrun: warning: %s is a Go program: Go makes its system calls itself, not through "
+			"the C library, so most of its sockets bypass the stack and are the kernel's "
+			"(only calls through cgo reach zcstack)\n", prog);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *nic = getenv("ZCS_NIC"), *ip = getenv("ZCS_IP"), *gw = getenv("ZCS_GW");
 	const char *pcap = getenv("ZCS_PCAP"), *zc = getenv("ZCS_ZC");
-	bool verbose = false;
+	bool verbose = false, allow_static = false;
 	static const struct option lo[] = {
 		{ "nic", required_argument, 0, 'n' }, { "ip", required_argument, 0, 'i' },
 		{ "gw", required_argument, 0, 'g' },  { "pcap", required_argument, 0, 'p' },
 		{ "zc", required_argument, 0, 'z' },  { "verbose", no_argument, 0, 'v' },
-		{ "help", no_argument, 0, 'h' },      { 0, 0, 0, 0 },
+		{ "help", no_argument, 0, 'h' },      { "allow-static", no_argument, 0, 'S' },
+		{ 0, 0, 0, 0 },
 	};
 	for (int o; (o = getopt_long(argc, argv, "+vh", lo, NULL)) != -1;) {
 		switch (o) {
@@ -113,6 +262,7 @@ int main(int argc, char **argv)
 		case 'p': pcap = optarg; break;
 		case 'z': zc = optarg; break;
 		case 'v': verbose = true; break;
+		case 'S': allow_static = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -143,6 +293,9 @@ int main(int argc, char **argv)
 	if (find_lib(lib, sizeof(lib)) != 0)
 		return fail("cannot find libzcpreload.so beside zcrun, in " ZC_LIBDIR " or in $ZCS_PRELOAD (%s)",
 			    getenv("ZCS_PRELOAD") ? getenv("ZCS_PRELOAD") : "unset");
+	int st = check_program(argv[optind], allow_static);
+	if (st)
+		return st;
 	setenv("ZCS_NIC", nic, 1);
 	setenv("ZCS_IP", ip, 1);
 	if (gw && *gw)
