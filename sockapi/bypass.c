@@ -7,7 +7,6 @@
 #include "sockapi/bypass.h"
 #include "sockapi/socket_priv.h"
 
-#include <linux/if_alg.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
 #include <sys/socket.h>

@@ -70,6 +70,7 @@ void zc__resolve(void)
 	R(munmap); R(mremap); R(madvise); R(mprotect);
 	R(epoll_ctl); R(epoll_wait); R(epoll_pwait); R(epoll_pwait2);
 #undef R
+	zc_log_init_env(); /* ZCS_LOG (zcrun -v sets it) */
 }
 
 static void zc__stat_start(void);

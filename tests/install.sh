@@ -143,7 +143,7 @@ grep -q "Example" "$D/help" || fail "zcrun --help has no example"
 ok "zcrun --help and zcstat --help from the install"
 MAN=$(dirname "$(find "$ROOT" -name zcrun.1)")
 [ -f "$MAN/zcrun.1" ] && [ -f "$MAN/zcstat.1" ] || fail "the manual pages are not installed"
-for flag in --nic --ip --gw --pcap --zc --verbose --help; do
+for flag in --nic --ip --gw --pcap --zc --allow-static --verbose --help; do
 	grep -q -- "$(echo "$flag" | sed 's/-/\\\\-/g')" "$MAN/zcrun.1" || fail "zcrun(1) does not describe $flag"
 done
 for v in $(grep -o 'ZCS_[A-Z_]*' "$D/help" | sort -u); do
