@@ -86,7 +86,8 @@
 	X(RX_NOBUFS, "rx_no_buffers")             /* no mbuf to gather headers */ \
 	X(TX_NO_ROUTE, "tx_no_route")             /* off-link without a gateway */ \
 	X(TX_NOBUFS, "tx_no_buffers")             /* no mbuf or frame to build it */ \
-	X(TX_BUSY, "tx_ring_full")                /* the NIC queue stayed full */
+	X(TX_BUSY, "tx_ring_full")                /* the NIC queue stayed full */ \
+	X(TX_LOOP_FULL, "tx_loop_queue_full")     /* ZC__LOOPQ packets to ourselves wait */
 
 #define ZC_DROP_REASONS(X) ZC_DROP_PARSER_REASONS(X) ZC_DROP_STACK_REASONS(X)
 

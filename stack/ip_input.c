@@ -48,7 +48,9 @@ void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m)
 		zc_drop(&st->drops, ZC_DROP_IP_NOT_US);
 		goto drop;
 	}
-	if (zc__is_martian_src(st, ip.src) || ip.src == 0) {
+	/* our own address as the source: only from the loop queue */
+	bool looped = (m->flags & ZC_MBUF_F_LOOP) && ip.src == st->ip && ip.dst == st->ip;
+	if ((zc__is_martian_src(st, ip.src) && !looped) || ip.src == 0) {
 		zc_drop(&st->drops, ZC_DROP_IP_BAD_SRC);
 		goto drop;
 	}

@@ -58,6 +58,9 @@ enum zc_mbuf_kind {
  * holds the folded, uncomplemented pseudo-header sum (as Linux's
  * CHECKSUM_PARTIAL). */
 #define ZC_MBUF_F_TX_L4_CSUM 0x4u
+/* Receive: the stack sent it to itself (its own loop queue, ip_output.c);
+ * never set by a NIC. */
+#define ZC_MBUF_F_LOOP 0x8u
 
 /*
  * One segment of a packet. Invariants (checked by zc_mbuf_check()):

@@ -120,6 +120,7 @@ void zc_stack_destroy(struct zc_stack *st)
 	zc__udp_close_all(st);
 	zc_ping_close(st);
 	zc__arp_flush_all(st);
+	zc__loop_flush(st);
 	while (st->txn) {
 		zc_mbuf_free(st->txq[st->txh]);
 		st->txh = (st->txh + 1) % ZC__TXQ;
@@ -138,6 +139,8 @@ int zc_stack_poll(struct zc_stack *st, uint64_t now)
 	int n = zc_netif_rx(st->nif, b, ZC__TX_BURST, st->now);
 	for (int i = 0; i < n; i++)
 		zc__ether_input(st, b[i]);
+	if (st->loq)
+		zc__loop_input(st);
 	if (zc__arp_next_timer(st) <= st->now)
 		zc__arp_timer(st);
 	zc__tcp_timers(st);
@@ -155,12 +158,12 @@ uint64_t zc_stack_next_timer(const struct zc_stack *st)
 		t = tt;
 	if (d < t)
 		t = d;
-	if (st->txn && st->now < t)
+	if ((st->txn || st->loq) && st->now < t)
 		t = st->now;
 	return t;
 }
 
-bool zc_stack_tx_pending(const struct zc_stack *st) { return st->txn > 0; }
+bool zc_stack_tx_pending(const struct zc_stack *st) { return st->txn > 0 || st->loq != NULL; }
 
 int zc_stack_wait(struct zc_stack *st, uint64_t now, uint64_t max_ns)
 {
@@ -168,7 +171,7 @@ int zc_stack_wait(struct zc_stack *st, uint64_t now, uint64_t max_ns)
 	uint64_t wait = t <= now ? 0 : t - now;
 	if (wait > max_ns)
 		wait = max_ns;
-	if (wait == 0 || st->txn)
+	if (wait == 0 || st->txn || st->loq)
 		return 0;
 	struct zc_netif *n = st->nif;
 	int fd = n->ops->irq_fd ? n->ops->irq_fd(n) : -1;
@@ -207,7 +210,7 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__P(eth_in); ZC__P(eth_out);
 	ZC__P(arp_requests_in); ZC__P(arp_replies_in); ZC__P(arp_requests_out);
 	ZC__P(arp_replies_out); ZC__P(arp_conflicts);
-	ZC__P(ip_in); ZC__P(ip_out);
+	ZC__P(ip_in); ZC__P(ip_out); ZC__P(ip_loop);
 	ZC__P(icmp_echo_in); ZC__P(icmp_echo_out); ZC__P(icmp_unreach_out); ZC__P(icmp_other_in);
 	ZC__P(udp_in); ZC__P(udp_out); ZC__P(tx_busy);
 #undef ZC__P

@@ -61,6 +61,7 @@ struct zc_stack_stats {
 	uint64_t arp_requests_in, arp_replies_in, arp_requests_out, arp_replies_out;
 	uint64_t arp_conflicts;   /* someone else claims our address */
 	uint64_t ip_in, ip_out;
+	uint64_t ip_loop;         /* packets to our own address, looped inside the stack */
 	uint64_t icmp_echo_in, icmp_echo_out, icmp_unreach_out, icmp_other_in;
 	uint64_t udp_in, udp_out;
 	uint64_t tx_busy;         /* bursts the NIC took only in part (its queue was full) */

@@ -18,6 +18,7 @@
 
 #define ZC__ARP_ENTRIES 64u
 #define ZC__TXQ 256u                 /* packets waiting for a busy NIC */
+#define ZC__LOOPQ 1024u              /* packets to ourselves waiting for the next poll */
 #define ZC__TX_BURST 32u
 #define ZC__UDP_SOCKS 256u
 #define ZC__UDP_QLEN 1024u           /* datagrams per socket, besides the byte limit */
@@ -100,6 +101,10 @@ struct zc_stack {
 	/* transmit queue: packets built, not yet taken by the NIC */
 	struct zc_mbuf *txq[ZC__TXQ];
 	uint32_t txh, txn;
+
+	/* packets to our own address (ip_output.c): received at the next poll */
+	struct zc_mbuf *loq, *loq_tail;
+	uint32_t loq_n;
 };
 
 static inline bool zc__is_bcast(const struct zc_stack *st, uint32_t ip)
@@ -147,6 +152,10 @@ struct zc_mbuf *zc__l4_pullup(struct zc_stack *st, struct zc_mbuf *m, const stru
  * headroom) and routes it; it owns m. Returns 0, or -ENETUNREACH or
  * -ENOBUFS (then m is freed and the drop counted). */
 int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto);
+/* Receive what was sent to our own address (zc_stack_poll); free it all
+ * (zc_stack_destroy). */
+void zc__loop_input(struct zc_stack *st);
+void zc__loop_flush(struct zc_stack *st);
 
 /* icmp.c. icmp_input takes m (owned) starting at the IP header.
  * icmp_error answers the offending IP packet m (headers at m->data; not

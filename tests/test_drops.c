@@ -519,6 +519,17 @@ static void p_tx_busy(struct env *e)
 	assert_int_equal(zc_udp_sendto(s, "b", 1, IP_BCAST, 9), 1);
 }
 
+/* Datagrams to our own address wait on the loop queue for the next poll
+ * (ip_output.c); with no poll between, the queue fills. */
+static void p_tx_loop_full(struct env *e)
+{
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	for (int i = 0; i < 1024; i++)
+		assert_int_equal(zc_udp_sendto(s, "l", 1, IP_B, 9), 1);
+	mark(e);
+	assert_int_equal(zc_udp_sendto(s, "l", 1, IP_B, 9), -ENOBUFS);
+}
+
 /* --- the table and the test ------------------------------------------------ */
 
 struct drop_case {
@@ -602,6 +613,7 @@ static const struct drop_case cases[] = {
 	STEPS(TX_NO_ROUTE, p_tx_no_route),
 	STEPS(TX_NOBUFS, p_tx_nobufs),
 	STEPS(TX_BUSY, p_tx_busy),
+	STEPS(TX_LOOP_FULL, p_tx_loop_full),
 	/* more cases for a reason already provoked above: each is a test of
 	 * its own, named "reason/function" */
 	{ ZC_DROP_TX_NOBUFS, NULL, p_tx_nobufs_rst, ZC_DROP_TCP_NO_SOCKET, NULL },
