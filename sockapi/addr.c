@@ -4,8 +4,9 @@
  * connect (blocking, or EINPROGRESS then EALREADY/EISCONN as Linux),
  * shutdown, getsockname/getpeername, and the questions the shim asks
  * before it gives a socket to the stack (the stack's address, does it
- * reach a destination). AF_INET only; sockaddr_in in and out through
- * zc__sin/zc__put_sin (socket_priv.h).
+ * reach a destination). IPv4 only, in an AF_INET socket or an AF_INET6 one
+ * (v4-mapped addresses); sockaddrs in and out through zc__sin/zc__put_sin
+ * (socket_priv.h).
  */
 #include "sockapi/socket_priv.h"
 
@@ -18,7 +19,7 @@ int zc_bind(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, socklen_
 		return -1;
 	uint32_t ip;
 	uint16_t port;
-	int r = zc__sin(addr, len, &ip, &port);
+	int r = zc__sin(s, addr, len, ZC__A_BIND, &ip, &port);
 	if (r == 0 && ip != 0 && ip != zc_stack_ip(cx->st))
 		r = -EADDRNOTAVAIL;
 	if (r == 0 && s->tcp)
@@ -66,6 +67,7 @@ int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *
 	struct zc__sock *n = calloc(1, sizeof(*n));
 	int r = n ? 0 : -ENOMEM;
 	if (n) {
+		n->family = s->family;
 		n->type = SOCK_STREAM;
 		n->tcp = c;
 		n->nonblock = (flags & SOCK_NONBLOCK) != 0;
@@ -81,7 +83,7 @@ int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *
 	uint32_t ip;
 	uint16_t port;
 	zc_tcp_remote(c, &ip, &port);
-	zc__put_sin(addr, alen, ip, port);
+	zc__put_sin(s, addr, alen, ip, port);
 	return (int)zc__ret(cx, s, r);
 }
 
@@ -92,7 +94,7 @@ int zc_connect(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, sockl
 		return -1;
 	uint32_t ip;
 	uint16_t port;
-	int r = zc__sin(addr, len, &ip, &port);
+	int r = zc__sin(s, addr, len, ZC__A_CONNECT, &ip, &port);
 	if (r)
 		return (int)zc__ret(cx, s, r);
 	if (s->udp) {
@@ -168,7 +170,7 @@ int zc_getsockname(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen
 		port = zc_udp_local_port(s->udp);
 	if (len == NULL || addr == NULL)
 		return (int)zc__ret(cx, s, -EFAULT);
-	zc__put_sin(addr, len, ip, port);
+	zc__put_sin(s, addr, len, ip, port);
 	return (int)zc__ret(cx, s, 0);
 }
 
@@ -194,7 +196,7 @@ int zc_getpeername(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen
 	if (r == 0 && (addr == NULL || len == NULL))
 		r = -EFAULT;
 	if (r == 0)
-		zc__put_sin(addr, len, ip, port);
+		zc__put_sin(s, addr, len, ip, port);
 	return (int)zc__ret(cx, s, r);
 }
 

@@ -129,6 +129,19 @@ static void *zc__helper(void *arg)
 
 static void zc__drive_cb(void *arg) { zc__drive(arg); }
 
+/* The kernel's default for IPV6_V6ONLY (net.ipv6.bindv6only; 0 if unread). */
+static bool zc__bindv6only(void)
+{
+	FILE *f = fopen("/proc/sys/net/ipv6/bindv6only", "re");
+	int v = 0;
+	if (f) {
+		if (fscanf(f, "%d", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v != 0;
+}
+
 struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 {
 	pthread_once(&zc__once, zc__init_once);
@@ -176,6 +189,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
 	cx->pid = getpid();
 	cx->bypass = &cx->bypass_own;
+	cx->bindv6only = zc__bindv6only();
 	cx->nif = zc_nic_open(spec);
 	if (cx->nif == NULL)
 		goto fail;

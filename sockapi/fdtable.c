@@ -46,7 +46,7 @@ int zc__install(struct zc_sockctx *cx, struct zc__sock *s)
 {
 	/* a kernel socket of the same type holds the number */
 	s->sid = ++cx->next_sid;
-	s->fd = socket(AF_INET, s->type | SOCK_CLOEXEC, 0);
+	s->fd = socket(s->family, s->type | SOCK_CLOEXEC, 0);
 	if (s->fd < 0)
 		return -errno;
 	if (zc__tab_grow(cx, s->fd) != 0) {
@@ -61,7 +61,7 @@ int zc__install(struct zc_sockctx *cx, struct zc__sock *s)
 
 int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
 {
-	if (domain != AF_INET)
+	if (domain != AF_INET && domain != AF_INET6)
 		return zc__fail(EAFNOSUPPORT);
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
 	if (base != SOCK_STREAM && base != SOCK_DGRAM)
@@ -71,9 +71,11 @@ int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
 	struct zc__sock *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return zc__fail(ENOMEM);
+	s->family = domain;
 	s->type = base;
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
 	pthread_mutex_lock(&cx->lk);
+	s->v6only = domain == AF_INET6 && cx->bindv6only;
 	if (base == SOCK_STREAM) {
 		s->tcp = zc_tcp_socket(cx->st);
 		s->sndbuf = s->rcvbuf = 4 << 20;

@@ -85,7 +85,7 @@ ssize_t zc_recvfrom(struct zc_sockctx *cx, int fd, void *buf, size_t len, int fl
 		uint16_t port = 0;
 		r = zc__udp_recv(cx, s, buf, len, flags, &ip, &port);
 		if (r >= 0)
-			zc__put_sin(from, fromlen, ip, port);
+			zc__put_sin(s, from, fromlen, ip, port);
 	}
 	return zc__ret(cx, s, r);
 }
@@ -129,7 +129,7 @@ ssize_t zc_recvmsg(struct zc_sockctx *cx, int fd, struct msghdr *msg, int flags)
 			if (!(flags & MSG_TRUNC))
 				r = (ssize_t)n;
 			socklen_t nl = msg->msg_namelen;
-			zc__put_sin(msg->msg_name, msg->msg_name ? &nl : NULL, ip, port);
+			zc__put_sin(s, msg->msg_name, msg->msg_name ? &nl : NULL, ip, port);
 			msg->msg_namelen = msg->msg_name ? nl : 0;
 		}
 		free(tmp);

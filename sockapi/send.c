@@ -110,7 +110,7 @@ ssize_t zc_sendto(struct zc_sockctx *cx, int fd, const void *buf, size_t len, in
 	} else {
 		uint32_t ip = 0;
 		uint16_t port = 0;
-		r = to ? zc__sin(to, tolen, &ip, &port) : 0;
+		r = to ? zc__sin(s, to, tolen, ZC__A_SENDTO, &ip, &port) : 0;
 		if (r == 0)
 			r = zc__udp_send(cx, s, buf, len, ip, port, to != NULL);
 	}
@@ -142,7 +142,7 @@ ssize_t zc_sendmsg(struct zc_sockctx *cx, int fd, const struct msghdr *msg, int 
 		uint16_t port = 0;
 		r = tmp ? 0 : -ENOMEM;
 		if (r == 0 && msg->msg_name)
-			r = zc__sin(msg->msg_name, msg->msg_namelen, &ip, &port);
+			r = zc__sin(s, msg->msg_name, msg->msg_namelen, ZC__A_SENDTO, &ip, &port);
 		if (r == 0) {
 			size_t off = 0;
 			for (size_t i = 0; i < msg->msg_iovlen; i++) {

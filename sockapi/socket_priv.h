@@ -40,7 +40,9 @@
 
 struct zc__sock {
 	int fd;
+	int family;            /* AF_INET, or AF_INET6 carrying IPv4 (v4-mapped) */
 	int type;              /* SOCK_STREAM or SOCK_DGRAM */
+	bool v6only;           /* IPV6_V6ONLY: nothing the stack can carry */
 	bool nonblock;
 	bool reuseaddr, reuseport;
 	struct zc_tcp_sock *tcp;
@@ -69,6 +71,7 @@ struct zc_sockctx {
 	unsigned nsocks;
 	uint64_t spin_ns;
 	uint64_t linger_ns;       /* close: how long connections may drain */
+	bool bindv6only;          /* net.ipv6.bindv6only: IPV6_V6ONLY's default */
 	unsigned spinners;
 	uint32_t gen;             /* bumped on progress; a spinner reads it unlocked */
 	unsigned inside;          /* application threads inside a call */
@@ -205,24 +208,74 @@ static inline long zc__ret(struct zc_sockctx *cx, struct zc__sock *s, long r)
 
 /* --- addresses and iovecs (the send and receive paths share them) ----------- */
 
-static inline int zc__sin(const struct sockaddr *a, socklen_t len, uint32_t *ip, uint16_t *port)
+/*
+ * Addresses in: a sockaddr_in for an AF_INET socket; for an AF_INET6 one a
+ * sockaddr_in6 holding :: (the wildcard, *ip = 0) or a v4-mapped address
+ * (::ffff:a.b.c.d), or a sockaddr_in where Linux takes one on a v6 socket
+ * (UDP connect and sendto). The stack has no native IPv6: any other v6
+ * address, or a v6-only socket, gets what the kernel says for an address it
+ * has not (bind: EADDRNOTAVAIL) or cannot reach (ENETUNREACH); the shim
+ * hands such sockets to the kernel before they get here.
+ */
+enum zc__addr_use { ZC__A_BIND, ZC__A_CONNECT, ZC__A_SENDTO };
+
+static inline int zc__sin(const struct zc__sock *s, const struct sockaddr *a, socklen_t len,
+			  enum zc__addr_use use, uint32_t *ip, uint16_t *port)
 {
 	if (a == NULL)
 		return -EFAULT;
-	if (len < sizeof(struct sockaddr_in))
+	if (len < sizeof(sa_family_t))
 		return -EINVAL;
-	const struct sockaddr_in *in = (const struct sockaddr_in *)a;
-	if (in->sin_family != AF_INET)
+	bool v4_ok = s->family == AF_INET || (s->udp && use != ZC__A_BIND && !s->v6only);
+	if (a->sa_family == AF_INET && v4_ok) {
+		if (len < sizeof(struct sockaddr_in))
+			return -EINVAL;
+		const struct sockaddr_in *in = (const struct sockaddr_in *)a;
+		*ip = ntohl(in->sin_addr.s_addr);
+		*port = ntohs(in->sin_port);
+		return 0;
+	}
+	if (a->sa_family != AF_INET6 || s->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	*ip = ntohl(in->sin_addr.s_addr);
-	*port = ntohs(in->sin_port);
-	return 0;
+	if (len < 24) /* SIN6_LEN_RFC2133: without the scope id */
+		return -EINVAL;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
+	const uint8_t *b = in6->sin6_addr.s6_addr;
+	static const uint8_t zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };
+	*port = ntohs(in6->sin6_port);
+	if (memcmp(b, zero, 16) == 0 && !s->v6only) {
+		*ip = 0;
+		return 0;
+	}
+	if (memcmp(b, mapped, 12) == 0 && !s->v6only) {
+		*ip = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
+		return 0;
+	}
+	if (use == ZC__A_BIND)
+		return s->v6only && memcmp(b, mapped, 12) == 0 ? -EINVAL : -EADDRNOTAVAIL;
+	return -ENETUNREACH;
 }
 
-static inline void zc__put_sin(struct sockaddr *a, socklen_t *len, uint32_t ip, uint16_t port)
+/* An address out in the socket's family: v4-mapped (or ::) for AF_INET6. */
+static inline void zc__put_sin(const struct zc__sock *s, struct sockaddr *a, socklen_t *len, uint32_t ip,
+			       uint16_t port)
 {
 	if (a == NULL || len == NULL)
 		return;
+	if (s->family == AF_INET6) {
+		struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+		if (ip) {
+			uint8_t *b = in6.sin6_addr.s6_addr;
+			b[10] = b[11] = 0xff;
+			b[12] = (uint8_t)(ip >> 24);
+			b[13] = (uint8_t)(ip >> 16);
+			b[14] = (uint8_t)(ip >> 8);
+			b[15] = (uint8_t)ip;
+		}
+		memcpy(a, &in6, *len < sizeof(in6) ? *len : sizeof(in6));
+		*len = sizeof(in6);
+		return;
+	}
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port),
 				  .sin_addr.s_addr = htonl(ip) };
 	memcpy(a, &in, *len < sizeof(in) ? *len : sizeof(in));

@@ -91,6 +91,18 @@ int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void
 		}
 		default: r = -ENOPROTOOPT;
 		}
+	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6) {
+		/* as Linux: only before the socket has an address */
+		uint32_t ip;
+		uint16_t port = 0;
+		if (s->tcp)
+			zc_tcp_local(s->tcp, &ip, &port);
+		else if (s->udp_bound)
+			port = zc_udp_local_port(s->udp);
+		if (port)
+			r = -EINVAL;
+		else
+			s->v6only = v != 0;
 	} else if (level == IPPROTO_TCP) {
 		static const struct { int name; enum zc_tcp_opt opt; } map[] = {
 			{ TCP_NODELAY, ZC_TCP_OPT_NODELAY },     { TCP_CORK, ZC_TCP_OPT_CORK },
@@ -134,7 +146,7 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 		switch (name) {
 		case SO_ERROR: v = s->tcp ? zc_tcp_error(s->tcp) : 0; break;
 		case SO_TYPE: v = s->type; break;
-		case SO_DOMAIN: v = AF_INET; break;
+		case SO_DOMAIN: v = s->family; break;
 		case SO_PROTOCOL: v = s->tcp ? IPPROTO_TCP : IPPROTO_UDP; break;
 		case SO_ACCEPTCONN: v = s->tcp && zc_tcp_get_state(s->tcp) == ZC_TCP_LISTEN; break;
 		case SO_REUSEADDR: v = s->reuseaddr; break;
@@ -157,6 +169,8 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 		}
 		default: r = -ENOPROTOOPT;
 		}
+	} else if (level == IPPROTO_IPV6 && name == IPV6_V6ONLY && s->family == AF_INET6) {
+		v = s->v6only;
 	} else if (level == IPPROTO_TCP && s->tcp) {
 		switch (name) {
 		case TCP_NODELAY: zc_tcp_getopt(s->tcp, ZC_TCP_OPT_NODELAY, &v); break;
