@@ -145,7 +145,7 @@ void zc_bypass_socket(struct zc_bypasses *b, int domain, int type, int protocol)
 			  fam, ty, protocol);
 	} else {
 		zc_bypass(b, ZC_BYPASS_FAMILY, (uint64_t)(unsigned)domain,
-			  "socket(%s, %s, %d): the stack carries AF_INET only; this socket is the kernel's, "
+			  "socket(%s, %s, %d): the stack carries AF_INET and AF_INET6 only; this socket is the kernel's, "
 			  "on the kernel's interfaces, not the stack's NIC",
 			  fam, ty, protocol);
 	}

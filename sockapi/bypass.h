@@ -33,10 +33,12 @@
  */
 #define ZC_BYPASS_REASONS(X)                                                       \
 	X(FAMILY_LOCAL, "family_local", -1) /* AF_UNIX, AF_NETLINK, AF_ALG: local IPC */ \
-	X(FAMILY, "family", 1)            /* another family (AF_INET6, AF_PACKET, ...) */ \
+	X(FAMILY, "family", 1)            /* another family (AF_PACKET, AF_BLUETOOTH, ...) */ \
 	X(TYPE, "type", 1)                /* an IP family, a type or protocol the stack lacks (SOCK_RAW) */ \
 	X(BIND, "bind", 1)                /* bound to an address that is not the stack's */ \
 	X(CONNECT, "connect", 1)          /* a destination the stack does not reach */ \
+	X(IPV6, "ipv6", 1)                /* a native IPv6 address: bind/connect to the kernel, sendto refused */ \
+	X(V6ONLY, "v6only", 1)            /* an IPV6_V6ONLY socket bound to [::]: IPv6 peers only, the kernel's */ \
 	X(OPTION, "option", 1)            /* a socket option the stack does not have */ \
 	X(IOCTL, "ioctl", 1)              /* an ioctl on a stack socket that goes to its placeholder */ \
 	X(NOSTACK, "nostack", 1)          /* an IPv4 socket in a process without a stack */ \

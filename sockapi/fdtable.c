@@ -173,6 +173,17 @@ int zc_detach(struct zc_sockctx *cx, int fd, int *nonblock)
 	return 0;
 }
 
+int zc_sock_family(struct zc_sockctx *cx, int fd, bool *v6only)
+{
+	pthread_mutex_lock(&cx->lk);
+	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
+	int fam = s ? s->family : -1;
+	if (v6only)
+		*v6only = s && s->v6only;
+	pthread_mutex_unlock(&cx->lk);
+	return s ? fam : zc__fail(EBADF);
+}
+
 bool zc_is_socket(struct zc_sockctx *cx, int fd)
 {
 	pthread_mutex_lock(&cx->lk);

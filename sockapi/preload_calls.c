@@ -41,7 +41,7 @@ EXPORT int socket(int domain, int type, int protocol)
 {
 	zc__load();
 	int base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (zc__inside || domain != AF_INET || (base != SOCK_STREAM && base != SOCK_DGRAM))
+	if (zc__inside || (domain != AF_INET && domain != AF_INET6) || (base != SOCK_STREAM && base != SOCK_DGRAM))
 		return zc__kernel_socket(domain, type, protocol);
 	struct zc_sockctx *cx = zc__ctx();
 	if (cx == NULL) {
@@ -49,7 +49,8 @@ EXPORT int socket(int domain, int type, int protocol)
 			errno = ENETDOWN;
 			return -1;
 		}
-		zc_bypass(&zc__bypass, ZC_BYPASS_NOSTACK, 0, "socket(AF_INET): no stack in this process: ZCS_NIC and ZCS_IP are not set (start programs with zcrun), or it has shut down at exit: the kernel's socket");
+		zc_bypass(&zc__bypass, ZC_BYPASS_NOSTACK, 0, "socket(%s): no stack in this process: ZCS_NIC and ZCS_IP are not set (start programs with zcrun), or it has shut down at exit: the kernel's socket",
+			  domain == AF_INET ? "AF_INET" : "AF_INET6");
 		return zc__real.socket(domain, type, protocol);
 	}
 	int fd = ZC_CALL(zc_socket(cx, domain, type, protocol));
@@ -63,10 +64,34 @@ EXPORT int socket(int domain, int type, int protocol)
 	return fd;
 }
 
-static uint32_t zc__dst(const struct sockaddr *a, socklen_t len, bool *ok)
+/* What an address names, for deciding who carries the socket: an IPv4
+ * address (AF_INET; in AF_INET6 a v4-mapped one, ::ffff:a.b.c.d, or the
+ * any-address ::, both of which the stack serves), a native IPv6 one
+ * (which it does not), or nothing to decide on (NULL, short, another
+ * family: the socket layer gives the kernel's error). */
+enum zc__dst_kind { ZC__DST_NONE, ZC__DST_V4, ZC__DST_ANY6, ZC__DST_V6 };
+
+static enum zc__dst_kind zc__dst(int family, const struct sockaddr *a, socklen_t len, uint32_t *ip)
 {
-	*ok = a && len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET;
-	return *ok ? ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr) : 0;
+	*ip = 0;
+	if (a == NULL || a->sa_family != family)
+		return ZC__DST_NONE;
+	if (family == AF_INET) {
+		if (len < sizeof(struct sockaddr_in))
+			return ZC__DST_NONE;
+		*ip = ntohl(((const struct sockaddr_in *)a)->sin_addr.s_addr);
+		return ZC__DST_V4;
+	}
+	if (len < sizeof(struct sockaddr_in6))
+		return ZC__DST_NONE;
+	const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+	if (IN6_IS_ADDR_UNSPECIFIED(x))
+		return ZC__DST_ANY6;
+	if (!IN6_IS_ADDR_V4MAPPED(x))
+		return ZC__DST_V6;
+	*ip = (uint32_t)x->s6_addr[12] << 24 | (uint32_t)x->s6_addr[13] << 16 | (uint32_t)x->s6_addr[14] << 8 |
+	      x->s6_addr[15];
+	return ZC__DST_V4;
 }
 
 static const char *zc__addr_str(const struct sockaddr *a, char *buf, size_t n)
@@ -82,8 +107,9 @@ static const char *zc__addr_str(const struct sockaddr *a, char *buf, size_t n)
 }
 
 /* The socket talks to where the stack does not go: the kernel takes it,
- * and that is counted and told (why: ZC_BYPASS_BIND or _CONNECT). */
-static int zc__to_kernel(int fd, enum zc_bypass_reason why, const struct sockaddr *a)
+ * and that is counted and told (why: ZC_BYPASS_BIND, _CONNECT, _IPV6 or
+ * _V6ONLY; call: "bind" or "connect"). */
+static int zc__to_kernel(int fd, enum zc_bypass_reason why, const char *call, const struct sockaddr *a)
 {
 	int nb = 0;
 	if (ZC_CALL(zc_detach(zc__cx, fd, &nb)) != 0)
@@ -94,14 +120,23 @@ static int zc__to_kernel(int fd, enum zc_bypass_reason why, const struct sockadd
 	char to[INET6_ADDRSTRLEN + 16], me[INET_ADDRSTRLEN] = "?";
 	uint32_t ip = htonl(zc_sockctx_ip(zc__cx));
 	inet_ntop(AF_INET, &ip, me, sizeof(me));
+	zc__addr_str(a, to, sizeof(to));
 	if (why == ZC_BYPASS_BIND)
 		zc_bypass(&zc__bypass, why, 0, "bind(fd %d, %s): not the stack's address (%s) nor the "
 			  "any-address: the socket is the kernel's from now on; bind to %s or 0.0.0.0 to be "
-			  "on the stack", fd, zc__addr_str(a, to, sizeof(to)), me, me);
-	else
+			  "on the stack", fd, to, me, me);
+	else if (why == ZC_BYPASS_CONNECT)
 		zc_bypass(&zc__bypass, why, 0, "connect(fd %d, %s): the stack (%s) does not reach it "
 			  "(loopback, or another subnet and no --gw): the socket is the kernel's from now on",
-			  fd, zc__addr_str(a, to, sizeof(to)), me);
+			  fd, to, me);
+	else if (why == ZC_BYPASS_IPV6)
+		zc_bypass(&zc__bypass, why, 0, "%s(fd %d, %s): an IPv6 address, and the stack carries IPv4 "
+			  "(in AF_INET6 sockets too, as ::ffff:%s): the socket is the kernel's from now on",
+			  call, fd, to, me);
+	else
+		zc_bypass(&zc__bypass, why, 0, "bind(fd %d, %s): an IPV6_V6ONLY socket serves IPv6 peers "
+			  "only, and the stack carries IPv4: the socket is the kernel's from now on (IPV6_V6ONLY "
+			  "0, the default of net.ipv6.bindv6only=0, puts it on the stack)", fd, to);
 	return 0;
 }
 
@@ -110,9 +145,18 @@ EXPORT int bind(int fd, const struct sockaddr *a, socklen_t len)
 	zc__load();
 	if (!zc__mine(fd))
 		return zc__real.bind(fd, a, len);
-	bool ok;
-	uint32_t ip = zc__dst(a, len, &ok);
-	if (ok && ip != 0 && ip != zc_sockctx_ip(zc__cx) && zc__to_kernel(fd, ZC_BYPASS_BIND, a) == 0)
+	bool v6only = false;
+	int fam = ZC_CALL(zc_sock_family(zc__cx, fd, &v6only));
+	uint32_t ip;
+	enum zc__dst_kind k = zc__dst(fam, a, len, &ip);
+	enum zc_bypass_reason why = ZC_BYPASS__COUNT;
+	if (k == ZC__DST_V6)
+		why = ZC_BYPASS_IPV6;
+	else if (k == ZC__DST_ANY6 && v6only)
+		why = ZC_BYPASS_V6ONLY;
+	else if (k == ZC__DST_V4 && ip != 0 && ip != zc_sockctx_ip(zc__cx) && !(fam == AF_INET6 && v6only))
+		why = ZC_BYPASS_BIND;
+	if (why != ZC_BYPASS__COUNT && zc__to_kernel(fd, why, "bind", a) == 0)
 		return zc__real.bind(fd, a, len);
 	return ZC_CALL(zc_bind(zc__cx, fd, a, len));
 }
@@ -122,11 +166,35 @@ EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 	zc__load();
 	if (!zc__mine(fd))
 		return zc__real.connect(fd, a, len);
-	bool ok;
-	uint32_t ip = zc__dst(a, len, &ok);
-	if (ok && !ZC_CALL(zc_reaches(zc__cx, ip)) && zc__to_kernel(fd, ZC_BYPASS_CONNECT, a) == 0)
+	bool v6only = false;
+	int fam = ZC_CALL(zc_sock_family(zc__cx, fd, &v6only));
+	uint32_t ip;
+	enum zc__dst_kind k = zc__dst(fam, a, len, &ip);
+	enum zc_bypass_reason why = ZC_BYPASS__COUNT;
+	if (k == ZC__DST_V6)
+		why = ZC_BYPASS_IPV6;
+	else if ((k == ZC__DST_V4 || k == ZC__DST_ANY6) && !(fam == AF_INET6 && v6only) &&
+		 !ZC_CALL(zc_reaches(zc__cx, ip)))
+		why = ZC_BYPASS_CONNECT;
+	if (why != ZC_BYPASS__COUNT && zc__to_kernel(fd, why, "connect", a) == 0)
 		return zc__real.connect(fd, a, len);
 	return ZC_CALL(zc_connect(zc__cx, fd, a, len));
+}
+
+/* A datagram to a native IPv6 address from a stack socket: the socket
+ * layer refuses it (ENETUNREACH, as the kernel without a route); tell and
+ * count that here, where the address is still known. */
+static ssize_t zc__sent(int fd, ssize_t r, const struct sockaddr *a, socklen_t len)
+{
+	uint32_t ip;
+	if (r < 0 && errno == ENETUNREACH && a && zc__dst(AF_INET6, a, len, &ip) == ZC__DST_V6) {
+		int e = errno;
+		char to[INET6_ADDRSTRLEN + 16];
+		zc_bypass(&zc__bypass, ZC_BYPASS_IPV6, 1, "sendto(fd %d, %s): an IPv6 address, and the "
+			  "stack carries IPv4 only: refused with ENETUNREACH", fd, zc__addr_str(a, to, sizeof(to)));
+		errno = e;
+	}
+	return r;
 }
 
 EXPORT int listen(int fd, int backlog)
@@ -257,7 +325,8 @@ EXPORT ssize_t recvfrom(int fd, void *b, size_t n, int fl, struct sockaddr *a, s
 EXPORT ssize_t sendto(int fd, const void *b, size_t n, int fl, const struct sockaddr *a, socklen_t l)
 {
 	zc__load();
-	return zc__mine(fd) ? ZC_CALL(zc_sendto(zc__cx, fd, b, n, fl, a, l)) : zc__real.sendto(fd, b, n, fl, a, l);
+	return zc__mine(fd) ? zc__sent(fd, ZC_CALL(zc_sendto(zc__cx, fd, b, n, fl, a, l)), a, l)
+			    : zc__real.sendto(fd, b, n, fl, a, l);
 }
 
 EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int fl)
@@ -269,7 +338,9 @@ EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int fl)
 EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int fl)
 {
 	zc__load();
-	return zc__mine(fd) ? ZC_CALL(zc_sendmsg(zc__cx, fd, m, fl)) : zc__real.sendmsg(fd, m, fl);
+	return zc__mine(fd) ? zc__sent(fd, ZC_CALL(zc_sendmsg(zc__cx, fd, m, fl)), m ? m->msg_name : NULL,
+				      m ? m->msg_namelen : 0)
+			    : zc__real.sendmsg(fd, m, fl);
 }
 
 /* sendfile into a stack socket: read the file, send what was read, a piece

@@ -6,7 +6,11 @@
  * helper thread. Its calls have the signatures and the errno values of
  * their POSIX namesakes (return -1 and set errno), with the context first:
  *   zc_socket(cx, AF_INET, SOCK_STREAM, 0) ... zc_close(cx, fd)
- * AF_INET only, SOCK_STREAM (TCP) and SOCK_DGRAM (UDP).
+ * IPv4 only, SOCK_STREAM (TCP) and SOCK_DGRAM (UDP), in AF_INET sockets or
+ * AF_INET6 ones (dual-stack: names are v4-mapped, ::ffff:a.b.c.d, and
+ * IPV6_V6ONLY, whose default is the kernel's net.ipv6.bindv6only, keeps
+ * the v4 side out; a native IPv6 address is EADDRNOTAVAIL to bind and
+ * ENETUNREACH to reach).
  *
  * Descriptors are real kernel descriptor numbers: each socket reserves one
  * (an unbound kernel socket of the same type, close-on-exec), so numbers
@@ -106,6 +110,9 @@ int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags);
  * to talk to addresses the stack does not reach. *nonblock: its O_NONBLOCK.
  * -1/EBUSY when it is shared (dup) or in use. */
 int zc_detach(struct zc_sockctx *cx, int fd, int *nonblock);
+/* The socket's family (AF_INET or AF_INET6) and, for AF_INET6, whether it
+ * is IPV6_V6ONLY; -1/EBADF when fd is not a socket of cx. */
+int zc_sock_family(struct zc_sockctx *cx, int fd, bool *v6only);
 /* The stack's address (host order). */
 uint32_t zc_sockctx_ip(const struct zc_sockctx *cx);
 /* Might a send by reference still use [addr, addr+len)? A lock-free,

@@ -235,10 +235,12 @@ static inline int zc__sin(const struct zc__sock *s, const struct sockaddr *a, so
 		*port = ntohs(in->sin_port);
 		return 0;
 	}
-	if (a->sa_family != AF_INET6 || s->family != AF_INET6)
+	if (s->family != AF_INET6)
 		return -EAFNOSUPPORT;
-	if (len < 24) /* SIN6_LEN_RFC2133: without the scope id */
+	if (len < 24) /* SIN6_LEN_RFC2133 (without the scope id): checked first, as Linux */
 		return -EINVAL;
+	if (a->sa_family != AF_INET6)
+		return -EAFNOSUPPORT;
 	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)a;
 	const uint8_t *b = in6->sin6_addr.s6_addr;
 	static const uint8_t zero[16], mapped[12] = { [10] = 0xff, [11] = 0xff };

@@ -59,7 +59,7 @@ u.connect(("10.0.0.2", 7003))
 fcntl.ioctl(u.fileno(), termios.FIONREAD, b"\0" * 4)
 '
 grep -q bypass "$D/clean.err" && bad "clean: a bypass line: $(cat "$D/clean.err")"
-for r in family_local family type bind connect option ioctl nostack fork; do expect clean $r 0 0; done
+for r in family_local family type bind connect ipv6 v6only option ioctl nostack fork; do expect clean $r 0 0; done
 has clean out "^fd [0-9]* tcp LISTEN 10.0.0.1:7001 "
 has clean out "^fd [0-9]* udp port 7002 "
 
@@ -121,6 +121,40 @@ expect addr connect 3 1
 has addr out "delivered 3"
 has addr out "^fd [0-9]* udp port 7010 "
 has addr err "bind(fd [0-9]*, 127.0.0.1:0): not the stack.s address (10.0.0.1)"
+
+# AF_INET6: a dual-stack socket on [::] is the stack's (uncounted); native
+# IPv6 addresses are the kernel's (bind [::1] twice, connect [::1] once:
+# one line, 3 counted) and so is a v6-only socket on [::] (twice: one line);
+# a datagram to a native IPv6 address from a stack socket is refused
+# (ENETUNREACH, counted under ipv6 too). The kernel carries its data.
+run ipv6 '
+d = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+d.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+d.bind(("::", 7020)); d.listen(4)
+l = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); l.bind(("::1", 0)); l.listen(1)
+r = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); r.bind(("::1", 0))
+c = socket.socket(socket.AF_INET6, socket.SOCK_STREAM); c.connect(l.getsockname())
+a, _ = l.accept(); msg = os.urandom(5000); c.sendall(msg); c.close()
+got = b""
+while len(got) < len(msg):
+    k = a.recv(65536)
+    if not k: break
+    got += k
+print("v6 kernel", hashlib.sha256(got).digest() == hashlib.sha256(msg).digest())
+for i in range(2):
+    o = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    o.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1); o.bind(("::", 0)); o.close()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(("::", 7021))
+try: u.sendto(b"x", ("2001:db8::1", 9)); print("sendto sent")
+except OSError as e: print("sendto", errno.errorcode[e.errno])
+'
+expect ipv6 ipv6 4 2
+expect ipv6 v6only 2 1
+has ipv6 out "v6 kernel True"
+has ipv6 out "sendto ENETUNREACH"
+has ipv6 out "^fd [0-9]* tcp LISTEN .*:7020 "
+has ipv6 out "^fd [0-9]* udp port 7021 "
+has ipv6 err "bind(fd [0-9]*, \[::1\]:0): an IPv6 address"
 
 # options the stack does not have: three kinds, each told once; the calls
 # fail (ENOPROTOOPT); options it has are not counted

@@ -433,6 +433,165 @@ static void sc_self(const struct be *b)
 	}
 }
 
+/* --- dual-stack: AF_INET6 sockets serving IPv4 peers ------------------------ */
+
+static int x_socket6(const struct be *b, int side, int type)
+{
+	return b->cx[side] ? zc_socket(b->cx[side], AF_INET6, type, 0) : socket(AF_INET6, type, 0);
+}
+static struct sockaddr_in6 sin6_of(uint32_t ip, uint16_t port, bool mapped)
+{
+	struct sockaddr_in6 a = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	if (mapped) {
+		a.sin6_addr.s6_addr[10] = a.sin6_addr.s6_addr[11] = 0xff;
+		uint32_t n = htonl(ip);
+		memcpy(&a.sin6_addr.s6_addr[12], &n, 4);
+	}
+	return a;
+}
+static int x_bind6(const struct be *b, int side, int fd, const struct sockaddr_in6 *a)
+{
+	return b->cx[side] ? zc_bind(b->cx[side], fd, (const struct sockaddr *)a, sizeof(*a))
+			   : bind(fd, (const struct sockaddr *)a, sizeof(*a));
+}
+static int x_connect6(const struct be *b, int side, int fd, const struct sockaddr_in6 *a)
+{
+	return b->cx[side] ? zc_connect(b->cx[side], fd, (const struct sockaddr *)a, sizeof(*a))
+			   : connect(fd, (const struct sockaddr *)a, sizeof(*a));
+}
+/* getsockname / getpeername / accept's name of a v6 socket: AF_INET6,
+ * ::ffff:ip (or :: for ip 0) and port */
+static void expect_name6(const struct sockaddr_in6 *a, socklen_t l, uint32_t ip, uint16_t port)
+{
+	assert_int_equal(l, sizeof(struct sockaddr_in6));
+	assert_int_equal(a->sin6_family, AF_INET6);
+	struct sockaddr_in6 want = sin6_of(ip, port, ip != 0);
+	assert_memory_equal(&a->sin6_addr, &want.sin6_addr, 16);
+	if (port)
+		assert_int_equal(ntohs(a->sin6_port), port);
+}
+static void x_name6(const struct be *b, int side, int fd, bool peer, uint32_t ip, uint16_t *port)
+{
+	struct sockaddr_in6 a;
+	socklen_t l = sizeof(a);
+	int r = b->cx[side] ? (peer ? zc_getpeername : zc_getsockname)(b->cx[side], fd, (struct sockaddr *)&a, &l)
+			    : (peer ? getpeername : getsockname)(fd, (struct sockaddr *)&a, &l);
+	assert_int_equal(r, 0);
+	expect_name6(&a, l, ip, port ? *port : 0);
+	if (port)
+		*port = ntohs(a.sin6_port);
+}
+
+static void sc_dual(const struct be *b)
+{
+	FILE *f = fopen("/proc/sys/net/ipv6/bindv6only", "r");
+	int v6only_default = 0;
+	if (f) {
+		assert_int_equal(fscanf(f, "%d", &v6only_default), 1);
+		fclose(f);
+	}
+	/* a TCP listener on [::] takes an IPv4 client */
+	int l = x_socket6(b, 0, SOCK_STREAM);
+	assert_true(l >= 0);
+	assert_int_equal(b_getint(b, 0, l, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+	assert_int_equal(b_getint(b, 0, l, IPPROTO_IPV6, IPV6_V6ONLY), v6only_default);
+	assert_int_equal(b_setint(b, 0, l, IPPROTO_IPV6, IPV6_V6ONLY, 0), 0);
+	struct sockaddr_in6 any = sin6_of(0, 0, false);
+	assert_int_equal(x_bind6(b, 0, l, &any), 0);
+	assert_errno(b_setint(b, 0, l, IPPROTO_IPV6, IPV6_V6ONLY, 1), EINVAL); /* bound: too late */
+	assert_int_equal(b_getint(b, 0, l, IPPROTO_IPV6, IPV6_V6ONLY), 0);
+	uint16_t port = 0;
+	x_name6(b, 0, l, false, 0, &port);
+	assert_int_equal(b_listen(b, 0, l), 0);
+	int c = b_socket(b, 1, SOCK_STREAM);
+	assert_int_equal(b_connect(b, 1, c, b->ip[0], port), 0);
+	struct sockaddr_in6 pa;
+	socklen_t pl = sizeof(pa);
+	int a = b->cx[0] ? zc_accept4(b->cx[0], l, (struct sockaddr *)&pa, &pl, 0)
+			 : accept4(l, (struct sockaddr *)&pa, &pl, 0);
+	assert_true(a >= 0);
+	uint16_t cport;
+	assert_int_equal(b_getname(b, 1, c, false, &cport), 0);
+	expect_name6(&pa, pl, b->ip[1], cport);
+	x_name6(b, 0, a, true, b->ip[1], &cport);
+	uint16_t lport = port;
+	x_name6(b, 0, a, false, b->ip[0], &lport);
+	assert_int_equal(b_getint(b, 0, a, SOL_SOCKET, SO_DOMAIN), AF_INET6);
+	assert_int_equal(b_send(b, 1, c, "over v6", 7, 0), 7);
+	char buf[32];
+	assert_int_equal(b_recv(b, 0, a, buf, 7, MSG_WAITALL), 7);
+	assert_memory_equal(buf, "over v6", 7);
+	assert_int_equal(b_send(b, 0, a, "back", 4, 0), 4);
+	assert_int_equal(b_recv(b, 1, c, buf, 4, MSG_WAITALL), 4);
+	assert_memory_equal(buf, "back", 4);
+	b_close(b, 1, c);
+	b_close(b, 0, a);
+
+	/* a v6 client reaches the listener by the v4-mapped address */
+	int c6 = x_socket6(b, 1, SOCK_STREAM);
+	struct sockaddr_in6 to = sin6_of(b->ip[0], port, true);
+	assert_int_equal(x_connect6(b, 1, c6, &to), 0);
+	x_name6(b, 1, c6, true, b->ip[0], &port);
+	a = b_accept(b, 0, l, 0);
+	assert_true(a >= 0);
+	assert_int_equal(b_send(b, 1, c6, "mapped", 6, 0), 6);
+	assert_int_equal(b_recv(b, 0, a, buf, 6, MSG_WAITALL), 6);
+	assert_memory_equal(buf, "mapped", 6);
+	b_close(b, 1, c6);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+
+	/* IPV6_V6ONLY: no v4-mapped address, bound or reached */
+	int o = x_socket6(b, 0, SOCK_STREAM);
+	assert_int_equal(b_setint(b, 0, o, IPPROTO_IPV6, IPV6_V6ONLY, 1), 0);
+	assert_int_equal(b_getint(b, 0, o, IPPROTO_IPV6, IPV6_V6ONLY), 1);
+	struct sockaddr_in6 mine = sin6_of(b->ip[0], 0, true);
+	assert_errno(x_bind6(b, 0, o, &mine), EINVAL);
+	assert_errno(x_connect6(b, 0, o, &to), ENETUNREACH);
+	b_close(b, 0, o);
+	/* a TCP v6 socket takes no sockaddr_in */
+	o = x_socket6(b, 0, SOCK_STREAM);
+	struct sockaddr_in v4 = sin_of(b->ip[0], port);
+	assert_errno(b->cx[0] ? zc_connect(b->cx[0], o, (struct sockaddr *)&v4, sizeof(v4))
+			      : connect(o, (struct sockaddr *)&v4, sizeof(v4)), EINVAL);
+	b_close(b, 0, o);
+
+	/* UDP on [::]: recvfrom names the v4 sender v4-mapped, sendto answers it */
+	int u = x_socket6(b, 0, SOCK_DGRAM), v = b_socket(b, 1, SOCK_DGRAM);
+	assert_int_equal(b_setint(b, 0, u, IPPROTO_IPV6, IPV6_V6ONLY, 0), 0);
+	assert_int_equal(x_bind6(b, 0, u, &any), 0);
+	uint16_t uport = 0;
+	x_name6(b, 0, u, false, 0, &uport);
+	assert_int_equal(b_connect(b, 1, v, b->ip[0], uport), 0);
+	assert_int_equal(b_send(b, 1, v, "dgram6", 6, 0), 6);
+	struct sockaddr_in6 from;
+	socklen_t fl = sizeof(from);
+	struct pollfd p = { .fd = u, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	ssize_t r = b->cx[0] ? zc_recvfrom(b->cx[0], u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl)
+			     : recvfrom(u, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+	assert_int_equal(r, 6);
+	uint16_t vport;
+	assert_int_equal(b_getname(b, 1, v, false, &vport), 0);
+	expect_name6(&from, fl, b->ip[1], vport);
+	r = b->cx[0] ? zc_sendto(b->cx[0], u, "reply6", 6, 0, (struct sockaddr *)&from, fl)
+		     : sendto(u, "reply6", 6, 0, (struct sockaddr *)&from, fl);
+	assert_int_equal(r, 6);
+	assert_int_equal(b_recv(b, 1, v, buf, sizeof(buf), 0), 6);
+	assert_memory_equal(buf, "reply6", 6);
+	b_close(b, 0, u);
+	b_close(b, 1, v);
+
+	if (b->cx[0]) { /* native IPv6 is not the stack's: the kernel's errors for it */
+		o = x_socket6(b, 0, SOCK_STREAM);
+		struct sockaddr_in6 lo = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+		assert_errno(x_bind6(b, 0, o, &lo), EADDRNOTAVAIL);
+		lo.sin6_port = htons(9);
+		assert_errno(x_connect6(b, 0, o, &lo), ENETUNREACH);
+		b_close(b, 0, o);
+	}
+}
+
 static void test_unconnected(void **st) { (void)st; run_both(sc_unconnected, "unconnected"); }
 static void test_bind(void **st) { (void)st; run_both(sc_bind, "bind"); }
 static void test_refused(void **st) { (void)st; run_both(sc_refused, "refused"); }
@@ -442,6 +601,7 @@ static void test_peer_closed(void **st) { (void)st; run_both(sc_peer_closed, "pe
 static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
 static void test_epoll(void **st) { (void)st; run_both(sc_epoll, "epoll"); }
 static void test_self(void **st) { (void)st; run_both(sc_self, "self"); }
+static void test_dual(void **st) { (void)st; run_both(sc_dual, "dual-stack"); }
 
 int main(int argc, char **argv)
 {
@@ -458,6 +618,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_epoll),
 		cmocka_unit_test(test_self),
+		cmocka_unit_test(test_dual),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
