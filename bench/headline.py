@@ -5,7 +5,9 @@ ping-pong, on the Linux kernel over loopback and on zcstack through zcrun
 
   headline.py BUILD_DIR [--rounds R] [--seconds T] [--count N] [--out DIR]
 
-iperf3: one TCP stream, 128 KiB writes (its default), T seconds, R rounds,
+iperf3: its default command line (`iperf3 -s`, which listens on [::], and
+`iperf3 -c`; -1 -p for the harness), one TCP stream, 128 KiB writes (its
+default), T seconds, R rounds,
 in the order kernel, zcrun --zc never, zcrun --zc auto each round; the
 medians and the receiver's Gbit/s. Ping-pong: bench/pingpong, N round
 trips of 64 bytes after a warm-up, median and p99 in microseconds, R rounds
@@ -79,12 +81,12 @@ def main():
     for r in range(a.rounds):
         for path in ("kernel", "zcrun-never", "zcrun-auto"):
             if path == "kernel":
-                srv = ["iperf3", "-s", "-1", "-B", "127.0.0.1", "-p", IPERF_PORT]
+                srv = ["iperf3", "-s", "-1", "-p", IPERF_PORT]
                 cli = ["iperf3", "-c", "127.0.0.1", "-p", IPERF_PORT, "-t", t, "-J"]
             else:
                 pol = path.split("-")[1]
                 srv = zc(zcrun, 0, ZC_SERVER + "/24", pol, wire) + [
-                    "iperf3", "-s", "-1", "-B", ZC_SERVER, "-p", IPERF_PORT]
+                    "iperf3", "-s", "-1", "-p", IPERF_PORT]
                 cli = zc(zcrun, 1, ZC_CLIENT + "/24", pol, wire) + [
                     "iperf3", "-c", ZC_SERVER, "-p", IPERF_PORT, "-t", t, "-J"]
             j = json.loads(run_pair(srv, cli, a.seconds + IPERF_GRACE_S))
