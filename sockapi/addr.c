@@ -10,7 +10,10 @@
  */
 #include "sockapi/socket_priv.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int zc_bind(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, socklen_t len)
 {
@@ -31,13 +34,77 @@ int zc_bind(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, socklen_
 	return (int)zc__ret(cx, s, r);
 }
 
+/*
+ * A listener on the wildcard (0.0.0.0, or [::] not v6-only) serves the
+ * kernel's interfaces too, its loopback above all, so that local tools
+ * reach a server started under zcrun: the socket's own kernel descriptor
+ * (the number it reserves, socket.h) is bound to the same wildcard and port
+ * and listens, non-blocking; accept takes from the stack's queue, then the
+ * kernel's, and readiness (poll, epoll) is of both. A connection accepted
+ * from the kernel's side is a kernel socket (counted: loopback_accept).
+ * When the kernel's port is taken the stack serves the listener alone, and
+ * says so once (loopback_listen). The calls are system calls, not the C
+ * library's, which the shim would send back here.
+ */
+static void zc__klisten(struct zc_sockctx *cx, struct zc__sock *s, int backlog)
+{
+	uint32_t ip;
+	uint16_t port;
+	if (s->klisten) { /* listen() again: the new backlog for the kernel's side too */
+		syscall(SYS_listen, s->fd, backlog);
+		return;
+	}
+	zc_tcp_local(s->tcp, &ip, &port);
+	if (ip != 0 || s->v6only)
+		return;
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in6 in6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+	int zero = 0, r = 0;
+	if (s->family == AF_INET6)
+		r = (int)syscall(SYS_setsockopt, s->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (r == 0)
+		r = s->family == AF_INET6 ? (int)syscall(SYS_bind, s->fd, &in6, sizeof(in6))
+					  : (int)syscall(SYS_bind, s->fd, &in, sizeof(in));
+	if (r == 0)
+		r = (int)syscall(SYS_listen, s->fd, backlog);
+	int fl = r == 0 ? (int)syscall(SYS_fcntl, s->fd, F_GETFL) : -1;
+	if (fl >= 0)
+		r = (int)syscall(SYS_fcntl, s->fd, F_SETFL, fl | O_NONBLOCK);
+	if (r != 0 || fl < 0) {
+		zc_bypass(cx->bypass, ZC_BYPASS_LOOPBACK_LISTEN, 0,
+			  "listen(fd %d, %s:%u): the kernel's side of this wildcard listener failed (%s: "
+			  "another program has the port?): the stack serves it on its NIC only, and local "
+			  "tools (127.0.0.1) do not reach it", s->fd, s->family == AF_INET6 ? "[::]" : "0.0.0.0",
+			  port, strerror(errno));
+		return;
+	}
+	s->klisten = true;
+	zc__ep_kernel_add(cx, s);
+}
+
 int zc_listen(struct zc_sockctx *cx, int fd, int backlog)
 {
 	struct zc__sock *s = zc__enter(cx, fd);
 	if (s == NULL)
 		return -1;
-	int r = s->udp ? -EOPNOTSUPP : zc_tcp_listen(s->tcp, backlog < 0 ? 128 : backlog > 4096 ? 4096 : backlog);
+	backlog = backlog < 0 ? 128 : backlog > 4096 ? 4096 : backlog;
+	int r = s->udp ? -EOPNOTSUPP : zc_tcp_listen(s->tcp, backlog);
+	if (r == 0)
+		zc__klisten(cx, s, backlog);
 	return (int)zc__ret(cx, s, r);
+}
+
+/* The kernel's side of a klisten socket: a connection or -EAGAIN. */
+static int zc__kaccept(struct zc_sockctx *cx, struct zc__sock *s, struct sockaddr *addr, socklen_t *alen, int flags)
+{
+	int k = (int)syscall(SYS_accept4, s->fd, addr, alen, flags);
+	if (k < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	s->kaccepted++;
+	zc_bypass(cx->bypass, ZC_BYPASS_LOOPBACK_ACCEPT, 0,
+		  "accept(fd %d): a connection to this wildcard listener came through the kernel (a local "
+		  "client, 127.0.0.1 or ::1): it is a kernel socket (fd %d), not the stack's", s->fd, k);
+	return k;
 }
 
 int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *alen, int flags)
@@ -54,9 +121,14 @@ int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *
 	int err;
 	for (;;) {
 		c = zc_tcp_accept(s->tcp, &err);
+		if (c == NULL && err == -EAGAIN && s->klisten) {
+			int k = zc__kaccept(cx, s, addr, alen, flags);
+			if (k != -EAGAIN)
+				return (int)zc__ret(cx, s, k);
+		}
 		if (c || err != -EAGAIN || s->nonblock || s->closed)
 			break;
-		int r = zc__block(cx, &spin, deadline);
+		int r = zc__block_fd(cx, &spin, deadline, s->klisten ? s->fd : -1);
 		if (r < 0) {
 			err = r;
 			break;

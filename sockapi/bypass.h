@@ -39,6 +39,8 @@
 	X(CONNECT, "connect", 1)          /* a destination the stack does not reach */ \
 	X(IPV6, "ipv6", 1)                /* a native IPv6 address: bind/connect to the kernel, sendto refused */ \
 	X(V6ONLY, "v6only", 1)            /* an IPV6_V6ONLY socket bound to [::]: IPv6 peers only, the kernel's */ \
+	X(LOOPBACK_LISTEN, "loopback_listen", 1) /* a wildcard listener the kernel's loopback cannot reach (port taken) */ \
+	X(LOOPBACK_ACCEPT, "loopback_accept", 1) /* a connection to a wildcard listener over the kernel (127.0.0.1, ::1) */ \
 	X(OPTION, "option", 1)            /* a socket option the stack does not have */ \
 	X(IOCTL, "ioctl", 1)              /* an ioctl on a stack socket that goes to its placeholder */ \
 	X(NOSTACK, "nostack", 1)          /* an IPv4 socket in a process without a stack */ \

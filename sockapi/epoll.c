@@ -5,10 +5,17 @@
  * with what it asked for and what it was last told, for edge-triggered and
  * one-shot entries. A socket closed while in an instance drops out the
  * next time the instance is looked at (its sid no longer matches).
+ *
+ * A wildcard listener that listens on the kernel's side too (klisten,
+ * addr.c) is in both: here for the stack's accept queue, and its kernel
+ * descriptor in the kernel's epoll with the same events and data, so the
+ * wait reports either (an event from each when both have connections).
  */
 #include "sockapi/socket_priv.h"
 
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 static struct zc__ep *zc__ep_find(struct zc_sockctx *cx, int epfd)
 {
@@ -33,6 +40,28 @@ static struct zc__epi *zc__epi_find(struct zc_sockctx *cx, struct zc__ep *e, int
 		i++;
 	}
 	return NULL;
+}
+
+/* The kernel's side of a klisten socket into (or out of) the kernel's
+ * epoll fd: by system call, as the shim would send epoll_ctl back here. */
+static void zc__ep_kernel(struct zc__ep *e, int op, struct zc__sock *s, const struct epoll_event *ev)
+{
+	struct epoll_event k = ev ? *ev : (struct epoll_event){ 0 };
+	if (op == EPOLL_CTL_MOD) /* the kernel takes EPOLLEXCLUSIVE at ADD only */
+		k.events &= ~(uint32_t)EPOLLEXCLUSIVE;
+	if (syscall(SYS_epoll_ctl, e->epfd, op, s->fd, &k) == 0 && op == EPOLL_CTL_ADD)
+		e->nk++;
+}
+
+void zc__ep_kernel_add(struct zc_sockctx *cx, struct zc__sock *s)
+{
+	for (struct zc__ep *e = cx->eps; e; e = e->next) {
+		struct zc__epi *x = zc__epi_find(cx, e, s->fd);
+		if (x) {
+			struct epoll_event ev = { .events = x->events, .data = x->data };
+			zc__ep_kernel(e, EPOLL_CTL_ADD, s, &ev);
+		}
+	}
 }
 
 int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct epoll_event *ev)
@@ -70,6 +99,8 @@ int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct e
 				e->cap = cap;
 			}
 			e->v[e->n++] = (struct zc__epi){ .fd = fd, .sid = s->sid, .events = ev->events, .data = ev->data };
+			if (s->klisten)
+				zc__ep_kernel(e, EPOLL_CTL_ADD, s, ev);
 		}
 	} else if (x == NULL) {
 		err = ENOENT;
@@ -77,8 +108,12 @@ int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct e
 		x->events = ev->events;
 		x->data = ev->data;
 		x->reported = x->disabled = false; /* re-armed: readiness is told again */
+		if (s->klisten)
+			zc__ep_kernel(e, EPOLL_CTL_MOD, s, ev);
 	} else {
 		*x = e->v[--e->n];
+		if (s->klisten)
+			zc__ep_kernel(e, EPOLL_CTL_DEL, s, NULL);
 	}
 out:
 	pthread_mutex_unlock(&cx->lk);
@@ -146,7 +181,8 @@ int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int 
 	for (;;) {
 		struct zc__ep *e = zc__ep_find(cx, epfd);
 		n = e ? zc__ep_collect(cx, e, evs, max) : 0;
-		if (kernel && n < max) {
+		bool k_too = kernel || (e && e->nk);
+		if (k_too && n < max) {
 			int k = epoll_wait(epfd, evs + n, max - n, 0);
 			if (k < 0 && errno != EINTR) {
 				n = n ? n : -errno;
@@ -159,7 +195,7 @@ int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int 
 		if (deadline && zc__now() >= deadline)
 			break;
 		int r;
-		if (!kernel) {
+		if (!k_too) {
 			r = zc__block(cx, &spin, deadline);
 		} else { /* kernel fds too: sleep on the epoll fd and the NIC together */
 			struct pollfd k = { .fd = epfd, .events = POLLIN };

@@ -4,7 +4,9 @@
  * socket_priv.h); kernel fds get one poll() without waiting; a call that
  * must wait spins and sleeps on the NIC (zc__block), or, with kernel fds,
  * sleeps on them and the NIC together (zc__sleep). No system call when a
- * stack socket is ready and no kernel fd is asked for.
+ * stack socket is ready and no kernel fd is asked for. A wildcard listener
+ * whose kernel descriptor listens too (klisten, addr.c) is asked both ways
+ * and its readiness is the union.
  */
 #include "sockapi/socket_priv.h"
 
@@ -20,6 +22,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 	kidx = n > 16 ? malloc(n * sizeof(int)) : kis;
 	if (n > 16)
 		k = malloc(n * sizeof(*k));
+	/* every entry is at most one kernel fd, klisten sockets included */
 	if (k == NULL || kidx == NULL) {
 		if (k != kst)
 			free(k);
@@ -40,12 +43,11 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 			if (fds[i].fd < 0)
 				continue;
 			struct zc__sock *s = fds[i].fd < cx->tabcap ? cx->tab[fds[i].fd] : NULL;
-			if (s) {
+			if (s)
 				fds[i].revents = zc__revents(s, fds[i].events);
-				ready += fds[i].revents != 0;
-			} else {
+			if (s == NULL || (s->klisten && (fds[i].events & POLLIN))) {
 				kidx[nk] = (int)i;
-				k[nk++] = (struct pollfd){ .fd = fds[i].fd, .events = fds[i].events };
+				k[nk++] = (struct pollfd){ .fd = fds[i].fd, .events = s ? POLLIN : fds[i].events };
 			}
 		}
 		/* kernel fds: one look without waiting, also when stack sockets
@@ -54,12 +56,12 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 		 * only makes no syscall at all */
 		if (nk && !kernel_checked) {
 			int r = poll(k, nk, 0);
-			for (nfds_t j = 0; r > 0 && j < nk; j++) {
-				fds[kidx[j]].revents = k[j].revents;
-				ready += k[j].revents != 0;
-			}
+			for (nfds_t j = 0; r > 0 && j < nk; j++)
+				fds[kidx[j]].revents |= k[j].revents;
 			kernel_checked = true;
 		}
+		for (nfds_t i = 0; i < n; i++)
+			ready += fds[i].revents != 0;
 		if (ready || timeout_ms == 0)
 			break;
 		uint64_t now = zc__now();
@@ -80,14 +82,13 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 			break;
 		}
 		if (r > 0) {
-			for (nfds_t j = 0; j < nk; j++)
-				fds[kidx[j]].revents = k[j].revents;
 			/* the stack's sockets may be ready as well */
 			for (nfds_t i = 0; i < n; i++) {
 				struct zc__sock *s = fds[i].fd >= 0 && fds[i].fd < cx->tabcap ? cx->tab[fds[i].fd] : NULL;
-				if (s)
-					fds[i].revents = zc__revents(s, fds[i].events);
+				fds[i].revents = s ? zc__revents(s, fds[i].events) : 0;
 			}
+			for (nfds_t j = 0; j < nk; j++)
+				fds[kidx[j]].revents |= k[j].revents;
 			ready = 0;
 			for (nfds_t i = 0; i < n; i++)
 				ready += fds[i].revents != 0;

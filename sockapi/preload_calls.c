@@ -214,8 +214,8 @@ EXPORT int accept4(int fd, struct sockaddr *a, socklen_t *len, int flags)
 		errno = EMFILE;
 		return -1;
 	}
-	if (n >= 0)
-		zc__mark(n, true);
+	if (n >= 0) /* a wildcard listener's connection over the kernel's loopback is the kernel's */
+		zc__mark(n, ZC_CALL(zc_is_socket(zc__cx, n)));
 	return n;
 }
 

@@ -56,6 +56,8 @@ struct zc__sock {
 	int users;             /* threads inside a call on this socket */
 	int nfds;              /* descriptor numbers naming it (dup) */
 	bool closed;           /* close() ran while a thread was inside */
+	bool klisten;          /* a wildcard listener whose kernel descriptor listens too (loopback) */
+	uint64_t kaccepted;    /* connections accepted from the kernel's side */
 	uint64_t sid;          /* unique in the context: epoll tells sockets apart by it */
 	struct zc_zstats zs;
 };
@@ -106,6 +108,7 @@ struct zc__ep {
 	int epfd;
 	struct zc__epi *v;
 	unsigned n, cap, rr;      /* rr: where the next scan starts, for fairness */
+	unsigned nk;              /* entries also in the kernel's epoll (klisten sockets; may be stale high) */
 	struct zc__ep *next;
 };
 
@@ -128,6 +131,12 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 /* One step of waiting for an application thread (lock held): 0 (look
  * again), -EAGAIN (deadline passed) or -EINTR. *spin_end starts at 0. */
 int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline);
+/* zc__block that also wakes when kernel descriptor kfd (>= 0) is readable. */
+int zc__block_fd(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline, int kfd);
+/* --- epoll.c --------------------------------------------------------------- */
+/* s has just become klisten: add its kernel side to the epoll sets that
+ * hold it. */
+void zc__ep_kernel_add(struct zc_sockctx *cx, struct zc__sock *s);
 
 /* --- fdtable.c ------------------------------------------------------------- */
 /* The socket itself goes (its descriptor numbers are closed by the caller). */

@@ -119,7 +119,9 @@ int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void
 	} else {
 		r = -ENOPROTOOPT;
 	}
-	if (r == -ENOPROTOOPT)
+	/* IPv6 options on an AF_INET socket: the kernel's ENOPROTOOPT too, not
+	 * something the stack lacks (Python's dual-stack servers try them) */
+	if (r == -ENOPROTOOPT && !(level == IPPROTO_IPV6 && s->family == AF_INET))
 		zc_bypass_option(cx->bypass, true, level, name, ENOPROTOOPT);
 	return (int)zc__ret(cx, s, r);
 }
@@ -192,7 +194,7 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 	} else {
 		r = level == IPPROTO_TCP ? -EOPNOTSUPP : -ENOPROTOOPT;
 	}
-	if (r == -ENOPROTOOPT)
+	if (r == -ENOPROTOOPT && !(level == IPPROTO_IPV6 && s->family == AF_INET))
 		zc_bypass_option(cx->bypass, false, level, name, ENOPROTOOPT);
 	if (r == 0)
 		r = zc__putopt(val, len, &v, sizeof(v));

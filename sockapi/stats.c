@@ -105,6 +105,10 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 				lp, zc_ipv4_str(rip, b), rp, zc_tcp_readable(s->tcp), ti.tcpi_unacked, ti.tcpi_rtt,
 				ti.tcpi_snd_cwnd, ti.tcpi_total_retrans, (unsigned long long)s->zs.bytes_copied,
 				(unsigned long long)s->zs.bytes_traded, (unsigned long long)s->zs.bytes_cow);
+			if (s->klisten) /* the line above ends in a newline: the kernel's side on its own line */
+				fprintf(f, "fd %d tcp LISTEN kernel-side %s:%u accepted %llu\n", fd,
+					s->family == AF_INET6 ? "[::]" : "0.0.0.0", lp,
+					(unsigned long long)s->kaccepted);
 		} else {
 			fprintf(f, "fd %d udp port %u queued %u peer %s:%u\n", fd,
 				s->udp_bound ? zc_udp_local_port(s->udp) : 0, zc_udp_pending(s->udp),

@@ -212,6 +212,11 @@ static bool zc__restartable(void)
  */
 int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline)
 {
+	return zc__block_fd(cx, spin_end, deadline, -1);
+}
+
+int zc__block_fd(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline, int kfd)
+{
 	uint64_t now = *spin_end ? zc__now_coarse() : zc__now();
 	if (deadline && now >= deadline)
 		return -EAGAIN;
@@ -248,7 +253,8 @@ int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline)
 		}
 		return 0;
 	}
-	int r = zc__sleep(cx, deadline, NULL, 0, true, false);
+	struct pollfd k = { .fd = kfd, .events = POLLIN };
+	int r = zc__sleep(cx, deadline, kfd >= 0 ? &k : NULL, kfd >= 0, true, false);
 	if (r == -EINTR && zc__restartable())
 		return 0;
 	return r < 0 ? r : 0;

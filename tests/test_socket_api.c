@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -592,6 +593,117 @@ static void sc_dual(const struct be *b)
 	}
 }
 
+/* A wildcard listener is reached through the kernel's loopback too: a
+ * local tool connecting to 127.0.0.1 lands in the same accept queue and
+ * readiness (poll, epoll, blocking accept) as the stack's peers, as a
+ * kernel socket (addr.c, klisten). On the kernel: what it does anyway. */
+struct late { uint16_t port; int fd; };
+static void *late_connect(void *arg)
+{
+	struct late *t = arg;
+	nanosleep(&(struct timespec){ 0, 50000000 }, NULL);
+	t->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in lo = sin_of(0x7f000001u, t->port);
+	if (connect(t->fd, (struct sockaddr *)&lo, sizeof(lo)) != 0)
+		t->fd = -1;
+	return NULL;
+}
+
+static void echo_check(int kfd, const struct be *b, int side, int a, bool stack, const char *msg)
+{
+	size_t n = strlen(msg);
+	char buf[64];
+	assert_int_equal(write(kfd, msg, n), (ssize_t)n);
+	ssize_t r = stack ? b_recv(b, side, a, buf, n, MSG_WAITALL) : recv(a, buf, n, MSG_WAITALL);
+	assert_int_equal(r, (ssize_t)n);
+	assert_memory_equal(buf, msg, n);
+	r = stack ? b_send(b, side, a, "ok", 2, 0) : send(a, "ok", 2, 0);
+	assert_int_equal(r, 2);
+	assert_int_equal(recv(kfd, buf, 2, MSG_WAITALL), 2);
+	assert_memory_equal(buf, "ok", 2);
+}
+
+static void sc_wild(const struct be *b)
+{
+	struct zc_sockctx *cx = b->cx[0];
+	int l = b_socket(b, 0, SOCK_STREAM);
+	assert_int_equal(b_setint(b, 0, l, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_int_equal(b_bind(b, 0, l, 0, 0), 0);
+	assert_int_equal(b_listen(b, 0, l), 0);
+	uint16_t port;
+	assert_int_equal(b_getname(b, 0, l, false, &port), 0);
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev[8];
+	assert_int_equal(b_epctl(b, 0, ep, EPOLL_CTL_ADD, l, EPOLLIN, 5), 0);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	/* a kernel client over loopback: epoll (with no kernel fd of its own
+	 * in the set) and poll see it, accept gives a kernel socket */
+	int k = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in lo = sin_of(0x7f000001u, port);
+	assert_int_equal(connect(k, (struct sockaddr *)&lo, sizeof(lo)), 0);
+	int n = cx ? zc_epoll_wait(cx, ep, ev, 8, 2000, false) : epoll_wait(ep, ev, 8, 2000);
+	assert_int_equal(n, 1);
+	assert_int_equal(ev[0].data.u64, 5);
+	assert_int_equal(ev[0].events, EPOLLIN);
+	struct pollfd p = { .fd = l, .events = POLLIN | POLLOUT };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	assert_int_equal(p.revents, POLLIN);
+	int a = b_accept(b, 0, l, 0);
+	assert_true(a >= 0);
+	if (cx)
+		assert_false(zc_is_socket(cx, a));
+	assert_int_equal(fcntl(a, F_GETFD) & FD_CLOEXEC, 0); /* only when asked */
+	assert_int_equal(fcntl(a, F_GETFL) & O_NONBLOCK, 0);
+	echo_check(k, b, 0, a, false, "through the kernel's loopback");
+	assert_int_equal(b_nonblock(b, 0, l), 0);
+	assert_errno(b_accept(b, 0, l, 0), EAGAIN);
+	assert_int_equal(b_epwait(b, 0, ep, ev, 8, 0), 0);
+	/* the stack's peer reaches the same listener */
+	int c = b_socket(b, 1, SOCK_STREAM);
+	assert_int_equal(b_connect(b, 1, c, b->ip[0], port), 0);
+	p.revents = 0;
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	int a2 = b_accept(b, 0, l, SOCK_CLOEXEC);
+	assert_true(a2 >= 0);
+	assert_int_equal(b_send(b, 1, c, "peer", 4, 0), 4);
+	char buf[8];
+	assert_int_equal(b_recv(b, 0, a2, buf, 4, MSG_WAITALL), 4);
+	assert_memory_equal(buf, "peer", 4);
+	/* a blocking accept wakes for a kernel connection */
+	assert_int_equal(cx ? zc_fcntl(cx, l, F_SETFL, 0) : fcntl(l, F_SETFL, 0), 0);
+	struct late t = { port, -1 };
+	pthread_t th;
+	pthread_create(&th, NULL, late_connect, &t);
+	int a3 = b_accept(b, 0, l, SOCK_NONBLOCK);
+	pthread_join(th, NULL);
+	assert_true(a3 >= 0);
+	assert_true(t.fd >= 0);
+	assert_true(fcntl(a3, F_GETFL) & O_NONBLOCK);
+	int fl = fcntl(a3, F_GETFL);
+	fcntl(a3, F_SETFL, fl & ~O_NONBLOCK);
+	echo_check(t.fd, b, 0, a3, false, "a late one");
+	if (cx) { /* counted: the listener's kernel side, the pass-by */
+		char *out = NULL, want[80];
+		size_t ol = 0;
+		FILE *f = open_memstream(&out, &ol);
+		zc_sockctx_dump(cx, f);
+		fclose(f);
+		snprintf(want, sizeof(want), "fd %d tcp LISTEN kernel-side 0.0.0.0:%u accepted 2\n", l, port);
+		assert_non_null(strstr(out, want));
+		assert_non_null(strstr(out, "bypass_loopback_accept 2\n"));
+		assert_non_null(strstr(out, "bypass_loopback_listen 0\n"));
+		free(out);
+	}
+	close(t.fd);
+	close(a3);
+	close(k);
+	close(a);
+	close(ep);
+	b_close(b, 1, c);
+	b_close(b, 0, a2);
+	b_close(b, 0, l);
+}
+
 static void test_unconnected(void **st) { (void)st; run_both(sc_unconnected, "unconnected"); }
 static void test_bind(void **st) { (void)st; run_both(sc_bind, "bind"); }
 static void test_refused(void **st) { (void)st; run_both(sc_refused, "refused"); }
@@ -602,6 +714,7 @@ static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
 static void test_epoll(void **st) { (void)st; run_both(sc_epoll, "epoll"); }
 static void test_self(void **st) { (void)st; run_both(sc_self, "self"); }
 static void test_dual(void **st) { (void)st; run_both(sc_dual, "dual-stack"); }
+static void test_wild(void **st) { (void)st; run_both(sc_wild, "wildcard"); }
 
 int main(int argc, char **argv)
 {
@@ -619,6 +732,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_epoll),
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_dual),
+		cmocka_unit_test(test_wild),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
