@@ -174,8 +174,13 @@ unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 		ev |= POLLIN;
 	if (s->fin_rcvd)
 		ev |= POLLRDHUP;
+	/* writable as Linux says it (sk_stream_is_writeable): the free space
+	 * is at least half of what is queued, i.e. at most 2/3 of the buffer
+	 * is in use; so a program woken for POLLOUT finds room for a large
+	 * write, not a sliver (iperf3 -F loses data on short writes) */
+	uint64_t lim = zc_tcp_send_limit(s);
 	if ((s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT) && !s->wr_shut &&
-	    s->sb_len < zc_tcp_send_limit(s))
+	    s->sb_len < lim && 3 * (uint64_t)s->sb_len <= 2 * lim)
 		ev |= POLLOUT;
 	if (s->error)
 		ev |= POLLERR;
