@@ -67,8 +67,14 @@ int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void
 		return (int)zc__ret(cx, s, r);
 	if (level == SOL_SOCKET) {
 		switch (name) {
-		case SO_REUSEADDR: s->reuseaddr = v != 0; break;
-		case SO_REUSEPORT: s->reuseport = v != 0; break;
+		case SO_REUSEADDR:
+			s->reuseaddr = v != 0;
+			r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_REUSEADDR, v) : 0;
+			break;
+		case SO_REUSEPORT:
+			s->reuseport = v != 0;
+			r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_REUSEPORT, v) : 0;
+			break;
 		case SO_KEEPALIVE: r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_KEEPALIVE, v) : 0; break;
 		case SO_SNDBUF:
 		case SO_RCVBUF: {

@@ -183,6 +183,8 @@ enum zc_tcp_opt {
 	ZC_TCP_OPT_MAXSEG,    /* bytes, before connect */
 	ZC_TCP_OPT_LINGER,    /* -1 off, else seconds (0: close resets) */
 	ZC_TCP_OPT_QUICKACK,  /* 1: acknowledge the next segments at once */
+	ZC_TCP_OPT_REUSEADDR, /* 0/1, before bind: SO_REUSEADDR (bind beside connections, TIME_WAIT) */
+	ZC_TCP_OPT_REUSEPORT, /* 0/1, before bind: SO_REUSEPORT (listeners sharing a port share its SYNs) */
 };
 int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int val);
 int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *val);

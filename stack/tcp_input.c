@@ -88,6 +88,8 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	c->orphan = true; /* until accepted */
 	l->nsyn++;
 	c->nodelay = l->nodelay;
+	c->reuseaddr = l->reuseaddr; /* a connection keeps its listener's, to TIME_WAIT (bind conflicts) */
+	c->reuseport = l->reuseport;
 	c->sb_max = l->sb_max;
 	c->rb_max = l->rb_max;
 	c->rb_win = l->rb_win;
@@ -551,7 +553,7 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 
 	struct zc_tcp_sock *s = zc__tcp_lookup(st, ip->dst, g.th.dport, ip->src, g.th.sport);
 	if (s == NULL) {
-		struct zc_tcp_sock *l = zc__tcp_listener(st, ip->dst, g.th.dport);
+		struct zc_tcp_sock *l = zc__tcp_listener(st, ip->dst, g.th.dport, ip->src, g.th.sport);
 		if (l) {
 			zc__tcp_listen_input(st, l, ip, &g);
 		} else {
@@ -569,7 +571,7 @@ void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 	else if (s->state == ZC_TCP_TIME_WAIT && (g.th.flags & ZC_TCP_SYN) && !(g.th.flags & ZC_TCP_ACK) &&
 		 seq_gt(g.seq, s->rcv_nxt)) {
 		/* a new incarnation (RFC 9293 3.6.1, RFC 6191): let the listener take it */
-		struct zc_tcp_sock *l = zc__tcp_listener(st, ip->dst, g.th.dport);
+		struct zc_tcp_sock *l = zc__tcp_listener(st, ip->dst, g.th.dport, ip->src, g.th.sport);
 		zc__tcp_closed(s);
 		if (l)
 			zc__tcp_listen_input(st, l, ip, &g);

@@ -142,6 +142,7 @@ struct zc_tcp_sock {
 
 	/* options */
 	bool nodelay, cork, keepalive;
+	bool reuseaddr, reuseport; /* SO_REUSEADDR, SO_REUSEPORT (tcp_table.c: bind conflicts) */
 	uint32_t keepidle_s, keepintvl_s, keepcnt, keep_probes;
 	int linger_s;
 
@@ -191,7 +192,8 @@ void zc__tcp_hash_listener(struct zc_tcp_sock *s);
 void zc__tcp_unhash(struct zc_tcp_sock *s);
 struct zc_tcp_sock *zc__tcp_lookup(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
 				   uint16_t rport);
-struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport);
+struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+				     uint16_t rport);
 int zc__tcp_bind_tuple(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
 tcp_seq zc__tcp_isn(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport);
 

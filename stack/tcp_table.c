@@ -116,22 +116,67 @@ struct zc_tcp_sock *zc__tcp_lookup(struct zc_stack *st, uint32_t lip, uint16_t l
 	return NULL;
 }
 
-struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport)
+/* The listener for a SYN to lip:lport from rip:rport: one bound to lip
+ * before one on the wildcard, as Linux scores them; among listeners that
+ * share the port (SO_REUSEPORT), one chosen by a hash of the remote end,
+ * so each gets its share and a retransmitted SYN the same one. */
+struct zc_tcp_sock *zc__tcp_listener(struct zc_stack *st, uint32_t lip, uint16_t lport, uint32_t rip,
+				     uint16_t rport)
 {
+	struct zc_tcp_sock *best = NULL;
+	unsigned n = 0;
+	for (struct zc_tcp_sock *s = st->tcp->listeners; s; s = s->hnext) {
+		if (s->lport != lport || !(s->lip == 0 || s->lip == lip))
+			continue;
+		if (best == NULL || (best->lip == 0 && s->lip != 0)) {
+			best = s;
+			n = 1;
+		} else if (s->lip == best->lip) {
+			n++;
+		}
+	}
+	if (best == NULL || n == 1 || !best->reuseport)
+		return best;
+	uint32_t h = (rip ^ ((uint32_t)rport << 16 | rport)) * 2654435761u;
+	unsigned pick = (h >> 16) % n;
 	for (struct zc_tcp_sock *s = st->tcp->listeners; s; s = s->hnext)
-		if (s->lport == lport && (s->lip == 0 || s->lip == lip))
+		if (s->lport == lport && s->lip == best->lip && s->reuseport && pick-- == 0)
 			return s;
-	return NULL;
+	return best;
 }
 
 /* --- ports ------------------------------------------------------------------ */
 
-static bool zc__port_in_use(struct zc_stack *st, uint32_t ip, uint16_t port)
+/*
+ * Is port taken for a bind of me to ip? Linux's bind conflicts
+ * (inet_csk_bind_conflict), for sockets on an overlapping address (the
+ * same, or either the wildcard): a listener takes the port unless both
+ * have SO_REUSEPORT; a socket bound and not yet listening unless both have
+ * SO_REUSEADDR (or SO_REUSEPORT); a connection on the port, in any state
+ * to TIME_WAIT, accepted ones too, unless both have SO_REUSEADDR (an
+ * accepted one has its listener's) or both SO_REUSEPORT: the restart of a
+ * server whose old connections linger works when the server sets it.
+ * me NULL: an ephemeral port for a connect, where only listeners and bound
+ * sockets count (the 4-tuple is checked apart).
+ */
+static bool zc__port_in_use(struct zc_stack *st, const struct zc_tcp_sock *me, uint32_t ip, uint16_t port)
 {
-	for (struct zc_tcp_sock *s = st->tcp->all; s; s = s->anext)
-		if (s->lport == port && (s->lip == 0 || ip == 0 || s->lip == ip) && s->parent == NULL &&
-		    (s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_CLOSED))
+	for (struct zc_tcp_sock *s = st->tcp->all; s; s = s->anext) {
+		if (s == me || s->lport != port || !(s->lip == 0 || ip == 0 || s->lip == ip))
+			continue;
+		bool both_port = me && me->reuseport && s->reuseport;
+		bool conn = s->parent != NULL || (s->state != ZC_TCP_LISTEN && s->state != ZC_TCP_CLOSED) ||
+			    (s->state == ZC_TCP_CLOSED && s->rport != 0);
+		if (conn) {
+			if (me && !both_port && !(me->reuseaddr && s->reuseaddr))
+				return true;
+		} else if (s->state == ZC_TCP_LISTEN) {
+			if (!both_port)
+				return true;
+		} else if (!both_port && !(me && me->reuseaddr && s->reuseaddr)) {
 			return true;
+		}
+	}
 	return false;
 }
 
@@ -146,12 +191,12 @@ int zc_tcp_bind(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
 		uint32_t span = 65536u - ZC__EPHEMERAL_LO, start = (uint32_t)zc_rng_below(&st->rng, span);
 		for (uint32_t i = 0; i < span && port == 0; i++) {
 			uint16_t p = (uint16_t)(ZC__EPHEMERAL_LO + (start + i) % span);
-			if (!zc__port_in_use(st, ip, p))
+			if (!zc__port_in_use(st, s, ip, p))
 				port = p;
 		}
 		if (port == 0)
 			return -EADDRINUSE;
-	} else if (zc__port_in_use(st, ip, port)) {
+	} else if (zc__port_in_use(st, s, ip, port)) {
 		return -EADDRINUSE;
 	}
 	s->lip = ip;
@@ -172,7 +217,7 @@ int zc__tcp_bind_tuple(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
 		uint32_t span = 65536u - ZC__EPHEMERAL_LO, start = (uint32_t)zc_rng_below(&st->rng, span);
 		for (uint32_t i = 0; i < span && s->lport == 0; i++) {
 			uint16_t p = (uint16_t)(ZC__EPHEMERAL_LO + (start + i) % span);
-			if (!zc__port_in_use(st, 0, p) && !zc__tcp_lookup(st, st->ip, p, ip, port))
+			if (!zc__port_in_use(st, NULL, 0, p) && !zc__tcp_lookup(st, st->ip, p, ip, port))
 				s->lport = p;
 		}
 		if (s->lport == 0) {

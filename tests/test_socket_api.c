@@ -704,6 +704,101 @@ static void sc_wild(const struct be *b)
 	b_close(b, 0, l);
 }
 
+/* SO_REUSEADDR and SO_REUSEPORT as Linux's bind conflicts have them: a
+ * server's old connection in TIME_WAIT keeps its port from a plain bind,
+ * and from one with SO_REUSEADDR unless the old listener had it too (its
+ * connections inherit it); two listeners share a port only both with
+ * SO_REUSEPORT, and then share its connections. */
+static int tw_port(const struct be *b, bool reuse, uint16_t *port)
+{
+	int c, a, l = b_socket(b, 0, SOCK_STREAM);
+	if (reuse)
+		assert_int_equal(b_setint(b, 0, l, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_int_equal(b_bind(b, 0, l, b->ip[0], 0), 0);
+	assert_int_equal(b_listen(b, 0, l), 0);
+	assert_int_equal(b_getname(b, 0, l, false, port), 0);
+	c = b_socket(b, 1, SOCK_STREAM);
+	assert_int_equal(b_connect(b, 1, c, b->ip[0], *port), 0);
+	a = b_accept(b, 0, l, 0);
+	assert_true(a >= 0);
+	b_close(b, 0, l);
+	b_close(b, 0, a); /* the server closes first: its end goes to TIME_WAIT */
+	char ch;
+	assert_int_equal(b_recv(b, 1, c, &ch, 1, 0), 0);
+	b_close(b, 1, c);
+	int n = b_socket(b, 0, SOCK_STREAM);
+	assert_errno(b_bind(b, 0, n, b->ip[0], *port), EADDRINUSE);
+	b_close(b, 0, n);
+	n = b_socket(b, 0, SOCK_STREAM);
+	assert_int_equal(b_setint(b, 0, n, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_int_equal(b_getint(b, 0, n, SOL_SOCKET, SO_REUSEADDR), 1);
+	return n;
+}
+
+static void sc_reuse(const struct be *b)
+{
+	int c, a;
+	uint16_t port;
+	int n = tw_port(b, false, &port);
+	assert_errno(b_bind(b, 0, n, b->ip[0], port), EADDRINUSE);
+	b_close(b, 0, n);
+	n = tw_port(b, true, &port);
+	assert_int_equal(b_bind(b, 0, n, b->ip[0], port), 0);
+	assert_int_equal(b_listen(b, 0, n), 0);
+	/* SO_REUSEADDR does not share a listening port */
+	int m = b_socket(b, 0, SOCK_STREAM);
+	assert_int_equal(b_setint(b, 0, m, SOL_SOCKET, SO_REUSEADDR, 1), 0);
+	assert_errno(b_bind(b, 0, m, b->ip[0], port), EADDRINUSE);
+	b_close(b, 0, m);
+	c = b_socket(b, 1, SOCK_STREAM);
+	assert_int_equal(b_connect(b, 1, c, b->ip[0], port), 0);
+	a = b_accept(b, 0, n, 0);
+	assert_true(a >= 0);
+	b_close(b, 0, a);
+	b_close(b, 1, c);
+	b_close(b, 0, n);
+
+	/* two listeners with SO_REUSEPORT share the port and its connections */
+	int ls[2];
+	uint16_t rp = 0;
+	for (int i = 0; i < 2; i++) {
+		ls[i] = b_socket(b, 0, SOCK_STREAM);
+		assert_int_equal(b_setint(b, 0, ls[i], SOL_SOCKET, SO_REUSEPORT, 1), 0);
+		assert_int_equal(b_bind(b, 0, ls[i], b->ip[0], rp), 0);
+		assert_int_equal(b_getname(b, 0, ls[i], false, &rp), 0);
+		assert_int_equal(b_listen(b, 0, ls[i]), 0);
+		assert_int_equal(b_nonblock(b, 0, ls[i]), 0);
+	}
+	m = b_socket(b, 0, SOCK_STREAM); /* a third without the option may not */
+	assert_errno(b_bind(b, 0, m, b->ip[0], rp), EADDRINUSE);
+	b_close(b, 0, m);
+	enum { N = 16 };
+	int cs[N], got[2] = { 0, 0 }, total = 0;
+	for (int i = 0; i < N; i++) {
+		cs[i] = b_socket(b, 1, SOCK_STREAM);
+		assert_int_equal(b_connect(b, 1, cs[i], b->ip[0], rp), 0);
+	}
+	for (int round = 0; round < 200 && total < N; round++) {
+		struct pollfd p[2] = { { .fd = ls[0], .events = POLLIN }, { .fd = ls[1], .events = POLLIN } };
+		b_poll(b, 0, p, 2, 20);
+		for (int i = 0; i < 2; i++) {
+			int x;
+			while ((x = b_accept(b, 0, ls[i], 0)) >= 0) {
+				got[i]++;
+				total++;
+				b_close(b, 0, x);
+			}
+			assert_int_equal(errno, EAGAIN);
+		}
+	}
+	assert_int_equal(total, N);
+	assert_true(got[0] > 0 && got[1] > 0); /* both had a share (each misses all: 2^-15) */
+	for (int i = 0; i < N; i++)
+		b_close(b, 1, cs[i]);
+	b_close(b, 0, ls[0]);
+	b_close(b, 0, ls[1]);
+}
+
 static void test_unconnected(void **st) { (void)st; run_both(sc_unconnected, "unconnected"); }
 static void test_bind(void **st) { (void)st; run_both(sc_bind, "bind"); }
 static void test_refused(void **st) { (void)st; run_both(sc_refused, "refused"); }
@@ -715,6 +810,7 @@ static void test_epoll(void **st) { (void)st; run_both(sc_epoll, "epoll"); }
 static void test_self(void **st) { (void)st; run_both(sc_self, "self"); }
 static void test_dual(void **st) { (void)st; run_both(sc_dual, "dual-stack"); }
 static void test_wild(void **st) { (void)st; run_both(sc_wild, "wildcard"); }
+static void test_reuse(void **st) { (void)st; run_both(sc_reuse, "reuse"); }
 
 int main(int argc, char **argv)
 {
@@ -733,6 +829,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_dual),
 		cmocka_unit_test(test_wild),
+		cmocka_unit_test(test_reuse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
