@@ -59,7 +59,7 @@ u.connect(("10.0.0.2", 7003))
 fcntl.ioctl(u.fileno(), termios.FIONREAD, b"\0" * 4)
 '
 grep -q bypass "$D/clean.err" && bad "clean: a bypass line: $(cat "$D/clean.err")"
-for r in family_local family type bind connect ipv6 v6only option ioctl nostack fork; do expect clean $r 0 0; done
+for r in family_local family type bind connect ipv6 v6only loopback_listen loopback_accept option ioctl nostack fork; do expect clean $r 0 0; done
 has clean out "^fd [0-9]* tcp LISTEN 10.0.0.1:7001 "
 has clean out "^fd [0-9]* udp port 7002 "
 
@@ -155,6 +155,33 @@ has ipv6 out "sendto ENETUNREACH"
 has ipv6 out "^fd [0-9]* tcp LISTEN .*:7020 "
 has ipv6 out "^fd [0-9]* udp port 7021 "
 has ipv6 err "bind(fd [0-9]*, \[::1\]:0): an IPv6 address"
+
+# wildcard listeners: three connections over the kernel's loopback to one
+# (one line, 3 counted; their data is the kernel's, byte-exact); then a port
+# that a kernel socket holds on 127.0.0.1: the wildcard listener is the
+# stack's alone, told once for two such listeners
+run loopback '
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM); l.bind(("0.0.0.0", 7030)); l.listen(8)
+ok = 0
+for i in range(3):
+    c = socket.socket(socket.AF_INET, socket.SOCK_STREAM); c.connect(("127.0.0.1", 7030))
+    a, _ = l.accept(); msg = os.urandom(3000); c.sendall(msg)
+    got = b""
+    while len(got) < len(msg): got += a.recv(65536)
+    ok += hashlib.sha256(got).digest() == hashlib.sha256(msg).digest(); a.close(); c.close()
+print("local", ok)
+holders = []
+for p in (7031, 7032):
+    k = socket.socket(socket.AF_INET, socket.SOCK_STREAM); k.bind(("127.0.0.1", p)); k.listen(1)
+    w = socket.socket(socket.AF_INET, socket.SOCK_STREAM); w.bind(("0.0.0.0", p)); w.listen(1)
+    holders += [k, w]
+'
+expect loopback loopback_accept 3 1
+expect loopback loopback_listen 2 1
+has loopback out "local 3"
+has loopback out "^fd [0-9]* tcp LISTEN kernel-side 0.0.0.0:7030 accepted 3"
+has loopback out "^fd [0-9]* tcp LISTEN .*:7031 "
+has loopback err "listen(fd [0-9]*, 0.0.0.0:7031): the kernel.s side of this wildcard listener failed"
 
 # options the stack does not have: three kinds, each told once; the calls
 # fail (ENOPROTOOPT); options it has are not counted
