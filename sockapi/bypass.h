@@ -44,6 +44,7 @@
 	X(OPTION, "option", 1)            /* a socket option the stack does not have */ \
 	X(IOCTL, "ioctl", 1)              /* an ioctl on a stack socket that goes to its placeholder */ \
 	X(NOSTACK, "nostack", 1)          /* an IPv4 socket in a process without a stack */ \
+	X(EXEC, "exec", 1)                /* an exec with inheritable stack sockets: the new program cannot have them */ \
 	X(FORK, "fork", 0)                /* a child used its parent's stack socket (EBADF) */
 
 enum zc_bypass_reason {

@@ -59,7 +59,7 @@ u.connect(("10.0.0.2", 7003))
 fcntl.ioctl(u.fileno(), termios.FIONREAD, b"\0" * 4)
 '
 grep -q bypass "$D/clean.err" && bad "clean: a bypass line: $(cat "$D/clean.err")"
-for r in family_local family type bind connect ipv6 v6only loopback_listen loopback_accept option ioctl nostack fork; do expect clean $r 0 0; done
+for r in family_local family type bind connect ipv6 v6only loopback_listen loopback_accept option ioctl nostack exec fork; do expect clean $r 0 0; done
 has clean out "^fd [0-9]* tcp LISTEN 10.0.0.1:7001 "
 has clean out "^fd [0-9]* udp port 7002 "
 
@@ -182,6 +182,31 @@ has loopback out "local 3"
 has loopback out "^fd [0-9]* tcp LISTEN kernel-side 0.0.0.0:7030 accepted 3"
 has loopback out "^fd [0-9]* tcp LISTEN .*:7031 "
 has loopback err "listen(fd [0-9]*, 0.0.0.0:7031): the kernel.s side of this wildcard listener failed"
+
+# exec with inheritable stack sockets: two execs that fail (told once,
+# counted twice, the sockets inheritable and working again after), then a
+# forked child that execs a shell: the stack socket is not there (EBADF),
+# not an unbound kernel socket behind its number
+run exec '
+t = socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(("10.0.0.1", 7040)); t.listen(1)
+os.set_inheritable(t.fileno(), True)
+for i in range(2):
+    try: os.execv("/nonexistent/prog", ["prog"])
+    except OSError as e: print("exec failed", errno.errorcode[e.errno])
+print("inheritable", os.get_inheritable(t.fileno()))
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(("10.0.0.1", 7041))
+os.set_inheritable(u.fileno(), True)
+pid = os.fork()
+if pid == 0:
+    os.execv("/bin/sh", ["sh", "-c", "if [ -e /proc/self/fd/%d ]; then echo kept; else echo gone; fi" % u.fileno()])
+os.waitpid(pid, 0)
+'
+expect exec exec 2 1
+has exec out "exec failed ENOENT"
+has exec out "inheritable True"
+has exec out "^gone$"
+has exec out "^fd [0-9]* tcp LISTEN 10.0.0.1:7040 "
+has exec err "execv(/nonexistent/prog): stack sockets do not pass to a new program yet (fds [0-9]"
 
 # options the stack does not have: three kinds, each told once; the calls
 # fail (ENOPROTOOPT); options it has are not counted
