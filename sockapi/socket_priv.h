@@ -132,8 +132,9 @@ int zc__block(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline);
 /* --- fdtable.c ------------------------------------------------------------- */
 /* The socket itself goes (its descriptor numbers are closed by the caller). */
 void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s);
-/* A new socket gets its descriptor number (lock held): the fd or -errno. */
-int zc__install(struct zc_sockctx *cx, struct zc__sock *s);
+/* A new socket gets its descriptor number (lock held): the fd or -errno.
+ * flags: SOCK_CLOEXEC makes it close-on-exec (others are ignored). */
+int zc__install(struct zc_sockctx *cx, struct zc__sock *s, int flags);
 
 /* --- small helpers ----------------------------------------------------------- */
 
