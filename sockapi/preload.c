@@ -74,6 +74,7 @@ void zc__resolve(void)
 	R(pread); R(pread64); R(pwrite); R(pwrite64); R(preadv); R(preadv64); R(pwritev); R(pwritev64);
 	R(preadv2); R(preadv64v2); R(pwritev2); R(pwritev64v2); R(sendmmsg); R(recvmmsg);
 	R(splice); R(tee); R(vmsplice); R(fdopen);
+	R(aio_read); R(aio_write); R(aio_read64); R(aio_write64); R(lio_listio); R(lio_listio64);
 	R(munmap); R(mremap); R(madvise); R(mprotect);
 	R(epoll_ctl); R(epoll_wait); R(epoll_pwait); R(epoll_pwait2);
 #undef R

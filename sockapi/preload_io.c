@@ -5,7 +5,8 @@
  * preload_poll.c) and the public aliases of libc's own calls (__read,
  * __write, __close, __connect, __send, __fcntl, __dup2, __poll, __pread64);
  * pread, pwrite, preadv, pwritev, preadv2, pwritev2 and their 64-bit
- * names; sendmmsg, recvmmsg; splice, tee, vmsplice; sendfile; fdopen.
+ * names; sendmmsg, recvmmsg; splice, tee, vmsplice; sendfile; fdopen;
+ * aio_read, aio_write, lio_listio (refused, below).
  *
  * glibc's fortified and aliased functions call the kernel inside glibc,
  * never through read() or recv(), so without these a program built with
@@ -30,6 +31,10 @@
  *   - fdopen returns a stdio stream (fopencookie) whose reads and writes
  *     are the stack's, whose fileno() is the descriptor and whose fclose
  *     closes the socket once; fseek and ftell fail with ESPIPE.
+ * Not carried: POSIX AIO (aio_read, aio_write, lio_listio and their 64-bit
+ * names): glibc's AIO threads call the kernel inside glibc, so on a stack
+ * socket they would read its placeholder; refused with ENOSYS (AIO's "not
+ * implemented"), counted as bypass_call and told once per call.
  * Everything else goes to the C library untouched.
  */
 #include "sockapi/preload_priv.h"
@@ -560,4 +565,58 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 	if (f)
 		f->_fileno = fd; /* fileno() is the socket's number; glibc's cookie streams keep -2 */
 	return f;
+}
+
+/* --- POSIX AIO: not carried ------------------------------------------------------- */
+
+static int zc__aio_refuse(int fd, const char *call, uint64_t kind)
+{
+	zc_bypass(&zc__bypass, ZC_BYPASS_CALL, kind, "%s(fd %d) on a stack socket: glibc's AIO threads "
+		  "read and write the kernel's placeholder behind the descriptor, not the connection: refused "
+		  "with ENOSYS; read and write it with poll or epoll instead", call, fd);
+	errno = ENOSYS;
+	return -1;
+}
+
+EXPORT int aio_read(struct aiocb *a)
+{
+	zc__load();
+	return zc__mine(a->aio_fildes) ? zc__aio_refuse(a->aio_fildes, "aio_read", 1) : zc__real.aio_read(a);
+}
+
+EXPORT int aio_write(struct aiocb *a)
+{
+	zc__load();
+	return zc__mine(a->aio_fildes) ? zc__aio_refuse(a->aio_fildes, "aio_write", 2) : zc__real.aio_write(a);
+}
+
+EXPORT int aio_read64(struct aiocb64 *a)
+{
+	zc__load();
+	return zc__mine(a->aio_fildes) ? zc__aio_refuse(a->aio_fildes, "aio_read", 1) : zc__real.aio_read64(a);
+}
+
+EXPORT int aio_write64(struct aiocb64 *a)
+{
+	zc__load();
+	return zc__mine(a->aio_fildes) ? zc__aio_refuse(a->aio_fildes, "aio_write", 2) : zc__real.aio_write64(a);
+}
+
+/* a list with a stack socket in it is refused whole, before any request starts */
+EXPORT int lio_listio(int mode, struct aiocb *const l[], int n, struct sigevent *ev)
+{
+	zc__load();
+	for (int i = 0; i < n; i++)
+		if (l[i] && l[i]->aio_lio_opcode != LIO_NOP && zc__mine(l[i]->aio_fildes))
+			return zc__aio_refuse(l[i]->aio_fildes, "lio_listio", 3);
+	return zc__real.lio_listio(mode, l, n, ev);
+}
+
+EXPORT int lio_listio64(int mode, struct aiocb64 *const l[], int n, struct sigevent *ev)
+{
+	zc__load();
+	for (int i = 0; i < n; i++)
+		if (l[i] && l[i]->aio_lio_opcode != LIO_NOP && zc__mine(l[i]->aio_fildes))
+			return zc__aio_refuse(l[i]->aio_fildes, "lio_listio", 3);
+	return zc__real.lio_listio64(mode, l, n, ev);
 }

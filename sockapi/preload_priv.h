@@ -15,6 +15,7 @@
 #include "sockapi/bypass.h"
 #include "sockapi/socket.h"
 
+#include <aio.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -85,6 +86,12 @@ struct zc__libc {
 	ssize_t (*tee)(int, int, size_t, unsigned int);
 	ssize_t (*vmsplice)(int, const struct iovec *, size_t, unsigned int);
 	FILE *(*fdopen)(int, const char *);
+	int (*aio_read)(struct aiocb *);
+	int (*aio_write)(struct aiocb *);
+	int (*aio_read64)(struct aiocb64 *);
+	int (*aio_write64)(struct aiocb64 *);
+	int (*lio_listio)(int, struct aiocb *const[], int, struct sigevent *);
+	int (*lio_listio64)(int, struct aiocb64 *const[], int, struct sigevent *);
 	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
