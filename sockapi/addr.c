@@ -145,7 +145,7 @@ int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *
 		n->nonblock = (flags & SOCK_NONBLOCK) != 0;
 		n->sndbuf = s->sndbuf;
 		n->rcvbuf = s->rcvbuf;
-		r = zc__install(cx, n);
+		r = zc__install(cx, n, flags);
 	}
 	if (r < 0) {
 		zc_tcp_close(c);

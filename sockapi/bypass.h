@@ -45,7 +45,8 @@
 	X(IOCTL, "ioctl", 1)              /* an ioctl on a stack socket that goes to its placeholder */ \
 	X(NOSTACK, "nostack", 1)          /* an IPv4 socket in a process without a stack */ \
 	X(EXEC, "exec", 1)                /* an exec with inheritable stack sockets: the new program cannot have them */ \
-	X(FORK, "fork", 0)                /* a child used its parent's stack socket (EBADF) */
+	X(FORK, "fork", 0)                /* a child used its parent's stack socket (EBADF) */ \
+	X(CALL, "call", 1)                /* a libc call the shim cannot carry on a stack socket (POSIX AIO) */
 
 enum zc_bypass_reason {
 #define ZC__BYPASS_ENUM(id, name, level) ZC_BYPASS_##id,

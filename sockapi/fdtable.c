@@ -2,7 +2,8 @@
  * fdtable.c - the socket table: descriptor numbers to sockets.
  *
  * Each socket reserves a kernel descriptor number (an unbound kernel
- * socket of the same type, close-on-exec), so its number never collides
+ * socket of the same type, close-on-exec only when the program asked, as
+ * its FD_CLOEXEC is the kernel's), so its number never collides
  * with the process's own files; cx->tab maps the number to the socket.
  * dup gives a socket several numbers (nfds); a socket goes when its last
  * number is closed and no thread is inside a call on it (users).
@@ -42,11 +43,11 @@ static int zc__tab_grow(struct zc_sockctx *cx, int fd)
 	return 0;
 }
 
-int zc__install(struct zc_sockctx *cx, struct zc__sock *s)
+int zc__install(struct zc_sockctx *cx, struct zc__sock *s, int flags)
 {
 	/* a kernel socket of the same type holds the number */
 	s->sid = ++cx->next_sid;
-	s->fd = socket(s->family, s->type | SOCK_CLOEXEC, 0);
+	s->fd = socket(s->family, s->type | (flags & SOCK_CLOEXEC), 0);
 	if (s->fd < 0)
 		return -errno;
 	if (zc__tab_grow(cx, s->fd) != 0) {
@@ -83,7 +84,7 @@ int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
 		s->udp = zc_udp_open(cx->st);
 		s->sndbuf = s->rcvbuf = 256 << 10;
 	}
-	int r = (s->tcp || s->udp) ? zc__install(cx, s) : -ENOBUFS;
+	int r = (s->tcp || s->udp) ? zc__install(cx, s, type) : -ENOBUFS;
 	if (r < 0) {
 		if (s->tcp)
 			zc_tcp_close(s->tcp);
@@ -126,6 +127,10 @@ int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags)
 		pthread_mutex_unlock(&cx->lk);
 		return zc__fail(EBADF);
 	}
+	if (flags & ~O_CLOEXEC) {
+		pthread_mutex_unlock(&cx->lk);
+		return zc__fail(EINVAL); /* as dup3 */
+	}
 	if (newfd == oldfd) {
 		pthread_mutex_unlock(&cx->lk);
 		return flags ? zc__fail(EINVAL) : newfd; /* dup3 refuses, dup2 returns it */
@@ -143,7 +148,7 @@ int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags)
 		}
 	}
 	/* the kernel reserves the number: a duplicate of the reserved socket */
-	int fd = newfd < 0 ? dup(oldfd) : dup3(oldfd, newfd, flags & O_CLOEXEC);
+	int fd = newfd < 0 ? dup(oldfd) : dup3(oldfd, newfd, flags);
 	if (fd < 0 || zc__tab_grow(cx, fd) != 0) {
 		int e = fd < 0 ? errno : ENOMEM;
 		if (fd >= 0)

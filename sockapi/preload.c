@@ -20,7 +20,9 @@
  * The shim's files: this one starts it (the C library's functions, the
  * context, zcstat's window, the drain at exit); preload_calls.c the
  * socket, data and descriptor calls; preload_poll.c poll, select and epoll
- * over stack sockets and kernel fds together; preload_mem.c the memory
+ * over stack sockets and kernel fds together; preload_io.c the other ways
+ * to read and write (fortified calls, pread and friends, sendmmsg,
+ * recvmmsg, splice, sendfile, fdopen); preload_mem.c the memory
  * calls (munmap, mremap, madvise, mprotect, free, realloc) that must first
  * release sends by reference from the memory; preload_zcx.c the zero-copy
  * extensions (sockapi/zcx.h) on the shim's context; preload_priv.h what
@@ -33,8 +35,10 @@
  * (bypass.h); zcstat prints the counters.
  *
  * fork: the child cannot use the parent's sockets (EBADF and a log line).
- * exec: every descriptor of the stack is close-on-exec; the new program
- * starts a stack of its own if it opens sockets.
+ * exec: a stack descriptor is close-on-exec when the program asked
+ * (SOCK_CLOEXEC, FD_CLOEXEC, ...), as the kernel's; one left open reaches
+ * the new program as its unbound kernel placeholder, not the connection.
+ * The new program starts a stack of its own if it opens sockets.
  */
 #include "sockapi/preload_priv.h"
 #include "stack/log.h"
@@ -67,6 +71,10 @@ void zc__resolve(void)
 	R(readv); R(writev); R(recv); R(send); R(recvfrom); R(sendto); R(recvmsg); R(sendmsg);
 	R(select); R(pselect); R(poll); R(ppoll); R(fcntl); R(ioctl); R(setsockopt); R(getsockopt);
 	R(getsockname); R(getpeername); R(shutdown); R(sendfile); R(dup); R(dup2); R(dup3);
+	R(pread); R(pread64); R(pwrite); R(pwrite64); R(preadv); R(preadv64); R(pwritev); R(pwritev64);
+	R(preadv2); R(preadv64v2); R(pwritev2); R(pwritev64v2); R(sendmmsg); R(recvmmsg);
+	R(splice); R(tee); R(vmsplice); R(fdopen);
+	R(aio_read); R(aio_write); R(aio_read64); R(aio_write64); R(lio_listio); R(lio_listio64);
 	R(munmap); R(mremap); R(madvise); R(mprotect);
 	R(epoll_ctl); R(epoll_wait); R(epoll_pwait); R(epoll_pwait2);
 #undef R

@@ -2,16 +2,15 @@
  * preload_calls.c - the shim's socket, data and descriptor calls: socket,
  * bind, listen, accept, accept4, connect, close, shutdown, setsockopt,
  * getsockopt, getsockname, getpeername, read, write, readv, writev, recv,
- * send, recvfrom, sendto, recvmsg, sendmsg, sendfile, fcntl, ioctl, dup,
- * dup2, dup3.
+ * send, recvfrom, sendto, recvmsg, sendmsg, fcntl, ioctl, dup, dup2, dup3
+ * (the other ways to read and write, sendfile among them: preload_io.c).
  *
  * Each sends a stack descriptor (zc__mine) to its socket-layer namesake and
  * anything else to the C library. The exceptions are the places where the
  * kernel and the stack meet: a socket bound or connected to where the stack
  * does not go is given back to the kernel first (zc__to_kernel); options
  * set on a stack socket are set on its kernel descriptor too; close of an
- * epoll fd forgets the stack sockets it held; sendfile into a stack socket
- * reads the file and sends; F_DUPFD and dup2/dup3 over a stack descriptor
+ * epoll fd forgets the stack sockets it held; F_DUPFD and dup2/dup3 over a stack descriptor
  * keep the marks (preload.c) right. Every place a socket or a call passes
  * the stack by counts it (zc__bypass, bypass.h) and tells it once.
  */
@@ -23,7 +22,6 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
-#include <sys/sendfile.h>
 #include <unistd.h>
 
 /* --- sockets ------------------------------------------------------------------ */
@@ -184,7 +182,7 @@ EXPORT int connect(int fd, const struct sockaddr *a, socklen_t len)
 /* A datagram to a native IPv6 address from a stack socket: the socket
  * layer refuses it (ENETUNREACH, as the kernel without a route); tell and
  * count that here, where the address is still known. */
-static ssize_t zc__sent(int fd, ssize_t r, const struct sockaddr *a, socklen_t len)
+ssize_t zc__sent(int fd, ssize_t r, const struct sockaddr *a, socklen_t len)
 {
 	uint32_t ip;
 	if (r < 0 && errno == ENETUNREACH && a && zc__dst(AF_INET6, a, len, &ip) == ZC__DST_V6) {
@@ -343,50 +341,6 @@ EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int fl)
 			    : zc__real.sendmsg(fd, m, fl);
 }
 
-/* sendfile into a stack socket: read the file, send what was read, a piece
- * at a time through a buffer on the stack (64 KiB: the piece's size only
- * sets how many sends a large file takes). */
-#define ZC__SENDFILE_PIECE 65536
-static ssize_t zc__sendfile(int out, int in, off_t *off, size_t count)
-{
-	char buf[ZC__SENDFILE_PIECE];
-	size_t done = 0;
-	off_t pos = off ? *off : 0;
-	while (done < count) {
-		size_t k = count - done < sizeof(buf) ? count - done : sizeof(buf);
-		ssize_t r = off ? pread(in, buf, k, pos) : zc__real.read(in, buf, k);
-		if (r <= 0) {
-			if (r < 0 && done == 0)
-				return -1;
-			break;
-		}
-		ssize_t w = ZC_CALL(zc_send(zc__cx, out, buf, (size_t)r, 0));
-		if (w <= 0) {
-			if (done == 0)
-				return -1;
-			break;
-		}
-		done += (size_t)w;
-		pos += w;
-		if (w < r) { /* the socket took part of it: the file position follows */
-			if (!off)
-				lseek(in, (off_t)w - r, SEEK_CUR);
-			break;
-		}
-	}
-	if (off)
-		*off = pos;
-	return (ssize_t)done;
-}
-
-EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t count)
-{
-	zc__load();
-	return zc__mine(out) ? zc__sendfile(out, in, off, count) : zc__real.sendfile(out, in, off, count);
-}
-
-EXPORT ssize_t sendfile64(int out, int in, off_t *off, size_t count) { return sendfile(out, in, off, count); }
-
 /* --- descriptors ------------------------------------------------------------------- */
 
 EXPORT int fcntl(int fd, int cmd, ...)
@@ -475,5 +429,9 @@ EXPORT int dup2(int old, int nw)
 EXPORT int dup3(int old, int nw, int flags)
 {
 	zc__load();
+	if ((flags & ~O_CLOEXEC) || old == nw) { /* the kernel refuses before it closes nw */
+		errno = EINVAL;
+		return -1;
+	}
 	return zc__dup23(old, nw, flags);
 }

@@ -1,6 +1,7 @@
 /*
- * preload_poll.c - readiness in the shim: poll, ppoll (and __poll_chk),
- * select, pselect, epoll_ctl, epoll_wait, epoll_pwait, epoll_pwait2.
+ * preload_poll.c - readiness in the shim: poll, ppoll (and __poll_chk,
+ * __ppoll_chk), select, pselect, epoll_ctl, epoll_wait, epoll_pwait,
+ * epoll_pwait2.
  *
  * A set without stack sockets goes to the kernel untouched. poll, ppoll,
  * select and pselect with stack sockets go to zc_poll, which looks at the
@@ -36,9 +37,14 @@ EXPORT int poll(struct pollfd *p, nfds_t n, int ms)
 	return ZC_CALL(zc_poll(zc__cx, p, n, ms));
 }
 
+/* _FORTIFY_SOURCE's poll and ppoll (glibc's call the kernel directly):
+ * the array must hold n entries. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
 EXPORT int __poll_chk(struct pollfd *p, nfds_t n, int ms, size_t len)
 {
-	(void)len;
+	if (len / sizeof(*p) < n)
+		__chk_fail();
 	return poll(p, n, ms);
 }
 
@@ -58,6 +64,13 @@ EXPORT int ppoll(struct pollfd *p, nfds_t n, const struct timespec *ts, const si
 		errno = e;
 	}
 	return r;
+}
+
+EXPORT int __ppoll_chk(struct pollfd *p, nfds_t n, const struct timespec *ts, const sigset_t *mask, size_t len)
+{
+	if (len / sizeof(*p) < n)
+		__chk_fail();
+	return ppoll(p, n, ts, mask);
 }
 
 /* --- epoll: the stack's sockets are kept by the socket layer, kernel fds

@@ -3,10 +3,11 @@
  * to libzcpreload.so; preload.c says what the shim is).
  *
  * preload.c makes the context and holds the state below; preload_calls.c,
- * preload_poll.c and preload_mem.c define the libc names and send each call
- * either to the socket layer (ZC_CALL, with zc__inside set) or to the C
- * library's own function (zc__real, found with RTLD_NEXT). Every exported
- * function starts with zc__load(), which finds those functions once.
+ * preload_poll.c, preload_io.c and preload_mem.c define the libc names and
+ * send each call either to the socket layer (ZC_CALL, with zc__inside set)
+ * or to the C library's own function (zc__real, found with RTLD_NEXT).
+ * Every exported function starts with zc__load(), which finds those
+ * functions once (or calls one that does).
  */
 #ifndef ZC_SOCKAPI_PRELOAD_PRIV_H
 #define ZC_SOCKAPI_PRELOAD_PRIV_H
@@ -14,12 +15,14 @@
 #include "sockapi/bypass.h"
 #include "sockapi/socket.h"
 
+#include <aio.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
@@ -65,6 +68,30 @@ struct zc__libc {
 	int (*getpeername)(int, struct sockaddr *, socklen_t *);
 	int (*shutdown)(int, int);
 	ssize_t (*sendfile)(int, int, off_t *, size_t);
+	ssize_t (*pread)(int, void *, size_t, off_t);
+	ssize_t (*pread64)(int, void *, size_t, off64_t);
+	ssize_t (*pwrite)(int, const void *, size_t, off_t);
+	ssize_t (*pwrite64)(int, const void *, size_t, off64_t);
+	ssize_t (*preadv)(int, const struct iovec *, int, off_t);
+	ssize_t (*preadv64)(int, const struct iovec *, int, off64_t);
+	ssize_t (*pwritev)(int, const struct iovec *, int, off_t);
+	ssize_t (*pwritev64)(int, const struct iovec *, int, off64_t);
+	ssize_t (*preadv2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*preadv64v2)(int, const struct iovec *, int, off64_t, int);
+	ssize_t (*pwritev2)(int, const struct iovec *, int, off_t, int);
+	ssize_t (*pwritev64v2)(int, const struct iovec *, int, off64_t, int);
+	int (*sendmmsg)(int, struct mmsghdr *, unsigned int, int);
+	int (*recvmmsg)(int, struct mmsghdr *, unsigned int, int, struct timespec *);
+	ssize_t (*splice)(int, off64_t *, int, off64_t *, size_t, unsigned int);
+	ssize_t (*tee)(int, int, size_t, unsigned int);
+	ssize_t (*vmsplice)(int, const struct iovec *, size_t, unsigned int);
+	FILE *(*fdopen)(int, const char *);
+	int (*aio_read)(struct aiocb *);
+	int (*aio_write)(struct aiocb *);
+	int (*aio_read64)(struct aiocb64 *);
+	int (*aio_write64)(struct aiocb64 *);
+	int (*lio_listio)(int, struct aiocb *const[], int, struct sigevent *);
+	int (*lio_listio64)(int, struct aiocb64 *const[], int, struct sigevent *);
 	int (*dup)(int);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
@@ -109,6 +136,10 @@ static inline void zc__mark(int fd, bool on)
 	if (fd >= 0 && fd < ZC__MAXFD)
 		atomic_store_explicit(&zc__is[fd], on ? 1 : 0, memory_order_relaxed);
 }
+
+/* A send's result r, told and counted when it was refused for a native
+ * IPv6 destination a (preload_calls.c); returns r, errno kept. */
+ssize_t zc__sent(int fd, ssize_t r, const struct sockaddr *a, socklen_t len);
 
 /* Calls into the socket layer run with the flag set. */
 #define ZC_CALL(expr)                      \

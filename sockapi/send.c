@@ -158,8 +158,9 @@ ssize_t zc_sendmsg(struct zc_sockctx *cx, int fd, const struct msghdr *msg, int 
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
 		if (msg->msg_iov[i].iov_len == 0)
 			continue;
-		r = zc__tcp_write(cx, s, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len,
-				  done ? flags | MSG_DONTWAIT : flags);
+		/* a blocking socket waits for room for every piece, as Linux's
+		 * sendmsg does; an error or the deadline after some returns them */
+		r = zc__tcp_write(cx, s, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
 		if (r <= 0)
 			break;
 		done += (size_t)r;

@@ -141,8 +141,9 @@ void zc__ep_kernel_add(struct zc_sockctx *cx, struct zc__sock *s);
 /* --- fdtable.c ------------------------------------------------------------- */
 /* The socket itself goes (its descriptor numbers are closed by the caller). */
 void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s);
-/* A new socket gets its descriptor number (lock held): the fd or -errno. */
-int zc__install(struct zc_sockctx *cx, struct zc__sock *s);
+/* A new socket gets its descriptor number (lock held): the fd or -errno.
+ * flags: SOCK_CLOEXEC makes it close-on-exec (others are ignored). */
+int zc__install(struct zc_sockctx *cx, struct zc__sock *s, int flags);
 
 /* --- small helpers ----------------------------------------------------------- */
 

@@ -59,7 +59,7 @@ u.connect(("10.0.0.2", 7003))
 fcntl.ioctl(u.fileno(), termios.FIONREAD, b"\0" * 4)
 '
 grep -q bypass "$D/clean.err" && bad "clean: a bypass line: $(cat "$D/clean.err")"
-for r in family_local family type bind connect ipv6 v6only loopback_listen loopback_accept option ioctl nostack exec fork; do expect clean $r 0 0; done
+for r in family_local family type bind connect ipv6 v6only loopback_listen loopback_accept option ioctl nostack exec fork call; do expect clean $r 0 0; done
 has clean out "^fd [0-9]* tcp LISTEN 10.0.0.1:7001 "
 has clean out "^fd [0-9]* udp port 7002 "
 

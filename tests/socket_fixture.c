@@ -50,6 +50,10 @@ ssize_t b_recv(const struct be *b, int side, int fd, void *p, size_t n, int fl)
 {
 	return b->cx[side] ? zc_recv(b->cx[side], fd, p, n, fl) : recv(fd, p, n, fl);
 }
+ssize_t b_writev(const struct be *b, int side, int fd, const struct iovec *v, int n)
+{
+	return b->cx[side] ? zc_writev(b->cx[side], fd, v, n) : writev(fd, v, n);
+}
 int b_close(const struct be *b, int side, int fd)
 {
 	return b->cx[side] ? zc_close(b->cx[side], fd) : close(fd);

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <cmocka.h>
 
 #define MiB (1u << 20)
@@ -39,6 +40,7 @@ int b_connect(const struct be *b, int side, int fd, uint32_t ip, uint16_t port);
 int b_accept(const struct be *b, int side, int fd, int flags);
 ssize_t b_send(const struct be *b, int side, int fd, const void *p, size_t n, int fl);
 ssize_t b_recv(const struct be *b, int side, int fd, void *p, size_t n, int fl);
+ssize_t b_writev(const struct be *b, int side, int fd, const struct iovec *v, int n);
 int b_close(const struct be *b, int side, int fd);
 int b_shutdown(const struct be *b, int side, int fd, int how);
 int b_getsockopt(const struct be *b, int side, int fd, int lv, int nm, void *v, socklen_t *l);
