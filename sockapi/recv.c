@@ -6,7 +6,8 @@
  * policy allows and copying the rest, and waits as the socket and flags
  * say (MSG_DONTWAIT, MSG_WAITALL, SO_RCVTIMEO); MSG_PEEK copies without
  * taking. UDP: one datagram per call (the rest is discarded, MSG_TRUNC
- * tells its length). Views hand out the frames themselves, read-only.
+ * tells its length; MSG_PEEK leaves it queued); a pending ICMP error fails
+ * the call first, as Linux's sock_error. Views hand out the frames themselves, read-only.
  */
 #include "sockapi/socket_priv.h"
 #include "sockapi/cow.h"
@@ -56,7 +57,8 @@ static ssize_t zc__udp_recv(struct zc_sockctx *cx, struct zc__sock *s, void *buf
 	bool nb = s->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t spin = 0, deadline = zc__deadline(nb, s->rcvtimeo);
 	for (;;) {
-		ssize_t r = zc_udp_recvfrom(s->udp, buf, len, ip, port);
+		ssize_t r = (flags & MSG_PEEK) ? zc_udp_peekfrom(s->udp, buf, len, ip, port)
+					       : zc_udp_recvfrom(s->udp, buf, len, ip, port);
 		if (r >= 0) {
 			s->zs.bytes_copied += (size_t)r < len ? (size_t)r : len;
 			return (flags & MSG_TRUNC) ? r : (ssize_t)((size_t)r < len ? (size_t)r : len);

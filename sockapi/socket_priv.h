@@ -307,7 +307,7 @@ static inline short zc__revents(struct zc__sock *s, short events)
 		if (zc_tcp_get_state(s->tcp) == ZC_TCP_CLOSED && !s->connecting && (ev & POLLHUP) == 0)
 			ev |= POLLOUT | POLLHUP; /* a fresh socket: as Linux reports it */
 	} else {
-		ev = POLLOUT | (zc_udp_pending(s->udp) ? POLLIN : 0);
+		ev = POLLOUT | (zc_udp_pending(s->udp) ? POLLIN : 0) | (zc_udp_has_error(s->udp) ? POLLERR : 0);
 	}
 	return (short)(ev & ((unsigned)events | POLLERR | POLLHUP));
 }

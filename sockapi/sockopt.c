@@ -144,7 +144,11 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 	int v = 0, r = 0;
 	if (level == SOL_SOCKET) {
 		switch (name) {
-		case SO_ERROR: v = s->tcp ? zc_tcp_error(s->tcp) : 0; break;
+		case SO_ERROR: /* a hard error first, else a soft one (Linux) */
+			v = s->tcp ? zc_tcp_error(s->tcp) : zc_udp_error(s->udp);
+			if (v == 0 && s->tcp)
+				v = zc_tcp_soft_error(s->tcp);
+			break;
 		case SO_TYPE: v = s->type; break;
 		case SO_DOMAIN: v = s->family; break;
 		case SO_PROTOCOL: v = s->tcp ? IPPROTO_TCP : IPPROTO_UDP; break;

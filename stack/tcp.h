@@ -164,8 +164,11 @@ int zc_tcp_shutdown(struct zc_tcp_sock *s, int how);
 void zc_tcp_close(struct zc_tcp_sock *s);
 /* poll(2) bits: POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP */
 unsigned zc_tcp_events(const struct zc_tcp_sock *s);
-/* Takes the pending error (SO_ERROR): 0 or a positive errno. */
+/* Takes the pending error: 0 or a positive errno. */
 int zc_tcp_error(struct zc_tcp_sock *s);
+/* Takes the soft error an ICMP error left on a connection (0 if none):
+ * SO_ERROR reports it when no hard error is pending, as Linux. */
+int zc_tcp_soft_error(struct zc_tcp_sock *s);
 enum zc_tcp_state zc_tcp_get_state(const struct zc_tcp_sock *s);
 void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *info);
 int zc_tcp_local(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port);

@@ -151,6 +151,9 @@ struct zc_tcp_sock {
 	int32_t heap_idx;            /* -1 when not in the heap */
 
 	int error;                   /* pending SO_ERROR (positive errno) */
+	int soft_error;              /* an ICMP error while connected: SO_ERROR once, or the
+				      * error instead of ETIMEDOUT when retries run out (Linux's
+				      * sk_err_soft) */
 	uint64_t last_rx, last_data_rx, last_data_tx, last_ack_rx;
 
 	/* tcp_info counters */

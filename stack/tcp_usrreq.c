@@ -193,6 +193,13 @@ int zc_tcp_error(struct zc_tcp_sock *s)
 	return e;
 }
 
+int zc_tcp_soft_error(struct zc_tcp_sock *s)
+{
+	int e = s->soft_error;
+	s->soft_error = 0;
+	return e;
+}
+
 enum zc_tcp_state zc_tcp_get_state(const struct zc_tcp_sock *s) { return (enum zc_tcp_state)s->state; }
 
 int zc_tcp_local(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port)

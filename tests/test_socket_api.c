@@ -351,6 +351,78 @@ static void sc_udp(const struct be *b)
 	b_close(b, 1, c);
 }
 
+/* MSG_PEEK leaves a datagram queued; a connected socket takes datagrams
+ * from its peer only (another sender's are dropped: udp_not_from_peer). */
+static void sc_udp_peek_peer(const struct be *b)
+{
+	int s = b_socket(b, 0, SOCK_DGRAM), c1 = b_socket(b, 1, SOCK_DGRAM), c2 = b_socket(b, 1, SOCK_DGRAM);
+	uint16_t sp, p1;
+	assert_int_equal(b_bind(b, 0, s, b->ip[0], 0), 0);
+	assert_int_equal(b_getname(b, 0, s, false, &sp), 0);
+	assert_int_equal(b_bind(b, 1, c1, b->ip[1], 0), 0);
+	assert_int_equal(b_getname(b, 1, c1, false, &p1), 0);
+	assert_int_equal(b_connect(b, 0, s, b->ip[1], p1), 0);
+	assert_int_equal(b_connect(b, 1, c2, b->ip[0], sp), 0);
+	assert_int_equal(b_connect(b, 1, c1, b->ip[0], sp), 0);
+	/* the stranger's first, then the peer's */
+	assert_int_equal(b_send(b, 1, c2, "stranger", 8, 0), 8);
+	assert_int_equal(b_send(b, 1, c1, "peer-one", 8, 0), 8);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	char buf[16];
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, s, buf, 4, MSG_PEEK), 4);
+	assert_memory_equal(buf, "peer", 4);
+	assert_int_equal(b_recv(b, 0, s, buf, sizeof(buf), MSG_PEEK), 8);
+	assert_memory_equal(buf, "peer-one", 8);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, s, buf, sizeof(buf), 0), 8);
+	assert_memory_equal(buf, "peer-one", 8);
+	assert_errno(b_recv(b, 0, s, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK), EAGAIN);
+	assert_errno(b_recv(b, 0, s, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	if (b->cx[0]) {
+		char *out = NULL;
+		size_t ol = 0;
+		FILE *f = open_memstream(&out, &ol);
+		zc_sockctx_dump(b->cx[0], f);
+		fclose(f);
+		assert_non_null(strstr(out, "udp_not_from_peer 1"));
+		free(out);
+	}
+	b_close(b, 0, s);
+	b_close(b, 1, c1);
+	b_close(b, 1, c2);
+}
+
+/* A datagram to a port nobody has: the ICMP port unreachable fails the
+ * connected sender's next call with ECONNREFUSED, or shows in SO_ERROR. */
+static void sc_udp_refused(const struct be *b)
+{
+	int t = b_socket(b, 0, SOCK_DGRAM), c = b_socket(b, 1, SOCK_DGRAM);
+	uint16_t port;
+	assert_int_equal(b_bind(b, 0, t, b->ip[0], 0), 0);
+	assert_int_equal(b_getname(b, 0, t, false, &port), 0);
+	b_close(b, 0, t); /* nobody there now */
+	assert_int_equal(b_connect(b, 1, c, b->ip[0], port), 0);
+	char buf[8];
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(b_send(b, 1, c, "anyone?", 7, 0), 7);
+		struct pollfd p = { .fd = c, .events = POLLIN };
+		assert_int_equal(b_poll(b, 1, &p, 1, 5000), 1);
+		assert_int_equal(p.revents, POLLERR);
+		if (round == 0)
+			assert_errno(b_recv(b, 1, c, buf, sizeof(buf), 0), ECONNREFUSED);
+		else if (round == 1)
+			assert_errno(b_send(b, 1, c, "again", 5, 0), ECONNREFUSED);
+		else
+			assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
+		/* told once */
+		assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_ERROR), 0);
+		assert_errno(b_recv(b, 1, c, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	}
+	b_close(b, 1, c);
+}
+
 /* A program that connects to its own address: the stack loops the packets
  * inside itself (ip_output.c) instead of sending a SYN no one answers. */
 struct pump { const struct be *b; int side, fd; size_t n; };
@@ -440,6 +512,8 @@ static void test_nonblock_connect(void **st) { (void)st; run_both(sc_nonblock_co
 static void test_data(void **st) { (void)st; run_both(sc_data, "data"); }
 static void test_peer_closed(void **st) { (void)st; run_both(sc_peer_closed, "peer closed"); }
 static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
+static void test_udp_peek_peer(void **st) { (void)st; run_both(sc_udp_peek_peer, "udp peek peer"); }
+static void test_udp_refused(void **st) { (void)st; run_both(sc_udp_refused, "udp refused"); }
 static void test_epoll(void **st) { (void)st; run_both(sc_epoll, "epoll"); }
 static void test_self(void **st) { (void)st; run_both(sc_self, "self"); }
 
@@ -456,6 +530,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_peer_closed),
 		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_udp_peek_peer),
+		cmocka_unit_test(test_udp_refused),
 		cmocka_unit_test(test_epoll),
 		cmocka_unit_test(test_self),
 	};
