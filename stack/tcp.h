@@ -162,6 +162,10 @@ int zc_tcp_shutdown(struct zc_tcp_sock *s, int how);
 /* Close: the socket handle is gone; the connection finishes on its own
  * (FIN, TIME_WAIT), or is reset when unread data remains or linger is 0. */
 void zc_tcp_close(struct zc_tcp_sock *s);
+/* Our FIN is sent and not yet acknowledged (FIN_WAIT_1, CLOSING,
+ * LAST_ACK): what a close under SO_LINGER waits out (Linux's
+ * sk_stream_closing). */
+bool zc_tcp_closing(const struct zc_tcp_sock *s);
 /* poll(2) bits: POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP */
 unsigned zc_tcp_events(const struct zc_tcp_sock *s);
 /* Takes the pending error: 0 or a positive errno. */

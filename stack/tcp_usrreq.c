@@ -165,6 +165,11 @@ static void zc__tcp_close(struct zc_tcp_sock *s)
 		zc__tcp_2msl(s);
 }
 
+bool zc_tcp_closing(const struct zc_tcp_sock *s)
+{
+	return s->state == ZC_TCP_FIN_WAIT_1 || s->state == ZC_TCP_CLOSING || s->state == ZC_TCP_LAST_ACK;
+}
+
 unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 {
 	unsigned ev = 0;

@@ -228,6 +228,80 @@ static void sc_peer_closed(const struct be *b)
 	b_close(b, 0, l);
 }
 
+/* SO_LINGER with a positive time: close returns once the data and FIN are
+ * acknowledged, or when the time runs out while the peer's window is full;
+ * zero: close resets (the peer's read fails ECONNRESET). */
+static void sc_linger(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	static uint8_t chunk[65536];
+	struct linger lg = { 1, 5 };
+	const size_t n = 100000;
+	for (size_t off = 0; off < n;) {
+		size_t k = n - off < sizeof(chunk) ? n - off : sizeof(chunk);
+		pat_fill(chunk, off, k);
+		assert_int_equal(b_send(b, 1, c, chunk, k, 0), (ssize_t)k);
+		off += k;
+	}
+	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(b_close(b, 1, c), 0);
+	/* acknowledged: all of it is at the peer already, and the FIN */
+	int q = -1;
+	assert_int_equal(b_ioctl(b, 0, a, FIONREAD, &q), 0);
+	assert_int_equal(q, (int)n);
+	static uint8_t buf[100001];
+	assert_int_equal(b_recv(b, 0, a, buf, sizeof(buf), MSG_WAITALL | MSG_DONTWAIT), (ssize_t)n);
+	assert_int_equal(pat_check(buf, 0, n), -1);
+	assert_int_equal(b_recv(b, 0, a, buf, 1, MSG_DONTWAIT), 0);
+	b_close(b, 0, a);
+	/* the peer reads nothing: the windows fill, and close waits out 1 s */
+	c = b_socket(b, 1, SOCK_STREAM | SOCK_NONBLOCK);
+	uint16_t port;
+	assert_int_equal(b_getname(b, 0, l, false, &port), 0);
+	int r = b_connect(b, 1, c, b->ip[0], port);
+	assert_true(r == 0 || errno == EINPROGRESS);
+	struct pollfd p = { .fd = c, .events = POLLOUT };
+	assert_int_equal(b_poll(b, 1, &p, 1, 2000), 1);
+	a = b_accept(b, 0, l, 0);
+	assert_true(a >= 0);
+	size_t sent = 0;
+	for (int idle = 0; idle < 3 && sent < (64u << 20);) {
+		ssize_t k = b_send(b, 1, c, chunk, sizeof(chunk), 0);
+		if (k > 0) {
+			sent += (size_t)k;
+			idle = 0;
+			continue;
+		}
+		assert_int_equal(errno, EAGAIN);
+		idle++;
+		usleep(20000);
+	}
+	assert_true(sent < (64u << 20));
+	lg.l_linger = 1;
+	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	uint64_t t0 = mono_ms();
+	assert_int_equal(b_close(b, 1, c), 0);
+	assert_true(mono_ms() - t0 >= 900);
+	b_close(b, 0, a);
+	/* linger 0: a reset, at once */
+	pair(b, &c, &a, &q);
+	b_close(b, 0, q);
+	lg.l_linger = 0;
+	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(b_send(b, 1, c, "lost", 4, 0), 4);
+	assert_int_equal(b_close(b, 1, c), 0);
+	struct timeval tv = { 2, 0 };
+	b_setsockopt(b, 0, a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	int err = 0;
+	for (int i = 0; i < 10 && err == 0; i++) /* "lost" may arrive before the reset */
+		if (b_recv(b, 0, a, buf, sizeof(buf), 0) < 0)
+			err = errno;
+	assert_int_equal(err, ECONNRESET);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+}
+
 /* epoll: level- and edge-triggered, one-shot, errors, a kernel fd (a pipe)
  * in the same instance, and a socket that leaves when it is closed. */
 static int b_epctl(const struct be *b, int side, int ep, int op, int fd, uint32_t events, uint64_t data)
@@ -511,6 +585,7 @@ static void test_refused(void **st) { (void)st; run_both(sc_refused, "refused");
 static void test_nonblock_connect(void **st) { (void)st; run_both(sc_nonblock_connect, "nonblock"); }
 static void test_data(void **st) { (void)st; run_both(sc_data, "data"); }
 static void test_peer_closed(void **st) { (void)st; run_both(sc_peer_closed, "peer closed"); }
+static void test_linger(void **st) { (void)st; run_both(sc_linger, "linger"); }
 static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
 static void test_udp_peek_peer(void **st) { (void)st; run_both(sc_udp_peek_peer, "udp peek peer"); }
 static void test_udp_refused(void **st) { (void)st; run_both(sc_udp_refused, "udp refused"); }
@@ -529,6 +604,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_nonblock_connect),
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_peer_closed),
+		cmocka_unit_test(test_linger),
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_udp_peek_peer),
 		cmocka_unit_test(test_udp_refused),
