@@ -5,7 +5,8 @@
  * reference (copy-on-write, cow.h) where the policy says so; the bytes up
  * to the first page boundary, and everything that does not qualify, are
  * copied into the send buffer. A write waits for room as the socket and
- * flags say; EPIPE raises SIGPIPE unless MSG_NOSIGNAL. UDP: one datagram
+ * flags say; EPIPE raises SIGPIPE unless MSG_NOSIGNAL. MSG_MORE holds
+ * the short tail as TCP_CORK would, until a send without it (or 200 ms). UDP: one datagram
  * per call, to connect()'s peer or the given address.
  *
  * Memory that a send by reference may still use must be released before
@@ -33,6 +34,7 @@ static ssize_t zc__tcp_write(struct zc_sockctx *cx, struct zc__sock *s, const ui
 	size_t done = 0;
 	const uintptr_t pg = 4096;
 	zc_tcp_snd_hint(s->tcp, len);
+	zc_tcp_setopt(s->tcp, ZC_TCP_OPT_MORE, (flags & MSG_MORE) != 0); /* corks this send's tail or not */
 	for (;;) {
 		ssize_t r = 0;
 		size_t n = len - done;

@@ -190,6 +190,10 @@ enum zc_tcp_opt {
 	ZC_TCP_OPT_MAXSEG,    /* bytes, before connect */
 	ZC_TCP_OPT_LINGER,    /* -1 off, else seconds (0: close resets) */
 	ZC_TCP_OPT_QUICKACK,  /* 1: acknowledge the next segments at once */
+	ZC_TCP_OPT_MORE,      /* 1: the send that follows has more after it (MSG_MORE): a short
+			       * segment waits as under TCP_CORK; 0 (the next send without
+			       * MSG_MORE) lets it go. Sends nothing by itself. Under either, a
+			       * held segment leaves after 200 ms at most (Linux's ceiling). */
 };
 int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int val);
 int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *val);

@@ -117,6 +117,9 @@ int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 	case ZC_TCP_OPT_QUICKACK:
 		s->quickack = v ? ZC__TCP_QUICKACKS : 0;
 		return 0;
+	case ZC_TCP_OPT_MORE:
+		s->more = v != 0; /* the send that follows decides */
+		return 0;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -141,6 +144,7 @@ int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *v)
 	case ZC_TCP_OPT_MAXSEG: *v = s->state >= ZC_TCP_ESTABLISHED ? s->mss : (s->user_mss ? s->user_mss : (int)ZC__TCP_MSS_DEFAULT); break;
 	case ZC_TCP_OPT_LINGER: *v = s->linger_s; break;
 	case ZC_TCP_OPT_QUICKACK: *v = s->quickack > 0; break;
+	case ZC_TCP_OPT_MORE: *v = s->more; break;
 	default: return -ENOPROTOOPT;
 	}
 	return 0;

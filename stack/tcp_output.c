@@ -262,8 +262,8 @@ static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, st
 		       : s->snd_wnd <= flight ? ZC_TCP_TX_HOLD_WINDOW : ZC_TCP_TX_HOLD_CWND;
 	else if (len == s->mss)
 		why = ZC_TCP_TX_DATA;
-	else if (s->cork)
-		return ZC_TCP_TX_HOLD_CORK;
+	else if ((s->cork || s->more) && !s->cork_expired)
+		return ZC_TCP_TX_HOLD_CORK; /* until uncorked, a send without MSG_MORE or 200 ms */
 	else if (len == avail && (s->nodelay || flight == 0 || seq_le(s->snd_sml, s->snd_una)))
 		why = ZC_TCP_TX_DATA_TAIL; /* Nagle with Minshall's change (as Linux): a small
 					    * segment waits only while an earlier small one is
@@ -430,6 +430,8 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 		enum zc_tcp_tx_reason why = zc__tcp_decide(s, ZC__TX_ANY, &tx);
 		if (!ZC_TCP_TX_IS_SEND(why)) {
 			s->st->tcp->paths.tx[why]++;
+			if (why == ZC_TCP_TX_HOLD_CORK && s->t[ZC__T_CORK] == 0)
+				zc__tcp_timer_set(s, ZC__T_CORK, s->st->now + ZC__TCP_CORK_NS);
 			break;
 		}
 		int r = zc__tcp_send(s, why, &tx);

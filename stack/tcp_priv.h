@@ -66,7 +66,9 @@ struct zc__cc_ops {
 };
 extern const struct zc__cc_ops zc__cc_newreno;
 
-enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_N };
+/* ZC__T_CORK: the 200 ms ceiling on data held by TCP_CORK or MSG_MORE (Linux's) */
+enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_CORK, ZC__T_N };
+#define ZC__TCP_CORK_NS 200000000ull
 
 struct zc_tcp_sock {
 	struct zc_stack *st;
@@ -142,6 +144,8 @@ struct zc_tcp_sock {
 
 	/* options */
 	bool nodelay, cork, keepalive;
+	bool more;                   /* the last send said MSG_MORE: hold a short segment, as cork */
+	bool cork_expired;           /* the cork timer fired: a held short segment goes */
 	uint32_t keepidle_s, keepintvl_s, keepcnt, keep_probes;
 	int linger_s;
 

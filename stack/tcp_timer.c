@@ -238,6 +238,11 @@ void zc__tcp_timers(struct zc_stack *st)
 			break;
 		case ZC__T_KEEP: zc__tcp_keep_fire(s); break;
 		case ZC__T_2MSL: zc__tcp_closed(s); break;
+		case ZC__T_CORK: /* the ceiling on corking: what is held goes */
+			s->cork_expired = true;
+			zc__tcp_output(s);
+			s->cork_expired = false;
+			break;
 		}
 	}
 }

@@ -302,6 +302,42 @@ static void sc_linger(const struct be *b)
 	b_close(b, 0, l);
 }
 
+/* MSG_MORE holds a short segment until a send without it, so three
+ * sends arrive as one; a held tail (MSG_MORE or TCP_CORK) still leaves
+ * within Linux's 200 ms ceiling. */
+static void sc_more(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	assert_int_equal(b_setint(b, 1, c, IPPROTO_TCP, TCP_NODELAY, 1), 0); /* no Nagle to hide it */
+	assert_int_equal(b_send(b, 1, c, "ab", 2, MSG_MORE), 2);
+	usleep(10000);
+	assert_int_equal(b_send(b, 1, c, "cd", 2, MSG_MORE), 2);
+	usleep(10000);
+	assert_int_equal(b_send(b, 1, c, "ef", 2, 0), 2);
+	struct pollfd p = { .fd = a, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	int q = -1;
+	assert_int_equal(b_ioctl(b, 0, a, FIONREAD, &q), 0);
+	assert_int_equal(q, 6); /* one segment: the first readiness sees all */
+	char buf[8];
+	assert_int_equal(b_recv(b, 0, a, buf, 6, MSG_WAITALL), 6);
+	assert_memory_equal(buf, "abcdef", 6);
+	/* nothing follows: the ceiling lets it go */
+	struct timeval tv = { 5, 0 };
+	assert_int_equal(b_setsockopt(b, 0, a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(b_send(b, 1, c, "gh", 2, MSG_MORE), 2);
+	assert_int_equal(b_recv(b, 0, a, buf, 2, MSG_WAITALL), 2);
+	assert_memory_equal(buf, "gh", 2);
+	assert_int_equal(b_setint(b, 1, c, IPPROTO_TCP, TCP_CORK, 1), 0);
+	assert_int_equal(b_send(b, 1, c, "ij", 2, 0), 2);
+	assert_int_equal(b_recv(b, 0, a, buf, 2, MSG_WAITALL), 2);
+	assert_memory_equal(buf, "ij", 2);
+	b_close(b, 1, c);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+}
+
 /* epoll: level- and edge-triggered, one-shot, errors, a kernel fd (a pipe)
  * in the same instance, and a socket that leaves when it is closed. */
 static int b_epctl(const struct be *b, int side, int ep, int op, int fd, uint32_t events, uint64_t data)
@@ -586,6 +622,7 @@ static void test_nonblock_connect(void **st) { (void)st; run_both(sc_nonblock_co
 static void test_data(void **st) { (void)st; run_both(sc_data, "data"); }
 static void test_peer_closed(void **st) { (void)st; run_both(sc_peer_closed, "peer closed"); }
 static void test_linger(void **st) { (void)st; run_both(sc_linger, "linger"); }
+static void test_more(void **st) { (void)st; run_both(sc_more, "more"); }
 static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
 static void test_udp_peek_peer(void **st) { (void)st; run_both(sc_udp_peek_peer, "udp peek peer"); }
 static void test_udp_refused(void **st) { (void)st; run_both(sc_udp_refused, "udp refused"); }
@@ -605,6 +642,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_peer_closed),
 		cmocka_unit_test(test_linger),
+		cmocka_unit_test(test_more),
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_udp_peek_peer),
 		cmocka_unit_test(test_udp_refused),
