@@ -45,6 +45,7 @@ struct zc__sock {
 	bool v6only;           /* IPV6_V6ONLY: nothing the stack can carry */
 	bool nonblock;
 	bool reuseaddr, reuseport;
+	bool oobinline;        /* SO_OOBINLINE on UDP: only kept to be read back */
 	struct zc_tcp_sock *tcp;
 	struct zc_udp_sock *udp;
 	bool udp_bound;

@@ -139,6 +139,18 @@ ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_
 ssize_t zc_tcp_unref_ext(struct zc_tcp_sock *s, const struct zc_ext_shinfo *sh);
 /* Copies in-order data out; 0 at end of stream (FIN), -EAGAIN when none. */
 ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len);
+/* Urgent data (MSG_OOB, as Linux: one byte, the last of a send; BSD's
+ * pointer, one past it). zc_tcp_send_urgent marks the last byte in the send
+ * buffer urgent: segments up to it carry URG and it goes at once.
+ * zc_tcp_recv_oob takes the peer's urgent byte: 1, -EINVAL (none, already
+ * read, or oobinline), -EAGAIN (announced, not here yet), 0 at the end.
+ * zc_tcp_urg_limit: how much a read may take before it stops at the mark
+ * (UINT32_MAX: no mark ahead); zc_tcp_at_mark: SIOCATMARK. POLLPRI in
+ * zc_tcp_events while the byte waits. */
+void zc_tcp_send_urgent(struct zc_tcp_sock *s);
+ssize_t zc_tcp_recv_oob(struct zc_tcp_sock *s, uint8_t *c, bool peek);
+uint32_t zc_tcp_urg_limit(const struct zc_tcp_sock *s);
+bool zc_tcp_at_mark(const struct zc_tcp_sock *s);
 /* MSG_PEEK: copies in-order data without taking it. */
 ssize_t zc_tcp_peek(const struct zc_tcp_sock *s, void *buf, size_t len);
 /* The first packet of in-order data (headers removed), or NULL: for a
@@ -190,6 +202,7 @@ enum zc_tcp_opt {
 	ZC_TCP_OPT_MAXSEG,    /* bytes, before connect */
 	ZC_TCP_OPT_LINGER,    /* -1 off, else seconds (0: close resets) */
 	ZC_TCP_OPT_QUICKACK,  /* 1: acknowledge the next segments at once */
+	ZC_TCP_OPT_OOBINLINE, /* 0/1: SO_OOBINLINE, the urgent byte stays in the stream */
 	ZC_TCP_OPT_MORE,      /* 1: the send that follows has more after it (MSG_MORE): a short
 			       * segment waits as under TCP_CORK; 0 (the next send without
 			       * MSG_MORE) lets it go. Sends nothing by itself. Under either, a

@@ -313,11 +313,31 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	return true;
 }
 
+/* Step 6: the URG bit (RFC 9293 3.10.7.4 sixth; Linux's tcp_check_urg):
+ * the urgent byte is the one before the pointer (BSD's reading, which RFC
+ * 6093 recommends keeping); a pointer already passed or no newer than the
+ * one pending is ignored. */
+void zc__tcp_urg_input(struct zc_tcp_sock *s, tcp_seq seq, uint16_t up)
+{
+	if (up == 0)
+		return;
+	tcp_seq ptr = seq + up - 1u;
+	if (seq_lt(ptr, s->rcv_nxt))
+		return;
+	if (s->urg_state != ZC__URG_NONE && seq_le(ptr, s->urg_seq))
+		return;
+	s->urg_state = ZC__URG_NOTYET;
+	s->urg_seq = ptr;
+	s->urg_marked = false;
+}
+
 /* Step 7: segment text. Takes g->m. */
 static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 {
 	struct zc_mbuf *m = g->m;
 	g->m = NULL;
+	if ((g->th.flags & ZC_TCP_URG) && zc__tcp_connected(s) && !s->fin_rcvd)
+		zc__tcp_urg_input(s, g->seq, g->th.urg);
 	if (g->len == 0) {
 		zc_mbuf_free(m);
 		return;

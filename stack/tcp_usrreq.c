@@ -177,6 +177,8 @@ unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 		return s->acc_head ? POLLIN : 0;
 	if (s->rq_len || s->fin_rcvd || s->rd_shut)
 		ev |= POLLIN;
+	if (s->urg_state == ZC__URG_VALID && !s->oobinline)
+		ev |= POLLPRI;
 	if (s->fin_rcvd)
 		ev |= POLLRDHUP;
 	if ((s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT) && !s->wr_shut &&

@@ -338,6 +338,62 @@ static void sc_more(const struct be *b)
 	b_close(b, 0, l);
 }
 
+/* Urgent data as Linux gives it: one byte out of band (the last of a
+ * MSG_OOB send), POLLPRI while it waits, a read that stops at the mark,
+ * SIOCATMARK there, MSG_OOB reading it once; SO_OOBINLINE keeps it in the
+ * stream. */
+static void sc_oob(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	char buf[16];
+	uint8_t o = 0;
+	assert_errno(b_recv(b, 0, a, &o, 1, MSG_OOB), EINVAL); /* none yet */
+	assert_int_equal(b_send(b, 1, c, "hello", 5, 0), 5);
+	assert_int_equal(b_send(b, 1, c, "!X", 2, MSG_OOB), 2);
+	assert_int_equal(b_send(b, 1, c, "world", 5, 0), 5);
+	struct pollfd p = { .fd = a, .events = POLLPRI };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	assert_int_equal(p.revents, POLLPRI);
+	int at = -1;
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 0);
+	/* a read stops at the mark, even under MSG_WAITALL */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, a, buf, sizeof(buf), MSG_WAITALL), 6);
+	assert_memory_equal(buf, "hello!", 6);
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 1);
+	assert_int_equal(b_recv(b, 0, a, &o, 1, MSG_OOB | MSG_PEEK), 1);
+	assert_int_equal(o, 'X');
+	o = 0;
+	assert_int_equal(b_recv(b, 0, a, &o, 1, MSG_OOB), 1);
+	assert_int_equal(o, 'X');
+	assert_errno(b_recv(b, 0, a, &o, 1, MSG_OOB), EINVAL); /* read once */
+	p.revents = 0;
+	assert_int_equal(b_poll(b, 0, &p, 1, 0), 0);
+	/* the urgent byte is not in the stream */
+	assert_int_equal(b_recv(b, 0, a, buf, 5, MSG_WAITALL), 5);
+	assert_memory_equal(buf, "world", 5);
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 0);
+	/* SO_OOBINLINE: the byte stays where it was sent */
+	assert_int_equal(b_setint(b, 0, a, SOL_SOCKET, SO_OOBINLINE, 1), 0);
+	assert_int_equal(b_getint(b, 0, a, SOL_SOCKET, SO_OOBINLINE), 1);
+	assert_int_equal(b_send(b, 1, c, "12Y", 3, MSG_OOB), 3);
+	assert_int_equal(b_send(b, 1, c, "34", 2, 0), 2);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, a, buf, 2, MSG_WAITALL), 2);
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 1);
+	assert_errno(b_recv(b, 0, a, &o, 1, MSG_OOB), EINVAL);
+	assert_int_equal(b_recv(b, 0, a, buf + 2, 3, MSG_WAITALL), 3);
+	assert_memory_equal(buf, "12Y34", 5);
+	b_close(b, 1, c);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+}
+
 /* epoll: level- and edge-triggered, one-shot, errors, a kernel fd (a pipe)
  * in the same instance, and a socket that leaves when it is closed. */
 static int b_epctl(const struct be *b, int side, int ep, int op, int fd, uint32_t events, uint64_t data)
@@ -623,6 +679,7 @@ static void test_data(void **st) { (void)st; run_both(sc_data, "data"); }
 static void test_peer_closed(void **st) { (void)st; run_both(sc_peer_closed, "peer closed"); }
 static void test_linger(void **st) { (void)st; run_both(sc_linger, "linger"); }
 static void test_more(void **st) { (void)st; run_both(sc_more, "more"); }
+static void test_oob(void **st) { (void)st; run_both(sc_oob, "oob"); }
 static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
 static void test_udp_peek_peer(void **st) { (void)st; run_both(sc_udp_peek_peer, "udp peek peer"); }
 static void test_udp_refused(void **st) { (void)st; run_both(sc_udp_refused, "udp refused"); }
@@ -643,6 +700,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_peer_closed),
 		cmocka_unit_test(test_linger),
 		cmocka_unit_test(test_more),
+		cmocka_unit_test(test_oob),
 		cmocka_unit_test(test_udp),
 		cmocka_unit_test(test_udp_peek_peer),
 		cmocka_unit_test(test_udp_refused),
