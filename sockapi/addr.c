@@ -176,6 +176,8 @@ int zc_connect(struct zc_sockctx *cx, int fd, const struct sockaddr *addr, sockl
 		}
 		s->peer_ip = ip;
 		s->peer_port = port;
+		if (r == 0)
+			zc_udp_connect(s->udp, ip, port); /* datagrams from the peer only */
 		return (int)zc__ret(cx, s, r);
 	}
 	if (s->connecting) {

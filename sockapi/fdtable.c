@@ -96,6 +96,34 @@ int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
 	return r < 0 ? zc__fail(-r) : r;
 }
 
+/*
+ * SO_LINGER with a positive time, as Linux's tcp_close: the FIN goes now
+ * and close waits until it is acknowledged (all data with it) or the time
+ * runs out; then the connection goes on alone as after any close. Not with
+ * unread data (close resets it) or linger 0 (reset). Lock held; the socket
+ * is still in the table and counted inside while it waits.
+ */
+static void zc__linger(struct zc_sockctx *cx, struct zc__sock *s)
+{
+	int l = -1;
+	if (s->tcp == NULL || s->nfds != 1 || zc_tcp_getopt(s->tcp, ZC_TCP_OPT_LINGER, &l) != 0 || l <= 0 ||
+	    zc_tcp_readable(s->tcp) > 0)
+		return;
+	enum zc_tcp_state st = zc_tcp_get_state(s->tcp);
+	if (st == ZC_TCP_ESTABLISHED || st == ZC_TCP_CLOSE_WAIT)
+		zc_tcp_shutdown(s->tcp, SHUT_WR);
+	if (!zc_tcp_closing(s->tcp))
+		return;
+	cx->inside++;
+	s->users++;
+	uint64_t spin = 0, deadline = zc__now() + (uint64_t)l * 1000000000ull;
+	while (zc_tcp_closing(s->tcp) && !s->closed && zc__block(cx, &spin, deadline) == 0)
+		;
+	zc__app_out(cx);
+	if (--s->users == 0 && s->closed && s->nfds == 0)
+		zc__sock_free(cx, s); /* another thread closed it meanwhile */
+}
+
 int zc_close(struct zc_sockctx *cx, int fd)
 {
 	pthread_mutex_lock(&cx->lk);
@@ -103,6 +131,11 @@ int zc_close(struct zc_sockctx *cx, int fd)
 	if (s == NULL) {
 		pthread_mutex_unlock(&cx->lk);
 		return zc__fail(EBADF);
+	}
+	zc__linger(cx, s);
+	if (cx->tab[fd] != s) { /* another thread closed it meanwhile (s may be gone) */
+		pthread_mutex_unlock(&cx->lk);
+		return 0;
 	}
 	cx->tab[fd] = NULL;
 	close(fd);

@@ -5,8 +5,9 @@
  * TCP: a read takes the in-order data, trading whole frames where the
  * policy allows and copying the rest, and waits as the socket and flags
  * say (MSG_DONTWAIT, MSG_WAITALL, SO_RCVTIMEO); MSG_PEEK copies without
- * taking. UDP: one datagram per call (the rest is discarded, MSG_TRUNC
- * tells its length). Views hand out the frames themselves, read-only.
+ * taking; MSG_OOB takes the urgent byte, and a read stops at its mark. UDP: one datagram per call (the rest is discarded, MSG_TRUNC
+ * tells its length; MSG_PEEK leaves it queued); a pending ICMP error fails
+ * the call first, as Linux's sock_error. Views hand out the frames themselves, read-only.
  */
 #include "sockapi/socket_priv.h"
 #include "sockapi/cow.h"
@@ -22,6 +23,17 @@ static ssize_t zc__tcp_read(struct zc_sockctx *cx, struct zc__sock *s, uint8_t *
 {
 	bool nb = s->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t spin = 0, deadline = zc__deadline(nb, s->rcvtimeo);
+	if (flags & MSG_OOB) { /* the urgent byte; never waits (Linux's tcp_recv_urg) */
+		uint8_t c;
+		ssize_t r = zc_tcp_recv_oob(s->tcp, &c, (flags & MSG_PEEK) != 0);
+		if (r == 1 && len)
+			*buf = c;
+		return r == 1 && len == 0 ? 0 : r;
+	}
+	/* a read stops at the urgent mark (it continues from there) */
+	uint32_t lim = zc_tcp_urg_limit(s->tcp);
+	if (len > lim)
+		len = lim;
 	struct zc__zc_read rd = { .buf = buf, .len = len, .waitall = (flags & MSG_WAITALL) && !nb };
 	if (len == 0)
 		return 0;
@@ -56,7 +68,8 @@ static ssize_t zc__udp_recv(struct zc_sockctx *cx, struct zc__sock *s, void *buf
 	bool nb = s->nonblock || (flags & MSG_DONTWAIT);
 	uint64_t spin = 0, deadline = zc__deadline(nb, s->rcvtimeo);
 	for (;;) {
-		ssize_t r = zc_udp_recvfrom(s->udp, buf, len, ip, port);
+		ssize_t r = (flags & MSG_PEEK) ? zc_udp_peekfrom(s->udp, buf, len, ip, port)
+					       : zc_udp_recvfrom(s->udp, buf, len, ip, port);
 		if (r >= 0) {
 			s->zs.bytes_copied += (size_t)r < len ? (size_t)r : len;
 			return (flags & MSG_TRUNC) ? r : (ssize_t)((size_t)r < len ? (size_t)r : len);
@@ -83,7 +96,7 @@ ssize_t zc_recvfrom(struct zc_sockctx *cx, int fd, void *buf, size_t len, int fl
 	} else {
 		uint32_t ip = 0;
 		uint16_t port = 0;
-		r = zc__udp_recv(cx, s, buf, len, flags, &ip, &port);
+		r = (flags & MSG_OOB) ? -EOPNOTSUPP : zc__udp_recv(cx, s, buf, len, flags, &ip, &port);
 		if (r >= 0)
 			zc__put_sin(s, from, fromlen, ip, port);
 	}

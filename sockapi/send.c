@@ -5,7 +5,9 @@
  * reference (copy-on-write, cow.h) where the policy says so; the bytes up
  * to the first page boundary, and everything that does not qualify, are
  * copied into the send buffer. A write waits for room as the socket and
- * flags say; EPIPE raises SIGPIPE unless MSG_NOSIGNAL. UDP: one datagram
+ * flags say; EPIPE raises SIGPIPE unless MSG_NOSIGNAL. MSG_MORE holds
+ * the short tail as TCP_CORK would, until a send without it (or 200 ms);
+ * MSG_OOB makes the last byte urgent. UDP: one datagram
  * per call, to connect()'s peer or the given address.
  *
  * Memory that a send by reference may still use must be released before
@@ -33,6 +35,8 @@ static ssize_t zc__tcp_write(struct zc_sockctx *cx, struct zc__sock *s, const ui
 	size_t done = 0;
 	const uintptr_t pg = 4096;
 	zc_tcp_snd_hint(s->tcp, len);
+	/* corks this send's tail or not; an urgent send's goes after the mark */
+	zc_tcp_setopt(s->tcp, ZC_TCP_OPT_MORE, (flags & (MSG_MORE | MSG_OOB)) != 0);
 	for (;;) {
 		ssize_t r = 0;
 		size_t n = len - done;
@@ -107,6 +111,10 @@ ssize_t zc_sendto(struct zc_sockctx *cx, int fd, const void *buf, size_t len, in
 	ssize_t r;
 	if (s->tcp) {
 		r = zc__tcp_write(cx, s, buf, len, flags);
+		if (r > 0 && (flags & MSG_OOB))
+			zc_tcp_send_urgent(s->tcp); /* its last byte is urgent (Linux) */
+	} else if (flags & MSG_OOB) {
+		r = -EOPNOTSUPP;
 	} else {
 		uint32_t ip = 0;
 		uint16_t port = 0;
@@ -167,6 +175,8 @@ ssize_t zc_sendmsg(struct zc_sockctx *cx, int fd, const struct msghdr *msg, int 
 		if ((size_t)r < msg->msg_iov[i].iov_len)
 			break;
 	}
+	if (done && (flags & MSG_OOB))
+		zc_tcp_send_urgent(s->tcp);
 	return zc__ret(cx, s, done ? (ssize_t)done : r);
 }
 

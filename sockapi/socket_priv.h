@@ -45,6 +45,7 @@ struct zc__sock {
 	bool v6only;           /* IPV6_V6ONLY: nothing the stack can carry */
 	bool nonblock;
 	bool reuseaddr, reuseport;
+	bool oobinline;        /* SO_OOBINLINE on UDP: only kept to be read back */
 	struct zc_tcp_sock *tcp;
 	struct zc_udp_sock *udp;
 	bool udp_bound;
@@ -319,7 +320,7 @@ static inline short zc__revents(struct zc__sock *s, short events)
 		if (zc_tcp_get_state(s->tcp) == ZC_TCP_CLOSED && !s->connecting && (ev & POLLHUP) == 0)
 			ev |= POLLOUT | POLLHUP; /* a fresh socket: as Linux reports it */
 	} else {
-		ev = POLLOUT | (zc_udp_pending(s->udp) ? POLLIN : 0);
+		ev = POLLOUT | (zc_udp_pending(s->udp) ? POLLIN : 0) | (zc_udp_has_error(s->udp) ? POLLERR : 0);
 	}
 	return (short)(ev & ((unsigned)events | POLLERR | POLLHUP));
 }

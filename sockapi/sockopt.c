@@ -76,6 +76,12 @@ int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void
 			r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_REUSEPORT, v) : 0;
 			break;
 		case SO_KEEPALIVE: r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_KEEPALIVE, v) : 0; break;
+		case SO_OOBINLINE:
+			if (s->tcp)
+				r = zc_tcp_setopt(s->tcp, ZC_TCP_OPT_OOBINLINE, v);
+			else
+				s->oobinline = v != 0;
+			break;
 		case SO_SNDBUF:
 		case SO_RCVBUF: {
 			/* Linux doubles the request (bookkeeping room) and reports that */
@@ -152,7 +158,11 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 	int v = 0, r = 0;
 	if (level == SOL_SOCKET) {
 		switch (name) {
-		case SO_ERROR: v = s->tcp ? zc_tcp_error(s->tcp) : 0; break;
+		case SO_ERROR: /* a hard error first, else a soft one (Linux) */
+			v = s->tcp ? zc_tcp_error(s->tcp) : zc_udp_error(s->udp);
+			if (v == 0 && s->tcp)
+				v = zc_tcp_soft_error(s->tcp);
+			break;
 		case SO_TYPE: v = s->type; break;
 		case SO_DOMAIN: v = s->family; break;
 		case SO_PROTOCOL: v = s->tcp ? IPPROTO_TCP : IPPROTO_UDP; break;
@@ -160,6 +170,11 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 		case SO_REUSEADDR: v = s->reuseaddr; break;
 		case SO_REUSEPORT: v = s->reuseport; break;
 		case SO_KEEPALIVE: if (s->tcp) zc_tcp_getopt(s->tcp, ZC_TCP_OPT_KEEPALIVE, &v); break;
+		case SO_OOBINLINE:
+			v = s->oobinline;
+			if (s->tcp)
+				zc_tcp_getopt(s->tcp, ZC_TCP_OPT_OOBINLINE, &v);
+			break;
 		case SO_SNDBUF: v = s->sndbuf; break;
 		case SO_RCVBUF: v = s->rcvbuf; break;
 		case SO_LINGER: {
@@ -235,6 +250,8 @@ int zc_ioctl(struct zc_sockctx *cx, int fd, unsigned long req, int *arg)
 		r = -EFAULT;
 	else if (req == FIONBIO)
 		s->nonblock = *arg != 0;
+	else if (req == SIOCATMARK) /* UDP: never (Linux gives 0 too) */
+		*arg = s->tcp ? zc_tcp_at_mark(s->tcp) : 0;
 	else if (req == FIONREAD) {
 		if (s->tcp && zc_tcp_get_state(s->tcp) == ZC_TCP_LISTEN)
 			r = -EINVAL;

@@ -57,8 +57,12 @@
 	X(ICMP_PING_QUEUE, "icmp_ping_queue_full") /* echo replies for our pings wait unread */ \
 	X(ICMP_BCAST, "icmp_broadcast_echo")      /* echo to a broadcast address */ \
 	X(ICMP_RATE, "icmp_rate_limited")         /* an error we did not send */ \
+	/* an ICMP error whose quoted header is short, not ours, names no socket or connection of ours, \
+	 * or quotes a sequence number outside SND.UNA..SND.NXT (RFC 5927 4.1) */ \
+	X(ICMP_BAD_QUOTE, "icmp_bad_quote")                                   \
 	X(UDP_NO_PORT, "udp_no_port")             /* no socket bound */      \
 	X(UDP_RCVBUF, "udp_rcvbuf_full")                                     \
+	X(UDP_NOT_PEER, "udp_not_from_peer")      /* a connected socket's port, another sender */ \
 	X(TCP_NO_SOCKET, "tcp_no_socket")         /* answered with a RST */  \
 	X(TCP_SYN_QUEUE, "tcp_syn_queue_full")    /* a listener's queues are full */ \
 	X(TCP_PAWS, "tcp_paws")                   /* an old timestamp (RFC 7323) */ \

@@ -9,6 +9,14 @@
  * address are ignored (no smurf amplifier). Errors are never sent about
  * ICMP errors, broadcasts, or packets from martian sources (RFC 1122
  * 3.2.2), and at most icmp_rate per second after a burst of icmp_burst.
+ *
+ * Errors we receive (destination unreachable, time exceeded) quote the IP
+ * header and at least 8 bytes of what we sent: the quote must be ours (our
+ * source address, a UDP socket's port, a TCP connection and a sequence
+ * number it has outstanding) or it counts as icmp_bad_quote (RFC 5927).
+ * The error then goes where Linux sends it (icmp_err_convert): a hard one
+ * to a connected UDP socket, to TCP as tcp_input.c's zc__tcp_icmp_error
+ * decides ("fragmentation needed" lowers the connection's MSS).
  */
 #include "stack/stack_priv.h"
 
@@ -34,6 +42,37 @@ static void zc__ping_deliver(struct zc_stack *st, struct zc_mbuf *m, const struc
 	pg->n++;
 }
 
+/* Linux's icmp_err_convert: the errno of each unreachable code, and whether
+ * it is "hard" (a connected UDP socket is told; RFC 1122 4.2.3.9). */
+static const struct {
+	int err;
+	bool hard;
+} zc__unreach[16] = {
+	{ ENETUNREACH, false }, { EHOSTUNREACH, false }, { ENOPROTOOPT, true }, { ECONNREFUSED, true },
+	{ EMSGSIZE, false },    { EOPNOTSUPP, false },   { ENETUNREACH, true }, { EHOSTDOWN, true },
+	{ ENONET, true },       { ENETUNREACH, true },   { EHOSTUNREACH, true }, { ENETUNREACH, false },
+	{ EHOSTUNREACH, false }, { EHOSTUNREACH, true }, { EHOSTUNREACH, true }, { EHOSTUNREACH, true },
+};
+
+/* An error message (header in ic) about a packet we sent: the quote starts
+ * at off in m. false: the quote is short or not ours (icmp_bad_quote). */
+static bool zc__icmp_error_in(struct zc_stack *st, const struct zc_mbuf *m, uint32_t off, const struct zc_icmp *ic)
+{
+	uint8_t b[ZC_ICMP_QUOTE_MAX];
+	struct zc_icmp_quote q;
+	uint32_t n = zc_mbuf_copydata(m, off, sizeof(b), b);
+	if (!zc_icmp_quote_parse(b, n, &q) || q.src != st->ip)
+		return false;
+	int err = ic->type == ZC_ICMP_TIME_EXCEEDED ? EHOSTUNREACH : zc__unreach[ic->code].err;
+	bool hard = ic->type == ZC_ICMP_UNREACH && zc__unreach[ic->code].hard;
+	if (q.proto == ZC_IPPROTO_UDP)
+		return zc__udp_icmp_error(st, q.sport, q.dst, q.dport, err, hard);
+	if (q.proto == ZC_IPPROTO_TCP)
+		return zc__tcp_icmp_error(st, q.sport, q.dst, q.dport, q.seq, err,
+					  ic->type == ZC_ICMP_UNREACH && ic->code == ZC_ICMP_UNREACH_NEEDFRAG, ic->seq);
+	return false;
+}
+
 void zc__icmp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip)
 {
 	struct zc_icmp ic;
@@ -52,6 +91,12 @@ void zc__icmp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4
 		st->stats.icmp_other_in++;
 		zc__ping_deliver(st, m, ip, &ic);
 		return;
+	}
+	if ((ic.type == ZC_ICMP_UNREACH && ic.code < 16) || ic.type == ZC_ICMP_TIME_EXCEEDED) {
+		st->stats.icmp_other_in++;
+		if (!zc__icmp_error_in(st, m, ip->hdr_len + ZC_ICMP_HLEN, &ic))
+			zc_drop(&st->drops, ZC_DROP_ICMP_BAD_QUOTE);
+		goto drop;
 	}
 	if (ic.type != ZC_ICMP_ECHO_REQUEST || ic.code != 0) {
 		st->stats.icmp_other_in++;

@@ -123,6 +123,16 @@ ssize_t zc_udp_sendto(struct zc_udp_sock *s, const void *buf, size_t len, uint32
  * be NULL. */
 ssize_t zc_udp_recvfrom(struct zc_udp_sock *s, void *buf, size_t len, uint32_t *ip,
 			uint16_t *port);
+/* MSG_PEEK: as zc_udp_recvfrom, but the datagram stays queued. */
+ssize_t zc_udp_peekfrom(struct zc_udp_sock *s, void *buf, size_t len, uint32_t *ip, uint16_t *port);
+/* Connect (ip 0: disconnect): from then on only datagrams from ip:port are
+ * taken; others count as udp_not_from_peer (and get a port unreachable, as
+ * Linux answers a datagram that matches no socket). */
+void zc_udp_connect(struct zc_udp_sock *s, uint32_t ip, uint16_t port);
+/* Takes the pending error (SO_ERROR): 0 or a positive errno. A pending
+ * error also fails the next zc_udp_sendto/recvfrom (and is taken by it). */
+int zc_udp_error(struct zc_udp_sock *s);
+bool zc_udp_has_error(const struct zc_udp_sock *s);
 /* Datagrams waiting. */
 unsigned zc_udp_pending(const struct zc_udp_sock *s);
 /* Length of the next datagram (FIONREAD), 0 when none. */

@@ -50,6 +50,9 @@ struct zc_udp_sock {
 	bool bound;
 	uint32_t lip;            /* 0 = any */
 	uint16_t lport;
+	uint32_t rip;            /* connected: only datagrams from rip:rport (0 = any) */
+	uint16_t rport;
+	int error;               /* pending SO_ERROR from an ICMP error (positive errno) */
 	uint32_t rcvbuf, queued_bytes;
 	struct zc__dgram q[ZC__UDP_QLEN];
 	uint32_t qh, qn;         /* ring: head index and count */
@@ -166,10 +169,22 @@ void zc__icmp_error(struct zc_stack *st, const struct zc_mbuf *m, const struct z
 
 /* tcp_input.c; like icmp_input, m starts at the IP header */
 void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip);
+/* An ICMP error quoting a segment we sent, lport -> rip:rport with sequence
+ * number seq: err (positive errno) for the connection, or for "fragmentation
+ * needed" (needfrag) a next-hop MTU. Returns false when the quote matches
+ * no connection or its sequence number is outside SND.UNA..SND.NXT (RFC
+ * 5927 4.1): the caller counts icmp_bad_quote. */
+bool zc__tcp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint16_t rport, uint32_t seq,
+			int err, bool needfrag, uint32_t mtu);
 
 /* udp.c; like icmp_input, m starts at the IP header (ip->hdr_len long) */
 void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip);
 void zc__udp_close_all(struct zc_stack *st);
+/* An ICMP error (type, code) quoting a datagram we sent, lport -> rip:rport:
+ * a hard error (port or protocol unreachable, ...) on the socket connected
+ * to that peer becomes its pending error, as Linux's __udp4_lib_err without
+ * IP_RECVERR. Returns false when no socket of ours sent it (a bad quote). */
+bool zc__udp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint16_t rport, int err, bool hard);
 /* A packet holding a copy of data[0..len), with room for hdr bytes of
  * headers before it in an inline head: small payloads inline, larger ones
  * page-aligned in pool frames (whole frames but the last), so a

@@ -139,6 +139,18 @@ ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_
 ssize_t zc_tcp_unref_ext(struct zc_tcp_sock *s, const struct zc_ext_shinfo *sh);
 /* Copies in-order data out; 0 at end of stream (FIN), -EAGAIN when none. */
 ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len);
+/* Urgent data (MSG_OOB, as Linux: one byte, the last of a send; BSD's
+ * pointer, one past it). zc_tcp_send_urgent marks the last byte in the send
+ * buffer urgent: segments up to it carry URG and it goes at once.
+ * zc_tcp_recv_oob takes the peer's urgent byte: 1, -EINVAL (none, already
+ * read, or oobinline), -EAGAIN (announced, not here yet), 0 at the end.
+ * zc_tcp_urg_limit: how much a read may take before it stops at the mark
+ * (UINT32_MAX: no mark ahead); zc_tcp_at_mark: SIOCATMARK. POLLPRI in
+ * zc_tcp_events while the byte waits. */
+void zc_tcp_send_urgent(struct zc_tcp_sock *s);
+ssize_t zc_tcp_recv_oob(struct zc_tcp_sock *s, uint8_t *c, bool peek);
+uint32_t zc_tcp_urg_limit(const struct zc_tcp_sock *s);
+bool zc_tcp_at_mark(const struct zc_tcp_sock *s);
 /* MSG_PEEK: copies in-order data without taking it. */
 ssize_t zc_tcp_peek(const struct zc_tcp_sock *s, void *buf, size_t len);
 /* The first packet of in-order data (headers removed), or NULL: for a
@@ -162,10 +174,17 @@ int zc_tcp_shutdown(struct zc_tcp_sock *s, int how);
 /* Close: the socket handle is gone; the connection finishes on its own
  * (FIN, TIME_WAIT), or is reset when unread data remains or linger is 0. */
 void zc_tcp_close(struct zc_tcp_sock *s);
+/* Our FIN is sent and not yet acknowledged (FIN_WAIT_1, CLOSING,
+ * LAST_ACK): what a close under SO_LINGER waits out (Linux's
+ * sk_stream_closing). */
+bool zc_tcp_closing(const struct zc_tcp_sock *s);
 /* poll(2) bits: POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP */
 unsigned zc_tcp_events(const struct zc_tcp_sock *s);
-/* Takes the pending error (SO_ERROR): 0 or a positive errno. */
+/* Takes the pending error: 0 or a positive errno. */
 int zc_tcp_error(struct zc_tcp_sock *s);
+/* Takes the soft error an ICMP error left on a connection (0 if none):
+ * SO_ERROR reports it when no hard error is pending, as Linux. */
+int zc_tcp_soft_error(struct zc_tcp_sock *s);
 enum zc_tcp_state zc_tcp_get_state(const struct zc_tcp_sock *s);
 void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *info);
 int zc_tcp_local(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port);
@@ -185,6 +204,11 @@ enum zc_tcp_opt {
 	ZC_TCP_OPT_QUICKACK,  /* 1: acknowledge the next segments at once */
 	ZC_TCP_OPT_REUSEADDR, /* 0/1, before bind: SO_REUSEADDR (bind beside connections, TIME_WAIT) */
 	ZC_TCP_OPT_REUSEPORT, /* 0/1, before bind: SO_REUSEPORT (listeners sharing a port share its SYNs) */
+	ZC_TCP_OPT_OOBINLINE, /* 0/1: SO_OOBINLINE, the urgent byte stays in the stream */
+	ZC_TCP_OPT_MORE,      /* 1: the send that follows has more after it (MSG_MORE): a short
+			       * segment waits as under TCP_CORK; 0 (the next send without
+			       * MSG_MORE) lets it go. Sends nothing by itself. Under either, a
+			       * held segment leaves after 200 ms at most (Linux's ceiling). */
 };
 int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int val);
 int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *val);

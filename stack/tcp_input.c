@@ -315,11 +315,31 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	return true;
 }
 
+/* Step 6: the URG bit (RFC 9293 3.10.7.4 sixth; Linux's tcp_check_urg):
+ * the urgent byte is the one before the pointer (BSD's reading, which RFC
+ * 6093 recommends keeping); a pointer already passed or no newer than the
+ * one pending is ignored. */
+void zc__tcp_urg_input(struct zc_tcp_sock *s, tcp_seq seq, uint16_t up)
+{
+	if (up == 0)
+		return;
+	tcp_seq ptr = seq + up - 1u;
+	if (seq_lt(ptr, s->rcv_nxt))
+		return;
+	if (s->urg_state != ZC__URG_NONE && seq_le(ptr, s->urg_seq))
+		return;
+	s->urg_state = ZC__URG_NOTYET;
+	s->urg_seq = ptr;
+	s->urg_marked = false;
+}
+
 /* Step 7: segment text. Takes g->m. */
 static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 {
 	struct zc_mbuf *m = g->m;
 	g->m = NULL;
+	if ((g->th.flags & ZC_TCP_URG) && zc__tcp_connected(s) && !s->fin_rcvd)
+		zc__tcp_urg_input(s, g->seq, g->th.urg);
 	if (g->len == 0) {
 		zc_mbuf_free(m);
 		return;
@@ -584,4 +604,50 @@ drop_g:
 	return;
 drop:
 	zc_mbuf_free(m);
+}
+
+/* --- ICMP errors about our segments (icmp.c found the quote ours) ---------------
+ * As Linux's tcp_v4_err: the quoted sequence number must lie in
+ * SND.UNA..SND.NXT (RFC 5927 4.1), else the message is dropped. "Fragmentation
+ * needed" lowers the MSS to the next-hop MTU less the headers (never below
+ * 552 - 40 = 512, Linux's min_pmtu) and sends again what is outstanding in
+ * the smaller segments. Other errors abort a connection in SYN_SENT or an
+ * unaccepted SYN_RECEIVED one with the error (Linux: tcp_done_with_error);
+ * on a synchronized connection they are soft (RFC 1122 4.2.3.9): kept for
+ * SO_ERROR, and given instead of ETIMEDOUT if the retries run out. */
+#define ZC__TCP_PMTU_MIN 552u
+
+bool zc__tcp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint16_t rport, uint32_t seq,
+			int err, bool needfrag, uint32_t mtu)
+{
+	struct zc_tcp_sock *s = zc__tcp_lookup(st, st->ip, lport, rip, rport);
+	if (s == NULL || s->state == ZC_TCP_LISTEN || s->state == ZC_TCP_CLOSED)
+		return false;
+	if (s->state == ZC_TCP_TIME_WAIT)
+		return true; /* ours, but nothing is outstanding to be told about */
+	if (!(seq_le(s->snd_una, seq) && seq_le(seq, s->snd_nxt)))
+		return false;
+	if (needfrag) {
+		if (mtu < ZC__TCP_PMTU_MIN)
+			mtu = ZC__TCP_PMTU_MIN; /* also an old router's 0 (RFC 1191 5) */
+		uint32_t mss = mtu - ZC_IPV4_HLEN - ZC_TCP_HLEN;
+		if (s->ts_ok)
+			mss -= ZC_TCPOLEN_TS_ALIGNED;
+		if (mss < s->mss) {
+			s->mss = (uint16_t)mss;
+			if (zc__tcp_connected(s) && seq_lt(s->snd_una, s->snd_nxt)) {
+				/* Linux's tcp_simple_retransmit: what was sent is lost */
+				s->rtt_timing = false;
+				s->snd_nxt = s->snd_una;
+				zc__tcp_output(s);
+			}
+		}
+		return true;
+	}
+	if (s->state == ZC_TCP_SYN_SENT || (s->state == ZC_TCP_SYN_RECEIVED && s->parent == NULL)) {
+		zc__tcp_drop(s, err);
+		return true;
+	}
+	s->soft_error = err;
+	return true;
 }

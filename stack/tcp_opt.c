@@ -123,6 +123,12 @@ int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 	case ZC_TCP_OPT_REUSEPORT:
 		s->reuseport = v != 0;
 		return 0;
+	case ZC_TCP_OPT_MORE:
+		s->more = v != 0; /* the send that follows decides */
+		return 0;
+	case ZC_TCP_OPT_OOBINLINE:
+		s->oobinline = v != 0;
+		return 0;
 	default:
 		return -ENOPROTOOPT;
 	}
@@ -149,6 +155,8 @@ int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *v)
 	case ZC_TCP_OPT_QUICKACK: *v = s->quickack > 0; break;
 	case ZC_TCP_OPT_REUSEADDR: *v = s->reuseaddr; break;
 	case ZC_TCP_OPT_REUSEPORT: *v = s->reuseport; break;
+	case ZC_TCP_OPT_MORE: *v = s->more; break;
+	case ZC_TCP_OPT_OOBINLINE: *v = s->oobinline; break;
 	default: return -ENOPROTOOPT;
 	}
 	return 0;

@@ -143,6 +143,13 @@ static int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_
 	};
 	if (!(flags & ZC_TCP_RST))
 		th.win = zc__tcp_win(s, syn);
+	if (s->urg_send && seq_ge(s->snd_una, s->snd_up))
+		s->urg_send = false; /* the urgent byte is acknowledged */
+	if (s->urg_send && !syn && !(flags & ZC_TCP_RST) && seq_lt(seq, s->snd_up)) {
+		uint32_t up = s->snd_up - seq;
+		th.flags |= ZC_TCP_URG;
+		th.urg = up > 0xffffu ? 0xffffu : (uint16_t)up;
+	}
 	if (syn) {
 		th.opt.has_mss = true;
 		th.opt.mss = s->adv_mss;
@@ -262,8 +269,10 @@ static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, st
 		       : s->snd_wnd <= flight ? ZC_TCP_TX_HOLD_WINDOW : ZC_TCP_TX_HOLD_CWND;
 	else if (len == s->mss)
 		why = ZC_TCP_TX_DATA;
-	else if (s->cork)
-		return ZC_TCP_TX_HOLD_CORK;
+	else if (s->urg_send && seq_lt(s->snd_nxt, s->snd_up) && len == avail)
+		why = ZC_TCP_TX_DATA_TAIL; /* urgent data goes at once (Linux's tcp_nagle_test) */
+	else if ((s->cork || s->more) && !s->cork_expired)
+		return ZC_TCP_TX_HOLD_CORK; /* until uncorked, a send without MSG_MORE or 200 ms */
 	else if (len == avail && (s->nodelay || flight == 0 || seq_le(s->snd_sml, s->snd_una)))
 		why = ZC_TCP_TX_DATA_TAIL; /* Nagle with Minshall's change (as Linux): a small
 					    * segment waits only while an earlier small one is
@@ -430,6 +439,8 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 		enum zc_tcp_tx_reason why = zc__tcp_decide(s, ZC__TX_ANY, &tx);
 		if (!ZC_TCP_TX_IS_SEND(why)) {
 			s->st->tcp->paths.tx[why]++;
+			if (why == ZC_TCP_TX_HOLD_CORK && s->t[ZC__T_CORK] == 0)
+				zc__tcp_timer_set(s, ZC__T_CORK, s->st->now + ZC__TCP_CORK_NS);
 			break;
 		}
 		int r = zc__tcp_send(s, why, &tx);

@@ -66,7 +66,9 @@ struct zc__cc_ops {
 };
 extern const struct zc__cc_ops zc__cc_newreno;
 
-enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_N };
+/* ZC__T_CORK: the 200 ms ceiling on data held by TCP_CORK or MSG_MORE (Linux's) */
+enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_CORK, ZC__T_N };
+#define ZC__TCP_CORK_NS 200000000ull
 
 struct zc_tcp_sock {
 	struct zc_stack *st;
@@ -87,6 +89,8 @@ struct zc_tcp_sock {
 
 	/* send side */
 	tcp_seq iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;
+	tcp_seq snd_up;              /* urgent mode: segments below it carry URG (MSG_OOB) */
+	bool urg_send;
 	tcp_seq snd_sml;             /* end of the last segment sent shorter than the MSS (Minshall) */
 	uint32_t snd_wnd, max_sndwnd;
 	uint8_t snd_wscale, rcv_wscale;
@@ -116,6 +120,14 @@ struct zc_tcp_sock {
 	struct zc_mbuf *ooo;         /* sorted by seq (kept in tstamp), nextpkt list */
 	uint32_t ooo_n, ooo_bytes;
 	bool fin_rcvd, rd_shut;
+	/* urgent data in (Linux's one byte of out-of-band, RFC 6093): the byte
+	 * before the peer's urgent pointer is taken out of the stream (unless
+	 * oobinline) for recv(MSG_OOB); urg_mark bytes of rq lie before the mark */
+	uint8_t urg_state;           /* ZC__URG_* */
+	uint8_t urg_byte;
+	bool oobinline, urg_marked;
+	tcp_seq urg_seq;             /* the urgent byte's sequence number */
+	uint32_t urg_mark;
 
 	/* timestamps (RFC 7323) */
 	uint32_t ts_recent, ts_offset;
@@ -143,6 +155,8 @@ struct zc_tcp_sock {
 	/* options */
 	bool nodelay, cork, keepalive;
 	bool reuseaddr, reuseport; /* SO_REUSEADDR, SO_REUSEPORT (tcp_table.c: bind conflicts) */
+	bool more;                   /* the last send said MSG_MORE: hold a short segment, as cork */
+	bool cork_expired;           /* the cork timer fired: a held short segment goes */
 	uint32_t keepidle_s, keepintvl_s, keepcnt, keep_probes;
 	int linger_s;
 
@@ -152,6 +166,9 @@ struct zc_tcp_sock {
 	int32_t heap_idx;            /* -1 when not in the heap */
 
 	int error;                   /* pending SO_ERROR (positive errno) */
+	int soft_error;              /* an ICMP error while connected: SO_ERROR once, or the
+				      * error instead of ETIMEDOUT when retries run out (Linux's
+				      * sk_err_soft) */
 	uint64_t last_rx, last_data_rx, last_data_tx, last_ack_rx;
 
 	/* tcp_info counters */
@@ -183,6 +200,11 @@ static inline void zc__tcp_ack_now(struct zc_tcp_sock *s, enum zc_tcp_tx_reason 
 		s->ack_why = (uint8_t)why;
 	s->ack_now = true;
 }
+
+enum { ZC__URG_NONE = 0, ZC__URG_NOTYET, ZC__URG_VALID, ZC__URG_READ };
+
+/* tcp_input.c: a segment's urgent pointer (URG set), before its data. */
+void zc__tcp_urg_input(struct zc_tcp_sock *s, tcp_seq seq, uint16_t up);
 
 /* tcp_table.c */
 int zc__tcp_init(struct zc_stack *st);

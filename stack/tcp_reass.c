@@ -8,7 +8,7 @@
  */
 #include "stack/tcp_priv.h"
 
-void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
+static void zc__tcp_rq_link(struct zc_tcp_sock *s, struct zc_mbuf *m)
 {
 	m->nextpkt = NULL;
 	if (s->rq_tail)
@@ -17,6 +17,48 @@ void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
 		s->rq_head = m;
 	s->rq_tail = m;
 	s->rq_len += m->pkt_len;
+}
+
+/* m is the in-order data up to rcv_nxt. The urgent byte, when it is in m,
+ * is read out and the mark set where it lies; out of line (no SO_OOBINLINE)
+ * it leaves the stream: m is trimmed, or split into two packets over the
+ * same frames (a clone), around it. */
+void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
+{
+	tcp_seq seq0 = s->rcv_nxt - m->pkt_len;
+	if (s->urg_state != ZC__URG_NOTYET || seq_lt(s->urg_seq, seq0) || seq_ge(s->urg_seq, s->rcv_nxt)) {
+		zc__tcp_rq_link(s, m);
+		return;
+	}
+	uint32_t k = s->urg_seq - seq0, len = m->pkt_len;
+	zc_mbuf_copydata(m, k, 1, &s->urg_byte);
+	s->urg_state = ZC__URG_VALID;
+	s->urg_marked = true;
+	s->urg_mark = s->rq_len + k;
+	struct zc_mbuf *tail = NULL;
+	if (s->oobinline) {
+		zc__tcp_rq_link(s, m);
+		return;
+	}
+	if (k + 1 < len && k > 0) {
+		tail = zc_mbuf_clone(m);
+		if (tail == NULL) { /* no header to split with: the byte stays, as inline */
+			zc__tcp_rq_link(s, m);
+			return;
+		}
+		zc_mbuf_adj(tail, k + 1);
+		zc_mbuf_trim(m, len - k);
+	} else if (k == 0) {
+		zc_mbuf_adj(m, 1);
+	} else {
+		zc_mbuf_trim(m, 1);
+	}
+	if (m->pkt_len)
+		zc__tcp_rq_link(s, m);
+	else
+		zc_mbuf_free(m);
+	if (tail)
+		zc__tcp_rq_link(s, tail);
 }
 
 /* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps

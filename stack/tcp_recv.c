@@ -30,6 +30,14 @@ static void zc__tcp_read_done(struct zc_tcp_sock *s, uint32_t done)
 {
 	uint32_t space0 = zc__tcp_rcv_space(s);
 	s->rq_len -= done;
+	if (s->urg_marked && done) {
+		if (done > s->urg_mark) { /* past the mark: the urgent byte is forgotten (Linux) */
+			s->urg_marked = false;
+			s->urg_state = ZC__URG_NONE;
+		} else {
+			s->urg_mark -= done;
+		}
+	}
 	uint32_t space = zc__tcp_rcv_space(s);
 	uint32_t adv = seq_gt(s->rcv_adv, s->rcv_nxt) ? s->rcv_adv - s->rcv_nxt : 0;
 	if (zc__tcp_connected(s) && space > space0 &&
@@ -192,3 +200,27 @@ int64_t zc_tcp_recv_frame(struct zc_tcp_sock *s, const struct zc_pool *pool)
 	zc__tcp_read_done(s, fs);
 	return frame;
 }
+
+/* --- urgent data ------------------------------------------------------------ */
+
+ssize_t zc_tcp_recv_oob(struct zc_tcp_sock *s, uint8_t *c, bool peek)
+{
+	if (s->oobinline || s->urg_state == ZC__URG_NONE || s->urg_state == ZC__URG_READ)
+		return -EINVAL; /* as Linux's tcp_recv_urg */
+	if (s->urg_state == ZC__URG_VALID) {
+		*c = s->urg_byte;
+		if (!peek)
+			s->urg_state = ZC__URG_READ;
+		return 1;
+	}
+	if (s->state == ZC_TCP_CLOSED || s->fin_rcvd || s->rd_shut)
+		return 0;
+	return -EAGAIN; /* never blocks */
+}
+
+uint32_t zc_tcp_urg_limit(const struct zc_tcp_sock *s)
+{
+	return s->urg_marked && s->urg_mark > 0 ? s->urg_mark : UINT32_MAX;
+}
+
+bool zc_tcp_at_mark(const struct zc_tcp_sock *s) { return s->urg_marked && s->urg_mark == 0; }

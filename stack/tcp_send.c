@@ -218,3 +218,16 @@ void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n)
 	if (s->sb_head == NULL)
 		s->sb_tail = NULL;
 }
+
+void zc_tcp_send_urgent(struct zc_tcp_sock *s)
+{
+	if (s->sb_len == 0 || s->wr_shut)
+		return;
+	s->snd_up = s->snd_una + s->sb_len; /* one past the urgent byte (BSD, Linux) */
+	s->urg_send = true;
+	s->more = false;
+	if (zc__tcp_connected(s)) {
+		zc__tcp_output(s);
+		zc__tx_flush(s->st);
+	}
+}

@@ -150,7 +150,7 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 	struct zc__tcp *t = s->st->tcp;
 	if (s->state == ZC_TCP_SYN_SENT || s->state == ZC_TCP_SYN_RECEIVED) {
 		if (++s->syn_tries > t->cfg.syn_retries) {
-			zc__tcp_drop(s, ETIMEDOUT);
+			zc__tcp_drop(s, s->soft_error ? s->soft_error : ETIMEDOUT);
 			return;
 		}
 		s->backoff++;
@@ -163,7 +163,7 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 		return; /* nothing outstanding */
 	if (++s->rexmt_count > t->cfg.retries) {
 		zc__tcp_output_for(s, ZC_TCP_TX_RST);
-		zc__tcp_drop(s, ETIMEDOUT);
+		zc__tcp_drop(s, s->soft_error ? s->soft_error : ETIMEDOUT); /* Linux's tcp_write_err */
 		return;
 	}
 	t->stats.timeouts++;
@@ -204,7 +204,7 @@ static void zc__tcp_keep_fire(struct zc_tcp_sock *s)
 		return;
 	if (s->keep_probes >= s->keepcnt) {
 		zc__tcp_output_for(s, ZC_TCP_TX_RST);
-		zc__tcp_drop(s, ETIMEDOUT);
+		zc__tcp_drop(s, s->soft_error ? s->soft_error : ETIMEDOUT);
 		return;
 	}
 	s->keep_probes++;
@@ -238,6 +238,11 @@ void zc__tcp_timers(struct zc_stack *st)
 			break;
 		case ZC__T_KEEP: zc__tcp_keep_fire(s); break;
 		case ZC__T_2MSL: zc__tcp_closed(s); break;
+		case ZC__T_CORK: /* the ceiling on corking: what is held goes */
+			s->cork_expired = true;
+			zc__tcp_output(s);
+			s->cork_expired = false;
+			break;
 		}
 	}
 }

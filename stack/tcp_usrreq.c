@@ -165,6 +165,11 @@ static void zc__tcp_close(struct zc_tcp_sock *s)
 		zc__tcp_2msl(s);
 }
 
+bool zc_tcp_closing(const struct zc_tcp_sock *s)
+{
+	return s->state == ZC_TCP_FIN_WAIT_1 || s->state == ZC_TCP_CLOSING || s->state == ZC_TCP_LAST_ACK;
+}
+
 unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 {
 	unsigned ev = 0;
@@ -172,6 +177,8 @@ unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 		return s->acc_head ? POLLIN : 0;
 	if (s->rq_len || s->fin_rcvd || s->rd_shut)
 		ev |= POLLIN;
+	if (s->urg_state == ZC__URG_VALID && !s->oobinline)
+		ev |= POLLPRI;
 	if (s->fin_rcvd)
 		ev |= POLLRDHUP;
 	/* writable as Linux says it (sk_stream_is_writeable): the free space
@@ -195,6 +202,13 @@ int zc_tcp_error(struct zc_tcp_sock *s)
 {
 	int e = s->error;
 	s->error = 0;
+	return e;
+}
+
+int zc_tcp_soft_error(struct zc_tcp_sock *s)
+{
+	int e = s->soft_error;
+	s->soft_error = 0;
 	return e;
 }
 

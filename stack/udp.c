@@ -7,7 +7,12 @@
  * within the socket's byte limit and ZC__UDP_QLEN datagrams
  * (udp_rcvbuf_full otherwise). A datagram for a port nobody bound gets an
  * ICMP port unreachable (rate-limited, never for broadcasts) and counts as
- * udp_no_port.
+ * udp_no_port. A connected socket takes datagrams from its peer only; one
+ * from elsewhere is treated as Linux treats it (no socket matches: a port
+ * unreachable) and counts as udp_not_from_peer.
+ * ICMP errors (icmp.c) about a datagram a connected socket sent leave a
+ * pending error for its next call, as Linux without IP_RECVERR: only hard
+ * ones (port or protocol unreachable, ...).
  * Send: no fragmentation (-EMSGSIZE past the MTU); the payload is copied
  * once into pool frames, page-aligned, so the NIC can trade the frames.
  */
@@ -74,8 +79,8 @@ void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 	}
 	st->stats.udp_in++;
 	struct zc_udp_sock *s = zc__udp_lookup(st, ip->dst, u.dport);
-	if (s == NULL) {
-		zc_drop(&st->drops, ZC_DROP_UDP_NO_PORT);
+	if (s == NULL || (s->rip && (s->rip != ip->src || s->rport != u.sport))) {
+		zc_drop(&st->drops, s ? ZC_DROP_UDP_NOT_PEER : ZC_DROP_UDP_NO_PORT);
 		zc__icmp_error(st, m, ip, ZC_ICMP_UNREACH, ZC_ICMP_UNREACH_PORT);
 		goto drop;
 	}
@@ -152,6 +157,8 @@ int zc_udp_bind(struct zc_udp_sock *s, uint32_t ip, uint16_t port)
 ssize_t zc_udp_sendto(struct zc_udp_sock *s, const void *buf, size_t len, uint32_t ip, uint16_t port)
 {
 	struct zc_stack *st = s->st;
+	if (s->error)
+		return -zc_udp_error(s);
 	if (ip == 0 || port == 0)
 		return -EDESTADDRREQ;
 	if (len + ZC_UDP_HLEN + ZC_IPV4_HLEN > st->nif->caps.mtu)
@@ -184,8 +191,53 @@ ssize_t zc_udp_sendto(struct zc_udp_sock *s, const void *buf, size_t len, uint32
 	return r < 0 ? r : (ssize_t)len;
 }
 
+ssize_t zc_udp_peekfrom(struct zc_udp_sock *s, void *buf, size_t len, uint32_t *ip, uint16_t *port)
+{
+	if (s->error)
+		return -zc_udp_error(s); /* as Linux's sock_error: taken, peek or not */
+	if (s->qn == 0)
+		return -EAGAIN;
+	const struct zc__dgram *d = &s->q[s->qh];
+	uint32_t full = d->m->pkt_len;
+	zc_mbuf_copydata(d->m, 0, len < full ? (uint32_t)len : full, buf);
+	if (ip)
+		*ip = d->ip;
+	if (port)
+		*port = d->port;
+	return full;
+}
+
+void zc_udp_connect(struct zc_udp_sock *s, uint32_t ip, uint16_t port)
+{
+	s->rip = ip;
+	s->rport = ip ? port : 0;
+}
+
+int zc_udp_error(struct zc_udp_sock *s)
+{
+	int e = s->error;
+	s->error = 0;
+	return e;
+}
+
+bool zc_udp_has_error(const struct zc_udp_sock *s) { return s->error != 0; }
+
+bool zc__udp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint16_t rport, int err, bool hard)
+{
+	struct zc_udp_sock *s = zc__udp_lookup(st, st->ip, lport);
+	if (s == NULL)
+		return false;
+	/* Linux: an unconnected socket, or a soft error, is not told without
+	 * IP_RECVERR; the error is still about a datagram of ours */
+	if (hard && s->rip == rip && s->rport == rport)
+		s->error = err;
+	return true;
+}
+
 ssize_t zc_udp_recvfrom(struct zc_udp_sock *s, void *buf, size_t len, uint32_t *ip, uint16_t *port)
 {
+	if (s->error)
+		return -zc_udp_error(s);
 	if (s->qn == 0)
 		return -EAGAIN;
 	struct zc__dgram *d = &s->q[s->qh];

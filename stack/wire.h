@@ -109,6 +109,19 @@ size_t zc_icmp_build(uint8_t *p, const struct zc_icmp *ic, size_t dlen);
 /* --- ICMP: a message in place, for the stack's icmp.c ---------------------- */
 #define ZC_ICMP_UNREACH_PROTO 2u /* destination unreachable codes (RFC 792) */
 #define ZC_ICMP_UNREACH_PORT 3u
+#define ZC_ICMP_UNREACH_NEEDFRAG 4u /* "fragmentation needed and DF set" (RFC 1191: next-hop MTU in seq) */
+#define ZC_ICMP_TIME_EXCEEDED 11u
+/* What an ICMP error quotes (RFC 792: the IP header and 64 bits of data):
+ * addresses, protocol, ports and, for TCP, the sequence number. */
+struct zc_icmp_quote {
+	uint32_t src, dst;
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint32_t seq;
+};
+#define ZC_ICMP_QUOTE_MAX (60u + 8u)
+/* q[0..n): the quote. false when it is short or not IPv4. */
+bool zc_icmp_quote_parse(const uint8_t *q, size_t n, struct zc_icmp_quote *out);
 /* The type of the message at p, or -1 when no byte is readable (len 0). */
 static inline int zc_icmp_peek_type(const uint8_t *p, size_t len) { return len >= 1 ? p[0] : -1; }
 /* Write the checksum field of the message at p. */

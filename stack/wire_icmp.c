@@ -33,3 +33,19 @@ void zc_icmp_set_type(uint8_t *p, uint8_t type)
 	p[0] = type;
 	zc_put16(p + 2, zc_csum_update16(zc_get16(p + 2), old, now));
 }
+
+bool zc_icmp_quote_parse(const uint8_t *q, size_t n, struct zc_icmp_quote *out)
+{
+	if (n < ZC_IPV4_HLEN + 8u || (q[0] >> 4) != 4)
+		return false;
+	size_t hl = (q[0] & 0xfu) * 4u;
+	if (hl < ZC_IPV4_HLEN || n < hl + 8u)
+		return false;
+	out->proto = q[9];
+	out->src = zc_get32(q + 12);
+	out->dst = zc_get32(q + 16);
+	out->sport = zc_get16(q + hl);
+	out->dport = zc_get16(q + hl + 2);
+	out->seq = zc_get32(q + hl + 4);
+	return true;
+}

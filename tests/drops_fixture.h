@@ -2,7 +2,7 @@
  * (the test hands the stack frames and keeps a copy of the last one it
  * sent), the environment of one case, frame builders from Ethernet to TCP,
  * and a TCP connection X:40000 -> B:80 set up through the handshake.
- * Included once, by test_drops.c (functions are static inline so that it
+ * Included by test_drops.c and test_icmp.c (functions are static inline so that it
  * need not use all of them). */
 #ifndef ZC_TESTS_DROPS_FIXTURE_H
 #define ZC_TESTS_DROPS_FIXTURE_H
@@ -181,6 +181,22 @@ static inline size_t udp_dgram(uint8_t *p, uint16_t dport, size_t dlen)
 	memset(p + ZC_UDP_HLEN, 0x5a, dlen);
 	struct zc_udp u = { .sport = 4000, .dport = dport };
 	return zc_udp_build(p, &u, IP_X, IP_B, dlen, true) + dlen;
+}
+
+/* An ICMP error (type, code, rest-of-header word) from X quoting what B
+ * would have sent: an IP header B -> dst with proto and 8 bytes of L4
+ * header (ports sport -> dport, then seq). Into p; returns its length. */
+static inline size_t icmp_error_msg(uint8_t *p, uint8_t type, uint8_t code, uint16_t mtu, uint8_t proto, uint32_t dst,
+				    uint16_t sport, uint16_t dport, uint32_t seq)
+{
+	uint8_t *q = p + ZC_ICMP_HLEN;
+	struct zc_ipv4 ip = { .total_len = 40, .ttl = 64, .proto = proto, .src = IP_B, .dst = dst };
+	zc_ipv4_build(q, &ip);
+	zc_put16(q + 20, sport);
+	zc_put16(q + 22, dport);
+	zc_put32(q + 24, seq);
+	struct zc_icmp ic = { .type = type, .code = code, .seq = mtu };
+	return zc_icmp_build(p, &ic, 28) + 28;
 }
 
 /* A TCP segment X:sport -> B:dport with the options flagged in t->opt. */

@@ -438,6 +438,34 @@ static size_t f_icmp_ping_queue(struct env *e, uint8_t *f)
 	return n;
 }
 
+/* B's UDP socket on port 9 is connected to X:4001; X's datagram from 4000. */
+static size_t f_udp_not_peer(struct env *e, uint8_t *f)
+{
+	resolve_x(e);
+	struct zc_udp_sock *s = zc_udp_open(e->st);
+	assert_int_equal(zc_udp_bind(s, 0, 9), 0);
+	zc_udp_connect(s, IP_X, 4001);
+	return udp_frame(e, f);
+}
+
+/* A port unreachable about a datagram from a port B has no socket on. */
+static size_t f_icmp_bad_quote(struct env *e, uint8_t *f)
+{
+	size_t n = icmp_error_msg(e->l4, ZC_ICMP_UNREACH, ZC_ICMP_UNREACH_PORT, 0, ZC_IPPROTO_UDP, IP_X, 5555, 9, 0);
+	return ip_frame(f, ZC_IPPROTO_ICMP, e->l4, n);
+}
+
+/* "Fragmentation needed" for B's connection, quoting a sequence number it
+ * never sent (RFC 5927 4.1): the MSS stays. */
+static size_t f_icmp_bad_quote_seq(struct env *e, uint8_t *f)
+{
+	struct conn c;
+	tcp_establish(e, &c);
+	size_t n = icmp_error_msg(e->l4, ZC_ICMP_UNREACH, ZC_ICMP_UNREACH_NEEDFRAG, 576, ZC_IPPROTO_TCP, IP_X, 80,
+				  40000, c.rcv_nxt + 100000);
+	return ip_frame(f, ZC_IPPROTO_ICMP, e->l4, n);
+}
+
 /* --- the cases that take steps: each marks before its last one ------------ */
 
 static void p_arp_queue_full(struct env *e)
@@ -590,6 +618,9 @@ static const struct drop_case cases[] = {
 	{ ZC_DROP_ICMP_RATE, f_icmp_rate, NULL, ZC_DROP_UDP_NO_PORT, NULL },
 	FRAME(UDP_NO_PORT, f_udp_no_port),
 	FRAME(UDP_RCVBUF, f_udp_rcvbuf),
+	FRAME(UDP_NOT_PEER, f_udp_not_peer),
+	FRAME(ICMP_BAD_QUOTE, f_icmp_bad_quote),
+	FRAME(ICMP_BAD_QUOTE, f_icmp_bad_quote_seq),
 	FRAME(TCP_NO_SOCKET, f_tcp_no_socket),
 	FRAME(TCP_SYN_QUEUE, f_tcp_syn_queue),
 	FRAME(TCP_PAWS, f_tcp_paws),

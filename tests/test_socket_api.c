@@ -250,6 +250,172 @@ static void sc_peer_closed(const struct be *b)
 	b_close(b, 0, l);
 }
 
+/* SO_LINGER with a positive time: close returns once the data and FIN are
+ * acknowledged, or when the time runs out while the peer's window is full;
+ * zero: close resets (the peer's read fails ECONNRESET). */
+static void sc_linger(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	static uint8_t chunk[65536];
+	struct linger lg = { 1, 5 };
+	const size_t n = 100000;
+	for (size_t off = 0; off < n;) {
+		size_t k = n - off < sizeof(chunk) ? n - off : sizeof(chunk);
+		pat_fill(chunk, off, k);
+		assert_int_equal(b_send(b, 1, c, chunk, k, 0), (ssize_t)k);
+		off += k;
+	}
+	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(b_close(b, 1, c), 0);
+	/* acknowledged: all of it is at the peer already, and the FIN */
+	int q = -1;
+	assert_int_equal(b_ioctl(b, 0, a, FIONREAD, &q), 0);
+	assert_int_equal(q, (int)n);
+	static uint8_t buf[100001];
+	assert_int_equal(b_recv(b, 0, a, buf, sizeof(buf), MSG_WAITALL | MSG_DONTWAIT), (ssize_t)n);
+	assert_int_equal(pat_check(buf, 0, n), -1);
+	assert_int_equal(b_recv(b, 0, a, buf, 1, MSG_DONTWAIT), 0);
+	b_close(b, 0, a);
+	/* the peer reads nothing: the windows fill, and close waits out 1 s */
+	c = b_socket(b, 1, SOCK_STREAM | SOCK_NONBLOCK);
+	uint16_t port;
+	assert_int_equal(b_getname(b, 0, l, false, &port), 0);
+	int r = b_connect(b, 1, c, b->ip[0], port);
+	assert_true(r == 0 || errno == EINPROGRESS);
+	struct pollfd p = { .fd = c, .events = POLLOUT };
+	assert_int_equal(b_poll(b, 1, &p, 1, 2000), 1);
+	a = b_accept(b, 0, l, 0);
+	assert_true(a >= 0);
+	size_t sent = 0;
+	for (int idle = 0; idle < 3 && sent < (64u << 20);) {
+		ssize_t k = b_send(b, 1, c, chunk, sizeof(chunk), 0);
+		if (k > 0) {
+			sent += (size_t)k;
+			idle = 0;
+			continue;
+		}
+		assert_int_equal(errno, EAGAIN);
+		idle++;
+		usleep(20000);
+	}
+	assert_true(sent < (64u << 20));
+	lg.l_linger = 1;
+	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	uint64_t t0 = mono_ms();
+	assert_int_equal(b_close(b, 1, c), 0);
+	assert_true(mono_ms() - t0 >= 900);
+	b_close(b, 0, a);
+	/* linger 0: a reset, at once */
+	pair(b, &c, &a, &q);
+	b_close(b, 0, q);
+	lg.l_linger = 0;
+	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+	assert_int_equal(b_send(b, 1, c, "lost", 4, 0), 4);
+	assert_int_equal(b_close(b, 1, c), 0);
+	struct timeval tv = { 2, 0 };
+	b_setsockopt(b, 0, a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	int err = 0;
+	for (int i = 0; i < 10 && err == 0; i++) /* "lost" may arrive before the reset */
+		if (b_recv(b, 0, a, buf, sizeof(buf), 0) < 0)
+			err = errno;
+	assert_int_equal(err, ECONNRESET);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+}
+
+/* MSG_MORE holds a short segment until a send without it, so three
+ * sends arrive as one; a held tail (MSG_MORE or TCP_CORK) still leaves
+ * within Linux's 200 ms ceiling. */
+static void sc_more(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	assert_int_equal(b_setint(b, 1, c, IPPROTO_TCP, TCP_NODELAY, 1), 0); /* no Nagle to hide it */
+	assert_int_equal(b_send(b, 1, c, "ab", 2, MSG_MORE), 2);
+	usleep(10000);
+	assert_int_equal(b_send(b, 1, c, "cd", 2, MSG_MORE), 2);
+	usleep(10000);
+	assert_int_equal(b_send(b, 1, c, "ef", 2, 0), 2);
+	struct pollfd p = { .fd = a, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	int q = -1;
+	assert_int_equal(b_ioctl(b, 0, a, FIONREAD, &q), 0);
+	assert_int_equal(q, 6); /* one segment: the first readiness sees all */
+	char buf[8];
+	assert_int_equal(b_recv(b, 0, a, buf, 6, MSG_WAITALL), 6);
+	assert_memory_equal(buf, "abcdef", 6);
+	/* nothing follows: the ceiling lets it go */
+	struct timeval tv = { 5, 0 };
+	assert_int_equal(b_setsockopt(b, 0, a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	assert_int_equal(b_send(b, 1, c, "gh", 2, MSG_MORE), 2);
+	assert_int_equal(b_recv(b, 0, a, buf, 2, MSG_WAITALL), 2);
+	assert_memory_equal(buf, "gh", 2);
+	assert_int_equal(b_setint(b, 1, c, IPPROTO_TCP, TCP_CORK, 1), 0);
+	assert_int_equal(b_send(b, 1, c, "ij", 2, 0), 2);
+	assert_int_equal(b_recv(b, 0, a, buf, 2, MSG_WAITALL), 2);
+	assert_memory_equal(buf, "ij", 2);
+	b_close(b, 1, c);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+}
+
+/* Urgent data as Linux gives it: one byte out of band (the last of a
+ * MSG_OOB send), POLLPRI while it waits, a read that stops at the mark,
+ * SIOCATMARK there, MSG_OOB reading it once; SO_OOBINLINE keeps it in the
+ * stream. */
+static void sc_oob(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	char buf[16];
+	uint8_t o = 0;
+	assert_errno(b_recv(b, 0, a, &o, 1, MSG_OOB), EINVAL); /* none yet */
+	assert_int_equal(b_send(b, 1, c, "hello", 5, 0), 5);
+	assert_int_equal(b_send(b, 1, c, "!X", 2, MSG_OOB), 2);
+	assert_int_equal(b_send(b, 1, c, "world", 5, 0), 5);
+	struct pollfd p = { .fd = a, .events = POLLPRI };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	assert_int_equal(p.revents, POLLPRI);
+	int at = -1;
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 0);
+	/* a read stops at the mark, even under MSG_WAITALL */
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, a, buf, sizeof(buf), MSG_WAITALL), 6);
+	assert_memory_equal(buf, "hello!", 6);
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 1);
+	assert_int_equal(b_recv(b, 0, a, &o, 1, MSG_OOB | MSG_PEEK), 1);
+	assert_int_equal(o, 'X');
+	o = 0;
+	assert_int_equal(b_recv(b, 0, a, &o, 1, MSG_OOB), 1);
+	assert_int_equal(o, 'X');
+	assert_errno(b_recv(b, 0, a, &o, 1, MSG_OOB), EINVAL); /* read once */
+	p.revents = 0;
+	assert_int_equal(b_poll(b, 0, &p, 1, 0), 0);
+	/* the urgent byte is not in the stream */
+	assert_int_equal(b_recv(b, 0, a, buf, 5, MSG_WAITALL), 5);
+	assert_memory_equal(buf, "world", 5);
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 0);
+	/* SO_OOBINLINE: the byte stays where it was sent */
+	assert_int_equal(b_setint(b, 0, a, SOL_SOCKET, SO_OOBINLINE, 1), 0);
+	assert_int_equal(b_getint(b, 0, a, SOL_SOCKET, SO_OOBINLINE), 1);
+	assert_int_equal(b_send(b, 1, c, "12Y", 3, MSG_OOB), 3);
+	assert_int_equal(b_send(b, 1, c, "34", 2, 0), 2);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, a, buf, 2, MSG_WAITALL), 2);
+	assert_int_equal(b_ioctl(b, 0, a, SIOCATMARK, &at), 0);
+	assert_int_equal(at, 1);
+	assert_errno(b_recv(b, 0, a, &o, 1, MSG_OOB), EINVAL);
+	assert_int_equal(b_recv(b, 0, a, buf + 2, 3, MSG_WAITALL), 3);
+	assert_memory_equal(buf, "12Y34", 5);
+	b_close(b, 1, c);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+}
+
 /* epoll: level- and edge-triggered, one-shot, errors, a kernel fd (a pipe)
  * in the same instance, and a socket that leaves when it is closed. */
 static int b_epctl(const struct be *b, int side, int ep, int op, int fd, uint32_t events, uint64_t data)
@@ -370,6 +536,78 @@ static void sc_udp(const struct be *b)
 	assert_memory_equal(buf, "datagram", 8);
 	assert_int_equal(b_getint(b, 0, s, SOL_SOCKET, SO_TYPE), SOCK_DGRAM);
 	b_close(b, 0, s);
+	b_close(b, 1, c);
+}
+
+/* MSG_PEEK leaves a datagram queued; a connected socket takes datagrams
+ * from its peer only (another sender's are dropped: udp_not_from_peer). */
+static void sc_udp_peek_peer(const struct be *b)
+{
+	int s = b_socket(b, 0, SOCK_DGRAM), c1 = b_socket(b, 1, SOCK_DGRAM), c2 = b_socket(b, 1, SOCK_DGRAM);
+	uint16_t sp, p1;
+	assert_int_equal(b_bind(b, 0, s, b->ip[0], 0), 0);
+	assert_int_equal(b_getname(b, 0, s, false, &sp), 0);
+	assert_int_equal(b_bind(b, 1, c1, b->ip[1], 0), 0);
+	assert_int_equal(b_getname(b, 1, c1, false, &p1), 0);
+	assert_int_equal(b_connect(b, 0, s, b->ip[1], p1), 0);
+	assert_int_equal(b_connect(b, 1, c2, b->ip[0], sp), 0);
+	assert_int_equal(b_connect(b, 1, c1, b->ip[0], sp), 0);
+	/* the stranger's first, then the peer's */
+	assert_int_equal(b_send(b, 1, c2, "stranger", 8, 0), 8);
+	assert_int_equal(b_send(b, 1, c1, "peer-one", 8, 0), 8);
+	struct pollfd p = { .fd = s, .events = POLLIN };
+	assert_int_equal(b_poll(b, 0, &p, 1, 2000), 1);
+	char buf[16];
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, s, buf, 4, MSG_PEEK), 4);
+	assert_memory_equal(buf, "peer", 4);
+	assert_int_equal(b_recv(b, 0, s, buf, sizeof(buf), MSG_PEEK), 8);
+	assert_memory_equal(buf, "peer-one", 8);
+	memset(buf, 0, sizeof(buf));
+	assert_int_equal(b_recv(b, 0, s, buf, sizeof(buf), 0), 8);
+	assert_memory_equal(buf, "peer-one", 8);
+	assert_errno(b_recv(b, 0, s, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK), EAGAIN);
+	assert_errno(b_recv(b, 0, s, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	if (b->cx[0]) {
+		char *out = NULL;
+		size_t ol = 0;
+		FILE *f = open_memstream(&out, &ol);
+		zc_sockctx_dump(b->cx[0], f);
+		fclose(f);
+		assert_non_null(strstr(out, "udp_not_from_peer 1"));
+		free(out);
+	}
+	b_close(b, 0, s);
+	b_close(b, 1, c1);
+	b_close(b, 1, c2);
+}
+
+/* A datagram to a port nobody has: the ICMP port unreachable fails the
+ * connected sender's next call with ECONNREFUSED, or shows in SO_ERROR. */
+static void sc_udp_refused(const struct be *b)
+{
+	int t = b_socket(b, 0, SOCK_DGRAM), c = b_socket(b, 1, SOCK_DGRAM);
+	uint16_t port;
+	assert_int_equal(b_bind(b, 0, t, b->ip[0], 0), 0);
+	assert_int_equal(b_getname(b, 0, t, false, &port), 0);
+	b_close(b, 0, t); /* nobody there now */
+	assert_int_equal(b_connect(b, 1, c, b->ip[0], port), 0);
+	char buf[8];
+	for (int round = 0; round < 3; round++) {
+		assert_int_equal(b_send(b, 1, c, "anyone?", 7, 0), 7);
+		struct pollfd p = { .fd = c, .events = POLLIN };
+		assert_int_equal(b_poll(b, 1, &p, 1, 5000), 1);
+		assert_int_equal(p.revents, POLLERR);
+		if (round == 0)
+			assert_errno(b_recv(b, 1, c, buf, sizeof(buf), 0), ECONNREFUSED);
+		else if (round == 1)
+			assert_errno(b_send(b, 1, c, "again", 5, 0), ECONNREFUSED);
+		else
+			assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_ERROR), ECONNREFUSED);
+		/* told once */
+		assert_int_equal(b_getint(b, 1, c, SOL_SOCKET, SO_ERROR), 0);
+		assert_errno(b_recv(b, 1, c, buf, sizeof(buf), MSG_DONTWAIT), EAGAIN);
+	}
 	b_close(b, 1, c);
 }
 
@@ -852,6 +1090,11 @@ static void sc_writev(const struct be *b)
 
 static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
 static void test_writev(void **st) { (void)st; run_both(sc_writev, "writev"); }
+static void test_linger(void **st) { (void)st; run_both(sc_linger, "linger"); }
+static void test_more(void **st) { (void)st; run_both(sc_more, "more"); }
+static void test_oob(void **st) { (void)st; run_both(sc_oob, "oob"); }
+static void test_udp_peek_peer(void **st) { (void)st; run_both(sc_udp_peek_peer, "udp peek peer"); }
+static void test_udp_refused(void **st) { (void)st; run_both(sc_udp_refused, "udp refused"); }
 static void test_epoll(void **st) { (void)st; run_both(sc_epoll, "epoll"); }
 static void test_self(void **st) { (void)st; run_both(sc_self, "self"); }
 static void test_dual(void **st) { (void)st; run_both(sc_dual, "dual-stack"); }
@@ -871,7 +1114,12 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_writev),
 		cmocka_unit_test(test_peer_closed),
+		cmocka_unit_test(test_linger),
+		cmocka_unit_test(test_more),
+		cmocka_unit_test(test_oob),
 		cmocka_unit_test(test_udp),
+		cmocka_unit_test(test_udp_peek_peer),
+		cmocka_unit_test(test_udp_refused),
 		cmocka_unit_test(test_epoll),
 		cmocka_unit_test(test_self),
 		cmocka_unit_test(test_dual),
