@@ -35,12 +35,17 @@ static ssize_t zc__tcp_write(struct zc_sockctx *cx, struct zc__sock *s, const ui
 	size_t done = 0;
 	const uintptr_t pg = 4096;
 	zc_tcp_snd_hint(s->tcp, len);
+	bool by_ref = zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER && len >= 2 * pg && len >= zc__cow_min(cx->cow);
 	/* corks this send's tail or not; an urgent send's goes after the mark */
 	zc_tcp_setopt(s->tcp, ZC_TCP_OPT_MORE, (flags & (MSG_MORE | MSG_OOB)) != 0);
 	for (;;) {
 		ssize_t r = 0;
 		size_t n = len - done;
-		if (zc__zc_policy(cx->zz) != ZC_ZCOPY_NEVER && n >= 2 * pg && n >= zc__cow_min(cx->cow)) {
+		/* whether to go by reference is the whole write's question: the
+		 * rest of one already going so (the send buffer took part of it)
+		 * goes so too down to its last whole page, not copied because
+		 * it has become short */
+		if (by_ref && n >= pg) {
 			uintptr_t mis = (uintptr_t)(buf + done) & (pg - 1);
 			if (mis) {
 				n = pg - mis; /* copy up to a page boundary, then by reference */
