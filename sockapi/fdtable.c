@@ -139,6 +139,8 @@ int zc_close(struct zc_sockctx *cx, int fd)
 	}
 	cx->tab[fd] = NULL;
 	close(fd);
+	if (s->nfds > 1 && cx->eps)
+		zc__ep_refd(cx, s, fd);
 	if (--s->nfds == 0) {
 		cx->nsocks--;
 		if (s->users) {
@@ -172,6 +174,8 @@ int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags)
 		/* dup2 over another of our sockets: that one is closed first */
 		struct zc__sock *o = cx->tab[newfd];
 		cx->tab[newfd] = NULL;
+		if (o->nfds > 1 && cx->eps)
+			zc__ep_refd(cx, o, newfd);
 		if (--o->nfds == 0) {
 			cx->nsocks--;
 			if (o->users)

@@ -6,11 +6,24 @@
  * sleeps on them and the NIC together (zc__sleep). No system call when a
  * stack socket is ready and no kernel fd is asked for. A wildcard listener
  * whose kernel descriptor listens too (klisten, addr.c) is asked both ways
- * and its readiness is the union.
+ * and its readiness is the union, as is an epoll fd holding stack sockets
+ * (readable when they would tell something, zc__ep_readable). A call that
+ * finds nothing without waiting drives the stack once and looks again.
  */
 #include "sockapi/socket_priv.h"
 
 #include <stdlib.h>
+
+/* What the stack says of fd: a stack socket's readiness; an epoll fd's
+ * whose stack sockets would tell something is readable (its kernel fds
+ * are the kernel's to say). Lock held. */
+static short zc__stack_revents(struct zc_sockctx *cx, int fd, short events)
+{
+	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
+	if (s)
+		return zc__revents(s, events);
+	return fd >= 0 && zc__ep_readable(cx, fd) ? (short)(events & (POLLIN | POLLRDNORM)) : 0;
+}
 
 int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 {
@@ -33,7 +46,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 	pthread_mutex_lock(&cx->lk);
 	cx->inside++;
 	uint64_t spin = 0, deadline = timeout_ms < 0 ? 0 : zc__now() + (uint64_t)timeout_ms * 1000000u;
-	bool kernel_checked = false;
+	bool kernel_checked = false, looked = false;
 	int ready;
 	for (;;) {
 		ready = 0;
@@ -43,8 +56,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 			if (fds[i].fd < 0)
 				continue;
 			struct zc__sock *s = fds[i].fd < cx->tabcap ? cx->tab[fds[i].fd] : NULL;
-			if (s)
-				fds[i].revents = zc__revents(s, fds[i].events);
+			fds[i].revents = zc__stack_revents(cx, fds[i].fd, fds[i].events);
 			if (s == NULL || (s->klisten && (fds[i].events & POLLIN))) {
 				kidx[nk] = (int)i;
 				k[nk++] = (struct pollfd){ .fd = fds[i].fd, .events = s ? POLLIN : fds[i].events };
@@ -62,8 +74,15 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 		}
 		for (nfds_t i = 0; i < n; i++)
 			ready += fds[i].revents != 0;
-		if (ready || timeout_ms == 0)
+		if (ready)
 			break;
+		if (timeout_ms == 0) {
+			/* what has arrived counts (as epoll_wait, epoll.c) */
+			if (looked || zc__drive_pending(cx) == 0)
+				break;
+			looked = true; /* (the kernel fds were looked at just now) */
+			continue;
+		}
 		uint64_t now = zc__now();
 		if (deadline && now >= deadline)
 			break;
@@ -83,10 +102,8 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 		}
 		if (r > 0) {
 			/* the stack's sockets may be ready as well */
-			for (nfds_t i = 0; i < n; i++) {
-				struct zc__sock *s = fds[i].fd >= 0 && fds[i].fd < cx->tabcap ? cx->tab[fds[i].fd] : NULL;
-				fds[i].revents = s ? zc__revents(s, fds[i].events) : 0;
-			}
+			for (nfds_t i = 0; i < n; i++)
+				fds[i].revents = fds[i].fd >= 0 ? zc__stack_revents(cx, fds[i].fd, fds[i].events) : 0;
 			for (nfds_t j = 0; j < nk; j++)
 				fds[kidx[j]].revents |= k[j].revents;
 			ready = 0;

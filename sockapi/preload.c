@@ -76,7 +76,7 @@ void zc__resolve(void)
 	R(splice); R(tee); R(vmsplice); R(fdopen);
 	R(aio_read); R(aio_write); R(aio_read64); R(aio_write64); R(lio_listio); R(lio_listio64);
 	R(munmap); R(mremap); R(madvise); R(mprotect);
-	R(epoll_ctl); R(epoll_wait); R(epoll_pwait); R(epoll_pwait2);
+	R(epoll_create); R(epoll_create1); R(epoll_ctl); R(epoll_wait); R(epoll_pwait); R(epoll_pwait2);
 #undef R
 	zc_log_init_env(); /* ZCS_LOG (zcrun -v sets it) */
 }

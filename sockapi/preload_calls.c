@@ -225,7 +225,8 @@ EXPORT int close(int fd)
 	if (!zc__mine(fd)) {
 		if (fd >= 0 && fd < ZC__MAXFD && !zc__inside) {
 			atomic_store_explicit(&zc__ep_kernel[fd], 0, memory_order_relaxed);
-			if (atomic_exchange(&zc__ep_stack[fd], 0) && zc__cx) { /* an epoll fd with stack sockets */
+			if ((atomic_exchange(&zc__ep_stack[fd], 0) & (ZC__EP_STACK | ZC__EP_KNOWN)) && zc__cx) {
+				/* an epoll fd the socket layer knows */
 				zc__inside++;
 				zc_epoll_forget(zc__cx, fd);
 				zc__inside--;

@@ -17,14 +17,24 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 /* --- readiness ---------------------------------------------------------------------- */
 
+/* A stack socket, or an epoll fd holding any: the socket layer's to poll. */
+static bool zc__pollable(int fd)
+{
+	return zc__mine(fd) || (fd >= 0 && fd < ZC__MAXFD && !zc__inside &&
+				(atomic_load_explicit(&zc__ep_stack[fd], memory_order_relaxed) & ZC__EP_STACK));
+}
+
 static bool zc__any_mine(const struct pollfd *p, nfds_t n)
 {
 	for (nfds_t i = 0; i < n; i++)
-		if (zc__mine(p[i].fd))
+		if (zc__pollable(p[i].fd))
 			return true;
 	return false;
 }
@@ -76,6 +86,44 @@ EXPORT int __ppoll_chk(struct pollfd *p, nfds_t n, const struct timespec *ts, co
 /* --- epoll: the stack's sockets are kept by the socket layer, kernel fds
  * by the kernel's epoll; a wait looks at both --------------------------------- */
 
+EXPORT int epoll_create(int size)
+{
+	zc__load();
+	int fd = zc__real.epoll_create(size);
+	if (fd >= 0 && fd < ZC__MAXFD)
+		atomic_store(&zc__ep_stack[fd], ZC__EP_MADE);
+	return fd;
+}
+
+EXPORT int epoll_create1(int flags)
+{
+	zc__load();
+	int fd = zc__real.epoll_create1(flags);
+	if (fd >= 0 && fd < ZC__MAXFD)
+		atomic_store(&zc__ep_stack[fd], ZC__EP_MADE);
+	return fd;
+}
+
+/* Whether epfd is an epoll instance (0), else the kernel's errno for
+ * epoll_ctl: EBADF not open, EINVAL something else. One made here is
+ * known; another (inherited, dup'd) is asked of /proc. */
+static int zc__epoll_fd(int epfd)
+{
+	if (epfd < 0 || epfd >= ZC__MAXFD)
+		return EBADF;
+	if (atomic_load(&zc__ep_stack[epfd]) & (ZC__EP_MADE | ZC__EP_STACK))
+		return 0;
+	if (zc__mine(epfd))
+		return EINVAL;
+	char path[40], link[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", epfd);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return errno == ENOENT ? EBADF : 0; /* no /proc: the kernel will say at the wait */
+	link[n] = 0;
+	return strcmp(link, "anon_inode:[eventpoll]") == 0 ? 0 : EINVAL;
+}
+
 EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	zc__load();
@@ -86,22 +134,36 @@ EXPORT int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 				atomic_fetch_add(&zc__ep_kernel[epfd], 1);
 			else if (op == EPOLL_CTL_DEL && atomic_load(&zc__ep_kernel[epfd]) > 0)
 				atomic_fetch_sub(&zc__ep_kernel[epfd], 1);
+			/* an epoll fd in another: the kernel sees its kernel fds, the
+			 * socket layer its stack sockets (zc_epoll_nest) */
+			struct zc_sockctx *cx;
+			if (!zc__inside && fd >= 0 && fd < ZC__MAXFD && (atomic_load(&zc__ep_stack[fd]) & ZC__EP_MADE) &&
+			    (cx = zc__ctx()) != NULL) {
+				int e = errno;
+				if (ZC_CALL(zc_epoll_nest(cx, epfd, op, fd, ev)) == 0 && op == EPOLL_CTL_ADD) {
+					atomic_fetch_or(&zc__ep_stack[epfd], ZC__EP_STACK);
+					atomic_fetch_or(&zc__ep_stack[fd], ZC__EP_KNOWN);
+				}
+				errno = e;
+			}
 		}
 		return r;
 	}
-	if (epfd < 0 || epfd >= ZC__MAXFD || epfd == fd) {
-		errno = EINVAL;
+	int bad = zc__epoll_fd(epfd);
+	if (bad || epfd == fd) {
+		errno = bad ? bad : EINVAL;
 		return -1;
 	}
 	int r = ZC_CALL(zc_epoll_ctl(zc__cx, epfd, op, fd, ev));
 	if (r == 0 && op == EPOLL_CTL_ADD)
-		atomic_store(&zc__ep_stack[epfd], 1);
+		atomic_fetch_or(&zc__ep_stack[epfd], ZC__EP_STACK);
 	return r;
 }
 
 static bool zc__ep_mine(int epfd)
 {
-	return epfd >= 0 && epfd < ZC__MAXFD && !zc__inside && atomic_load_explicit(&zc__ep_stack[epfd], memory_order_relaxed);
+	return epfd >= 0 && epfd < ZC__MAXFD && !zc__inside &&
+	       (atomic_load_explicit(&zc__ep_stack[epfd], memory_order_relaxed) & ZC__EP_STACK);
 }
 
 static int zc__ep_wait(int epfd, struct epoll_event *ev, int max, int ms, const sigset_t *mask)
@@ -139,56 +201,84 @@ EXPORT int epoll_pwait2(int epfd, struct epoll_event *ev, int max, const struct 
 	return zc__ep_wait(epfd, ev, max, ms > INT_MAX ? INT_MAX : (int)ms, mask);
 }
 
-/* select over poll: the sets become pollfds and back. */
+/* select over poll: the sets become pollfds and back. The sets are as
+ * long as nfds says, above FD_SETSIZE too (a program that allocates larger
+ * sets): their bits are read as the kernel reads them, not with FD_ISSET,
+ * which _FORTIFY_SOURCE stops at FD_SETSIZE. */
+#define ZC__NFDBITS (8 * (int)sizeof(unsigned long))
+static inline bool zc__fd_isset(int fd, const fd_set *s)
+{
+	return s && ((((const unsigned long *)(const void *)s)[fd / ZC__NFDBITS] >> (fd % ZC__NFDBITS)) & 1);
+}
+
+static inline void zc__fd_set(int fd, fd_set *s) { ((unsigned long *)(void *)s)[fd / ZC__NFDBITS] |= 1ul << (fd % ZC__NFDBITS); }
+
+static void zc__fd_zero(fd_set *s, int nfds)
+{
+	if (s)
+		memset(s, 0, (size_t)(nfds + ZC__NFDBITS - 1) / ZC__NFDBITS * sizeof(unsigned long));
+}
+
 static int zc__select(int nfds, fd_set *r, fd_set *w, fd_set *x, int ms, bool *handled)
 {
 	*handled = false;
-	if (nfds < 0 || nfds > FD_SETSIZE)
-		return 0;
+	if (nfds < 0 || nfds > ZC__MAXFD)
+		return 0; /* the kernel's to refuse */
 	bool any = false;
-	for (int fd = 0; fd < nfds && !any; fd++)
-		any = zc__mine(fd) && ((r && FD_ISSET(fd, r)) || (w && FD_ISSET(fd, w)) || (x && FD_ISSET(fd, x)));
+	nfds_t n = 0;
+	for (int fd = 0; fd < nfds; fd++)
+		if (zc__fd_isset(fd, r) || zc__fd_isset(fd, w) || zc__fd_isset(fd, x)) {
+			n++;
+			any = any || zc__pollable(fd);
+		}
 	if (!any)
 		return 0;
 	*handled = true;
-	struct pollfd p[FD_SETSIZE];
-	nfds_t n = 0;
+	struct pollfd ps[64], *p = n <= 64 ? ps : malloc(n * sizeof(*p));
+	if (p == NULL) {
+		errno = ENOMEM;
+		return -1;
+	}
+	n = 0;
 	for (int fd = 0; fd < nfds; fd++) {
-		short ev = (short)((r && FD_ISSET(fd, r) ? POLLIN : 0) | (w && FD_ISSET(fd, w) ? POLLOUT : 0) |
-				   (x && FD_ISSET(fd, x) ? POLLPRI : 0));
+		short ev = (short)((zc__fd_isset(fd, r) ? POLLIN : 0) | (zc__fd_isset(fd, w) ? POLLOUT : 0) |
+				   (zc__fd_isset(fd, x) ? POLLPRI : 0));
 		if (ev)
 			p[n++] = (struct pollfd){ .fd = fd, .events = ev };
 	}
 	int k = ZC_CALL(zc_poll(zc__cx, p, n, ms));
-	if (k < 0)
-		return -1;
-	if (r)
-		FD_ZERO(r);
-	if (w)
-		FD_ZERO(w);
-	if (x)
-		FD_ZERO(x);
 	int cnt = 0;
-	for (nfds_t i = 0; i < n; i++) {
-		short re = p[i].revents;
-		if (r && (re & (POLLIN | POLLHUP | POLLERR)) && (p[i].events & POLLIN)) {
-			FD_SET(p[i].fd, r);
-			cnt++;
-		}
-		if (w && (re & (POLLOUT | POLLERR | POLLHUP)) && (p[i].events & POLLOUT)) {
-			FD_SET(p[i].fd, w);
-			cnt++;
-		}
-		if (x && (re & POLLPRI) && (p[i].events & POLLPRI)) {
-			FD_SET(p[i].fd, x);
-			cnt++;
-		}
-		if (re & POLLNVAL) {
+	for (nfds_t i = 0; k >= 0 && i < n; i++)
+		if (p[i].revents & POLLNVAL) {
 			errno = EBADF;
-			return -1;
+			k = -1;
+		}
+	if (k >= 0) {
+		zc__fd_zero(r, nfds);
+		zc__fd_zero(w, nfds);
+		zc__fd_zero(x, nfds);
+		for (nfds_t i = 0; i < n; i++) {
+			short re = p[i].revents;
+			if (r && (re & (POLLIN | POLLHUP | POLLERR)) && (p[i].events & POLLIN)) {
+				zc__fd_set(p[i].fd, r);
+				cnt++;
+			}
+			if (w && (re & (POLLOUT | POLLERR | POLLHUP)) && (p[i].events & POLLOUT)) {
+				zc__fd_set(p[i].fd, w);
+				cnt++;
+			}
+			if (x && (re & POLLPRI) && (p[i].events & POLLPRI)) {
+				zc__fd_set(p[i].fd, x);
+				cnt++;
+			}
 		}
 	}
-	return cnt;
+	if (p != ps) {
+		int e = errno;
+		free(p);
+		errno = e;
+	}
+	return k < 0 ? -1 : cnt;
 }
 
 EXPORT int select(int nfds, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)

@@ -99,6 +99,8 @@ struct zc__libc {
 	void *(*mremap)(void *, size_t, size_t, int, ...);
 	int (*madvise)(void *, size_t, int);
 	int (*mprotect)(void *, size_t, int);
+	int (*epoll_create)(int);
+	int (*epoll_create1)(int);
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 	int (*epoll_wait)(int, struct epoll_event *, int, int);
 	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
@@ -110,8 +112,11 @@ extern pthread_once_t zc__once;
 extern struct zc_sockctx *zc__cx;     /* the process's context, made at the first socket */
 extern _Atomic int zc__state;         /* 0 not yet, 1 on, -1 off (kernel), -2 failed */
 extern _Atomic uint8_t zc__is[ZC__MAXFD]; /* 1: the stack's descriptor */
-/* by epoll fd: holds a stack socket; how many kernel fds were added to it */
+/* by epoll fd: ZC__EP_* bits; how many kernel fds were added to it */
 extern _Atomic uint8_t zc__ep_stack[ZC__MAXFD];
+#define ZC__EP_STACK 1 /* holds stack sockets or epoll fds: waits go to the socket layer */
+#define ZC__EP_MADE 2  /* made by epoll_create here: an epoll fd */
+#define ZC__EP_KNOWN 4 /* known to the socket layer (nested in another): forgotten at close */
 extern _Atomic uint16_t zc__ep_kernel[ZC__MAXFD];
 /* what this process did not carry on the stack (bypass.h); its context
  * counts into it too, so zcstat shows the pass-bys from before it existed */

@@ -152,10 +152,14 @@ int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg);
  * EPOLLONESHOT), then the kernel fds (one look without waiting when
  * `kernel` says the epoll holds any); waits on both, as epoll_wait. A
  * socket closed while in an epoll leaves it, as on Linux.
+ * zc_epoll_nest: epoll fd `inner` was added to (MOD, DEL: in) epfd's kernel
+ * set; its stack sockets' readiness makes it readable in epfd too (and in
+ * zc_poll).
  * zc_epoll_forget: the epoll fd was closed. */
 struct epoll_event;
 int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct epoll_event *ev);
 int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int max, int timeout_ms, bool kernel);
+int zc_epoll_nest(struct zc_sockctx *cx, int epfd, int op, int inner, const struct epoll_event *ev);
 void zc_epoll_forget(struct zc_sockctx *cx, int epfd);
 
 /* --- opt-in zero-copy receive --------------------------------------------

@@ -60,6 +60,8 @@ struct zc__sock {
 	bool klisten;          /* a wildcard listener whose kernel descriptor listens too (loopback) */
 	uint64_t kaccepted;    /* connections accepted from the kernel's side */
 	uint64_t sid;          /* unique in the context: epoll tells sockets apart by it */
+	uint32_t excl_change;  /* EPOLLEXCLUSIVE: the change last told, and to which instance */
+	int excl_ep;
 	struct zc_zstats zs;
 };
 
@@ -94,10 +96,13 @@ struct zc_sockctx {
 	struct zc_bypasses bypass_own;
 };
 
-/* A stack socket in an epoll instance. */
+/* A stack socket in an epoll instance, or an epoll instance in another
+ * one (nest: fd is the inner epoll fd, sid its instance's). */
 struct zc__epi {
 	int fd;
 	uint64_t sid;             /* a number closed and reused names another socket */
+	bool nest;
+	bool told;                /* told in the wait that runs (the kernel's report of a nest is the same event) */
 	uint32_t events;          /* EPOLL* asked for */
 	epoll_data_t data;
 	uint32_t last_mask, last_change;
@@ -107,6 +112,7 @@ struct zc__epi {
 
 struct zc__ep {
 	int epfd;
+	uint64_t sid;             /* this instance, for the sets it is nested in */
 	struct zc__epi *v;
 	unsigned n, cap, rr;      /* rr: where the next scan starts, for fairness */
 	unsigned nk;              /* entries also in the kernel's epoll (klisten sockets; may be stale high) */
@@ -123,6 +129,9 @@ void zc__wait_once(void);
 void zc__notify(struct zc_sockctx *cx);
 /* Poll the stack now; what zc_stack_poll returns. */
 int zc__drive(struct zc_sockctx *cx);
+/* Drive the stack now and while its own loopback has packets in flight
+ * (a few rounds); > 0 when anything came in or went round. */
+int zc__drive_pending(struct zc_sockctx *cx);
 /*
  * Sleep once, lock dropped: until woken, a kernel fd in kfds is ready, the
  * next TCP timer, `until` (0 = none) or a slice. nic: sleep on the NIC's
@@ -138,6 +147,10 @@ int zc__block_fd(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline, i
 /* s has just become klisten: add its kernel side to the epoll sets that
  * hold it. */
 void zc__ep_kernel_add(struct zc_sockctx *cx, struct zc__sock *s);
+/* s loses descriptor fd and keeps others: its epoll entries move to one. */
+void zc__ep_refd(struct zc_sockctx *cx, struct zc__sock *s, int fd);
+/* Kernel fd fd is an epoll instance whose stack part would tell something. */
+bool zc__ep_readable(struct zc_sockctx *cx, int fd);
 
 /* --- fdtable.c ------------------------------------------------------------- */
 /* The socket itself goes (its descriptor numbers are closed by the caller). */

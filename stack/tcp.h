@@ -101,9 +101,12 @@ struct zc_tcp_sock *zc_tcp_accept(struct zc_tcp_sock *s, int *err);
 /* Starts the handshake: -EINPROGRESS; then zc_tcp_events() shows POLLOUT
  * when established or POLLERR with zc_tcp_error() set. -EISCONN, -EALREADY. */
 int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
-/* A number that changes whenever something arrives for the socket (a
- * segment, a completed connection for a listener): edge-triggered epoll. */
-uint32_t zc_tcp_change(const struct zc_tcp_sock *s);
+/* A number that changes when the socket would wake its waiters, as
+ * Linux's wake-ups that edge-triggered epoll re-reports on: `in` readers'
+ * (data or a FIN arrived, a connection completed for a listener, an
+ * error), `out` writers' (the send buffer became writable, an error), and
+ * every change of state for both. */
+uint32_t zc_tcp_change(const struct zc_tcp_sock *s, bool in, bool out);
 /* A reader is about to ask for len bytes: with autotuning, the receive
  * window grows to three times that (up to rcvbuf), and the peer hears of
  * it: one piece being read, one arriving, one more on the way, so that a

@@ -129,6 +129,7 @@ void zc__tcp_child_ready(struct zc_tcp_sock *c)
 		l->acc_head = c;
 	l->acc_tail = c;
 	l->nacc++;
+	l->wake_in++;
 }
 
 void zc__tcp_drop(struct zc_tcp_sock *s, int err)
@@ -140,6 +141,8 @@ void zc__tcp_drop(struct zc_tcp_sock *s, int err)
 		s->st->tcp->stats.attempt_fails++;
 	if (err)
 		s->error = err;
+	s->wake_in++;
+	s->wake_out++;
 	zc__tcp_closed(s);
 }
 

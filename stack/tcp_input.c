@@ -409,6 +409,7 @@ static void zc__tcp_fin_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	if (g->end - 1 != s->rcv_nxt)
 		return;
 	s->fin_rcvd = true;
+	s->wake_in++;
 	s->rcv_nxt++;
 	zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 	switch (s->state) {

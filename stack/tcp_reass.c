@@ -17,6 +17,7 @@ static void zc__tcp_rq_link(struct zc_tcp_sock *s, struct zc_mbuf *m)
 		s->rq_head = m;
 	s->rq_tail = m;
 	s->rq_len += m->pkt_len;
+	s->wake_in++;
 }
 
 /* m is the in-order data up to rcv_nxt. The urgent byte, when it is in m,

@@ -198,6 +198,11 @@ ssize_t zc_tcp_send(struct zc_tcp_sock *s, const void *buf, size_t len)
 
 void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n)
 {
+	/* writers are woken when the buffer becomes writable (POLLOUT's
+	 * rule, zc_tcp_events), as Linux's write space after SOCK_NOSPACE */
+	uint64_t lim = zc_tcp_send_limit(s);
+	if (3 * (uint64_t)s->sb_len > 2 * lim && 3 * (uint64_t)(s->sb_len - n) <= 2 * lim)
+		s->wake_out++;
 	s->sb_len -= n;
 	if (s->sb_cur && s->sb_cur_off >= n)
 		s->sb_cur_off -= n; /* untouched by the drop: still whole after it */

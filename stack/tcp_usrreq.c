@@ -175,25 +175,31 @@ unsigned zc_tcp_events(const struct zc_tcp_sock *s)
 	unsigned ev = 0;
 	if (s->state == ZC_TCP_LISTEN)
 		return s->acc_head ? POLLIN : 0;
-	if (s->rq_len || s->fin_rcvd || s->rd_shut)
+	/* as Linux's tcp_poll: a connection that ended (reset, timed out)
+	 * is shut both ways; one shut for reading (a FIN, SHUT_RD) is
+	 * readable with RDHUP; one shut for writing is writable (a write
+	 * fails at once); both: HUP */
+	bool gone = s->state == ZC_TCP_CLOSED && s->rport;
+	bool rd = s->fin_rcvd || s->rd_shut || gone, wr = s->wr_shut || gone;
+	if (s->rq_len || rd)
 		ev |= POLLIN;
+	if (rd)
+		ev |= POLLRDHUP;
 	if (s->urg_state == ZC__URG_VALID && !s->oobinline)
 		ev |= POLLPRI;
-	if (s->fin_rcvd)
-		ev |= POLLRDHUP;
 	/* writable as Linux says it (sk_stream_is_writeable): the free space
 	 * is at least half of what is queued, i.e. at most 2/3 of the buffer
 	 * is in use; so a program woken for POLLOUT finds room for a large
 	 * write, not a sliver (iperf3 -F loses data on short writes) */
 	uint64_t lim = zc_tcp_send_limit(s);
-	if ((s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT) && !s->wr_shut &&
-	    s->sb_len < lim && 3 * (uint64_t)s->sb_len <= 2 * lim)
+	if (wr && s->state != ZC_TCP_SYN_SENT && s->state != ZC_TCP_SYN_RECEIVED)
+		ev |= POLLOUT;
+	else if ((s->state == ZC_TCP_ESTABLISHED || s->state == ZC_TCP_CLOSE_WAIT) && s->sb_len < lim &&
+		 3 * (uint64_t)s->sb_len <= 2 * lim)
 		ev |= POLLOUT;
 	if (s->error)
 		ev |= POLLERR;
-	if (s->state == ZC_TCP_CLOSED && s->rport)
-		ev |= POLLHUP | POLLIN;
-	if (s->fin_rcvd && s->wr_shut)
+	if (rd && wr)
 		ev |= POLLHUP;
 	return ev;
 }
@@ -230,7 +236,7 @@ int zc_tcp_remote(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port)
 	return 0;
 }
 
-uint32_t zc_tcp_change(const struct zc_tcp_sock *s)
+uint32_t zc_tcp_change(const struct zc_tcp_sock *s, bool in, bool out)
 {
-	return s->segs_in + (s->nacc << 20) + ((uint32_t)s->state << 28);
+	return (in ? s->wake_in : 0) + (out ? s->wake_out << 16 : 0) + ((uint32_t)s->state << 28);
 }
