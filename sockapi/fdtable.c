@@ -23,6 +23,7 @@ void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s)
 	if (s->udp)
 		zc_udp_close(s->udp);
 	zc__zc_add(cx->zz, &s->zs);
+	zc__set_async(cx, s, false);
 	free(s);
 }
 

@@ -384,10 +384,10 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (zc__mine(fd) && (req == FIONBIO || req == FIONREAD || req == SIOCATMARK))
+	if (zc__mine(fd) && (req == FIONBIO || req == FIONREAD || req == SIOCATMARK || req == FIOASYNC))
 		return ZC_CALL(zc_ioctl(zc__cx, fd, req, arg));
 	if (zc__mine(fd))
-		zc_bypass(&zc__bypass, ZC_BYPASS_IOCTL, req, "ioctl(fd %d, %#lx) on a stack socket: the stack has FIONBIO, FIONREAD and SIOCATMARK only; this request goes to the kernel's placeholder socket behind the descriptor (unbound, unconnected), so its answer is not about this socket", fd, req);
+		zc_bypass(&zc__bypass, ZC_BYPASS_IOCTL, req, "ioctl(fd %d, %#lx) on a stack socket: the stack has FIONBIO, FIOASYNC, FIONREAD and SIOCATMARK only; this request goes to the kernel's placeholder socket behind the descriptor (unbound, unconnected), so its answer is not about this socket", fd, req);
 	return zc__real.ioctl(fd, req, arg);
 }
 

@@ -126,7 +126,8 @@ int zc_getsockname(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen
 int zc_getpeername(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *len);
 int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void *val, socklen_t len);
 int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val, socklen_t *len);
-/* fcntl F_GETFL / F_SETFL (O_NONBLOCK) and ioctl FIONBIO / FIONREAD */
+/* fcntl F_GETFL / F_SETFL (O_NONBLOCK, O_ASYNC) and ioctl FIONBIO / FIOASYNC / FIONREAD
+ * (O_ASYNC: the owner set with F_SETOWN gets SIGIO or F_SETSIG's signal) */
 int zc_fcntl(struct zc_sockctx *cx, int fd, int cmd, long arg);
 int zc_ioctl(struct zc_sockctx *cx, int fd, unsigned long req, int *arg);
 /* poll(2) over any mix of this context's sockets and kernel fds. No

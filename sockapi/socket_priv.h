@@ -62,6 +62,8 @@ struct zc__sock {
 	uint64_t sid;          /* unique in the context: epoll tells sockets apart by it */
 	uint32_t excl_change;  /* EPOLLEXCLUSIVE: the change last told, and to which instance */
 	int excl_ep;
+	bool async;            /* O_ASYNC: the owner gets SIGIO (or F_SETSIG's) on each wake-up */
+	uint32_t sig_change, sig_urg; /* the wake-ups and urgent pointers signalled so far (sigio.c) */
 	struct zc_zstats zs;
 };
 
@@ -82,6 +84,8 @@ struct zc_sockctx {
 	unsigned inside;          /* application threads inside a call */
 	uint64_t last_app;        /* when the last one left */
 	uint64_t last_now;        /* the clock of the last poll of the stack */
+	unsigned nasync;          /* sockets with O_ASYNC */
+	uint64_t urg_in;          /* the stack's urgent pointers signalled so far */
 	int sleepers[ZC__MAX_SLEEPERS]; /* eventfds of sleeping threads */
 	unsigned nsleepers;
 	unsigned nic_sleepers;
@@ -132,6 +136,10 @@ int zc__drive(struct zc_sockctx *cx);
 /* Drive the stack now and while its own loopback has packets in flight
  * (a few rounds); > 0 when anything came in or went round. */
 int zc__drive_pending(struct zc_sockctx *cx);
+/* sigio.c: after a poll of the stack, signal the owners of sockets that
+ * had a wake-up (O_ASYNC) or new urgent data; O_ASYNC on or off. */
+void zc__signals(struct zc_sockctx *cx);
+void zc__set_async(struct zc_sockctx *cx, struct zc__sock *s, bool on);
 /*
  * Sleep once, lock dropped: until woken, a kernel fd in kfds is ready, the
  * next TCP timer, `until` (0 = none) or a slice. nic: sleep on the NIC's

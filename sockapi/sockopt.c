@@ -229,8 +229,12 @@ int zc_fcntl(struct zc_sockctx *cx, int fd, int cmd, long arg)
 		return -1;
 	int r;
 	switch (cmd) {
-	case F_GETFL: r = O_RDWR | (s->nonblock ? O_NONBLOCK : 0); break;
-	case F_SETFL: s->nonblock = (arg & O_NONBLOCK) != 0; r = 0; break;
+	case F_GETFL: r = O_RDWR | (s->nonblock ? O_NONBLOCK : 0) | (s->async ? O_ASYNC : 0); break;
+	case F_SETFL:
+		s->nonblock = (arg & O_NONBLOCK) != 0;
+		zc__set_async(cx, s, (arg & O_ASYNC) != 0); /* signal-driven I/O: sigio.c */
+		r = 0;
+		break;
 	case F_GETFD: r = fcntl(fd, F_GETFD); break;
 	case F_SETFD: r = fcntl(fd, F_SETFD, arg); break;
 	default: r = -EINVAL;
@@ -250,6 +254,8 @@ int zc_ioctl(struct zc_sockctx *cx, int fd, unsigned long req, int *arg)
 		r = -EFAULT;
 	else if (req == FIONBIO)
 		s->nonblock = *arg != 0;
+	else if (req == FIOASYNC)
+		zc__set_async(cx, s, *arg != 0);
 	else if (req == SIOCATMARK) /* UDP: never (Linux gives 0 too) */
 		*arg = s->tcp ? zc_tcp_at_mark(s->tcp) : 0;
 	else if (req == FIONREAD) {

@@ -71,6 +71,8 @@ static int zc__drive_at(struct zc_sockctx *cx, uint64_t now)
 		now = cx->last_now;
 	cx->last_now = now;
 	int n = zc_stack_poll(cx->st, now);
+	if (cx->nasync || zc_tcp_urg_in(cx->st) != cx->urg_in)
+		zc__signals(cx);
 	if (n > 0) {
 		if (cx->nsleepers)
 			zc__notify(cx);

@@ -107,6 +107,8 @@ int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port);
  * error), `out` writers' (the send buffer became writable, an error), and
  * every change of state for both. */
 uint32_t zc_tcp_change(const struct zc_tcp_sock *s, bool in, bool out);
+/* New urgent pointers seen so far (each one is SIGURG for the owner). */
+uint32_t zc_tcp_urg_count(const struct zc_tcp_sock *s);
 /* A reader is about to ask for len bytes: with autotuning, the receive
  * window grows to three times that (up to rcvbuf), and the peer hears of
  * it: one piece being read, one arriving, one more on the way, so that a
@@ -224,8 +226,10 @@ struct zc_tcp_stats {
 	uint64_t delayed_acks, zero_window_probes, keepalive_probes, paws_drops;
 	uint64_t bytes_sent, bytes_received;
 	uint64_t aborts_on_data; /* data after the application closed: reset */
+	uint64_t urg_in;         /* new urgent pointers (SIGURG's occasions) */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
+uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */
 
 /* Why TCP's output sent a segment, or why it sent nothing (tcp_output.c:
  * every decision counts one). Sends first, then the holds. */

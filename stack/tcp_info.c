@@ -65,6 +65,7 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 }
 
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out) { *out = st->tcp->stats; }
+uint64_t zc_tcp_urg_in(const struct zc_stack *st) { return st->tcp->stats.urg_in; }
 const char *zc_tcp_tx_reason_name(enum zc_tcp_tx_reason r)
 {
 	static const char *const n[] = {

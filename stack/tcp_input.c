@@ -331,6 +331,8 @@ void zc__tcp_urg_input(struct zc_tcp_sock *s, tcp_seq seq, uint16_t up)
 	s->urg_state = ZC__URG_NOTYET;
 	s->urg_seq = ptr;
 	s->urg_marked = false;
+	s->urg_count++; /* the owner is sent SIGURG, as Linux's tcp_check_urg */
+	s->st->tcp->stats.urg_in++;
 }
 
 /* Step 7: segment text. Takes g->m. */

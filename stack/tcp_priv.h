@@ -85,7 +85,8 @@ struct zc_tcp_sock {
 	struct zc_tcp_sock *qnext;   /* child queue link */
 	struct zc_tcp_sock *acc_head, *acc_tail;
 	uint32_t backlog, nsyn, nacc;
-	uint32_t wake_in, wake_out;  /* readers' and writers' wake-ups (zc_tcp_change: epoll's edges) */
+	uint32_t wake_in, wake_out;
+	uint32_t urg_count;          /* new urgent pointers seen */  /* readers' and writers' wake-ups (zc_tcp_change: epoll's edges) */
 	bool accepted_ready;         /* child: in the accept queue */
 
 	/* send side */

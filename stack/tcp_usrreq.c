@@ -236,6 +236,8 @@ int zc_tcp_remote(const struct zc_tcp_sock *s, uint32_t *ip, uint16_t *port)
 	return 0;
 }
 
+uint32_t zc_tcp_urg_count(const struct zc_tcp_sock *s) { return s->urg_count; }
+
 uint32_t zc_tcp_change(const struct zc_tcp_sock *s, bool in, bool out)
 {
 	return (in ? s->wake_in : 0) + (out ? s->wake_out << 16 : 0) + ((uint32_t)s->state << 28);

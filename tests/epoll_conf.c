@@ -21,6 +21,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -30,6 +31,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <sys/ioctl.h>
 #include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -650,6 +652,63 @@ static void sc_select_big(void)
 	free(w);
 }
 
+/* Signal-driven I/O: O_ASYNC with F_SETOWN gives SIGIO on arrivals,
+ * urgent data SIGURG; none once O_ASYNC is off. */
+static volatile sig_atomic_t g_sigio, g_sigurg;
+static void on_sig(int sig)
+{
+	if (sig == SIGIO)
+		g_sigio++;
+	else
+		g_sigurg++;
+}
+
+static const char *sig_wait(volatile sig_atomic_t *n, int ms)
+{
+	for (int i = 0; i < ms / 10 && *n == 0; i++)
+		usleep(10000);
+	return *n ? "yes" : "no";
+}
+
+static void sc_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_sig };
+	sigaction(SIGIO, &sa, NULL);
+	sigaction(SIGURG, &sa, NULL);
+	int c, a;
+	pair(&c, &a);
+	res("sig F_SETOWN", fcntl(a, F_SETOWN, getpid()));
+	printf("sig F_GETOWN is us: %s\n", fcntl(a, F_GETOWN) == getpid() ? "yes" : "no");
+	int fl = fcntl(a, F_GETFL);
+	res("sig F_SETFL O_ASYNC", fcntl(a, F_SETFL, fl | O_ASYNC));
+	printf("sig F_GETFL O_ASYNC: %s\n", (fcntl(a, F_GETFL) & O_ASYNC) ? "yes" : "no");
+	usleep(50000);
+	g_sigio = 0;
+	put(c, 5);
+	printf("sig SIGIO on data: %s\n", sig_wait(&g_sigio, 2000));
+	printf("sig read: %ld\n", take(a, 5));
+	CHECK(send(c, "u", 1, MSG_OOB) == 1);
+	printf("sig SIGURG on urgent data: %s\n", sig_wait(&g_sigurg, 2000));
+	char u;
+	printf("sig oob read: %zd\n", recv(a, &u, 1, MSG_OOB));
+	res("sig F_SETFL without O_ASYNC", fcntl(a, F_SETFL, fl));
+	printf("sig F_GETFL O_ASYNC after: %s\n", (fcntl(a, F_GETFL) & O_ASYNC) ? "yes" : "no");
+	usleep(100000);
+	g_sigio = 0;
+	put(c, 5);
+	printf("sig read 2: %ld\n", take(a, 5));
+	printf("sig SIGIO with O_ASYNC off: %s\n", sig_wait(&g_sigio, 200));
+	int on = 1;
+	res("sig FIOASYNC", ioctl(a, FIOASYNC, &on));
+	g_sigio = 0;
+	put(c, 5);
+	printf("sig SIGIO after FIOASYNC: %s\n", sig_wait(&g_sigio, 2000));
+	close(c);
+	close(a);
+	signal(SIGIO, SIG_IGN);
+	signal(SIGURG, SIG_DFL);
+}
+
 static const struct {
 	const char *name;
 	void (*fn)(void);
@@ -657,7 +716,7 @@ static const struct {
 	{ "level", sc_level }, { "edge", sc_edge }, { "oneshot", sc_oneshot }, { "hup", sc_hup },
 	{ "listen", sc_listen }, { "ctl-errors", sc_ctl_errors }, { "mixed", sc_mixed },
 	{ "nested", sc_nested }, { "exclusive", sc_exclusive }, { "pwait2", sc_pwait2 },
-	{ "dup-close", sc_dup_close }, { "select-big", sc_select_big },
+	{ "dup-close", sc_dup_close }, { "select-big", sc_select_big }, { "signals", sc_signals },
 };
 
 /* With --hold DIR: at the end a connection stays open, DIR/hold says so,

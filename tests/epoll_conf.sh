@@ -5,7 +5,8 @@
 # stack sockets with pipes, unix sockets, eventfds and timerfds in one set,
 # an epoll fd inside another and inside poll and select, EPOLLEXCLUSIVE
 # with several waiting threads, epoll_pwait2, a dup keeping a socket in a
-# set, select above FD_SETSIZE) run on the kernel over 127.0.0.1 and under
+# set, select above FD_SETSIZE, SIGIO with O_ASYNC and SIGURG for urgent
+# data) run on the kernel over 127.0.0.1 and under
 # zcrun over its own stack address; the two must print the same lines, and
 # zcstat must show the connections on the stack.
 set -eu
