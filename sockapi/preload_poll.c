@@ -86,22 +86,24 @@ EXPORT int __ppoll_chk(struct pollfd *p, nfds_t n, const struct timespec *ts, co
 /* --- epoll: the stack's sockets are kept by the socket layer, kernel fds
  * by the kernel's epoll; a wait looks at both --------------------------------- */
 
-EXPORT int epoll_create(int size)
+/* A new epoll fd is known as one (epoll_ctl nests it, zc__epoll_fd). */
+static int zc__ep_made(int fd)
 {
-	zc__load();
-	int fd = zc__real.epoll_create(size);
 	if (fd >= 0 && fd < ZC__MAXFD)
 		atomic_store(&zc__ep_stack[fd], ZC__EP_MADE);
 	return fd;
 }
 
+EXPORT int epoll_create(int size)
+{
+	zc__load();
+	return zc__ep_made(zc__real.epoll_create(size));
+}
+
 EXPORT int epoll_create1(int flags)
 {
 	zc__load();
-	int fd = zc__real.epoll_create1(flags);
-	if (fd >= 0 && fd < ZC__MAXFD)
-		atomic_store(&zc__ep_stack[fd], ZC__EP_MADE);
-	return fd;
+	return zc__ep_made(zc__real.epoll_create1(flags));
 }
 
 /* Whether epfd is an epoll instance (0), else the kernel's errno for
