@@ -3,7 +3,8 @@
  * getsockopt (SOL_SOCKET and IPPROTO_TCP, with Linux's values: SO_SNDBUF
  * doubled as Linux reports it, TCP_INFO in Linux's layout, "reno" as the
  * only congestion control), fcntl (O_NONBLOCK, FD_CLOEXEC) and ioctl
- * (FIONBIO, FIONREAD). TCP options go to the stack (zc_tcp_setopt).
+ * (FIONBIO, FIONREAD). TCP options go to the stack (zc_tcp_setopt), and
+ * SO_REUSEADDR/SO_REUSEPORT to UDP's too (zc_udp_setopt).
  * An option the stack does not have fails with ENOPROTOOPT, counted and
  * told once per option (bypass.h), as programs often ignore the error.
  */
@@ -69,11 +70,13 @@ int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void
 		switch (name) {
 		case SO_REUSEADDR:
 			s->reuseaddr = v != 0;
-			r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_REUSEADDR, v) : 0;
+			r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_REUSEADDR, v)
+				   : zc_udp_setopt(s->udp, ZC_UDP_OPT_REUSEADDR, v);
 			break;
 		case SO_REUSEPORT:
 			s->reuseport = v != 0;
-			r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_REUSEPORT, v) : 0;
+			r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_REUSEPORT, v)
+				   : zc_udp_setopt(s->udp, ZC_UDP_OPT_REUSEPORT, v);
 			break;
 		case SO_KEEPALIVE: r = s->tcp ? zc_tcp_setopt(s->tcp, ZC_TCP_OPT_KEEPALIVE, v) : 0; break;
 		case SO_OOBINLINE:
@@ -167,8 +170,16 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 		case SO_DOMAIN: v = s->family; break;
 		case SO_PROTOCOL: v = s->tcp ? IPPROTO_TCP : IPPROTO_UDP; break;
 		case SO_ACCEPTCONN: v = s->tcp && zc_tcp_get_state(s->tcp) == ZC_TCP_LISTEN; break;
-		case SO_REUSEADDR: v = s->reuseaddr; break;
-		case SO_REUSEPORT: v = s->reuseport; break;
+		case SO_REUSEADDR:
+			v = s->reuseaddr;
+			if (s->udp)
+				zc_udp_getopt(s->udp, ZC_UDP_OPT_REUSEADDR, &v);
+			break;
+		case SO_REUSEPORT:
+			v = s->reuseport;
+			if (s->udp)
+				zc_udp_getopt(s->udp, ZC_UDP_OPT_REUSEPORT, &v);
+			break;
 		case SO_KEEPALIVE: if (s->tcp) zc_tcp_getopt(s->tcp, ZC_TCP_OPT_KEEPALIVE, &v); break;
 		case SO_OOBINLINE:
 			v = s->oobinline;

@@ -142,6 +142,16 @@ uint32_t zc_udp_change(const struct zc_udp_sock *s);
 /* Receive buffer limit in bytes (payload); default 256 KiB. */
 void zc_udp_set_rcvbuf(struct zc_udp_sock *s, uint32_t bytes);
 uint16_t zc_udp_local_port(const struct zc_udp_sock *s);
+/* Options, 0/1, as Linux's for UDP: set before bind to share a port. Two
+ * sockets may bind one port if both have SO_REUSEADDR (datagrams go to the
+ * last bound) or both SO_REUSEPORT (each source ip:port to one of them, by
+ * a hash). 0 or -ENOPROTOOPT. */
+enum zc_udp_opt {
+	ZC_UDP_OPT_REUSEADDR,
+	ZC_UDP_OPT_REUSEPORT,
+};
+int zc_udp_setopt(struct zc_udp_sock *s, enum zc_udp_opt opt, int val);
+int zc_udp_getopt(const struct zc_udp_sock *s, enum zc_udp_opt opt, int *val);
 void zc_udp_close(struct zc_udp_sock *s);
 
 /* --- echo (ping) from the stack: one id per stack ---------------------

@@ -52,6 +52,8 @@ struct zc_udp_sock {
 	uint16_t lport;
 	uint32_t rip;            /* connected: only datagrams from rip:rport (0 = any) */
 	uint16_t rport;
+	bool reuseaddr, reuseport; /* SO_REUSEADDR, SO_REUSEPORT (udp.c: bind conflicts, delivery) */
+	uint32_t bind_seq;       /* order of binds: SO_REUSEADDR delivers to the latest */
 	int error;               /* pending SO_ERROR from an ICMP error (positive errno) */
 	uint32_t rcvbuf, queued_bytes;
 	struct zc__dgram q[ZC__UDP_QLEN];
@@ -98,6 +100,7 @@ struct zc_stack {
 	uint64_t icmp_last;
 
 	struct zc_udp_sock *udp[ZC__UDP_SOCKS];
+	uint32_t udp_binds;      /* binds so far: the next zc_udp_sock.bind_seq */
 	struct zc_ping ping;
 	struct zc__tcp *tcp;     /* tcp_priv.h */
 

@@ -2,10 +2,11 @@
  * udp.c - UDP (RFC 768) and the stack's own datagram sockets.
  *
  * Receive: header and checksum checks (a zero checksum means none; the
- * NIC's verified flag is honoured), then the socket bound to the
- * destination port; the datagram is queued, payload only, with its source,
- * within the socket's byte limit and ZC__UDP_QLEN datagrams
- * (udp_rcvbuf_full otherwise). A datagram for a port nobody bound gets an
+ * NIC's verified flag is honoured), then the socket for the destination
+ * port as Linux picks it (zc__udp_lookup: SO_REUSEADDR, SO_REUSEPORT; a
+ * broadcast goes to that one socket too, not to every match); the
+ * datagram is queued, payload only, with its source, within the socket's
+ * byte limit and ZC__UDP_QLEN datagrams (udp_rcvbuf_full otherwise). A datagram for a port nobody bound gets an
  * ICMP port unreachable (rate-limited, never for broadcasts) and counts as
  * udp_no_port. A connected socket takes datagrams from its peer only; one
  * from elsewhere is treated as Linux treats it (no socket matches: a port
@@ -50,14 +51,52 @@ struct zc_mbuf *zc__udp_build_payload(struct zc_stack *st, const void *data, siz
 	return h;
 }
 
-static struct zc_udp_sock *zc__udp_lookup(struct zc_stack *st, uint32_t dst, uint16_t port)
+/*
+ * The socket for a datagram from src:sport to dst:dport, scored as Linux's
+ * udp4_lib_lookup2 scores them: one connected to the sender above one
+ * bound to dst, above one on the wildcard. Among equals the last bound
+ * (Linux puts a new IPv4 socket at the head of its chain, so of servers
+ * sharing a port by SO_REUSEADDR the newest gets everything); when that
+ * one has SO_REUSEPORT, one of its group (the same address, unconnected,
+ * the option set) by a hash of the source, so each source ip:port stays
+ * with one socket. *stranger: a socket on the port is connected to
+ * another peer (udp_not_from_peer when no other takes the datagram).
+ */
+static struct zc_udp_sock *zc__udp_lookup(struct zc_stack *st, uint32_t src, uint16_t sport, uint32_t dst,
+					  uint16_t dport, bool *stranger)
 {
+	struct zc_udp_sock *best = NULL;
+	int best_score = -1;
 	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++) {
 		struct zc_udp_sock *s = st->udp[i];
-		if (s && s->bound && s->lport == port && (s->lip == 0 || s->lip == dst))
+		if (!s || !s->bound || s->lport != dport || (s->lip != 0 && s->lip != dst))
+			continue;
+		if (s->rip && (s->rip != src || s->rport != sport)) {
+			*stranger = true;
+			continue;
+		}
+		int score = (s->rip ? 8 : 0) + (s->lip ? 4 : 0);
+		if (score > best_score || (score == best_score && (int32_t)(s->bind_seq - best->bind_seq) > 0)) {
+			best = s;
+			best_score = score;
+		}
+	}
+	if (best == NULL || !best->reuseport || best->rip)
+		return best;
+	unsigned n = 0;
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++) {
+		const struct zc_udp_sock *s = st->udp[i];
+		n += s && s->bound && s->lport == dport && s->lip == best->lip && !s->rip && s->reuseport;
+	}
+	uint32_t h = (src ^ ((uint32_t)sport << 16 | sport)) * 2654435761u;
+	unsigned pick = (h >> 16) % n;
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++) {
+		struct zc_udp_sock *s = st->udp[i];
+		if (s && s->bound && s->lport == dport && s->lip == best->lip && !s->rip && s->reuseport &&
+		    pick-- == 0)
 			return s;
 	}
-	return NULL;
+	return best;
 }
 
 void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip)
@@ -78,9 +117,10 @@ void zc__udp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 
 		}
 	}
 	st->stats.udp_in++;
-	struct zc_udp_sock *s = zc__udp_lookup(st, ip->dst, u.dport);
-	if (s == NULL || (s->rip && (s->rip != ip->src || s->rport != u.sport))) {
-		zc_drop(&st->drops, s ? ZC_DROP_UDP_NOT_PEER : ZC_DROP_UDP_NO_PORT);
+	bool stranger = false;
+	struct zc_udp_sock *s = zc__udp_lookup(st, ip->src, u.sport, ip->dst, u.dport, &stranger);
+	if (s == NULL) {
+		zc_drop(&st->drops, stranger ? ZC_DROP_UDP_NOT_PEER : ZC_DROP_UDP_NO_PORT);
 		zc__icmp_error(st, m, ip, ZC_ICMP_UNREACH, ZC_ICMP_UNREACH_PORT);
 		goto drop;
 	}
@@ -120,11 +160,27 @@ struct zc_udp_sock *zc_udp_open(struct zc_stack *st)
 	return NULL;
 }
 
-static bool zc__udp_port_used(struct zc_stack *st, uint16_t port)
+/*
+ * Is port taken for a bind of me to ip? Linux's udp_lib_lport_inuse: a
+ * socket on the port whose address overlaps (the same, or either the
+ * wildcard) takes it unless both have SO_REUSEADDR or both SO_REUSEPORT.
+ * me NULL: an ephemeral port, which any socket on it takes (Linux may hand
+ * a sharer a port already shared; a fresh one is what a caller of port 0
+ * expects).
+ */
+static bool zc__udp_port_used(struct zc_stack *st, const struct zc_udp_sock *me, uint32_t ip, uint16_t port)
 {
-	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++)
-		if (st->udp[i] && st->udp[i]->bound && st->udp[i]->lport == port)
+	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++) {
+		const struct zc_udp_sock *s = st->udp[i];
+		if (!s || s == me || !s->bound || s->lport != port)
+			continue;
+		if (me == NULL)
 			return true;
+		if (s->lip != 0 && ip != 0 && s->lip != ip)
+			continue;
+		if (!(me->reuseaddr && s->reuseaddr) && !(me->reuseport && s->reuseport))
+			return true;
+	}
 	return false;
 }
 
@@ -140,17 +196,18 @@ int zc_udp_bind(struct zc_udp_sock *s, uint32_t ip, uint16_t port)
 		uint32_t start = (uint32_t)zc_rng_below(&st->rng, span);
 		for (uint32_t i = 0; i < span && port == 0; i++) {
 			uint16_t p = (uint16_t)(ZC__EPHEMERAL_LO + (start + i) % span);
-			if (!zc__udp_port_used(st, p))
+			if (!zc__udp_port_used(st, NULL, ip, p))
 				port = p;
 		}
 		if (port == 0)
 			return -EADDRINUSE;
-	} else if (zc__udp_port_used(st, port)) {
+	} else if (zc__udp_port_used(st, s, ip, port)) {
 		return -EADDRINUSE;
 	}
 	s->lip = ip;
 	s->lport = port;
 	s->bound = true;
+	s->bind_seq = ++st->udp_binds;
 	return 0;
 }
 
@@ -224,9 +281,11 @@ bool zc_udp_has_error(const struct zc_udp_sock *s) { return s->error != 0; }
 
 bool zc__udp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint16_t rport, int err, bool hard)
 {
-	struct zc_udp_sock *s = zc__udp_lookup(st, st->ip, lport);
+	/* the socket that would take the peer's answer: the one connected to it */
+	bool stranger = false;
+	struct zc_udp_sock *s = zc__udp_lookup(st, rip, rport, st->ip, lport, &stranger);
 	if (s == NULL)
-		return false;
+		return stranger;
 	/* Linux: an unconnected socket, or a soft error, is not told without
 	 * IP_RECVERR; the error is still about a datagram of ours */
 	if (hard && s->rip == rip && s->rport == rport)
@@ -259,6 +318,24 @@ uint32_t zc_udp_change(const struct zc_udp_sock *s) { return s->qh + s->qn; }
 uint32_t zc_udp_next_len(const struct zc_udp_sock *s) { return s->qn ? s->q[s->qh].m->pkt_len : 0; }
 void zc_udp_set_rcvbuf(struct zc_udp_sock *s, uint32_t bytes) { s->rcvbuf = bytes; }
 uint16_t zc_udp_local_port(const struct zc_udp_sock *s) { return s->lport; }
+
+int zc_udp_setopt(struct zc_udp_sock *s, enum zc_udp_opt opt, int val)
+{
+	switch (opt) {
+	case ZC_UDP_OPT_REUSEADDR: s->reuseaddr = val != 0; return 0;
+	case ZC_UDP_OPT_REUSEPORT: s->reuseport = val != 0; return 0;
+	default: return -ENOPROTOOPT;
+	}
+}
+
+int zc_udp_getopt(const struct zc_udp_sock *s, enum zc_udp_opt opt, int *val)
+{
+	switch (opt) {
+	case ZC_UDP_OPT_REUSEADDR: *val = s->reuseaddr; return 0;
+	case ZC_UDP_OPT_REUSEPORT: *val = s->reuseport; return 0;
+	default: return -ENOPROTOOPT;
+	}
+}
 
 void zc_udp_close(struct zc_udp_sock *s)
 {
