@@ -250,6 +250,13 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 {
 	if (cx == NULL)
 		return;
+	if (cx->pid != zc__pid) {
+		/* a forked child's copy: the stack, its connections and its NIC
+		 * are the parent's, which goes on with them; the child's copy of
+		 * the memory goes with the child */
+		ZC_INFO("sockets: process %d leaves the stack of process %d to it", (int)zc__pid, (int)cx->pid);
+		return;
+	}
 	zc__ext_unregister(cx);
 	pthread_mutex_lock(&zc__reg_lk);
 	for (struct zc_sockctx **p = &zc__reg; *p; p = &(*p)->next)

@@ -133,6 +133,14 @@ int zc_close(struct zc_sockctx *cx, int fd)
 		pthread_mutex_unlock(&cx->lk);
 		return zc__fail(EBADF);
 	}
+	if (cx->pid != zc__pid) {
+		/* a forked child's copy of the table: the socket is its parent's,
+		 * so the child lets go of its fd and the connection is untouched */
+		cx->tab[fd] = NULL;
+		close(fd);
+		pthread_mutex_unlock(&cx->lk);
+		return 0;
+	}
 	zc__linger(cx, s);
 	if (cx->tab[fd] != s) { /* another thread closed it meanwhile (s may be gone) */
 		pthread_mutex_unlock(&cx->lk);

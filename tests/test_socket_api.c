@@ -1131,6 +1131,21 @@ static void ur_close(const struct be *b, int side, int *fd, int n)
 		b_close(b, side, fd[i]);
 }
 
+/* n sockets on side 0, each with option opt set (and read back), bound to
+ * the one port: the last to the wildcard, the others to the side's address */
+static uint16_t ur_group(const struct be *b, int *fd, int n, int opt)
+{
+	uint16_t p = 0;
+	for (int i = 0; i < n; i++) {
+		fd[i] = b_socket(b, 0, SOCK_DGRAM);
+		assert_int_equal(b_setint(b, 0, fd[i], SOL_SOCKET, opt, 1), 0);
+		assert_int_equal(b_getint(b, 0, fd[i], SOL_SOCKET, opt), 1);
+		assert_int_equal(b_bind(b, 0, fd[i], i == n - 1 ? 0 : b->ip[0], p), 0);
+		assert_int_equal(b_getname(b, 0, fd[i], false, &p), 0);
+	}
+	return p;
+}
+
 static void sc_udp_reuse(const struct be *b)
 {
 	int s[4], cli[UR_CLI], at[UR_CLI];
@@ -1154,14 +1169,7 @@ static void sc_udp_reuse(const struct be *b)
 	 * without it. Which of the two on the address gets the datagrams is
 	 * the last bound on zcstack (as Linux's chain order gives it, but not
 	 * asserted of the kernel); never the wildcard one */
-	p = 0;
-	for (int i = 0; i < 3; i++) {
-		s[i] = b_socket(b, 0, SOCK_DGRAM);
-		assert_int_equal(b_setint(b, 0, s[i], SOL_SOCKET, SO_REUSEADDR, 1), 0);
-		assert_int_equal(b_getint(b, 0, s[i], SOL_SOCKET, SO_REUSEADDR), 1);
-		assert_int_equal(b_bind(b, 0, s[i], i == 2 ? 0 : b->ip[0], p), 0);
-		assert_int_equal(b_getname(b, 0, s[i], false, &p), 0);
-	}
+	p = ur_group(b, s, 3, SO_REUSEADDR);
 	s[3] = b_socket(b, 0, SOCK_DGRAM);
 	assert_errno(b_bind(b, 0, s[3], b->ip[0], p), EADDRINUSE);
 	b_close(b, 0, s[3]);
@@ -1177,14 +1185,7 @@ static void sc_udp_reuse(const struct be *b)
 
 	/* SO_REUSEPORT on both: shared, not with one without it or with
 	 * SO_REUSEADDR only; a wildcard member of its own never gets any */
-	p = 0;
-	for (int i = 0; i < 3; i++) {
-		s[i] = b_socket(b, 0, SOCK_DGRAM);
-		assert_int_equal(b_setint(b, 0, s[i], SOL_SOCKET, SO_REUSEPORT, 1), 0);
-		assert_int_equal(b_getint(b, 0, s[i], SOL_SOCKET, SO_REUSEPORT), 1);
-		assert_int_equal(b_bind(b, 0, s[i], i == 2 ? 0 : b->ip[0], p), 0);
-		assert_int_equal(b_getname(b, 0, s[i], false, &p), 0);
-	}
+	p = ur_group(b, s, 3, SO_REUSEPORT);
 	s[3] = b_socket(b, 0, SOCK_DGRAM);
 	assert_errno(b_bind(b, 0, s[3], b->ip[0], p), EADDRINUSE);
 	assert_int_equal(b_setint(b, 0, s[3], SOL_SOCKET, SO_REUSEADDR, 1), 0);
