@@ -82,9 +82,10 @@ struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
 		errno = EINVAL;
 		return NULL;
 	}
-	struct zc_stack *st = calloc(1, sizeof(*st));
+	struct zc_stack *st = zc__st_zalloc(c->arena, sizeof(*st));
 	if (st == NULL)
 		return NULL;
+	st->arena = c->arena;
 	st->nif = c->nif;
 	st->pool = c->nif->pool;
 	memcpy(st->mac, c->nif->mac, 6);
@@ -104,7 +105,7 @@ struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
 	zc_rng_seed(&st->rng, c->seed);
 	st->ip_id = (uint16_t)zc_rng_next(&st->rng);
 	if (zc__tcp_init(st) != 0) {
-		free(st);
+		zc__st_free(st->arena, st);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -126,7 +127,7 @@ void zc_stack_destroy(struct zc_stack *st)
 		st->txh = (st->txh + 1) % ZC__TXQ;
 		st->txn--;
 	}
-	free(st);
+	zc__st_free(st->arena, st);
 }
 
 int zc_stack_poll(struct zc_stack *st, uint64_t now)

@@ -39,6 +39,8 @@ struct zc_stack;
 #define ZC_ARP_QUEUE_PER_ENTRY 128u
 #define ZC_ARP_QUEUE_TOTAL 256u
 
+struct zc_arena;
+
 struct zc_stack_config {
 	struct zc_netif *nif;      /* not owned: the caller closes it after the stack */
 	uint32_t ip;               /* host order */
@@ -53,6 +55,9 @@ struct zc_stack_config {
 	uint32_t icmp_burst;       /* 0 = 50 */
 	bool no_gratuitous_arp;    /* do not announce the address at start */
 	uint64_t now;              /* the caller's clock at creation (timers start from it) */
+	struct zc_arena *arena;    /* not owned: where the stack's state lives, shared by every
+	                            * process that maps it (stack/arena.h); NULL: this
+	                            * process's heap */
 };
 
 /* Counters of work done (drops are in zc_stack_drops()). */

@@ -11,10 +11,13 @@
 #ifndef ZC_STACK_PRIV_H
 #define ZC_STACK_PRIV_H
 
+#include "stack/arena.h"
 #include "stack/pool.h"
 #include "stack/rng.h"
 #include "stack/stack.h"
 #include "stack/wire.h"
+
+#include <stdlib.h>
 
 #define ZC__ARP_ENTRIES 64u
 #define ZC__TXQ 256u                 /* packets waiting for a busy NIC */
@@ -78,6 +81,7 @@ struct zc__tcp;
 struct zc_stack {
 	struct zc_netif *nif;
 	struct zc_pool *pool;
+	struct zc_arena *arena;  /* where this struct and the stack's state live; NULL: the heap */
 	uint32_t ip, mask, gw;
 	uint8_t mac[6];
 	uint8_t ttl;
@@ -193,5 +197,24 @@ bool zc__udp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint1
  * page-aligned in pool frames (whole frames but the last), so a
  * header-split NIC can hand the frames over. NULL when the pool is dry. */
 struct zc_mbuf *zc__udp_build_payload(struct zc_stack *st, const void *data, size_t len, uint32_t hdr);
+
+/* The stack's own memory: from its arena when it has one (so that every
+ * process of the stack reaches it at the same address), else the heap.
+ * Zeroed; NULL with errno ENOMEM. */
+static inline void *zc__st_zalloc(struct zc_arena *a, size_t n)
+{
+	return a ? zc_arena_zalloc(a, n) : calloc(1, n);
+}
+static inline void *zc__st_realloc(struct zc_arena *a, void *p, size_t n)
+{
+	return a ? zc_arena_realloc(a, p, n) : realloc(p, n);
+}
+static inline void zc__st_free(struct zc_arena *a, void *p)
+{
+	if (a)
+		zc_arena_free(a, p);
+	else
+		free(p);
+}
 
 #endif

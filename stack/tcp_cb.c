@@ -38,7 +38,7 @@ void zc__tcp_free(struct zc_tcp_sock *s)
 	else
 		t->all = s->anext;
 	t->count--;
-	free(s);
+	zc__st_free(s->st->arena, s);
 }
 
 struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
@@ -48,7 +48,7 @@ struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
 		errno = ENOBUFS;
 		return NULL;
 	}
-	struct zc_tcp_sock *s = calloc(1, sizeof(*s));
+	struct zc_tcp_sock *s = zc__st_zalloc(st->arena, sizeof(*s));
 	if (s == NULL)
 		return NULL;
 	s->st = st;

@@ -24,7 +24,7 @@ static const struct zc_tcp_config zc__tcp_defaults = {
 
 int zc__tcp_init(struct zc_stack *st)
 {
-	struct zc__tcp *t = calloc(1, sizeof(*t));
+	struct zc__tcp *t = zc__st_zalloc(st->arena, sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;
 	t->cfg = zc__tcp_defaults;
@@ -57,8 +57,8 @@ void zc__tcp_fini(struct zc_stack *st)
 		return;
 	while (t->all)
 		zc__tcp_free(t->all);
-	free(t->heap);
-	free(t);
+	zc__st_free(st->arena, t->heap);
+	zc__st_free(st->arena, t);
 	st->tcp = NULL;
 }
 

@@ -71,7 +71,7 @@ static void zc__timer_update(struct zc_tcp_sock *s)
 	if (s->heap_idx < 0) {
 		if (t->nheap == t->heapcap) {
 			uint32_t nc = t->heapcap ? 2 * t->heapcap : 256;
-			struct zc_tcp_sock **nh = realloc(t->heap, nc * sizeof(*nh));
+			struct zc_tcp_sock **nh = zc__st_realloc(s->st->arena, t->heap, nc * sizeof(*nh));
 			if (nh == NULL)
 				abort(); /* a few bytes per connection: out of memory is fatal */
 			t->heap = nh;

@@ -148,7 +148,7 @@ struct zc_udp_sock *zc_udp_open(struct zc_stack *st)
 	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++) {
 		if (st->udp[i])
 			continue;
-		struct zc_udp_sock *s = calloc(1, sizeof(*s));
+		struct zc_udp_sock *s = zc__st_zalloc(st->arena, sizeof(*s));
 		if (s == NULL)
 			return NULL;
 		s->st = st;
@@ -350,7 +350,7 @@ void zc_udp_close(struct zc_udp_sock *s)
 	for (unsigned i = 0; i < ZC__UDP_SOCKS; i++)
 		if (st->udp[i] == s)
 			st->udp[i] = NULL;
-	free(s);
+	zc__st_free(st->arena, s);
 }
 
 void zc__udp_close_all(struct zc_stack *st)
