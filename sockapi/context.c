@@ -212,7 +212,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
 	cx->bypass = &cx->bypass_own;
 	cx->bindv6only = zc__bindv6only();
-	cx->nif = zc_nic_open(spec);
+	cx->nif = zc_nic_open_in(spec, cx->arena, &cx->shm->nic_shared);
 	if (cx->nif == NULL)
 		goto fail;
 	uint64_t seed = cfg->seed;

@@ -27,10 +27,12 @@
 #include "sockapi/cow.h"
 #include "sockapi/socket_priv.h"
 #include "sockapi/zerocopy.h"
+#include "nic/trapeze.h"
 
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #define ZC__PENDING_NS 1000000000ull /* a fork not taken by then has failed */
@@ -42,6 +44,18 @@ void zc__procs_init(struct zc_sockctx *cx)
 	cx->fork_slot = -1;
 	cx->shm->slot[0] = (struct zc__slot){ .state = ZC__SLOT_LIVE, .pid = cx->pid };
 	cx->shm->nprocs = 1;
+	cx->shm->nic_owner = cx->pid;
+	cx->shm->max_procs = ZC__SLOTS;
+	const char *m = getenv("ZCS_MAX_PROCS");
+	if (m && *m) {
+		char *end;
+		unsigned long v = strtoul(m, &end, 10);
+		if (*end || v < 1 || v > ZC__SLOTS)
+			ZC_WARN("sockets: ZCS_MAX_PROCS=%s: expected 1..%d processes; %d it is", m, ZC__SLOTS,
+				ZC__SLOTS);
+		else
+			cx->shm->max_procs = (unsigned)v;
+	}
 }
 
 /* Drop one process's references: the descriptors of table t (the caller's
@@ -68,8 +82,27 @@ static void zc__drop_tab(struct zc_sockctx *cx, struct zc__sock **t, int cap, bo
 	}
 }
 
+/* The NIC's owner is a live process of the stack: the one that calls, if
+ * the owner was slot i that is going. */
+static void zc__hand_nic(struct zc_sockctx *cx, int i)
+{
+	pid_t gone = cx->shm->slot[i].pid;
+	if (cx->shm->nic_owner != gone)
+		return;
+	pid_t to = 0;
+	for (int j = 0; j < ZC__SLOTS && to == 0; j++)
+		if (j != i && cx->shm->slot[j].state == ZC__SLOT_LIVE)
+			to = cx->shm->slot[j].pid;
+	if (to == 0)
+		return;
+	zc_trapeze_set_owner(cx->nif, to);
+	cx->shm->nic_owner = to;
+	ZC_INFO("sockets: the NIC %s is driven for process %d now", cx->nif->name, (int)to);
+}
+
 static void zc__slot_free(struct zc_sockctx *cx, int i, bool own)
 {
+	zc__hand_nic(cx, i);
 	struct zc__slot *sl = &cx->shm->slot[i];
 	if (sl->tab)
 		zc__drop_tab(cx, sl->tab, sl->tabcap, own);
@@ -84,12 +117,22 @@ void zc__procs_before_fork(struct zc_sockctx *cx)
 	int i = 0;
 	while (i < ZC__SLOTS && cx->shm->slot[i].state != ZC__SLOT_FREE)
 		i++;
+	if (cx->shm->nprocs >= cx->shm->max_procs)
+		i = ZC__SLOTS;
+	if (!cx->shm->nic_shared) {
+		if (!cx->shm->fork_warned)
+			ZC_WARN("sockets: this NIC (%s) keeps its state in one process (DPDK, or a capture "
+				"or fault layer): a forked child gets EBADF on the stack's sockets",
+				cx->nif->name);
+		cx->shm->fork_warned = true;
+		return;
+	}
 	struct zc__sock **t = NULL;
 	if (i < ZC__SLOTS && cx->tabcap)
 		t = zc_arena_calloc(cx->arena, (size_t)cx->tabcap, sizeof(*t));
 	if (i == ZC__SLOTS || (cx->tabcap && t == NULL)) {
-		ZC_WARN("sockets: no room for another process of the stack (%d at most): "
-			"the child gets EBADF on its sockets", ZC__SLOTS);
+		ZC_WARN("sockets: no room for another process of the stack (%u at most): "
+			"the child gets EBADF on its sockets", cx->shm->max_procs);
 		return;
 	}
 	for (int fd = 0; fd < cx->tabcap; fd++)
@@ -110,15 +153,16 @@ void zc__procs_before_fork(struct zc_sockctx *cx)
 
 void zc__procs_child(struct zc_sockctx *cx)
 {
-	cx->pid = zc__pid;
 	int i = cx->fork_slot;
 	cx->fork_slot = -1;
-	if (i < 0) { /* no slot: as before issue 15, the sockets are not this process's */
+	if (i < 0) { /* no slot: the sockets are not this process's (cx->pid
+		      * stays the parent's: zc__enter says so, EBADF) */
 		cx->tab = NULL;
 		cx->tabcap = 0;
 		cx->slot = -1;
 		return;
 	}
+	cx->pid = zc__pid;
 	struct zc__slot *sl = &cx->shm->slot[i];
 	sl->pid = zc__pid;
 	__atomic_store_n(&sl->state, ZC__SLOT_LIVE, __ATOMIC_RELEASE);

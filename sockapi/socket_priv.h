@@ -87,6 +87,10 @@ struct zc__shm {
 	struct zc__mutex lk;
 	uint64_t next_sid;        /* the next zc__sock.sid: unique across the processes */
 	unsigned nprocs;          /* slots LIVE or PENDING */
+	unsigned max_procs;       /* ZCS_MAX_PROCS, at most ZC__SLOTS */
+	bool fork_warned;
+	pid_t nic_owner;          /* the process the NIC names as its owner */
+	bool nic_shared;          /* the NIC's state is in the arena too (Trapeze without capture or faults) */
 	uint64_t procs_reaped;    /* processes gone without closing (exit without destructors, kill) */
 	uint64_t forks;
 	struct zc__slot slot[ZC__SLOTS];
@@ -248,7 +252,7 @@ static inline struct zc__sock *zc__enter(struct zc_sockctx *cx, int fd)
 	if (cx->pid != zc__pid) {
 		zc__unlock(cx);
 		zc_bypass(cx->bypass, ZC_BYPASS_FORK, 0, "sockets: fd %d belongs to the stack of process %d; "
-			  "a child cannot use it (fork is not supported yet): EBADF", fd, (int)cx->pid);
+			  "a child cannot use it (no room for another process of the stack): EBADF", fd, (int)cx->pid);
 		errno = EBADF;
 		return NULL;
 	}
