@@ -59,7 +59,7 @@ static void zc__after_fork_child(void)
 	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
 		/* the stack lock is shared: the parent, which holds it across
 		 * fork, lets it go in zc__after_fork_parent */
-		cx->nsleepers = cx->nic_sleepers = cx->spinners = cx->inside = 0;
+		cx->nsleepers = cx->spinners = cx->inside = 0;
 		cx->helper_on = false;
 		zc__procs_child(cx);
 	}

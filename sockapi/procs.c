@@ -30,6 +30,10 @@
 #include "nic/trapeze.h"
 
 #include <fcntl.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,10 +42,15 @@
 #define ZC__PENDING_NS 1000000000ull /* a fork not taken by then has failed */
 #define ZC__REAP_NS 100000000ull
 
+static void zc__bell_open(struct zc_sockctx *cx);
+
 void zc__procs_init(struct zc_sockctx *cx)
 {
 	cx->slot = 0;
 	cx->fork_slot = -1;
+	cx->bell_fd = -1;
+	cx->shm->id_pid = cx->pid;
+	cx->shm->id_ns = zc__now();
 	cx->shm->slot[0] = (struct zc__slot){ .state = ZC__SLOT_LIVE, .pid = cx->pid };
 	cx->shm->nprocs = 1;
 	cx->shm->nic_owner = cx->pid;
@@ -143,6 +152,8 @@ void zc__procs_before_fork(struct zc_sockctx *cx)
 	cx->shm->nprocs++;
 	cx->shm->forks++;
 	cx->fork_slot = i;
+	if (cx->bell_fd < 0)
+		zc__bell_open(cx);
 	if (cx->shm->forks == 1)
 		ZC_INFO("sockets: the stack is shared by processes from now on: zero-copy by reference "
 			"ends (sends and receives copy)");
@@ -163,6 +174,7 @@ void zc__procs_child(struct zc_sockctx *cx)
 		return;
 	}
 	cx->pid = zc__pid;
+	zc__bell_open(cx);
 	struct zc__slot *sl = &cx->shm->slot[i];
 	sl->pid = zc__pid;
 	__atomic_store_n(&sl->state, ZC__SLOT_LIVE, __ATOMIC_RELEASE);
@@ -221,4 +233,61 @@ void zc__procs_reap(struct zc_sockctx *cx, uint64_t now)
 		cx->shm->procs_reaped++;
 		zc__slot_free(cx, i, false);
 	}
+}
+
+/* --- doorbells ------------------------------------------------------------------ */
+
+/* A sleeper's eventfd is its process's, so another process's progress
+ * reaches it through the process's doorbell: an abstract unix datagram
+ * socket named after the stack and the pid (no ptrace rights needed, as
+ * pidfd_getfd would). One datagram at a time is on its way (slot->bell);
+ * the woken sleeper clears the flag before it takes the datagrams, so a
+ * ring after that sends again. */
+static socklen_t zc__bell_name(const struct zc_sockctx *cx, pid_t pid, struct sockaddr_un *a)
+{
+	*a = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	int n = snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "zcstack-bell-%d-%llu-%d",
+			 (int)cx->shm->id_pid, (unsigned long long)cx->shm->id_ns, (int)pid);
+	return (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+}
+
+static void zc__bell_open(struct zc_sockctx *cx)
+{
+	if (cx->bell_fd >= 0)
+		close(cx->bell_fd); /* a fork child's copy of its parent's */
+	cx->bell_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a;
+	socklen_t l = zc__bell_name(cx, zc__pid, &a);
+	if (cx->bell_fd >= 0 && bind(cx->bell_fd, (struct sockaddr *)&a, l) != 0) {
+		close(cx->bell_fd);
+		cx->bell_fd = -1;
+	}
+	if (cx->bell_fd < 0)
+		ZC_WARN("sockets: no doorbell for process %d (%s): its sleepers wake on their slice",
+			(int)zc__pid, strerror(errno));
+}
+
+void zc__procs_ring(struct zc_sockctx *cx)
+{
+	for (int i = 0; i < ZC__SLOTS; i++) {
+		struct zc__slot *sl = &cx->shm->slot[i];
+		if (i == cx->slot || sl->state != ZC__SLOT_LIVE || sl->sleepers == 0 ||
+		    __atomic_exchange_n(&sl->bell, 1, __ATOMIC_ACQ_REL))
+			continue;
+		struct sockaddr_un a;
+		socklen_t l = zc__bell_name(cx, sl->pid, &a);
+		int fd = cx->bell_fd;
+		if (fd < 0 || sendto(fd, "", 1, MSG_DONTWAIT, (struct sockaddr *)&a, l) < 0)
+			__atomic_store_n(&sl->bell, 0, __ATOMIC_RELEASE); /* try again next time */
+		else
+			cx->shm->bells++;
+	}
+}
+
+void zc__procs_bell_drain(struct zc_sockctx *cx)
+{
+	__atomic_store_n(&cx->shm->slot[cx->slot].bell, 0, __ATOMIC_RELEASE);
+	char b[16];
+	while (recv(cx->bell_fd, b, sizeof(b), MSG_DONTWAIT) > 0)
+		;
 }

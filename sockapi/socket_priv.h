@@ -80,6 +80,8 @@ struct zc__slot {
 	int state;
 	pid_t pid;
 	uint64_t born;            /* PENDING: when the fork began */
+	unsigned sleepers;        /* its threads asleep in zc__sleep (lock held to change) */
+	int bell;                 /* a doorbell datagram is on its way to it (atomic) */
 	struct zc__sock **tab;
 	int tabcap;
 };
@@ -89,10 +91,15 @@ struct zc__shm {
 	unsigned nprocs;          /* slots LIVE or PENDING */
 	unsigned max_procs;       /* ZCS_MAX_PROCS, at most ZC__SLOTS */
 	bool fork_warned;
+	unsigned nic_sleepers;    /* threads of every process asleep on the NIC's interrupt:
+	                           * the first arms it, the last acknowledges it */
+	pid_t id_pid;             /* with id_ns, names this stack's doorbells */
+	uint64_t id_ns;
 	pid_t nic_owner;          /* the process the NIC names as its owner */
 	bool nic_shared;          /* the NIC's state is in the arena too (Trapeze without capture or faults) */
 	uint64_t procs_reaped;    /* processes gone without closing (exit without destructors, kill) */
 	uint64_t forks;
+	uint64_t bells;           /* doorbells rung (a process woken by another's progress) */
 	struct zc__slot slot[ZC__SLOTS];
 };
 
@@ -102,6 +109,7 @@ struct zc_sockctx {
 	struct zc__shm *shm;
 	int slot;                 /* this process's in shm->slot[] */
 	int fork_slot;            /* the child's slot while a fork is under way, else -1 */
+	int bell_fd;              /* this process's doorbell (procs.c), -1 until the first fork */
 	uint64_t last_reap;
 	struct zc_netif *nif;
 	struct zc_stack *st;
@@ -122,7 +130,6 @@ struct zc_sockctx {
 	uint64_t urg_in;          /* the stack's urgent pointers signalled so far */
 	int sleepers[ZC__MAX_SLEEPERS]; /* eventfds of sleeping threads */
 	unsigned nsleepers;
-	unsigned nic_sleepers;
 	pthread_t helper;
 	int helper_efd;           /* wakes the helper (close) */
 	bool helper_on, stop;
@@ -171,6 +178,10 @@ void zc__procs_child(struct zc_sockctx *cx);
 bool zc__procs_leave(struct zc_sockctx *cx);
 /* Let go of dead processes' descriptors (lock held; at most every 100 ms). */
 void zc__procs_reap(struct zc_sockctx *cx, uint64_t now);
+/* Ring the doorbells of the other processes that have sleepers (lock held). */
+void zc__procs_ring(struct zc_sockctx *cx);
+/* This process's doorbell rang: take its datagrams. */
+void zc__procs_bell_drain(struct zc_sockctx *cx);
 /* The table moved (fdtable.c). */
 static inline void zc__procs_tab(struct zc_sockctx *cx)
 {

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #define ZC__SLICE_NS 50000000ull /* no sleep longer than this without a look */
-#define ZC__SHARED_SLICE_NS 2000000ull /* the same while processes share the stack */
+#define ZC__SHARED_SLICE_NS 10000000ull /* the same while processes share the stack */
 #define ZC__SPIN_MAX_NS 2000000ull /* a wait with packets arriving spins up to this */
 
 static pthread_key_t zc__efd_key;
@@ -74,6 +74,8 @@ void zc__notify(struct zc_sockctx *cx)
 	for (unsigned i = 0; i < cx->nsleepers; i++)
 		if (cx->sleepers[i] != me && write(cx->sleepers[i], &one, sizeof(one)) < 0)
 			(void)0; /* a full counter wakes it anyway */
+	if (cx->shm->nprocs > 1)
+		zc__procs_ring(cx); /* the other processes' sleepers */
 }
 
 /* Poll the stack at `now` (never earlier than a poll before it). */
@@ -86,7 +88,7 @@ static int zc__drive_at(struct zc_sockctx *cx, uint64_t now)
 	if (cx->nasync || zc_tcp_urg_in(cx->st) != cx->urg_in)
 		zc__signals(cx);
 	if (n > 0) {
-		if (cx->nsleepers)
+		if (cx->nsleepers || cx->shm->nprocs > 1)
 			zc__notify(cx);
 		else
 			zc__bump(cx);
@@ -126,9 +128,9 @@ static inline uint64_t zc__now_coarse(void)
 int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t nk, bool nic, bool helper)
 {
 	uint64_t now = zc__now();
-	/* another process's progress does not wake this one's sleepers
-	 * (their eventfds are this process's): while processes share the
-	 * stack, a sleeper looks again after a short slice */
+	/* another process's progress rings this one's doorbell; should a
+	 * ring be missed, a sleeper looks again after a shorter slice while
+	 * processes share the stack */
 	uint64_t end = now + (cx->shm->nprocs > 1 ? ZC__SHARED_SLICE_NS : ZC__SLICE_NS);
 	uint64_t tmr = zc_stack_next_timer(cx->st);
 	if (tmr < end)
@@ -162,18 +164,24 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 		zc__drive(cx);
 		return 0;
 	}
-	if (irq >= 0 && cx->nic_sleepers++ == 0 && n->ops->irq_arm(n) != 0) {
-		cx->nic_sleepers--;
+	if (irq >= 0 && cx->shm->nic_sleepers++ == 0 && n->ops->irq_arm(n) != 0) {
+		cx->shm->nic_sleepers--;
 		zc__drive(cx); /* frames are waiting */
 		return 0;
 	}
-	struct pollfd stackfds[2 + 16], *pf = stackfds;
-	if (nk > 16 && (pf = malloc((2 + nk) * sizeof(*pf))) == NULL)
+	struct pollfd stackfds[3 + 16], *pf = stackfds;
+	if (nk > 16 && (pf = malloc((3 + nk) * sizeof(*pf))) == NULL)
 		pf = stackfds, nk = 0;
 	nfds_t np = 0;
 	pf[np++] = (struct pollfd){ .fd = me, .events = POLLIN };
 	if (irq >= 0)
 		pf[np++] = (struct pollfd){ .fd = irq, .events = POLLIN };
+	nfds_t bell = 0;
+	if (!helper && cx->bell_fd >= 0 && cx->slot >= 0) {
+		bell = np;
+		pf[np++] = (struct pollfd){ .fd = cx->bell_fd, .events = POLLIN };
+		cx->shm->slot[cx->slot].sleepers++;
+	}
 	nfds_t kfirst = np;
 	for (nfds_t i = 0; i < nk; i++)
 		pf[np++] = (struct pollfd){ .fd = kfds[i].fd, .events = kfds[i].events };
@@ -193,7 +201,12 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 	uint64_t v;
 	if (pf[0].revents && read(me, &v, sizeof(v)) < 0)
 		(void)0;
-	if (irq >= 0 && --cx->nic_sleepers == 0)
+	if (bell) {
+		cx->shm->slot[cx->slot].sleepers--;
+		if (pf[bell].revents)
+			zc__procs_bell_drain(cx);
+	}
+	if (irq >= 0 && --cx->shm->nic_sleepers == 0)
 		n->ops->irq_ack(n);
 	int ready = 0;
 	for (nfds_t i = 0; i < nk; i++) {
