@@ -17,7 +17,7 @@ cd "$(dirname "$0")"
 
 PKGS=(meson ninja-build pkg-config gcc clang libclang-rt-14-dev libdpdk-dev libpcap-dev
       libcmocka-dev tshark iproute2 socat iputils-ping netcat-openbsd iperf3 curl gnuplot-nox
-      python3 procps redis-server redis-tools nginx-light)
+      python3 procps redis-server redis-tools nginx-light wrk)
 
 say() { printf 'zcstack: %s\n' "$*"; }
 

@@ -42,9 +42,9 @@ static int zc__parse_u32(const char *v, uint32_t *out)
 	return 0;
 }
 
-static struct zc_netif *zc__open_trapeze(char *args)
+static struct zc_netif *zc__open_trapeze(char *args, struct zc_arena *arena)
 {
-	struct zc_trapeze_config c = { 0 };
+	struct zc_trapeze_config c = { .arena = arena };
 	char *save = NULL;
 	for (char *tok = strtok_r(args, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
@@ -190,8 +190,12 @@ bad:
 	return NULL;
 }
 
-struct zc_netif *zc_nic_open(const char *spec)
+struct zc_netif *zc_nic_open(const char *spec) { return zc_nic_open_in(spec, NULL, NULL); }
+
+struct zc_netif *zc_nic_open_in(const char *spec, struct zc_arena *arena, bool *shared_ok)
 {
+	if (shared_ok)
+		*shared_ok = false;
 	char buf[256];
 	if (spec == NULL || strlen(spec) >= sizeof(buf)) {
 		ZC_ERR("nic: missing or overlong device string");
@@ -201,7 +205,9 @@ struct zc_netif *zc_nic_open(const char *spec)
 	strcpy(buf, spec);
 	struct zc_netif *nif = NULL;
 	if (strncmp(buf, "trapeze:", 8) == 0) {
-		nif = zc__open_trapeze(buf + 8);
+		nif = zc__open_trapeze(buf + 8, arena);
+		if (shared_ok)
+			*shared_ok = arena != NULL;
 	} else if (strncmp(buf, "dpdk:", 5) == 0) {
 		nif = zc__open_dpdk(buf + 5);
 	} else {
@@ -222,6 +228,8 @@ struct zc_netif *zc_nic_open(const char *spec)
 			return NULL;
 		}
 		nif = w;
+		if (shared_ok)
+			*shared_ok = false; /* one pcap writer per process */
 	}
 	const char *fs = getenv("ZCS_FAULTS");
 	if (fs && *fs) {
@@ -237,6 +245,8 @@ struct zc_netif *zc_nic_open(const char *spec)
 			return NULL;
 		}
 		nif = w;
+		if (shared_ok)
+			*shared_ok = false; /* its random stream and queues are this process's */
 	}
 	return nif;
 }

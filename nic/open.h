@@ -16,6 +16,11 @@
 
 /* Returns NULL with errno set after one clear log line naming the problem. */
 struct zc_netif *zc_nic_open(const char *spec);
+/* The same, the driver's state in arena where the driver can keep it there
+ * (Trapeze): every process of a stack then drives the one NIC. DPDK and the
+ * capture and fault layers keep theirs in this process (shared_ok false). */
+struct zc_arena;
+struct zc_netif *zc_nic_open_in(const char *spec, struct zc_arena *arena, bool *shared_ok);
 /* Parse "10G", "400M", "1000000" (bit/s); 0 or -EINVAL. */
 int zc_parse_rate(const char *v, uint64_t *out);
 

@@ -21,11 +21,15 @@
 
 #include "stack/netif.h"
 
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #define ZC_TRAPEZE_CTRL_MAX 128u
 #define ZC_TRAPEZE_MAX_PAGES 16u
 #define ZC_TRAPEZE_NAME_MAX 32u
+
+struct zc_arena;
 
 struct zc_trapeze_config {
 	const char *name;    /* [A-Za-z0-9_.-]{1,32}: the wire /dev/shm/zcwire-NAME */
@@ -37,6 +41,9 @@ struct zc_trapeze_config {
 	const uint8_t *mac;  /* NULL: 02:7a:63:00:00:<port+1> */
 	/* 2 MiB frames for receive placement (0 = none): see below. */
 	uint32_t rx_huge;
+	/* NULL: the port's state is this process's; else it (and its pools'
+	 * bookkeeping) lives in this arena, for every process of the stack */
+	struct zc_arena *arena;
 };
 
 /*
@@ -61,6 +68,10 @@ struct zc_trapeze_config {
 struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg);
 /* True when the other port is claimed (the link is up). */
 bool zc_trapeze_link_up(struct zc_netif *nif);
+/* Processes of one stack (its state in an arena): the port's owner becomes
+ * pid, another live process that drives it (the owner is the process a
+ * new claimant finds alive, and the peer takes our interrupt from). */
+void zc_trapeze_set_owner(struct zc_netif *nif, pid_t pid);
 /* Frames this port has posted for the peer to trade (counted in flight in
  * its pool): a quiescent port's pool has exactly these outstanding. */
 uint32_t zc_trapeze_posted(struct zc_netif *nif);

@@ -136,7 +136,7 @@ int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *
 	}
 	if (c == NULL)
 		return (int)zc__ret(cx, s, s->closed ? -EBADF : err);
-	struct zc__sock *n = calloc(1, sizeof(*n));
+	struct zc__sock *n = zc_arena_zalloc(cx->arena, sizeof(*n));
 	int r = n ? 0 : -ENOMEM;
 	if (n) {
 		n->family = s->family;
@@ -149,7 +149,7 @@ int zc_accept4(struct zc_sockctx *cx, int fd, struct sockaddr *addr, socklen_t *
 	}
 	if (r < 0) {
 		zc_tcp_close(c);
-		free(n);
+		zc_arena_free(cx->arena, n);
 		return (int)zc__ret(cx, s, r);
 	}
 	uint32_t ip;

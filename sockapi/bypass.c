@@ -206,7 +206,7 @@ void zc_bypass_option(struct zc_bypasses *b, bool set, int level, int name, int 
 
 void zc__sockctx_bypass_to(struct zc_sockctx *cx, struct zc_bypasses *b)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	cx->bypass = b ? b : &cx->bypass_own;
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 }

@@ -37,14 +37,17 @@ static void zc__before_fork(void)
 	zc_thread_inside++;
 	pthread_mutex_lock(&zc__reg_lk);
 	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
-		pthread_mutex_lock(&cx->lk);
+		zc__lock(cx);
 		zc__zc_before_fork(cx->zz);
+		zc__procs_before_fork(cx);
 	}
 }
 static void zc__after_fork_parent(void)
 {
-	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next)
-		pthread_mutex_unlock(&cx->lk);
+	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
+		cx->fork_slot = -1;
+		zc__unlock(cx);
+	}
 	pthread_mutex_unlock(&zc__reg_lk);
 	zc_thread_inside--;
 }
@@ -54,10 +57,13 @@ static void zc__after_fork_child(void)
 {
 	zc__pid = getpid();
 	for (struct zc_sockctx *cx = zc__reg; cx; cx = cx->next) {
-		pthread_mutex_init(&cx->lk, NULL);
-		cx->nsleepers = cx->nic_sleepers = cx->spinners = cx->inside = 0;
+		/* the stack lock is shared: the parent, which holds it across
+		 * fork, lets it go in zc__after_fork_parent */
+		cx->nsleepers = cx->spinners = cx->inside = 0;
 		cx->helper_on = false;
+		zc__procs_child(cx);
 	}
+	zc__wait_after_fork();
 	pthread_mutex_init(&zc__reg_lk, NULL);
 	zc_thread_inside--;
 }
@@ -104,10 +110,11 @@ static void *zc__helper(void *arg)
 {
 	struct zc_sockctx *cx = arg;
 	zc_thread_inside = 1; /* signals are blocked: zc_thread_start */
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	while (!cx->stop) {
 		zc__drive(cx);
 		uint64_t now = zc__now();
+		zc__procs_reap(cx, now);
 		bool away = cx->inside == 0 && now - cx->last_app >= 1000000u;
 		if (away) {
 			zc__sleep(cx, 0, NULL, 0, true, true);
@@ -121,7 +128,7 @@ static void *zc__helper(void *arg)
 			zc__sleep(cx, until, NULL, 0, false, true);
 		}
 	}
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return NULL;
 }
 
@@ -183,21 +190,37 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	struct zc_sockctx *cx = calloc(1, sizeof(*cx));
 	if (cx == NULL)
 		return NULL;
-	pthread_mutex_init(&cx->lk, NULL);
 	cx->helper_efd = -1;
+	int ar = zc_arena_create(0, &cx->arena);
+	if (ar != 0) {
+		ZC_ERR("sockets: no shared memory for the stack: %s", strerror(-ar));
+		free(cx);
+		errno = -ar;
+		return NULL;
+	}
+	cx->shm = zc_arena_zalloc(cx->arena, sizeof(*cx->shm));
+	if (cx->shm == NULL || zc__mutex_init(&cx->shm->lk) != 0) {
+		zc_arena_destroy(cx->arena);
+		free(cx);
+		errno = ENOMEM;
+		return NULL;
+	}
+	cx->lk = &cx->shm->lk;
+	cx->pid = getpid();
+	zc__procs_init(cx);
 	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
 	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
-	cx->pid = getpid();
 	cx->bypass = &cx->bypass_own;
 	cx->bindv6only = zc__bindv6only();
-	cx->nif = zc_nic_open(spec);
+	cx->nif = zc_nic_open_in(spec, cx->arena, &cx->shm->nic_shared);
 	if (cx->nif == NULL)
 		goto fail;
 	uint64_t seed = cfg->seed;
 	if (seed == 0 && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
 		seed = zc__now() ^ (uint64_t)getpid() << 32;
 	cx->st = zc_stack_create(&(struct zc_stack_config){
-		.nif = cx->nif, .ip = ip, .prefix_len = plen, .gateway = gw, .seed = seed, .now = zc__now() });
+		.nif = cx->nif, .ip = ip, .prefix_len = plen, .gateway = gw, .seed = seed, .now = zc__now(),
+		.arena = cx->arena });
 	if (cx->st == NULL)
 		goto fail;
 	/* buffers that follow the application (tcp.h): 4 MiB a side made
@@ -212,7 +235,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 		ZC_ERR("sockets: zero-copy set-up failed: %s", strerror(errno));
 		goto fail;
 	}
-	cx->cow = zc__cow_create(&cx->lk, zc__drive_cb, cx);
+	cx->cow = zc__cow_create(cx->lk, zc__drive_cb, cx);
 	if (cx->cow == NULL)
 		goto fail;
 	zc__cow_set_policy(cx->cow, policy);
@@ -240,6 +263,7 @@ fail:;
 	if (cx->st)
 		zc_stack_destroy(cx->st);
 	zc_netif_close(cx->nif);
+	zc_arena_destroy(cx->arena);
 	free(cx);
 	errno = e;
 	return NULL;
@@ -250,13 +274,6 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 {
 	if (cx == NULL)
 		return;
-	if (cx->pid != zc__pid) {
-		/* a forked child's copy: the stack, its connections and its NIC
-		 * are the parent's, which goes on with them; the child's copy of
-		 * the memory goes with the child */
-		ZC_INFO("sockets: process %d leaves the stack of process %d to it", (int)zc__pid, (int)cx->pid);
-		return;
-	}
 	zc__ext_unregister(cx);
 	pthread_mutex_lock(&zc__reg_lk);
 	for (struct zc_sockctx **p = &zc__reg; *p; p = &(*p)->next)
@@ -265,18 +282,27 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 			break;
 		}
 	pthread_mutex_unlock(&zc__reg_lk);
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	cx->stop = true;
 	zc__notify(cx);
 	uint64_t one = 1;
 	if (cx->helper_efd >= 0 && write(cx->helper_efd, &one, sizeof(one)) < 0)
 		(void)0;
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	if (cx->helper_on)
 		pthread_join(cx->helper, NULL);
 	if (cx->helper_efd >= 0)
 		close(cx->helper_efd);
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
+	if (zc__procs_leave(cx)) {
+		/* other processes go on with the stack: this one let go of its
+		 * descriptors (the FINs of sockets that were only its own go
+		 * now, and the others drive what is left) */
+		zc__drive(cx);
+		ZC_INFO("sockets: process %d leaves the stack to the %u others", (int)zc__pid, cx->shm->nprocs);
+		zc__unlock(cx);
+		return;
+	}
 	for (int fd = 0; fd < cx->tabcap; fd++)
 		if (cx->tab[fd]) {
 			struct zc__sock *s = cx->tab[fd];
@@ -295,7 +321,7 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 			zc__sleep(cx, zc__now() + 1000000u, NULL, 0, true, false);
 	}
 	zc__drive(cx);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	zc_stack_destroy(cx->st); /* the send buffers go, and with them every COW block */
 	zc__cow_destroy(cx->cow);
 	zc__zc_destroy(cx->zz);
@@ -306,8 +332,8 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 		free(e->v);
 		free(e);
 	}
-	free(cx->tab);
-	pthread_mutex_destroy(&cx->lk);
+	zc_arena_free(cx->arena, cx->tab);
+	zc_arena_destroy(cx->arena); /* the stack's state and the lock with it */
 	free(cx);
 }
 
@@ -315,10 +341,10 @@ int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy)
 {
 	if (policy < ZC_ZCOPY_NEVER || policy > ZC_ZCOPY_ALWAYS)
 		return -EINVAL;
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	zc__zc_set_policy(cx->zz, policy);
 	zc__cow_set_policy(cx->cow, policy);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return 0;
 }
 
@@ -329,7 +355,7 @@ void zc_sockctx_costs(const struct zc_sockctx *cx, struct zc_zcopy_costs out[2])
 
 void zc_sockctx_set_costs(struct zc_sockctx *cx, const struct zc_zcopy_costs in[2])
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	zc__zc_set_costs(cx->zz, in);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 }

@@ -57,7 +57,7 @@ struct zc__cow {
 	int stop_efd;
 	pthread_t thr;
 	bool thr_on;
-	pthread_mutex_t *lk;
+	struct zc__mutex *lk;
 	void (*drive)(void *);
 	void *arg;
 	int policy;
@@ -225,9 +225,9 @@ static size_t zc__materialize(struct zc__cow *c, uintptr_t a, uintptr_t e)
 			break;
 		c->drive(c->arg);
 		if (round > 100) {
-			pthread_mutex_unlock(c->lk);
+			zc__mutex_unlock(c->lk);
 			nanosleep(&(struct timespec){ 0, 100000 }, NULL);
-			pthread_mutex_lock(c->lk);
+			zc__mutex_lock(c->lk);
 		}
 	}
 	return copied;
@@ -287,7 +287,7 @@ void zc__cow_release(struct zc__cow *c, const void *addr, size_t len, bool forge
 static void zc__on_fault(struct zc__cow *c, uintptr_t addr)
 {
 	uintptr_t p = addr & ~(c->page - 1);
-	pthread_mutex_lock(c->lk);
+	zc__mutex_lock(c->lk);
 	size_t n = zc__materialize(c, p, p + c->page);
 	c->tot.deferred_copies++;
 	c->tot.deferred_bytes += n;
@@ -301,7 +301,7 @@ static void zc__on_fault(struct zc__cow *c, uintptr_t addr)
 		struct uffdio_range r = { p, c->page };
 		ioctl(c->uffd, UFFDIO_WAKE, &r);
 	}
-	pthread_mutex_unlock(c->lk);
+	zc__mutex_unlock(c->lk);
 }
 
 static void *zc__handler(void *arg)
@@ -348,7 +348,7 @@ static int zc__uffd_open(uint64_t features, uint64_t *got)
 	return fd;
 }
 
-struct zc__cow *zc__cow_create(pthread_mutex_t *lk, void (*drive)(void *), void *arg)
+struct zc__cow *zc__cow_create(struct zc__mutex *lk, void (*drive)(void *), void *arg)
 {
 	struct zc__cow *c = calloc(1, sizeof(*c));
 	if (c == NULL)
@@ -402,6 +402,12 @@ void zc__cow_destroy(struct zc__cow *c)
 }
 
 void zc__cow_set_policy(struct zc__cow *c, int policy) { c->policy = policy; }
+
+void zc__cow_flush(struct zc__cow *c)
+{
+	if (c && c->blocks)
+		zc__materialize(c, 0, UINTPTR_MAX);
+}
 
 bool zc__cow_may_reference(const struct zc__cow *c, const void *addr, size_t len)
 {

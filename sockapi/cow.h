@@ -40,6 +40,7 @@
 #ifndef ZC_SOCKAPI_COW_H
 #define ZC_SOCKAPI_COW_H
 
+#include "sockapi/mutex.h"
 #include "sockapi/socket.h"
 
 #include <pthread.h>
@@ -51,7 +52,10 @@ struct zc_tcp_sock;
 
 /* lk: the socket layer's lock, which the handler takes; drive: polls the
  * stack (called with lk held) while the handler waits for the NIC. */
-struct zc__cow *zc__cow_create(pthread_mutex_t *lk, void (*drive)(void *), void *arg);
+/* Every send still by reference becomes a copy (lock held): before a fork,
+ * whose child would read other bytes at those addresses. */
+void zc__cow_flush(struct zc__cow *c);
+struct zc__cow *zc__cow_create(struct zc__mutex *lk, void (*drive)(void *), void *arg);
 void zc__cow_destroy(struct zc__cow *c);
 void zc__cow_set_policy(struct zc__cow *c, int policy);
 /* The smallest send (bytes, page-aligned) the policy sends by reference;

@@ -31,7 +31,7 @@ static struct zc__ep *zc__ep_get(struct zc_sockctx *cx, int epfd)
 	struct zc__ep *e = zc__ep_find(cx, epfd);
 	if (e == NULL && (e = calloc(1, sizeof(*e))) != NULL) {
 		e->epfd = epfd;
-		e->sid = ++cx->next_sid;
+		e->sid = ++cx->shm->next_sid;
 		e->next = cx->eps;
 		cx->eps = e;
 	}
@@ -172,23 +172,23 @@ static int zc__ep_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const str
 
 int zc_epoll_ctl(struct zc_sockctx *cx, int epfd, int op, int fd, const struct epoll_event *ev)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	int err = zc__ep_ctl(cx, epfd, op, fd, ev, false);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return err ? zc__fail(err) : 0;
 }
 
 int zc_epoll_nest(struct zc_sockctx *cx, int epfd, int op, int inner, const struct epoll_event *ev)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	int err = zc__ep_ctl(cx, epfd, op, inner, ev, true);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return err ? zc__fail(err) : 0;
 }
 
 void zc_epoll_forget(struct zc_sockctx *cx, int epfd)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	for (struct zc__ep **p = &cx->eps; *p; p = &(*p)->next)
 		if ((*p)->epfd == epfd) {
 			struct zc__ep *e = *p;
@@ -197,7 +197,7 @@ void zc_epoll_forget(struct zc_sockctx *cx, int epfd)
 			free(e);
 			break;
 		}
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 }
 
 #define ZC__NEST_MAX 5 /* as Linux's EP_MAX_NESTS: deeper sets are not looked into */
@@ -319,7 +319,7 @@ int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int 
 {
 	if (max <= 0)
 		return zc__fail(EINVAL);
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	cx->inside++;
 	uint64_t spin = 0, deadline = timeout_ms < 0 ? 0 : zc__now() + (uint64_t)timeout_ms * 1000000u;
 	int n;
@@ -362,6 +362,6 @@ int zc_epoll_wait(struct zc_sockctx *cx, int epfd, struct epoll_event *evs, int 
 		}
 	}
 	zc__app_out(cx);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return n < 0 ? zc__fail(-n) : n;
 }

@@ -24,7 +24,7 @@ void zc__sock_free(struct zc_sockctx *cx, struct zc__sock *s)
 		zc_udp_close(s->udp);
 	zc__zc_add(cx->zz, &s->zs);
 	zc__set_async(cx, s, false);
-	free(s);
+	zc_arena_free(cx->arena, s);
 }
 
 /* Make room in the table for descriptor fd (lock held); 0 or -ENOMEM. */
@@ -35,19 +35,20 @@ static int zc__tab_grow(struct zc_sockctx *cx, int fd)
 	int cap = cx->tabcap ? cx->tabcap : 256;
 	while (cap <= fd)
 		cap *= 2;
-	struct zc__sock **t = realloc(cx->tab, (size_t)cap * sizeof(*t));
+	struct zc__sock **t = zc_arena_realloc(cx->arena, cx->tab, (size_t)cap * sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;
 	memset(t + cx->tabcap, 0, (size_t)(cap - cx->tabcap) * sizeof(*t));
 	cx->tab = t;
 	cx->tabcap = cap;
+	zc__procs_tab(cx);
 	return 0;
 }
 
 int zc__install(struct zc_sockctx *cx, struct zc__sock *s, int flags)
 {
 	/* a kernel socket of the same type holds the number */
-	s->sid = ++cx->next_sid;
+	s->sid = ++cx->shm->next_sid;
 	s->fd = socket(s->family, s->type | (flags & SOCK_CLOEXEC), 0);
 	if (s->fd < 0)
 		return -errno;
@@ -70,13 +71,13 @@ int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
 		return zc__fail(ESOCKTNOSUPPORT);
 	if (protocol != 0 && protocol != (base == SOCK_STREAM ? IPPROTO_TCP : IPPROTO_UDP))
 		return zc__fail(EPROTONOSUPPORT);
-	struct zc__sock *s = calloc(1, sizeof(*s));
+	struct zc__sock *s = zc_arena_zalloc(cx->arena, sizeof(*s));
 	if (s == NULL)
 		return zc__fail(ENOMEM);
 	s->family = domain;
 	s->type = base;
 	s->nonblock = (type & SOCK_NONBLOCK) != 0;
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	s->v6only = domain == AF_INET6 && cx->bindv6only;
 	if (base == SOCK_STREAM) {
 		s->tcp = zc_tcp_socket(cx->st);
@@ -91,9 +92,9 @@ int zc_socket(struct zc_sockctx *cx, int domain, int type, int protocol)
 			zc_tcp_close(s->tcp);
 		if (s->udp)
 			zc_udp_close(s->udp);
-		free(s);
+		zc_arena_free(cx->arena, s);
 	}
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return r < 0 ? zc__fail(-r) : r;
 }
 
@@ -127,23 +128,15 @@ static void zc__linger(struct zc_sockctx *cx, struct zc__sock *s)
 
 int zc_close(struct zc_sockctx *cx, int fd)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
 	if (s == NULL) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return zc__fail(EBADF);
-	}
-	if (cx->pid != zc__pid) {
-		/* a forked child's copy of the table: the socket is its parent's,
-		 * so the child lets go of its fd and the connection is untouched */
-		cx->tab[fd] = NULL;
-		close(fd);
-		pthread_mutex_unlock(&cx->lk);
-		return 0;
 	}
 	zc__linger(cx, s);
 	if (cx->tab[fd] != s) { /* another thread closed it meanwhile (s may be gone) */
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return 0;
 	}
 	cx->tab[fd] = NULL;
@@ -159,24 +152,24 @@ int zc_close(struct zc_sockctx *cx, int fd)
 			zc__sock_free(cx, s);
 		}
 	}
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return 0;
 }
 
 int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	struct zc__sock *s = oldfd >= 0 && oldfd < cx->tabcap ? cx->tab[oldfd] : NULL;
 	if (s == NULL) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return zc__fail(EBADF);
 	}
 	if (flags & ~O_CLOEXEC) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return zc__fail(EINVAL); /* as dup3 */
 	}
 	if (newfd == oldfd) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return flags ? zc__fail(EINVAL) : newfd; /* dup3 refuses, dup2 returns it */
 	}
 	if (newfd >= 0 && newfd < cx->tabcap && cx->tab[newfd]) {
@@ -199,46 +192,46 @@ int zc_dup(struct zc_sockctx *cx, int oldfd, int newfd, int flags)
 		int e = fd < 0 ? errno : ENOMEM;
 		if (fd >= 0)
 			close(fd);
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return zc__fail(e);
 	}
 	cx->tab[fd] = s;
 	s->nfds++;
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return fd;
 }
 
 int zc_detach(struct zc_sockctx *cx, int fd, int *nonblock)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
 	if (s == NULL || s->nfds != 1 || s->users) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return zc__fail(s ? EBUSY : EBADF);
 	}
 	cx->tab[fd] = NULL;
 	cx->nsocks--;
 	*nonblock = s->nonblock;
 	zc__sock_free(cx, s);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return 0;
 }
 
 int zc_sock_family(struct zc_sockctx *cx, int fd, bool *v6only)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
 	int fam = s ? s->family : -1;
 	if (v6only)
 		*v6only = s && s->v6only;
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return s ? fam : zc__fail(EBADF);
 }
 
 bool zc_is_socket(struct zc_sockctx *cx, int fd)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	bool r = fd >= 0 && fd < cx->tabcap && cx->tab[fd] != NULL;
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return r;
 }

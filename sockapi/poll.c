@@ -43,7 +43,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 			free(kidx);
 		return zc__fail(ENOMEM);
 	}
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	cx->inside++;
 	uint64_t spin = 0, deadline = timeout_ms < 0 ? 0 : zc__now() + (uint64_t)timeout_ms * 1000000u;
 	bool kernel_checked = false, looked = false;
@@ -113,7 +113,7 @@ int zc_poll(struct zc_sockctx *cx, struct pollfd *fds, nfds_t n, int timeout_ms)
 		}
 	}
 	zc__app_out(cx);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	if (k != kst)
 		free(k);
 	if (kidx != kis)

@@ -82,6 +82,13 @@ void zc__resolve(void)
 }
 
 static void zc__stat_start(void);
+/* A forked child of the stack gets a zcstat socket of its own: the
+ * parent's thread did not come along. */
+static void zc__stat_after_fork(void)
+{
+	if (atomic_load(&zc__state) > 0)
+		zc__stat_start();
+}
 
 /* The context, made on first use from the environment; NULL when off. */
 struct zc_sockctx *zc__ctx(void)
@@ -105,6 +112,9 @@ struct zc_sockctx *zc__ctx(void)
 			} else {
 				zc__sockctx_bypass_to(zc__cx, &zc__bypass);
 				zc__stat_start();
+				/* after the context's own (registered first, so zc__pid
+				 * is the child's by then) */
+				pthread_atfork(NULL, NULL, zc__stat_after_fork);
 			}
 			atomic_store(&zc__state, zc__cx ? 1 : -2);
 		}

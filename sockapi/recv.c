@@ -222,9 +222,9 @@ void zc_recv_zc_done(struct zc_sockctx *cx, struct zc_rxzc *z)
 {
 	if (z->priv == NULL)
 		return;
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	zc__pkts_free(z->priv);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	if (z->iovcnt == -1)
 		free(z->iov[0].iov_base);
 	z->priv = NULL;

@@ -197,10 +197,10 @@ ssize_t zc_writev(struct zc_sockctx *cx, int fd, const struct iovec *iov, int io
 
 int zc_release_range(struct zc_sockctx *cx, const void *addr, size_t len)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	zc__cow_release(cx->cow, addr, len, true);
 	zc__zc_forget_range(cx->zz, addr, len);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	return 0;
 }
 

@@ -22,7 +22,9 @@
 #define ZC_SOCKAPI_SOCKET_PRIV_H
 
 #include "sockapi/bypass.h"
+#include "sockapi/mutex.h"
 #include "sockapi/socket.h"
+#include "stack/arena.h"
 #include "stack/log.h"
 #include "stack/stack.h"
 #include "stack/tcp.h"
@@ -67,8 +69,48 @@ struct zc__sock {
 	struct zc_zstats zs;
 };
 
+/* What every process of a stack shares, in the context's arena (issue 15:
+ * fork and exec). For now the stack lock; the stack's own state is in the
+ * same arena (zc_stack_config.arena). */
+#define ZC__SLOTS 64 /* processes of one stack */
+enum { ZC__SLOT_FREE, ZC__SLOT_PENDING, ZC__SLOT_LIVE };
+/* A process of the stack and its descriptor table (procs.c): kept in the
+ * arena so that the others can let go of a dead one's sockets. */
+struct zc__slot {
+	int state;
+	pid_t pid;
+	uint64_t born;            /* PENDING: when the fork began */
+	unsigned sleepers;        /* its threads asleep in zc__sleep (lock held to change) */
+	int bell;                 /* a doorbell datagram is on its way to it (atomic) */
+	struct zc__sock **tab;
+	int tabcap;
+};
+struct zc__shm {
+	struct zc__mutex lk;
+	uint64_t next_sid;        /* the next zc__sock.sid: unique across the processes */
+	unsigned nprocs;          /* slots LIVE or PENDING */
+	unsigned max_procs;       /* ZCS_MAX_PROCS, at most ZC__SLOTS */
+	bool fork_warned;
+	unsigned nic_sleepers;    /* threads of every process asleep on the NIC's interrupt:
+	                           * the first arms it, the last acknowledges it */
+	pid_t id_pid;             /* with id_ns, names this stack's doorbells */
+	uint64_t id_ns;
+	pid_t nic_owner;          /* the process the NIC names as its owner */
+	bool nic_shared;          /* the NIC's state is in the arena too (Trapeze without capture or faults) */
+	uint64_t procs_reaped;    /* processes gone without closing (exit without destructors, kill) */
+	uint64_t forks;
+	uint64_t bells;           /* doorbells rung (a process woken by another's progress) */
+	struct zc__slot slot[ZC__SLOTS];
+};
+
 struct zc_sockctx {
-	pthread_mutex_t lk;
+	struct zc__mutex *lk;     /* &shm->lk */
+	struct zc_arena *arena;   /* the shared memory of this stack */
+	struct zc__shm *shm;
+	int slot;                 /* this process's in shm->slot[] */
+	int fork_slot;            /* the child's slot while a fork is under way, else -1 */
+	int bell_fd;              /* this process's doorbell (procs.c), -1 until the first fork */
+	uint64_t last_reap;
 	struct zc_netif *nif;
 	struct zc_stack *st;
 	struct zc__zc *zz;
@@ -88,13 +130,11 @@ struct zc_sockctx {
 	uint64_t urg_in;          /* the stack's urgent pointers signalled so far */
 	int sleepers[ZC__MAX_SLEEPERS]; /* eventfds of sleeping threads */
 	unsigned nsleepers;
-	unsigned nic_sleepers;
 	pthread_t helper;
 	int helper_efd;           /* wakes the helper (close) */
 	bool helper_on, stop;
 	pid_t pid;
 	struct zc_sockctx *next;  /* the registry of live contexts (fork) */
-	uint64_t next_sid;
 	struct zc__ep *eps;       /* epoll instances holding stack sockets */
 	struct zc_bypasses *bypass; /* where pass-bys count: bypass_own, or the preload's */
 	struct zc_bypasses bypass_own;
@@ -126,9 +166,33 @@ struct zc__ep {
 /* --- context.c ------------------------------------------------------------- */
 extern pid_t zc__pid; /* this process's pid (getpid is a system call) */
 
+/* --- procs.c: the processes of one stack ------------------------------------- */
+void zc__procs_init(struct zc_sockctx *cx);
+/* fork (lock held): a slot for the child with a copy of the table, every
+ * socket in it held once more; zero-copy by reference ends (procs.c). */
+void zc__procs_before_fork(struct zc_sockctx *cx);
+void zc__procs_child(struct zc_sockctx *cx);
+/* This process leaves (lock held): its descriptors let go, sockets whose
+ * last descriptor that was closed. false when it was the last process,
+ * which then closes the stack. */
+bool zc__procs_leave(struct zc_sockctx *cx);
+/* Let go of dead processes' descriptors (lock held; at most every 100 ms). */
+void zc__procs_reap(struct zc_sockctx *cx, uint64_t now);
+/* Ring the doorbells of the other processes that have sleepers (lock held). */
+void zc__procs_ring(struct zc_sockctx *cx);
+/* This process's doorbell rang: take its datagrams. */
+void zc__procs_bell_drain(struct zc_sockctx *cx);
+/* The table moved (fdtable.c). */
+static inline void zc__procs_tab(struct zc_sockctx *cx)
+{
+	cx->shm->slot[cx->slot].tab = cx->tab;
+	cx->shm->slot[cx->slot].tabcap = cx->tabcap;
+}
+
 /* --- wait.c ---------------------------------------------------------------- */
 /* The per-thread eventfds' key (made once, from context.c). */
 void zc__wait_once(void);
+void zc__wait_after_fork(void);
 /* Wake every sleeper but the caller. */
 void zc__notify(struct zc_sockctx *cx);
 /* Poll the stack now; what zc_stack_poll returns. */
@@ -189,20 +253,23 @@ static inline uint64_t zc__deadline(bool nonblock, uint64_t timeo)
 
 /* --- entering and leaving a call ------------------------------------------------- */
 
+static inline void zc__lock(struct zc_sockctx *cx) { zc__mutex_lock(cx->lk); }
+static inline void zc__unlock(struct zc_sockctx *cx) { zc__mutex_unlock(cx->lk); }
+
 /* Look up fd and mark this thread inside; NULL with errno EBADF/ENOTSOCK. */
 static inline struct zc__sock *zc__enter(struct zc_sockctx *cx, int fd)
 {
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	if (cx->pid != zc__pid) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		zc_bypass(cx->bypass, ZC_BYPASS_FORK, 0, "sockets: fd %d belongs to the stack of process %d; "
-			  "a child cannot use it (fork is not supported yet): EBADF", fd, (int)cx->pid);
+			  "a child cannot use it (no room for another process of the stack): EBADF", fd, (int)cx->pid);
 		errno = EBADF;
 		return NULL;
 	}
 	struct zc__sock *s = fd >= 0 && fd < cx->tabcap ? cx->tab[fd] : NULL;
 	if (s == NULL) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		errno = EBADF;
 		return NULL;
 	}
@@ -224,7 +291,7 @@ static inline void zc__leave(struct zc_sockctx *cx, struct zc__sock *s)
 	zc__app_out(cx);
 	if (--s->users == 0 && s->closed && s->nfds == 0)
 		zc__sock_free(cx, s);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 }
 
 /* Returns r as a syscall would: r >= 0 as is, else -1 with errno = -r. */

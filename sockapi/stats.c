@@ -14,7 +14,7 @@
 int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 {
 	if (fd < 0) {
-		pthread_mutex_lock(&cx->lk);
+		zc__lock(cx);
 		zc__zc_totals(cx->zz, out);
 		/* sockets still open add their own, once each (dup gives a socket
 		 * several numbers: it counts at the first) */
@@ -32,7 +32,7 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 		if (cx->nif->ops->get_stats)
 			cx->nif->ops->get_stats(cx->nif, &ns);
 		out->dma_bytes = ns.dma_bytes;
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		return 0;
 	}
 	struct zc__sock *s = zc__enter(cx, fd);
@@ -48,7 +48,7 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 	zc_sock_zstats(cx, -1, &z);
 	struct zc_zcopy_costs c[2];
 	zc_sockctx_costs(cx, c);
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	fprintf(f, "zcopy_policy %s\n", zc_zcopy_name(zc__zc_policy(cx->zz)));
 	for (int i = 0; i < 2; i++)
 		if (c[i].frame_size)
@@ -64,6 +64,14 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 		(unsigned long long)z.dma_bytes, (unsigned long long)z.trades,
 		(unsigned long long)z.frames_reclaimed, (unsigned long long)z.trade_fallbacks,
 		(unsigned long long)z.trade_pauses, (unsigned long long)z.remap_ns);
+	struct zc_arena_stats as;
+	zc_arena_stats(cx->arena, &as);
+	fprintf(f, "procs %u\nforks %llu\nprocs_reaped %llu\nbells %llu\n", cx->shm->nprocs,
+		(unsigned long long)cx->shm->forks, (unsigned long long)cx->shm->procs_reaped,
+		(unsigned long long)cx->shm->bells);
+	fprintf(f, "lock_recoveries %llu\narena_bytes %llu\narena_peak %llu\narena_failures %llu\n",
+		(unsigned long long)cx->lk->recoveries, (unsigned long long)as.bytes_in_use,
+		(unsigned long long)as.bytes_peak, (unsigned long long)as.failures);
 	struct zc_netif_stats ns = { 0 };
 	if (cx->nif->ops->get_stats)
 		cx->nif->ops->get_stats(cx->nif, &ns);
@@ -116,5 +124,5 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 		}
 	}
 	zc_stack_dump(cx->st, f);
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 }

@@ -20,12 +20,24 @@
 #include <unistd.h>
 
 #define ZC__SLICE_NS 50000000ull /* no sleep longer than this without a look */
+#define ZC__SHARED_SLICE_NS 10000000ull /* the same while processes share the stack */
 #define ZC__SPIN_MAX_NS 2000000ull /* a wait with packets arriving spins up to this */
 
 static pthread_key_t zc__efd_key;
 
 static void zc__close_efd(void *p) { close((int)(intptr_t)p - 1); }
 void zc__wait_once(void) { pthread_key_create(&zc__efd_key, zc__close_efd); }
+
+/* A fork child's thread has its parent's thread's eventfd: its own from now
+ * on, so that a wake-up meant for one is not taken by the other. */
+void zc__wait_after_fork(void)
+{
+	intptr_t v = (intptr_t)pthread_getspecific(zc__efd_key);
+	if (v) {
+		close((int)v - 1);
+		pthread_setspecific(zc__efd_key, NULL);
+	}
+}
 
 static int zc__my_efd(void)
 {
@@ -62,6 +74,8 @@ void zc__notify(struct zc_sockctx *cx)
 	for (unsigned i = 0; i < cx->nsleepers; i++)
 		if (cx->sleepers[i] != me && write(cx->sleepers[i], &one, sizeof(one)) < 0)
 			(void)0; /* a full counter wakes it anyway */
+	if (cx->shm->nprocs > 1)
+		zc__procs_ring(cx); /* the other processes' sleepers */
 }
 
 /* Poll the stack at `now` (never earlier than a poll before it). */
@@ -74,7 +88,7 @@ static int zc__drive_at(struct zc_sockctx *cx, uint64_t now)
 	if (cx->nasync || zc_tcp_urg_in(cx->st) != cx->urg_in)
 		zc__signals(cx);
 	if (n > 0) {
-		if (cx->nsleepers)
+		if (cx->nsleepers || cx->shm->nprocs > 1)
 			zc__notify(cx);
 		else
 			zc__bump(cx);
@@ -114,7 +128,10 @@ static inline uint64_t zc__now_coarse(void)
 int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t nk, bool nic, bool helper)
 {
 	uint64_t now = zc__now();
-	uint64_t end = now + ZC__SLICE_NS;
+	/* another process's progress rings this one's doorbell; should a
+	 * ring be missed, a sleeper looks again after a shorter slice while
+	 * processes share the stack */
+	uint64_t end = now + (cx->shm->nprocs > 1 ? ZC__SHARED_SLICE_NS : ZC__SLICE_NS);
 	uint64_t tmr = zc_stack_next_timer(cx->st);
 	if (tmr < end)
 		end = tmr;
@@ -127,9 +144,9 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 	if (end <= now) {
 		zc__drive(cx);
 		if (helper) { /* a timer due now: never spin on the lock */
-			pthread_mutex_unlock(&cx->lk);
+			zc__unlock(cx);
 			nanosleep(&(struct timespec){ 0, 50000 }, NULL);
-			pthread_mutex_lock(&cx->lk);
+			zc__lock(cx);
 		}
 		return 0;
 	}
@@ -141,35 +158,41 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 	 * would only take the lock from the thread that made it) */
 	int me = helper ? cx->helper_efd : zc__my_efd();
 	if (me < 0 || (!helper && cx->nsleepers == ZC__MAX_SLEEPERS)) {
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		nanosleep(&(struct timespec){ 0, 20000 }, NULL);
-		pthread_mutex_lock(&cx->lk);
+		zc__lock(cx);
 		zc__drive(cx);
 		return 0;
 	}
-	if (irq >= 0 && cx->nic_sleepers++ == 0 && n->ops->irq_arm(n) != 0) {
-		cx->nic_sleepers--;
+	if (irq >= 0 && cx->shm->nic_sleepers++ == 0 && n->ops->irq_arm(n) != 0) {
+		cx->shm->nic_sleepers--;
 		zc__drive(cx); /* frames are waiting */
 		return 0;
 	}
-	struct pollfd stackfds[2 + 16], *pf = stackfds;
-	if (nk > 16 && (pf = malloc((2 + nk) * sizeof(*pf))) == NULL)
+	struct pollfd stackfds[3 + 16], *pf = stackfds;
+	if (nk > 16 && (pf = malloc((3 + nk) * sizeof(*pf))) == NULL)
 		pf = stackfds, nk = 0;
 	nfds_t np = 0;
 	pf[np++] = (struct pollfd){ .fd = me, .events = POLLIN };
 	if (irq >= 0)
 		pf[np++] = (struct pollfd){ .fd = irq, .events = POLLIN };
+	nfds_t bell = 0;
+	if (!helper && cx->bell_fd >= 0 && cx->slot >= 0) {
+		bell = np;
+		pf[np++] = (struct pollfd){ .fd = cx->bell_fd, .events = POLLIN };
+		cx->shm->slot[cx->slot].sleepers++;
+	}
 	nfds_t kfirst = np;
 	for (nfds_t i = 0; i < nk; i++)
 		pf[np++] = (struct pollfd){ .fd = kfds[i].fd, .events = kfds[i].events };
 	if (!helper)
 		cx->sleepers[cx->nsleepers++] = me;
-	pthread_mutex_unlock(&cx->lk);
+	zc__unlock(cx);
 	uint64_t d = end - now;
 	struct timespec ts = { (time_t)(d / 1000000000u), (long)(d % 1000000000u) };
 	int r = ppoll(pf, np, &ts, NULL);
 	int e = errno;
-	pthread_mutex_lock(&cx->lk);
+	zc__lock(cx);
 	for (unsigned i = 0; !helper && i < cx->nsleepers; i++)
 		if (cx->sleepers[i] == me) {
 			cx->sleepers[i] = cx->sleepers[--cx->nsleepers];
@@ -178,7 +201,12 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 	uint64_t v;
 	if (pf[0].revents && read(me, &v, sizeof(v)) < 0)
 		(void)0;
-	if (irq >= 0 && --cx->nic_sleepers == 0)
+	if (bell) {
+		cx->shm->slot[cx->slot].sleepers--;
+		if (pf[bell].revents)
+			zc__procs_bell_drain(cx);
+	}
+	if (irq >= 0 && --cx->shm->nic_sleepers == 0)
 		n->ops->irq_ack(n);
 	int ready = 0;
 	for (nfds_t i = 0; i < nk; i++) {
@@ -245,7 +273,7 @@ int zc__block_fd(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline, i
 		if (deadline && deadline < until)
 			until = deadline;
 		bool busy = zc_stack_tx_pending(cx->st);
-		pthread_mutex_unlock(&cx->lk);
+		zc__unlock(cx);
 		for (unsigned i = 1;; i++) {
 			zc__relax();
 			if (busy || zc_netif_rx_ready(cx->nif) || __atomic_load_n(&cx->gen, __ATOMIC_ACQUIRE) != gen)
@@ -253,7 +281,7 @@ int zc__block_fd(struct zc_sockctx *cx, uint64_t *spin_end, uint64_t deadline, i
 			if ((i & 31) == 0 && (zc__tnow = zc__now()) >= until)
 				break;
 		}
-		pthread_mutex_lock(&cx->lk);
+		zc__lock(cx);
 		cx->spinners--;
 		if (zc__drive_at(cx, zc__now_coarse()) > 0) {
 			/* packets are coming: the wait is not idle, spin on (a

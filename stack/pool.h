@@ -26,6 +26,8 @@
 #ifndef ZC_POOL_H
 #define ZC_POOL_H
 
+struct zc_arena;
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -102,6 +104,10 @@ struct zc_pool_config {
 	 * nframes bits): overrides own_first/own_count (a port of a shared
 	 * wire that takes over what the previous owner left) */
 	const uint64_t *own_map;
+	/* NULL: the pool's bookkeeping is this process's (the heap); else it
+	 * lives in this arena, shared by every process that maps it (the
+	 * frames themselves are in the shared file either way) */
+	struct zc_arena *arena;
 };
 
 struct zc_pool_stats {

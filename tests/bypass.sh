@@ -254,9 +254,10 @@ print("done")' > "$D/nostack.out" 2> "$D/nostack.err" || bad "nostack: status $?
 l=$(grep -c "bypass nostack: .*ZCS_NIC and ZCS_IP are not set" "$D/nostack.err")
 [ "$l" = 1 ] && echo "ok: nostack: told once" || bad "nostack: told $l times: $(cat "$D/nostack.err")"
 
-# fork: a child that uses its parent's stack socket three times gets EBADF
-# each time, told once (the child's own counters; the parent's stay 0)
-run fork '
+# fork beyond ZCS_MAX_PROCS: a child that uses its parent's stack socket
+# three times gets EBADF each time, told once (the child's own counters;
+# the parent's stay 0)
+RUN_ENV=ZCS_MAX_PROCS=1 run fork '
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.bind(("10.0.0.1", 7020))
 pid = os.fork()

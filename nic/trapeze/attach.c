@@ -9,6 +9,7 @@
  * removes the file.
  */
 #include "nic/trapeze/trapeze_priv.h"
+#include "stack/arena.h"
 #include "stack/log.h"
 #include "stack/wire.h"
 
@@ -147,7 +148,7 @@ static void zc__open_placement(struct zc__trapeze *t, uint32_t rx_huge)
 	t->rxp = zc_pool_create(&(struct zc_pool_config){ .name = pname, .nframes = rx_huge,
 							  .nmbufs = ZC__TZ_RXP_MBUFS_PER_FRAME * rx_huge +
 								    ZC__TZ_RXP_MBUFS_SPARE,
-							  .huge = true, .fd = -1 });
+							  .huge = true, .fd = -1, .arena = t->arena });
 	if (t->rxp && zc_pool_frame_size(t->rxp) != ZC_HUGE_FRAME) {
 		ZC_INFO("trapeze %s: no 2 MiB frames on this machine: receive placement is off",
 			t->nif.name);
@@ -155,6 +156,14 @@ static void zc__open_placement(struct zc__trapeze *t, uint32_t rx_huge)
 		t->rxp = NULL;
 	}
 	t->nif.rx_pool = t->rxp;
+}
+
+static void zc__tz_free(struct zc__trapeze *t)
+{
+	if (t->arena)
+		zc_arena_free(t->arena, t);
+	else
+		free(t);
 }
 
 struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
@@ -165,11 +174,12 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	if (err)
 		goto fail_early;
 
-	struct zc__trapeze *t = calloc(1, sizeof(*t));
+	struct zc__trapeze *t = cfg->arena ? zc_arena_zalloc(cfg->arena, sizeof(*t)) : calloc(1, sizeof(*t));
 	if (t == NULL) {
 		err = ENOMEM;
 		goto fail_early;
 	}
+	t->arena = cfg->arena;
 	t->fd = -1;
 	t->efd = -1;
 	t->peer_efd = -1;
@@ -266,6 +276,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		.own_first = cfg->port ? zc__tz_nframes(sh) / 2 : 0,
 		.own_count = zc__tz_nframes(sh) / 2,
 		.own_map = own_map,
+		.arena = t->arena,
 	};
 	t->nif.pool = t->efd >= 0 ? zc_pool_create(&pc) : NULL;
 	if (own_map && t->nif.pool) {
@@ -330,7 +341,7 @@ fail:
 		close(t->fd);
 	if (t->efd >= 0)
 		close(t->efd);
-	free(t);
+	zc__tz_free(t);
 fail_early:
 	errno = err;
 	return NULL;
@@ -443,7 +454,18 @@ void zc__tz_close(struct zc_netif *nif)
 	close(t->efd);
 	if (t->peer_efd >= 0)
 		close(t->peer_efd);
-	free(t);
+	zc__tz_free(t);
+}
+
+void zc_trapeze_set_owner(struct zc_netif *nif, pid_t pid)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	flock(t->fd, LOCK_EX);
+	zc__tz_set_owner(t->me, (int32_t)pid);
+	/* the peer fetches our interrupt again, from the new owner (the same
+	 * eventfd: every process of the stack inherited it) */
+	zc__tz_bump_gen(t->me);
+	flock(t->fd, LOCK_UN);
 }
 
 bool zc_trapeze_link_up(struct zc_netif *nif)

@@ -40,6 +40,7 @@ struct zc__tz_flow {
 
 struct zc__trapeze {
 	struct zc_netif nif;
+	struct zc_arena *arena; /* where this struct lives (NULL: the heap) */
 	char path[ZC__TZ_PATH_MAX];
 	int fd;
 	struct zc__tz_shared *sh;

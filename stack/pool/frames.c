@@ -12,6 +12,7 @@
  * fault-injection hook armed here is asked by every allocation.
  */
 #include "stack/pool/pool_priv.h"
+#include "stack/arena.h"
 #include "stack/log.h"
 
 #include <errno.h>
@@ -36,6 +37,20 @@
  * headers of their own. */
 #define ZC__POOL_MBUFS_PER_FRAME 4u
 #define ZC__POOL_MBUFS_SPARE 64u
+
+/* The pool's bookkeeping: in its arena, else the heap. */
+static void *zc__pool_calloc(struct zc_pool *p, size_t n, size_t size)
+{
+	return p->arena ? zc_arena_calloc(p->arena, n, size) : calloc(n, size);
+}
+static void zc__pool_free(struct zc_pool *p, void *x)
+{
+	struct zc_arena *a = p->arena; /* p may be x */
+	if (a)
+		zc_arena_free(a, x);
+	else
+		free(x);
+}
 
 /* --- huge page detection -------------------------------------------------- */
 
@@ -157,9 +172,10 @@ struct zc_pool *zc_pool_create(const struct zc_pool_config *cfg)
 		errno = EINVAL;
 		return NULL;
 	}
-	struct zc_pool *p = calloc(1, sizeof(*p));
+	struct zc_pool *p = cfg->arena ? zc_arena_zalloc(cfg->arena, sizeof(*p)) : calloc(1, sizeof(*p));
 	if (p == NULL)
 		return NULL;
+	p->arena = cfg->arena;
 	snprintf(p->name, sizeof(p->name), "zc-pool-%s", cfg->name ? cfg->name : "anon");
 	p->fd = -1;
 	uint32_t nframes = cfg->nframes;
@@ -194,12 +210,15 @@ struct zc_pool *zc_pool_create(const struct zc_pool_config *cfg)
 		goto fail;
 	}
 	p->nframes = nframes;
-	p->frames = calloc(nframes, sizeof(*p->frames));
-	p->free_stack = calloc(nframes, sizeof(*p->free_stack));
+	p->frames = zc__pool_calloc(p, nframes, sizeof(*p->frames));
+	p->free_stack = zc__pool_calloc(p, nframes, sizeof(*p->free_stack));
 	uint32_t nm = cfg->nmbufs ? cfg->nmbufs : ZC__POOL_MBUFS_PER_FRAME * nframes + ZC__POOL_MBUFS_SPARE;
 	if (nm > ZC__POOL_MAX_MBUFS)
 		nm = ZC__POOL_MAX_MBUFS;
-	p->mbufs = aligned_alloc(64, (size_t)nm * sizeof(struct zc_mbuf));
+	/* an arena's blocks of 64 B and up are aligned to 64 (page runs, or
+	 * power-of-two slabs in page-aligned chunks) */
+	p->mbufs = p->arena ? zc_arena_alloc(p->arena, (size_t)nm * sizeof(struct zc_mbuf))
+			    : aligned_alloc(64, (size_t)nm * sizeof(struct zc_mbuf));
 	if (p->frames == NULL || p->free_stack == NULL || p->mbufs == NULL) {
 		err = -ENOMEM;
 		goto fail;
@@ -235,10 +254,10 @@ fail:
 	zc__unmap(p);
 	if (p->own_fd && p->fd >= 0)
 		close(p->fd);
-	free(p->frames);
-	free(p->free_stack);
-	free(p->mbufs);
-	free(p);
+	zc__pool_free(p, p->frames);
+	zc__pool_free(p, p->free_stack);
+	zc__pool_free(p, p->mbufs);
+	zc__pool_free(p, p);
 	errno = -err;
 	return NULL;
 }
@@ -256,10 +275,10 @@ unsigned zc_pool_destroy(struct zc_pool *pool)
 	zc__unmap(pool);
 	if (pool->own_fd && pool->fd >= 0)
 		close(pool->fd);
-	free(pool->frames);
-	free(pool->free_stack);
-	free(pool->mbufs);
-	free(pool);
+	zc__pool_free(pool, pool->frames);
+	zc__pool_free(pool, pool->free_stack);
+	zc__pool_free(pool, pool->mbufs);
+	zc__pool_free(pool, pool);
 	return out;
 }
 

@@ -36,6 +36,7 @@ enum zc__pool_huge { ZC__HUGE_NONE = 0, ZC__HUGE_THP = 1, ZC__HUGE_HUGETLB = 2 }
 
 struct zc_pool {
 	char name[32];
+	struct zc_arena *arena; /* where this struct, frames[], free_stack[] and the mbufs are; NULL: heap */
 	int fd;
 	bool own_fd;
 	enum zc__pool_huge huge;
