@@ -44,6 +44,24 @@ while True:
 print("got", n, h.hexdigest(), flush=True)
 EOF
 
+# transfer NAME PORT SCRIPT: the server on port 1 of the wire, SCRIPT (a
+# client that prints "sent BYTES SHA256") on port 0; both must end cleanly
+# and the server must have received exactly what was sent ($got)
+transfer() {
+	timeout 50 "$ZCRUN" $B -- python3 "$D/srv.py" "$2" > "$D/srv" 2>&1 &
+	srv=$!
+	wait_for_zc_listen "$ZCSTAT" "$srv" "$2" "server on port $2" || { cat "$D/srv"; exit 1; }
+	timeout 50 "$ZCRUN" $A -- python3 "$D/$3" "$2" > "$D/cli" 2>&1 &
+	cli=$!
+	wait_pid_status $cli "$1 client" || { cat "$D/cli"; fail "$1: client"; }
+	cli=""
+	wait_pid_status $srv "$1 server" || { cat "$D/srv"; fail "$1: server"; }
+	srv=""
+	sent=$(sed -n 's/^sent //p' "$D/cli")
+	got=$(sed -n 's/^got //p' "$D/srv")
+	[ -n "$sent" ] && [ "$sent" = "$got" ] || { cat "$D/cli" "$D/srv"; fail "$1: sent '$sent', received '$got'"; }
+}
+
 # --- child-exit ----------------------------------------------------------------------
 cat > "$D/cli.py" <<'EOF'
 import hashlib, os, random, socket, sys
@@ -60,18 +78,7 @@ s.sendall(data)
 s.close()
 print("sent", len(data), hashlib.sha256(data).hexdigest(), flush=True)
 EOF
-timeout 50 "$ZCRUN" $B -- python3 "$D/srv.py" 5500 > "$D/srv" 2>&1 &
-srv=$!
-wait_for_zc_listen "$ZCSTAT" "$srv" 5500 "server on port 5500" || { cat "$D/srv"; exit 1; }
-timeout 50 "$ZCRUN" $A -- python3 "$D/cli.py" 5500 > "$D/cli" 2>&1 &
-cli=$!
-wait_pid_status $cli "child-exit client" || { cat "$D/cli"; fail "child-exit: client"; }
-cli=""
-wait_pid_status $srv "child-exit server" || { cat "$D/srv"; fail "child-exit: server"; }
-srv=""
-sent=$(sed -n 's/^sent //p' "$D/cli")
-got=$(sed -n 's/^got //p' "$D/srv")
-[ -n "$sent" ] && [ "$sent" = "$got" ] || { cat "$D/cli" "$D/srv"; fail "child-exit: sent '$sent', received '$got'"; }
+transfer child-exit 5500 cli.py
 ok "child-exit: the parent's 4 MiB arrived whole after its child closed and exited ($got)"
 
 # --- fork-half -----------------------------------------------------------------------
@@ -91,18 +98,7 @@ s.sendall(data[h:])
 s.close()
 print("sent", len(data), hashlib.sha256(data).hexdigest(), flush=True)
 EOF
-timeout 50 "$ZCRUN" $B -- python3 "$D/srv.py" 5501 > "$D/srv" 2>&1 &
-srv=$!
-wait_for_zc_listen "$ZCSTAT" "$srv" 5501 "server on port 5501" || { cat "$D/srv"; exit 1; }
-timeout 50 "$ZCRUN" $A -- python3 "$D/half.py" 5501 > "$D/cli" 2>&1 &
-cli=$!
-wait_pid_status $cli "fork-half client" || { cat "$D/cli"; fail "fork-half: client"; }
-cli=""
-wait_pid_status $srv "fork-half server" || { cat "$D/srv"; fail "fork-half: server"; }
-srv=""
-sent=$(sed -n 's/^sent //p' "$D/cli")
-got=$(sed -n 's/^got //p' "$D/srv")
-[ -n "$sent" ] && [ "$sent" = "$got" ] || { cat "$D/cli" "$D/srv"; fail "fork-half: sent '$sent', received '$got'"; }
+transfer fork-half 5501 half.py
 ok "fork-half: a child's 2 MiB and its parent's 2 MiB arrived in order ($got)"
 
 # --- socat-fork ----------------------------------------------------------------------
