@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -45,11 +44,6 @@
 #define ZC__TZ_LEAVE_BURST_NAPS 1000
 #define ZC__TZ_LEAVE_READ_NAPS 5000
 #define ZC__TZ_DRAIN_BURST 32
-
-static bool zc__pid_alive(int32_t pid)
-{
-	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
-}
 
 static bool zc__name_ok(const char *n)
 {
@@ -98,6 +92,25 @@ static int zc__wait_init(int fd, size_t need)
 		nanosleep(&ts, NULL);
 	}
 	return -ETIMEDOUT;
+}
+
+/* This port's interrupt: a FIFO made afresh (a previous claim's is
+ * replaced), writable by any user, so that a peer whose processes changed
+ * user (nginx's workers) can still wake it; opened read-write, so that it
+ * never reads EOF and a writer never finds it without a reader. The fd, or
+ * -1 with errno set and a message. */
+static int zc__irq_create(const char *path)
+{
+	unlink(path);
+	int fd = -1;
+	if (mkfifo(path, 0600) != 0 || chmod(path, 0622) != 0 ||
+	    (fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+		int err = errno;
+		ZC_ERR("trapeze: cannot make the interrupt FIFO %s: %s", path, strerror(err));
+		unlink(path);
+		errno = err;
+	}
+	return fd;
 }
 
 /* Check a configuration and work out its MTU and frame count; 0 or an errno
@@ -182,9 +195,10 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	t->arena = cfg->arena;
 	t->fd = -1;
 	t->efd = -1;
-	t->peer_efd = -1;
 	t->page = page;
 	snprintf(t->path, sizeof(t->path), ZC__TZ_PATH_FMT, cfg->name);
+	snprintf(t->irq_path, sizeof(t->irq_path), ZC__TZ_IRQ_FMT, t->path, cfg->port);
+	snprintf(t->peer_irq_path, sizeof(t->peer_irq_path), ZC__TZ_IRQ_FMT, t->path, 1 - cfg->port);
 	snprintf(t->nif.name, sizeof(t->nif.name), "trapeze:%s/%d", cfg->name, cfg->port);
 	size_t sh_len = zc__tz_shared_len(page);
 	bool created = false;
@@ -267,7 +281,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		flock(t->fd, LOCK_UN);
 		goto fail;
 	}
-	t->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	t->efd = zc__irq_create(t->irq_path);
 	struct zc_pool_config pc = {
 		.name = t->nif.name,
 		.nframes = zc__tz_nframes(sh),
@@ -297,7 +311,6 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		flock(t->fd, LOCK_UN);
 		goto fail;
 	}
-	zc__tz_set_efd(t->me, t->efd);
 	zc__tz_bump_gen(t->me);
 	zc__tz_set_owner(t->me, (int32_t)getpid());
 	t->reaped = zc__tz_rx_head(t->peer, memory_order_seq_cst);
@@ -339,8 +352,10 @@ fail:
 		munmap(t->sh, t->sh_len);
 	if (t->fd >= 0)
 		close(t->fd);
-	if (t->efd >= 0)
+	if (t->efd >= 0) {
 		close(t->efd);
+		unlink(t->irq_path);
+	}
 	zc__tz_free(t);
 fail_early:
 	errno = err;
@@ -440,8 +455,8 @@ void zc__tz_close(struct zc_netif *nif)
 		t->held[i] = NULL;
 	}
 	t->nheld = 0;
-	zc__tz_set_efd(t->me, -1);
 	zc__return_posted(t);
+	unlink(t->irq_path);
 	if (last)
 		unlink(t->path);
 	flock(t->fd, LOCK_UN);
@@ -452,8 +467,9 @@ void zc__tz_close(struct zc_netif *nif)
 	munmap(t->sh, t->sh_len);
 	close(t->fd);
 	close(t->efd);
-	if (t->peer_efd >= 0)
-		close(t->peer_efd);
+	for (unsigned i = 0; i < ZC__TZ_KICKERS; i++)
+		if (t->kick[i].pid == (int32_t)getpid() && t->kick[i].fd >= 0)
+			close(t->kick[i].fd);
 	zc__tz_free(t);
 }
 
@@ -462,8 +478,7 @@ void zc_trapeze_set_owner(struct zc_netif *nif, pid_t pid)
 	struct zc__trapeze *t = zc__tz(nif);
 	flock(t->fd, LOCK_EX);
 	zc__tz_set_owner(t->me, (int32_t)pid);
-	/* the peer fetches our interrupt again, from the new owner (the same
-	 * eventfd: every process of the stack inherited it) */
+	/* the interrupt stays: every process of the stack inherited the FIFO */
 	zc__tz_bump_gen(t->me);
 	flock(t->fd, LOCK_UN);
 }

@@ -4,8 +4,9 @@
  *
  * Interrupts: a port that wants to sleep sets "sleeping", then re-checks its
  * ring (a Dekker pair with the sender's fence); a sender that sees "sleeping"
- * writes the peer's eventfd (zc__kick in tx.c), which it obtained with
- * pidfd_getfd(2).
+ * writes a byte into the peer's FIFO (zc__kick in tx.c), beside the wire's
+ * file: any process that can open it by path, of any user, can wake the
+ * port (pidfd_getfd(2) of an eventfd needed ptrace rights over the peer).
  */
 #include "nic/trapeze/trapeze_priv.h"
 
@@ -37,8 +38,8 @@ static void zc__tz_irq_ack(struct zc_netif *nif)
 {
 	struct zc__trapeze *t = zc__tz(nif);
 	zc__tz_set_sleeping(t->me, 0);
-	uint64_t v;
-	while (read(t->efd, &v, sizeof(v)) == sizeof(v))
+	char v[256];
+	while (read(t->efd, v, sizeof(v)) == (ssize_t)sizeof(v))
 		;
 }
 

@@ -19,9 +19,12 @@
 #include "stack/netif.h"
 #include "stack/pool.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#define ZC__TZ_KICKERS 64u /* processes of one stack that can wake the peer */
 #define ZC__TZ_FLOWS 8u
 #define ZC__TZ_FLOW_RANGES 16u
 /* One flow's receive placement; the key fields first. */
@@ -47,9 +50,16 @@ struct zc__trapeze {
 	size_t sh_len;
 	int port;
 	struct zc__tz_port *me, *peer;
-	int efd;
-	int peer_efd;
-	uint32_t peer_gen;
+	char irq_path[ZC__TZ_PATH_MAX + 16];      /* our interrupt's FIFO */
+	char peer_irq_path[ZC__TZ_PATH_MAX + 16]; /* the peer's */
+	int efd; /* our FIFO, read and write (never EOF); every process of a stack inherits it */
+	/* the peer's FIFO, opened for writing by each process of the stack that
+	 * kicks (this struct may be shared: an fd number is only a process's) */
+	struct zc__tz_kicker {
+		int32_t pid; /* 0: free */
+		int fd;
+		uint32_t gen; /* the peer's claim it was opened for */
+	} kick[ZC__TZ_KICKERS];
 	bool irq_warned;
 	uint32_t page;
 	uint32_t maxpages;  /* payload pages per frame (the wire's MTU / page) */
@@ -72,6 +82,12 @@ struct zc__trapeze {
 	struct zc__tz_flow flows[ZC__TZ_FLOWS];
 	uint64_t flow_clock, placed_bytes, place_nobuf;
 };
+
+/* A process with this pid lives (of any user). */
+static inline bool zc__pid_alive(int32_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
 
 static inline struct zc__trapeze *zc__tz(struct zc_netif *n) { return (struct zc__trapeze *)n; }
 

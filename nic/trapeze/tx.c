@@ -17,7 +17,7 @@
 
 #include <errno.h>
 #include <string.h>
-#include <sys/syscall.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 /* Header bytes to put in the control message of a frame whose first bytes are b. */
@@ -186,35 +186,55 @@ static uint64_t zc__deliver_at(struct zc__trapeze *t, uint32_t wire_bytes, uint6
 	return now + t->delay_ns;
 }
 
+/* This process's entry in the kicker table: its own, else a free one or
+ * one whose process is gone (its fd went with it). NULL: table full. */
+static struct zc__tz_kicker *zc__kicker(struct zc__trapeze *t, int32_t pid)
+{
+	struct zc__tz_kicker *spare = NULL;
+	for (unsigned i = 0; i < ZC__TZ_KICKERS; i++) {
+		struct zc__tz_kicker *k = &t->kick[i];
+		if (k->pid == pid)
+			return k;
+		if (spare == NULL && (k->pid == 0 || !zc__pid_alive(k->pid)))
+			spare = k;
+	}
+	if (spare) {
+		spare->pid = pid;
+		spare->fd = -1;
+	}
+	return spare;
+}
+
+/* Wake a sleeping peer: a byte into its FIFO. The FIFO is opened by path
+ * (a process of another user can: nginx's workers run as nobody), once per
+ * process and per claim of the peer's port. */
 void zc__kick(struct zc__trapeze *t)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	if (!zc__tz_sleeping(t->peer, memory_order_relaxed))
 		return;
 	uint32_t gen = zc__tz_gen(t->peer);
-	if (t->peer_efd < 0 || gen != t->peer_gen) {
-		if (t->peer_efd >= 0)
-			close(t->peer_efd);
-		t->peer_efd = -1;
-		int32_t pid = zc__tz_owner(t->peer, memory_order_seq_cst);
-		int32_t efd = zc__tz_efd(t->peer);
-		int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-		if (pidfd >= 0) {
-			t->peer_efd = (int)syscall(SYS_pidfd_getfd, pidfd, efd, 0);
-			close(pidfd);
-		}
-		if (t->peer_efd < 0) {
-			if (!t->irq_warned)
-				ZC_WARN("trapeze %s: cannot reach the peer's interrupt (pid %d): %s; "
+	struct zc__tz_kicker *k = zc__kicker(t, (int32_t)getpid());
+	if (k == NULL)
+		return; /* more processes than entries: the peer wakes on its timeout */
+	if (k->fd < 0 || gen != k->gen) {
+		if (k->fd >= 0)
+			close(k->fd);
+		k->fd = open(t->peer_irq_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+		if (k->fd < 0) {
+			/* ENOENT: the peer is between claims; anything else is told */
+			if (errno != ENOENT && !t->irq_warned) {
+				ZC_WARN("trapeze %s: cannot open the peer's interrupt %s: %s; "
 					"the peer wakes on its timeout only",
-					t->nif.name, pid, strerror(errno));
-			t->irq_warned = true;
+					t->nif.name, t->peer_irq_path, strerror(errno));
+				t->irq_warned = true;
+			}
 			return;
 		}
-		t->peer_gen = gen;
+		k->gen = gen;
 	}
-	uint64_t one = 1;
-	if (write(t->peer_efd, &one, sizeof(one)) == sizeof(one))
+	/* EAGAIN: the FIFO is full of wake-ups the peer has not read yet */
+	if (write(k->fd, "", 1) == 1)
 		t->st.irq_raised++;
 }
 

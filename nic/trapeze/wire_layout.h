@@ -29,9 +29,10 @@
 #include <unistd.h>
 
 #define ZC__TZ_PATH_FMT "/dev/shm/zcwire-%s" /* the wire's file, by name */
+#define ZC__TZ_IRQ_FMT "%s.irq%d" /* a port's interrupt: a FIFO beside the file */
 #define ZC__TZ_PATH_MAX 64u /* room for ZC__TZ_PATH_FMT with a name of ZC_TRAPEZE_NAME_MAX */
 #define ZC__TZ_MAGIC 0x5a4354524150455aULL /* "ZCTRAPEZ" */
-#define ZC__TZ_VERSION 4u
+#define ZC__TZ_VERSION 5u
 #define ZC__TZ_RX_RING 256u   /* descriptors per port */
 #define ZC__TZ_POST_RING 4096u /* posted frames per port */
 #define ZC__TZ_DESC_COPY 0x1u /* pages are the receiver's own posted frames */
@@ -68,7 +69,6 @@ struct zc__tz_desc {
 
 struct zc__tz_port {
 	_Atomic int32_t owner_pid;  /* 0: unclaimed */
-	_Atomic int32_t efd;        /* the owner's eventfd number, in its process */
 	_Atomic uint32_t gen;       /* bumped at each claim */
 	_Atomic uint32_t sleeping;
 	_Atomic uint32_t rx_head __attribute__((aligned(64))); /* written by the peer */
@@ -155,7 +155,6 @@ static inline void zc__tz_reset_ports(struct zc__tz_shared *sh)
 	for (int p = 0; p < 2; p++) {
 		struct zc__tz_port *pt = &sh->port[p];
 		atomic_store(&pt->owner_pid, 0);
-		atomic_store(&pt->efd, -1);
 		atomic_store(&pt->sleeping, 0);
 		atomic_store(&pt->rx_head, 0);
 		atomic_store(&pt->rx_tail, 0);
@@ -185,8 +184,6 @@ static inline int32_t zc__tz_owner(struct zc__tz_port *p, memory_order mo)
 	return atomic_load_explicit(&p->owner_pid, mo);
 }
 static inline void zc__tz_set_owner(struct zc__tz_port *p, int32_t pid) { atomic_store(&p->owner_pid, pid); }
-static inline int32_t zc__tz_efd(struct zc__tz_port *p) { return atomic_load(&p->efd); }
-static inline void zc__tz_set_efd(struct zc__tz_port *p, int32_t efd) { atomic_store(&p->efd, efd); }
 static inline uint32_t zc__tz_gen(struct zc__tz_port *p) { return atomic_load(&p->gen); }
 static inline void zc__tz_bump_gen(struct zc__tz_port *p) { atomic_fetch_add(&p->gen, 1); }
 static inline uint32_t zc__tz_sleeping(struct zc__tz_port *p, memory_order mo)
