@@ -204,9 +204,18 @@ void zc_bypass_option(struct zc_bypasses *b, bool set, int level, int name, int 
 
 /* --- the context's counters ---------------------------------------------------- */
 
-void zc__sockctx_bypass_to(struct zc_sockctx *cx, struct zc_bypasses *b)
+void zc_bypass_merge(struct zc_bypasses *dst, const struct zc_bypasses *src)
 {
-	zc__lock(cx);
-	cx->bypass = b ? b : &cx->bypass_own;
-	zc__unlock(cx);
+	for (int i = 0; i < ZC_BYPASS__COUNT; i++)
+		atomic_fetch_add(&dst->n[i], atomic_load(&src->n[i]));
+	for (int i = 0; i < ZC_BYPASS_TOLD_MAX; i++) {
+		uint64_t key = atomic_load(&src->told[i]);
+		if (key)
+			zc__bypass_first(dst, key, false);
+	}
+}
+
+struct zc_bypasses *zc__sockctx_bypasses(struct zc_sockctx *cx)
+{
+	return cx->bypass;
 }

@@ -95,9 +95,14 @@ const char *zc_bypass_name(enum zc_bypass_reason why);
 /* "bypass_<name> N", one line per reason (zcstat). */
 void zc_bypass_dump(const struct zc_bypasses *b, FILE *f);
 
-/* A context counts its pass-bys into b from now on (NULL: its own again).
- * The preload calls it once, before the context's first socket. */
+/* Add src's counts to dst's, and its kinds told to those dst has told. */
+void zc_bypass_merge(struct zc_bypasses *dst, const struct zc_bypasses *src);
+
+/* Where a context counts its pass-bys: in its shared memory, so that every
+ * process of the stack counts into one set (zcstat of any shows them all)
+ * and a kind is told once for the stack. The preload counts there too, once
+ * the stack has started. */
 struct zc_sockctx;
-void zc__sockctx_bypass_to(struct zc_sockctx *cx, struct zc_bypasses *b);
+struct zc_bypasses *zc__sockctx_bypasses(struct zc_sockctx *cx);
 
 #endif

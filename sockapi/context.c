@@ -210,7 +210,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	zc__procs_init(cx);
 	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
 	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
-	cx->bypass = &cx->bypass_own;
+	cx->bypass = &cx->shm->bypass;
 	cx->bindv6only = zc__bindv6only();
 	cx->nif = zc_nic_open_in(spec, cx->arena, &cx->shm->nic_shared);
 	if (cx->nif == NULL)

@@ -62,7 +62,9 @@ _Atomic int zc__state;
 _Atomic uint8_t zc__is[ZC__MAXFD];
 _Atomic uint8_t zc__ep_stack[ZC__MAXFD];
 _Atomic uint16_t zc__ep_kernel[ZC__MAXFD];
-struct zc_bypasses zc__bypass;
+/* pass-bys before the stack starts (or without one), then the stack's */
+static struct zc_bypasses zc__bypass_early;
+struct zc_bypasses *_Atomic zc__bypass = &zc__bypass_early;
 
 void zc__resolve(void)
 {
@@ -110,7 +112,11 @@ struct zc_sockctx *zc__ctx(void)
 			if (zc__cx == NULL) {
 				ZC_ERR("preload: the stack did not start (above): IPv4 sockets fail with ENETDOWN");
 			} else {
-				zc__sockctx_bypass_to(zc__cx, &zc__bypass);
+				/* a pass-by counted by another thread in between
+				 * stays in the early counts (no message is lost) */
+				struct zc_bypasses *b = zc__sockctx_bypasses(zc__cx);
+				atomic_store(&zc__bypass, b);
+				zc_bypass_merge(b, &zc__bypass_early);
 				zc__stat_start();
 				/* after the context's own (registered first, so zc__pid
 				 * is the child's by then) */

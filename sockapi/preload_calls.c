@@ -31,7 +31,7 @@
 static int zc__kernel_socket(int domain, int type, int protocol)
 {
 	if (!zc__inside)
-		zc_bypass_socket(&zc__bypass, domain, type, protocol);
+		zc_bypass_socket(zc__bypass, domain, type, protocol);
 	return zc__real.socket(domain, type, protocol);
 }
 
@@ -47,7 +47,7 @@ EXPORT int socket(int domain, int type, int protocol)
 			errno = ENETDOWN;
 			return -1;
 		}
-		zc_bypass(&zc__bypass, ZC_BYPASS_NOSTACK, 0, "socket(%s): no stack in this process: ZCS_NIC and ZCS_IP are not set (start programs with zcrun), or it has shut down at exit: the kernel's socket",
+		zc_bypass(zc__bypass, ZC_BYPASS_NOSTACK, 0, "socket(%s): no stack in this process: ZCS_NIC and ZCS_IP are not set (start programs with zcrun), or it has shut down at exit: the kernel's socket",
 			  domain == AF_INET ? "AF_INET" : "AF_INET6");
 		return zc__real.socket(domain, type, protocol);
 	}
@@ -120,19 +120,19 @@ static int zc__to_kernel(int fd, enum zc_bypass_reason why, const char *call, co
 	inet_ntop(AF_INET, &ip, me, sizeof(me));
 	zc__addr_str(a, to, sizeof(to));
 	if (why == ZC_BYPASS_BIND)
-		zc_bypass(&zc__bypass, why, 0, "bind(fd %d, %s): not the stack's address (%s) nor the "
+		zc_bypass(zc__bypass, why, 0, "bind(fd %d, %s): not the stack's address (%s) nor the "
 			  "any-address: the socket is the kernel's from now on; bind to %s or 0.0.0.0 to be "
 			  "on the stack", fd, to, me, me);
 	else if (why == ZC_BYPASS_CONNECT)
-		zc_bypass(&zc__bypass, why, 0, "connect(fd %d, %s): the stack (%s) does not reach it "
+		zc_bypass(zc__bypass, why, 0, "connect(fd %d, %s): the stack (%s) does not reach it "
 			  "(loopback, or another subnet and no --gw): the socket is the kernel's from now on",
 			  fd, to, me);
 	else if (why == ZC_BYPASS_IPV6)
-		zc_bypass(&zc__bypass, why, 0, "%s(fd %d, %s): an IPv6 address, and the stack carries IPv4 "
+		zc_bypass(zc__bypass, why, 0, "%s(fd %d, %s): an IPv6 address, and the stack carries IPv4 "
 			  "(in AF_INET6 sockets too, as ::ffff:%s): the socket is the kernel's from now on",
 			  call, fd, to, me);
 	else
-		zc_bypass(&zc__bypass, why, 0, "bind(fd %d, %s): an IPV6_V6ONLY socket serves IPv6 peers "
+		zc_bypass(zc__bypass, why, 0, "bind(fd %d, %s): an IPV6_V6ONLY socket serves IPv6 peers "
 			  "only, and the stack carries IPv4: the socket is the kernel's from now on (IPV6_V6ONLY "
 			  "0, the default of net.ipv6.bindv6only=0, puts it on the stack)", fd, to);
 	return 0;
@@ -188,7 +188,7 @@ ssize_t zc__sent(int fd, ssize_t r, const struct sockaddr *a, socklen_t len)
 	if (r < 0 && errno == ENETUNREACH && a && zc__dst(AF_INET6, a, len, &ip) == ZC__DST_V6) {
 		int e = errno;
 		char to[INET6_ADDRSTRLEN + 16];
-		zc_bypass(&zc__bypass, ZC_BYPASS_IPV6, 1, "sendto(fd %d, %s): an IPv6 address, and the "
+		zc_bypass(zc__bypass, ZC_BYPASS_IPV6, 1, "sendto(fd %d, %s): an IPv6 address, and the "
 			  "stack carries IPv4 only: refused with ENETUNREACH", fd, zc__addr_str(a, to, sizeof(to)));
 		errno = e;
 	}
@@ -387,7 +387,7 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	if (zc__mine(fd) && (req == FIONBIO || req == FIONREAD || req == SIOCATMARK || req == FIOASYNC))
 		return ZC_CALL(zc_ioctl(zc__cx, fd, req, arg));
 	if (zc__mine(fd))
-		zc_bypass(&zc__bypass, ZC_BYPASS_IOCTL, req, "ioctl(fd %d, %#lx) on a stack socket: the stack has FIONBIO, FIOASYNC, FIONREAD and SIOCATMARK only; this request goes to the kernel's placeholder socket behind the descriptor (unbound, unconnected), so its answer is not about this socket", fd, req);
+		zc_bypass(zc__bypass, ZC_BYPASS_IOCTL, req, "ioctl(fd %d, %#lx) on a stack socket: the stack has FIONBIO, FIOASYNC, FIONREAD and SIOCATMARK only; this request goes to the kernel's placeholder socket behind the descriptor (unbound, unconnected), so its answer is not about this socket", fd, req);
 	return zc__real.ioctl(fd, req, arg);
 }
 

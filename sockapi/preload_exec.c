@@ -57,7 +57,7 @@ static void zc__exec_prepare(const char *what, const char *path, struct zc__exec
 			off += (size_t)snprintf(list + off, sizeof(list) - off, " ...");
 	}
 	if (told)
-		zc_bypass(&zc__bypass, ZC_BYPASS_EXEC, 0,
+		zc_bypass(zc__bypass, ZC_BYPASS_EXEC, 0,
 			  "%s(%s): stack sockets do not pass to a new program yet (fds %s): it gets EBADF "
 			  "on them, and they stay this process's until the exec succeeds",
 			  what, path ? path : "?", list);

@@ -571,7 +571,7 @@ EXPORT FILE *fdopen(int fd, const char *mode)
 
 static int zc__aio_refuse(int fd, const char *call, uint64_t kind)
 {
-	zc_bypass(&zc__bypass, ZC_BYPASS_CALL, kind, "%s(fd %d) on a stack socket: glibc's AIO threads "
+	zc_bypass(zc__bypass, ZC_BYPASS_CALL, kind, "%s(fd %d) on a stack socket: glibc's AIO threads "
 		  "read and write the kernel's placeholder behind the descriptor, not the connection: refused "
 		  "with ENOSYS; read and write it with poll or epoll instead", call, fd);
 	errno = ENOSYS;

@@ -120,7 +120,7 @@ extern _Atomic uint8_t zc__ep_stack[ZC__MAXFD];
 extern _Atomic uint16_t zc__ep_kernel[ZC__MAXFD];
 /* what this process did not carry on the stack (bypass.h); its context
  * counts into it too, so zcstat shows the pass-bys from before it existed */
-extern struct zc_bypasses zc__bypass;
+extern struct zc_bypasses *_Atomic zc__bypass;
 /* a call into the socket layer is under way, or one of its threads (socket.h) */
 #define zc__inside zc_thread_inside
 

@@ -100,6 +100,7 @@ struct zc__shm {
 	uint64_t procs_reaped;    /* processes gone without closing (exit without destructors, kill) */
 	uint64_t forks;
 	uint64_t bells;           /* doorbells rung (a process woken by another's progress) */
+	struct zc_bypasses bypass; /* every process's pass-bys (bypass.h) */
 	struct zc__slot slot[ZC__SLOTS];
 };
 
@@ -136,8 +137,7 @@ struct zc_sockctx {
 	pid_t pid;
 	struct zc_sockctx *next;  /* the registry of live contexts (fork) */
 	struct zc__ep *eps;       /* epoll instances holding stack sockets */
-	struct zc_bypasses *bypass; /* where pass-bys count: bypass_own, or the preload's */
-	struct zc_bypasses bypass_own;
+	struct zc_bypasses *bypass; /* &shm->bypass */
 };
 
 /* A stack socket in an epoll instance, or an epoll instance in another
