@@ -11,7 +11,8 @@
 #   python3 -m http.server (no --bind): a 20 MB file to a zcrun curl and a
 #     kernel curl over 127.0.0.1 at the same time
 #   nginx with Debian's stock site (listen 80 and [::]:80, on a high port by
-#     an include, as master_process off: fork is issue 15): the stack serves
+#     an include; a master and worker_processes auto, as Debian's nginx.conf
+#     has them, in the foreground for the test): the stack serves
 #     80, [::]:80 is IPV6_V6ONLY (nginx's default) and so the kernel's, said
 #     once and counted; curl over the stack, 127.0.0.1 and [::1]
 #   redis-server with Debian's stock redis.conf (made runnable: port,
@@ -112,6 +113,7 @@ stop $SRV "http.server"
 # --- nginx, Debian's stock site --------------------------------------------------
 if [ -f /etc/nginx/sites-available/default ]; then
 	mkdir -p "$D/ngx/logs" "$D/ngx/html"
+	chmod a+rx "$D" # the workers run as nginx's default user, nobody
 	cp "$D/big" "$D/ngx/html/big.bin"
 	echo "the stock site on zcstack" > "$D/ngx/html/index.html"
 	# the stock file, on port 8081 and our root: nothing else changed
@@ -120,7 +122,7 @@ if [ -f /etc/nginx/sites-available/default ]; then
 	grep -q "listen \[::\]:8081 default_server" "$D/ngx/default" || fail "the stock site changed: $(grep listen "$D/ngx/default")"
 	cat > "$D/ngx/nginx.conf" <<EOF
 daemon off;
-master_process off;
+worker_processes auto;
 error_log $D/ngx/logs/error.log;
 pid $D/ngx/nginx.pid;
 events { worker_connections 64; }

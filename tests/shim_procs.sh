@@ -13,13 +13,23 @@
 #   socat-fork: socat TCP-LISTEN:...,fork (a child per connection) serving
 #     50 sequential and 10 concurrent clients, each echoing 64 KiB back
 #     byte-exact.
+#   nginx: master_process on (nginx's default) with worker_processes 2,
+#     daemonised as nginx does by default; both workers hold the listener;
+#     wrk (8 connections, 4 s), then a client fetching a 256 KiB file 40
+#     times on a new connection each, and `nginx -s reload` replaces the
+#     workers in the middle of each. Every fetch is
+#     200 and byte-exact, wrk sees no non-2xx answer and no connect, write
+#     or timeout error (a read error is a keep-alive connection that an old
+#     worker closed at the reload, as with the kernel: at most one each),
+#     the new workers hold the listener and the old ones left the stack.
 set -eu
 ZCRUN=$1
 ZCSTAT=$2
 W="pr$$"
 D=$(mktemp -d)
 srv=""; cli=""
-trap 'kill $srv $cli 2>/dev/null || true; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
+ngx_stop() { [ -s "$D/ngx/nginx.pid" ] && kill "$(cat "$D/ngx/nginx.pid")" 2>/dev/null || true; }
+trap 'kill $srv $cli 2>/dev/null || true; ngx_stop; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
 A="--nic trapeze:$W,port=0 --ip 10.7.2.1/24"
 B="--nic trapeze:$W,port=1 --ip 10.7.2.2/24"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -138,6 +148,99 @@ EOF
 	ok "socat-fork: $(cat "$D/cli")"
 else
 	echo "skip: socat-fork: no socat"
+fi
+
+# --- nginx: master and 2 workers, reload under load ------------------------
+# workers PID: the pids of the children of nginx's master PID
+workers() { pgrep -P "$1" 2>/dev/null | sort | tr '\n' ' '; }
+# listening_in PIDS: every one of PIDS holds the listener on 8090 of the stack
+listening_in() {
+	for _w in $1; do
+		"$ZCSTAT" "$_w" 2>/dev/null | grep -q "^fd [0-9]* tcp LISTEN 10.7.2.1:8090 " || return 1
+	done
+}
+if command -v nginx > /dev/null && command -v wrk > /dev/null; then
+	mkdir -p "$D/ngx/html" "$D/ngx/logs"
+	chmod a+rx "$D" # the workers run as nginx's default user, nobody
+	head -c 262144 /dev/urandom > "$D/ngx/html/big.bin"
+	echo "hello from nginx's workers" > "$D/ngx/html/index.html"
+	cat > "$D/ngx/nginx.conf" <<EOF
+worker_processes 2;
+error_log $D/ngx/logs/error.log;
+pid $D/ngx/nginx.pid;
+events { worker_connections 768; }
+http {
+  access_log off;
+  server { listen 8090; root $D/ngx/html; }
+}
+EOF
+	# nginx daemonises: zcrun returns once the master has forked
+	timeout 20 "$ZCRUN" $A -- nginx -c "$D/ngx/nginx.conf" -p "$D/ngx" > "$D/ngx.err" 2>&1 ||
+		fail "nginx did not start: $(cat "$D/ngx.err" "$D/ngx/logs/error.log")"
+	wait_for_file "$D/ngx/nginx.pid" "nginx's pid file" || exit 1
+	master=$(cat "$D/ngx/nginx.pid")
+	wait_until 20 "nginx's two workers on the listener" \
+		sh -c '[ $(pgrep -c -P '"$master"') -eq 2 ]' || exit 1
+	old=$(workers "$master")
+	wait_until 20 "the listener in both workers ($old)" listening_in "$old" || exit 1
+	want=$(sha256sum < "$D/ngx/html/big.bin" | cut -d' ' -f1)
+	cat > "$D/fetch.py" <<'EOF'
+import hashlib, socket, sys, time
+want, n, ok = sys.argv[1], int(sys.argv[2]), 0
+for i in range(n):
+    s = socket.create_connection(("10.7.2.1", 8090), timeout=20)
+    s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    r = b""
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            break
+        r += b
+    s.close()
+    head, _, body = r.partition(b"\r\n\r\n")
+    if head.startswith(b"HTTP/1.1 200") and hashlib.sha256(body).hexdigest() == want:
+        ok += 1
+    else:
+        print("bad fetch", i, head[:40], len(body), flush=True)
+    time.sleep(0.05)
+print("fetched", ok, "of", n, flush=True)
+sys.exit(0 if ok == n else 1)
+EOF
+	# reload RUN WHAT: RUN (a client under zcrun on port 1, in the background)
+	# with `nginx -s reload` 1.5 s after it starts; the client must succeed
+	reload() {
+		timeout 60 "$ZCRUN" $B -- "$@" > "$D/cli" 2>&1 &
+		cli=$!
+		sleep 1.5 # inside wrk's 4 s and the fetcher's 40 fetches
+		nginx -c "$D/ngx/nginx.conf" -p "$D/ngx" -s reload 2> "$D/reload" || fail "nginx -s reload: $(cat "$D/reload")"
+		wait_pid_status $cli "$1 across a reload" || { cat "$D/cli"; fail "nginx: $1 failed"; }
+		cli=""
+	}
+	reload wrk -t1 -c8 -d4s http://10.7.2.1:8090/index.html
+	cp "$D/cli" "$D/wrk"
+	mid=$(workers "$master")
+	reload python3 "$D/fetch.py" "$want" 40
+	cp "$D/cli" "$D/fetch"
+	grep -q "^fetched 40 of 40" "$D/fetch" || fail "nginx: $(cat "$D/fetch")"
+	! grep -q "Non-2xx" "$D/wrk" || fail "nginx: wrk saw failed requests"
+	reqs=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$D/wrk")
+	[ "${reqs:-0}" -gt 1000 ] || fail "nginx: wrk made only '$reqs' requests"
+	errs=$(sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$D/wrk")
+	set -- ${errs:-0 0 0 0}
+	[ "$1" -eq 0 ] && [ "$3" -eq 0 ] && [ "$4" -eq 0 ] && [ "$2" -le 8 ] ||
+		fail "nginx: wrk's socket errors: connect $1 read $2 write $3 timeout $4"
+	new=$(workers "$master")
+	[ "$mid" != "$old" ] && [ "$new" != "$mid" ] || fail "nginx -s reload did not replace the workers ($old, $mid, $new)"
+	wait_until 20 "the listener in the new workers ($new)" listening_in "$new" || exit 1
+	wait_until 20 "the old workers leaving the stack" \
+		sh -c '"$0" "$1" | grep -qx "procs 3"' "$ZCSTAT" "$master" ||
+		{ "$ZCSTAT" "$master" | grep "^procs"; exit 1; }
+	"$ZCSTAT" "$master" | grep -q "^tcp.passive_opens [1-9]" || fail "nginx: zcstat shows no connection on the stack"
+	kill "$master"
+	wait_until 20 "nginx's master and workers to end" sh -c "! kill -0 $master 2>/dev/null && [ -z \"\$(pgrep -f 'nginx: worker' -P $master)\" ]" || exit 1
+	ok "nginx: master and 2 workers on one stack, $reqs requests by wrk and 40 byte-exact fetches across a reload (wrk read errors $2, workers $old -> $mid -> $new)"
+else
+	echo "skip: nginx: no nginx or wrk"
 fi
 
 echo "PASS: shim-procs"

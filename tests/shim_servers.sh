@@ -4,8 +4,8 @@
 # port of the wire (each client is a new process claiming the port again).
 #   redis-server (epoll, jemalloc): redis-cli SET of a 1 MB value and GET of
 #   it back byte-exact, redis-benchmark SET/GET, then a third client's GET
-#   nginx (epoll, sendfile; one process: master_process off, as fork is not
-#   supported yet): curl of a page and of a 3 MB file byte-exact, a 404,
+#   nginx (epoll, sendfile; a master and worker_processes auto): curl of a
+#   page and of a 3 MB file byte-exact, a 404,
 #   three clients in turn
 # Exits 77 (skipped) when redis-server or nginx is not installed.
 set -eu
@@ -55,12 +55,12 @@ rm -f /dev/shm/zcwire-$W
 
 # --- nginx ----------------------------------------------------------------
 mkdir -p "$D/ngx/html" "$D/ngx/logs"
+chmod a+rx "$D" # the workers run as nginx's default user, nobody
 echo "hello from nginx on zcstack" > "$D/ngx/html/index.html"
 head -c 3000000 /dev/urandom > "$D/ngx/html/big.bin"
 cat > "$D/ngx/nginx.conf" <<EOF
 daemon off;
-master_process off;
-worker_processes 1;
+worker_processes auto;
 error_log $D/ngx/logs/error.log info;
 pid $D/ngx/nginx.pid;
 events { worker_connections 64; }
