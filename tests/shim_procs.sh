@@ -22,14 +22,18 @@
 #     or timeout error (a read error is a keep-alive connection that an old
 #     worker closed at the reload, as with the kernel: at most one each),
 #     the new workers hold the listener and the old ones left the stack.
+#   iperf3-daemon: `iperf3 -s -D` (it forks, its parent exits, the daemon
+#     serves), then `iperf3 -c`: the daemon's listener on the stack, what
+#     the client sent received by the daemon by the end of the test.
 set -eu
 ZCRUN=$1
 ZCSTAT=$2
 W="pr$$"
 D=$(mktemp -d)
 srv=""; cli=""
+ipd_stop() { [ -s "$D/ipd.pid" ] && kill "$(cat "$D/ipd.pid")" 2>/dev/null || true; }
 ngx_stop() { [ -s "$D/ngx/nginx.pid" ] && kill "$(cat "$D/ngx/nginx.pid")" 2>/dev/null || true; }
-trap 'kill $srv $cli 2>/dev/null || true; ngx_stop; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
+trap 'kill $srv $cli 2>/dev/null || true; ngx_stop; ipd_stop; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
 A="--nic trapeze:$W,port=0 --ip 10.7.2.1/24"
 B="--nic trapeze:$W,port=1 --ip 10.7.2.2/24"
 fail() { echo "FAIL: $*"; exit 1; }
@@ -152,7 +156,7 @@ fi
 
 # --- nginx: master and 2 workers, reload under load ------------------------
 # workers PID: the pids of the children of nginx's master PID
-workers() { pgrep -P "$1" 2>/dev/null | sort | tr '\n' ' '; }
+workers() { pgrep -P "$1" 2>/dev/null | sort | xargs; }
 # listening_in PIDS: every one of PIDS holds the listener on 8090 of the stack
 listening_in() {
 	for _w in $1; do
@@ -241,6 +245,29 @@ EOF
 	ok "nginx: master and 2 workers on one stack, $reqs requests by wrk and 40 byte-exact fetches across a reload (wrk read errors $2, workers $old -> $mid -> $new)"
 else
 	echo "skip: nginx: no nginx or wrk"
+fi
+
+# --- iperf3 -s -D ---------------------------------------------------------
+if command -v iperf3 > /dev/null; then
+	timeout 20 "$ZCRUN" $A -- iperf3 -s -D -p 5504 -I "$D/ipd.pid" > "$D/ipd.err" 2>&1 ||
+		fail "iperf3 -s -D: status $?: $(cat "$D/ipd.err")"
+	wait_for_file "$D/ipd.pid" "iperf3's pid file" || exit 1
+	ipd=$(tr -d '\0' < "$D/ipd.pid")
+	wait_for_zc_listen "$ZCSTAT" "$ipd" 5504 "iperf3 -s -D's listener" || exit 1
+	timeout 30 "$ZCRUN" $B -- iperf3 -c 10.7.2.1 -p 5504 -t 2 -J > "$D/ipc" 2> "$D/ipc.err" ||
+		{ cat "$D/ipc.err"; fail "iperf3 -c to the daemon"; }
+	bytes=$(python3 -c 'import json, sys
+e = json.load(open(sys.argv[1]))["end"]
+s, r = e["sum_sent"]["bytes"], e["sum_received"]["bytes"]
+# the daemon counts at the end of the test, with a few segments in flight
+print("%d sent, %d received" % (s, r) + ("" if s > 0 and r > 0.99 * s else " (short)"))' "$D/ipc")
+	case $bytes in *short*) fail "iperf3 -s -D: $bytes" ;; esac
+	"$ZCSTAT" "$ipd" | grep -q "^tcp.passive_opens [2-9]" || fail "iperf3 -s -D: zcstat shows no connection on the stack"
+	kill "$ipd"
+	wait_until 10 "iperf3's daemon to end" sh -c "! kill -0 $ipd 2>/dev/null" || exit 1
+	ok "iperf3-daemon: iperf3 -s -D served iperf3 -c over the stack: $bytes by the end of the test"
+else
+	echo "skip: iperf3-daemon: no iperf3"
 fi
 
 echo "PASS: shim-procs"
