@@ -48,11 +48,13 @@
 #endif
 
 #define ZC__ARENA_MAGIC 0x616e657261637a7aull /* "zzcarena" */
-#define ZC__ARENA_VERSION 1u
+#define ZC__ARENA_VERSION 2u
 /* High in the 47-bit user space, far below the stack and the kernel's mmap
  * base, so an exec'd image almost always finds it free. */
 #define ZC__ARENA_HINT ((uintptr_t)0x7e0000000000ull)
 #define ZC__ARENA_CHUNK (64u << 10)
+#define ZC__VSPACE_GAP (1ull << 30) /* zc_arena_map's addresses start this far past the arena */
+#define ZC__VSPACE_TRIES 64
 #define ZC__ARENA_NCLASS 9u /* 16 B .. 4 KiB */
 #define ZC__ARENA_RUN_LISTS 64u
 #define ZC__ARENA_PUNCH_MIN (64u << 10) /* freed runs this long go back to the OS */
@@ -100,6 +102,14 @@ struct zc__arena_class {
 	char *end;
 };
 
+/* A mapping of another file that lives at the same address in every
+ * process of the arena (zc_arena_map); len 0: a free entry. */
+struct zc__arena_map {
+	uint64_t addr, len;
+	int64_t off;
+	int32_t fd, prot;
+};
+
 struct zc_arena {
 	struct zc__arena_id id;
 	/* layout, fixed at creation */
@@ -117,6 +127,9 @@ struct zc_arena {
 	uint64_t fail_countdown;
 	struct zc_arena_stats st;
 	void *roots[ZC_ARENA_ROOTS];
+	uint64_t vnext; /* where the next zc_arena_map goes */
+	struct zc__arena_map maps[ZC_ARENA_MAPS];
+	int32_t fds[ZC_ARENA_FDS]; /* zc_arena_keep_fd's; -1: free */
 };
 
 /* --- helpers --------------------------------------------------------------- */
@@ -453,6 +466,124 @@ void *zc_arena_realloc(struct zc_arena *a, void *p, size_t size)
 	return q;
 }
 
+/* --- mappings and descriptors that follow the arena --------------------------- */
+
+void *zc_arena_map(struct zc_arena *a, size_t len, size_t align, int prot, int fd, off_t off)
+{
+	const uint64_t page = 1ull << a->page_shift;
+	if (len == 0 || align < page || (align & (align - 1)) || off % (off_t)page) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
+	len = (len + page - 1) & ~(page - 1);
+	if (zc_arena_lock(a) < 0) {
+		errno = EDEADLK;
+		return MAP_FAILED;
+	}
+	int slot = -1;
+	for (unsigned i = 0; i < ZC_ARENA_MAPS && slot < 0; i++)
+		if (a->maps[i].len == 0)
+			slot = (int)i;
+	void *m = MAP_FAILED;
+	int err = ENOSPC;
+	for (int t = 0; slot >= 0 && t < ZC__VSPACE_TRIES; t++) {
+		uint64_t at = (a->vnext + align - 1) & ~(uint64_t)(align - 1);
+		a->vnext = at + len;
+		m = mmap((void *)(uintptr_t)at, len, prot, MAP_SHARED | MAP_FIXED_NOREPLACE, fd, off);
+		if (m != MAP_FAILED && m != (void *)(uintptr_t)at) {
+			munmap(m, len); /* a kernel that took the flag as a hint */
+			m = MAP_FAILED;
+			errno = EEXIST;
+		}
+		if (m != MAP_FAILED) {
+			a->maps[slot] = (struct zc__arena_map){ .addr = at, .len = len, .off = off, .fd = fd,
+								.prot = prot };
+			break;
+		}
+		err = errno;
+		if (err != EEXIST)
+			break; /* something else went wrong: no point in moving on */
+	}
+	zc_arena_unlock(a);
+	if (m == MAP_FAILED)
+		errno = err;
+	return m;
+}
+
+void zc_arena_unmap(struct zc_arena *a, void *addr)
+{
+	if (zc_arena_lock(a) < 0)
+		return;
+	for (unsigned i = 0; i < ZC_ARENA_MAPS; i++)
+		if (a->maps[i].len && a->maps[i].addr == (uintptr_t)addr) {
+			munmap(addr, a->maps[i].len);
+			a->maps[i] = (struct zc__arena_map){ 0 };
+			break;
+		}
+	zc_arena_unlock(a);
+}
+
+int zc_arena_keep_fd(struct zc_arena *a, int fd, int keep)
+{
+	int r = -ENOSPC;
+	if (zc_arena_lock(a) < 0)
+		return -EDEADLK;
+	for (unsigned i = 0; i < ZC_ARENA_FDS; i++)
+		if (keep ? a->fds[i] < 0 : a->fds[i] == fd) {
+			a->fds[i] = keep ? fd : -1;
+			r = 0;
+			break;
+		}
+	zc_arena_unlock(a);
+	return keep ? r : 0;
+}
+
+/* Every descriptor the arena's processes need: its own, the mapped files',
+ * the kept ones; fn(fd, arg) for each (a file mapped twice, twice). */
+static void zc__arena_each_fd(struct zc_arena *a, void (*fn)(int fd, int on), int on)
+{
+	fn(a->local->fd, on);
+	for (unsigned i = 0; i < ZC_ARENA_MAPS; i++)
+		if (a->maps[i].len)
+			fn(a->maps[i].fd, on);
+	for (unsigned i = 0; i < ZC_ARENA_FDS; i++)
+		if (a->fds[i] >= 0)
+			fn(a->fds[i], on);
+}
+
+static void zc__set_cloexec(int fd, int on)
+{
+	int f = fcntl(fd, F_GETFD);
+	if (f >= 0)
+		fcntl(fd, F_SETFD, on ? f | FD_CLOEXEC : f & ~FD_CLOEXEC);
+}
+
+void zc_arena_cloexec(struct zc_arena *a, int on)
+{
+	zc__arena_each_fd(a, zc__set_cloexec, on);
+}
+
+int zc_arena_remap(struct zc_arena *a)
+{
+	for (unsigned i = 0; i < ZC_ARENA_MAPS; i++) {
+		struct zc__arena_map *e = &a->maps[i];
+		if (e->len == 0)
+			continue;
+		void *want = (void *)(uintptr_t)e->addr;
+		void *m = mmap(want, e->len, e->prot, MAP_SHARED | MAP_FIXED_NOREPLACE, e->fd, e->off);
+		if (m == want)
+			continue;
+		int err = m == MAP_FAILED ? errno : EEXIST;
+		if (m != MAP_FAILED)
+			munmap(m, e->len);
+		for (unsigned j = 0; j < i; j++) /* undo: this process does not use the arena */
+			if (a->maps[j].len)
+				munmap((void *)(uintptr_t)a->maps[j].addr, a->maps[j].len);
+		return -err;
+	}
+	return 0;
+}
+
 /* --- roots, counters, failure injection ----------------------------------- */
 
 int zc_arena_set_root(struct zc_arena *a, unsigned i, void *p)
@@ -577,6 +708,9 @@ int zc_arena_create(size_t size, struct zc_arena **out)
 		err = -r;
 		goto fail_map;
 	}
+	a->vnext = ((uintptr_t)m + size + ZC__VSPACE_GAP + ZC__VSPACE_GAP - 1) & ~(uint64_t)(ZC__VSPACE_GAP - 1);
+	for (unsigned i = 0; i < ZC_ARENA_FDS; i++)
+		a->fds[i] = -1;
 	a->id.version = ZC__ARENA_VERSION;
 	a->id.page_size = (uint32_t)page;
 	a->id.base = (uintptr_t)m;

@@ -2,10 +2,10 @@
  * arena.h - a shared-memory arena: one memfd mapped at the same address in
  * every process that uses it, and an allocator over it.
  *
- * Issue 15 moves the stack's state (TCBs, socket table, pool bookkeeping,
- * timers) into one such arena, so that forked children and exec'd images of
- * a program share one stack. This file is the first stage: the arena and
- * its allocator; nothing else uses it yet.
+ * The stack's state (TCBs, socket table, pool bookkeeping, timers) lives in
+ * one such arena, so that forked children and exec'd images of a program
+ * share one stack; the files it maps beside it (frame pools, the wire) are
+ * recorded here so that an exec'd image maps them at the same addresses.
  *
  * The same-address rule: the arena is mapped at the address recorded in its
  * header (zc_arena_create tries a fixed hint high in the address space;
@@ -28,11 +28,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ZC_ARENA_ROOTS 16u       /* root slots: how an attacher finds top-level objects */
 #define ZC_ARENA_SLAB_MAX 4096u  /* larger allocations are page runs */
 #define ZC_ARENA_MIN_SIZE (1u << 20)
 #define ZC_ARENA_DEFAULT_MB 1024u
+#define ZC_ARENA_MAPS 32u        /* zc_arena_map's mappings at once */
+#define ZC_ARENA_FDS 8u          /* zc_arena_keep_fd's descriptors at once */
 
 struct zc_arena;
 
@@ -93,6 +96,26 @@ size_t zc_arena_usable(const struct zc_arena *a, const void *p);
  * NULL and set -EINVAL for a bad index. */
 int zc_arena_set_root(struct zc_arena *a, unsigned i, void *p);
 void *zc_arena_get_root(const struct zc_arena *a, unsigned i);
+
+/* Mappings that follow the arena: len bytes of fd at off (MAP_SHARED),
+ * aligned to align (a power of two, at least a page), at an address the
+ * arena chooses past its own and records, so that zc_arena_remap puts it
+ * at the same address in an exec'd image (a fork child has it already).
+ * Returns the address, or MAP_FAILED with errno (ENOSPC: ZC_ARENA_MAPS in
+ * use). unmap takes an address map returned. */
+void *zc_arena_map(struct zc_arena *a, size_t len, size_t align, int prot, int fd, off_t off);
+void zc_arena_unmap(struct zc_arena *a, void *addr);
+/* A descriptor the arena's processes need that no mapping names (keep 1;
+ * keep 0 forgets it). 0, or -ENOSPC. */
+int zc_arena_keep_fd(struct zc_arena *a, int fd, int keep);
+/* Set (on 1) or clear (on 0) close-on-exec on every descriptor of the
+ * arena: its memfd, its mappings' files, the kept descriptors. Cleared,
+ * they pass through exec at the same numbers. */
+void zc_arena_cloexec(struct zc_arena *a, int on);
+/* In an image that has just attached the arena (zc_arena_attach): map
+ * every recorded mapping at its address, from the inherited descriptors.
+ * 0, or -errno with none of them mapped (EEXIST: an address is taken). */
+int zc_arena_remap(struct zc_arena *a);
 
 /* Counters and layout, read under the lock. */
 void zc_arena_stats(struct zc_arena *a, struct zc_arena_stats *out);

@@ -94,6 +94,14 @@ static int zc__wait_init(int fd, size_t need)
 	return -ETIMEDOUT;
 }
 
+static void zc__unmap_sh(struct zc__trapeze *t)
+{
+	if (t->arena)
+		zc_arena_unmap(t->arena, t->sh);
+	else
+		munmap(t->sh, t->sh_len);
+}
+
 /* This port's interrupt: a FIFO made afresh (a previous claim's is
  * replaced), writable by any user, so that a peer whose processes changed
  * user (nginx's workers) can still wake it; opened read-write, so that it
@@ -225,7 +233,8 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		ZC_ERR("trapeze: cannot create %s: %s", t->path, strerror(err));
 		goto fail;
 	}
-	t->sh = mmap(NULL, sh_len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+	t->sh = t->arena ? zc_arena_map(t->arena, sh_len, page, PROT_READ | PROT_WRITE, t->fd, 0)
+			 : mmap(NULL, sh_len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
 	if (t->sh == MAP_FAILED) {
 		err = errno;
 		t->sh = NULL;
@@ -282,6 +291,8 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 		goto fail;
 	}
 	t->efd = zc__irq_create(t->irq_path);
+	if (t->efd >= 0 && t->arena)
+		zc_arena_keep_fd(t->arena, t->efd, 1); /* an exec'd image needs it too */
 	struct zc_pool_config pc = {
 		.name = t->nif.name,
 		.nframes = zc__tz_nframes(sh),
@@ -349,10 +360,12 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	return &t->nif;
 fail:
 	if (t->sh)
-		munmap(t->sh, t->sh_len);
+		zc__unmap_sh(t);
 	if (t->fd >= 0)
 		close(t->fd);
 	if (t->efd >= 0) {
+		if (t->arena)
+			zc_arena_keep_fd(t->arena, t->efd, 0);
 		close(t->efd);
 		unlink(t->irq_path);
 	}
@@ -464,8 +477,10 @@ void zc__tz_close(struct zc_netif *nif)
 	zc__flows_release(t);
 	if (t->rxp)
 		zc_pool_destroy(t->rxp);
-	munmap(t->sh, t->sh_len);
+	zc__unmap_sh(t);
 	close(t->fd);
+	if (t->arena)
+		zc_arena_keep_fd(t->arena, t->efd, 0);
 	close(t->efd);
 	for (unsigned i = 0; i < ZC__TZ_KICKERS; i++)
 		if (t->kick[i].pid == (int32_t)getpid() && t->kick[i].fd >= 0)

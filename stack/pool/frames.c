@@ -94,9 +94,20 @@ static bool zc__mapping_is_huge(const void *addr)
 	return huge;
 }
 
-/* Map len bytes of fd at off, aligned to align. */
+/* Map len bytes of fd at off, aligned to align. A pool in an arena maps
+ * where the arena says, so that an exec'd image finds it at the address. */
 static int zc__map(struct zc_pool *p, size_t len, size_t align)
 {
+	if (p->arena) {
+		void *m = zc_arena_map(p->arena, len, align, PROT_READ | PROT_WRITE, p->fd, (off_t)p->offset);
+		if (m == MAP_FAILED)
+			return -errno;
+		p->map_raw = m;
+		p->map_raw_len = len;
+		p->base = m;
+		p->map_len = len;
+		return 0;
+	}
 	size_t raw_len = len + (align > 4096 ? align : 0);
 	void *raw = mmap(NULL, raw_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (raw == MAP_FAILED)
@@ -118,7 +129,9 @@ static int zc__map(struct zc_pool *p, size_t len, size_t align)
 
 static void zc__unmap(struct zc_pool *p)
 {
-	if (p->map_raw)
+	if (p->map_raw && p->arena)
+		zc_arena_unmap(p->arena, p->map_raw);
+	else if (p->map_raw)
 		munmap(p->map_raw, p->map_raw_len);
 	p->map_raw = NULL;
 	p->base = NULL;
