@@ -105,4 +105,14 @@ void zc_bypass_merge(struct zc_bypasses *dst, const struct zc_bypasses *src);
 struct zc_sockctx;
 struct zc_bypasses *zc__sockctx_bypasses(struct zc_sockctx *cx);
 
+/* exec, for the preload (procs.c has the rules): prepare under the lock
+ * with pass[fd] for each descriptor (ZC__MAXFD entries at least its
+ * table's); false when the new image cannot take the stack. exec_failed
+ * undoes it. shm_fd: the descriptor that passes, for ZCS_SHM. fds: each(fd)
+ * for every descriptor of this process's that names a socket. */
+bool zc__sockctx_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass);
+void zc__sockctx_exec_failed(struct zc_sockctx *cx);
+int zc__sockctx_shm_fd(struct zc_sockctx *cx);
+int zc__sockctx_fds(struct zc_sockctx *cx, void (*each)(int fd));
+
 #endif

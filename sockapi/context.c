@@ -8,6 +8,7 @@
  * The helper runs timers and ACKs while no application thread is inside a
  * call (wait.c does the sleeping for it).
  */
+#include "stack/fdhigh.h"
 #include "sockapi/socket_priv.h"
 #include "nic/open.h"
 #include "sockapi/cow.h"
@@ -149,6 +150,133 @@ static bool zc__bindv6only(void)
 	return v != 0;
 }
 
+/* What each process has of its own: zero-copy bookkeeping, the helper
+ * thread, the registry entry. 0, or -1 with a message. */
+static int zc__sockctx_start(struct zc_sockctx *cx, int policy, bool helper)
+{
+	cx->zz = zc__zc_create(cx->nif->pool, cx->nif->rx_pool, policy);
+	if (cx->zz == NULL) {
+		ZC_ERR("sockets: zero-copy set-up failed: %s", strerror(errno));
+		return -1;
+	}
+	cx->cow = zc__cow_create(cx->lk, zc__drive_cb, cx);
+	if (cx->cow == NULL)
+		return -1;
+	zc__cow_set_policy(cx->cow, policy);
+	cx->helper_efd = zc_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+	if (helper) {
+		if (cx->helper_efd < 0 || zc_thread_start(&cx->helper, zc__helper, cx) != 0) {
+			ZC_ERR("sockets: cannot start the helper thread");
+			return -1;
+		}
+		cx->helper_on = true;
+	}
+	pthread_mutex_lock(&zc__reg_lk);
+	cx->next = zc__reg;
+	zc__reg = cx;
+	pthread_mutex_unlock(&zc__reg_lk);
+	zc__ext_register(cx);
+	return 0;
+}
+
+/* The zero-copy policy from ZCS_ZC (auto when unset); -1 when malformed. */
+static int zc__env_policy(void)
+{
+	const char *e = getenv("ZCS_ZC");
+	int policy = e && *e ? zc_zcopy_parse(e) : ZC_ZCOPY_AUTO;
+	if (policy < 0)
+		ZC_ERR("sockets: ZCS_ZC=%s: expected never, auto or always", e);
+	return policy;
+}
+
+struct zc_sockctx *zc_sockctx_attach(int fd)
+{
+	pthread_once(&zc__once, zc__init_once);
+	struct zc_sockctx *cx = calloc(1, sizeof(*cx));
+	if (cx == NULL)
+		return NULL;
+	cx->helper_efd = -1;
+	int r = zc_arena_attach(fd, &cx->arena);
+	if (r == 0 && (r = zc_arena_remap(cx->arena)) != 0) {
+		zc_arena_detach(cx->arena);
+		cx->arena = NULL;
+	}
+	if (r != 0) {
+		ZC_ERR("sockets: exec: cannot map the stack's shared memory again (fd %d): %s: "
+		       "the stack's sockets are closed in this program",
+		       fd, r == -EEXIST ? "its address is taken in this image" : strerror(-r));
+		free(cx);
+		errno = -r;
+		return NULL;
+	}
+	cx->shm = zc_arena_get_root(cx->arena, ZC__ROOT_SHM);
+	cx->lk = &cx->shm->lk;
+	cx->pid = zc__pid = getpid();
+	cx->bell_fd = -1;
+	cx->fork_slot = -1;
+	cx->spin_ns = 50000;
+	cx->linger_ns = 2000000000ull;
+	cx->bindv6only = zc__bindv6only();
+	cx->bypass = &cx->shm->bypass;
+	cx->st = cx->shm->st;
+	cx->nif = cx->shm->nif;
+	zc__lock(cx);
+	r = zc__procs_attach(cx);
+	zc__unlock(cx);
+	if (r != 0) {
+		ZC_ERR("sockets: exec: this process has no part of the stack to take back (%s): "
+		       "its sockets are closed in this program",
+		       r == -ENOEXEC ? "the library is another build or at another address" : strerror(-r));
+		zc_arena_detach(cx->arena); /* its mappings stay: the others' addresses */
+		free(cx);
+		errno = -r;
+		return NULL;
+	}
+	int policy = zc__env_policy();
+	if (policy < 0 || cx->shm->nprocs > 1 || cx->shm->forks)
+		policy = ZC_ZCOPY_NEVER; /* shared, as after fork: no zero-copy by reference */
+	if (zc__sockctx_start(cx, policy, true) != 0) {
+		ZC_ERR("sockets: exec: the stack's sockets cannot be served in this program");
+		free(cx); /* its part of the stack is let go by the reaper when it exits */
+		return NULL;
+	}
+	ZC_INFO("sockets: exec: process %d took back its part of the stack, %u descriptors", (int)cx->pid, cx->nsocks);
+	return cx;
+}
+
+bool zc__sockctx_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass)
+{
+	zc__lock(cx);
+	bool ok = zc__procs_exec_prepare(cx, pass);
+	zc__unlock(cx);
+	return ok;
+}
+
+void zc__sockctx_exec_failed(struct zc_sockctx *cx)
+{
+	zc__lock(cx);
+	zc__procs_exec_failed(cx);
+	zc__unlock(cx);
+}
+
+int zc__sockctx_shm_fd(struct zc_sockctx *cx)
+{
+	return zc_arena_fd(cx->arena);
+}
+
+int zc__sockctx_fds(struct zc_sockctx *cx, void (*each)(int fd))
+{
+	int n = 0;
+	zc__lock(cx);
+	for (int fd = 0; fd < cx->tabcap; fd++)
+		if (cx->tab[fd]) {
+			each(fd);
+			n++;
+		}
+	zc__unlock(cx);
+	return n;
+}
+
 struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 {
 	pthread_once(&zc__once, zc__init_once);
@@ -159,10 +287,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	}
 	int policy = cfg->zcopy;
 	if (policy < 0) {
-		const char *e = getenv("ZCS_ZC");
-		policy = e && *e ? zc_zcopy_parse(e) : ZC_ZCOPY_AUTO;
-		if (policy < 0) {
-			ZC_ERR("sockets: ZCS_ZC=%s: expected never, auto or always", e);
+		if ((policy = zc__env_policy()) < 0) {
 			errno = EINVAL;
 			return NULL;
 		}
@@ -207,6 +332,7 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	}
 	cx->lk = &cx->shm->lk;
 	cx->pid = getpid();
+	zc_arena_set_root(cx->arena, ZC__ROOT_SHM, cx->shm);
 	zc__procs_init(cx);
 	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
 	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
@@ -223,6 +349,8 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 		.arena = cx->arena });
 	if (cx->st == NULL)
 		goto fail;
+	cx->shm->st = cx->st;
+	cx->shm->nif = cx->nif;
 	/* buffers that follow the application (tcp.h): 4 MiB a side made
 	 * iperf3 -P 4 four times slower than windows of 256 KiB, the data no
 	 * longer fitting the caches; a reader of 2 MiB frames gets 4 MiB */
@@ -230,28 +358,8 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 								 .sndbuf = 8u << 20,
 								 .rcvbuf = 8u << 20 }) != 0)
 		goto fail;
-	cx->zz = zc__zc_create(cx->nif->pool, cx->nif->rx_pool, policy);
-	if (cx->zz == NULL) {
-		ZC_ERR("sockets: zero-copy set-up failed: %s", strerror(errno));
+	if (zc__sockctx_start(cx, policy, !cfg->no_helper) != 0)
 		goto fail;
-	}
-	cx->cow = zc__cow_create(cx->lk, zc__drive_cb, cx);
-	if (cx->cow == NULL)
-		goto fail;
-	zc__cow_set_policy(cx->cow, policy);
-	cx->helper_efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!cfg->no_helper) {
-		if (cx->helper_efd < 0 || zc_thread_start(&cx->helper, zc__helper, cx) != 0) {
-			ZC_ERR("sockets: cannot start the helper thread");
-			goto fail;
-		}
-		cx->helper_on = true;
-	}
-	pthread_mutex_lock(&zc__reg_lk);
-	cx->next = zc__reg;
-	zc__reg = cx;
-	pthread_mutex_unlock(&zc__reg_lk);
-	zc__ext_register(cx);
 	return cx;
 fail:;
 	int e = errno ? errno : EINVAL;

@@ -6,6 +6,7 @@
  * shared info its segments count on. A block is freed by its free callback
  * when the last segment on it goes (the stack calls it with the lock held).
  */
+#include "stack/fdhigh.h"
 #include "sockapi/cow.h"
 #include "sockapi/socket.h"
 #include "stack/log.h"
@@ -371,7 +372,7 @@ struct zc__cow *zc__cow_create(struct zc__mutex *lk, void (*drive)(void *), void
 			strerror(-c->uffd));
 		return c;
 	}
-	c->stop_efd = eventfd(0, EFD_CLOEXEC);
+	c->stop_efd = zc_fd_high(eventfd(0, EFD_CLOEXEC));
 	if (c->stop_efd < 0 || zc_thread_start(&c->thr, zc__handler, c) != 0) {
 		ZC_WARN("cow: no handler thread: sends are copied");
 		close(c->uffd);

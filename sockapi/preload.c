@@ -40,6 +40,7 @@
  * the new program as its unbound kernel placeholder, not the connection.
  * The new program starts a stack of its own if it opens sockets.
  */
+#include "stack/fdhigh.h"
 #include "sockapi/preload_priv.h"
 #include "stack/log.h"
 
@@ -156,7 +157,7 @@ static void *zc__stat_thread(void *arg)
 
 static void zc__stat_start(void)
 {
-	int l = zc__real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int l = zc_fd_high(zc__real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "zcstack-%d", (int)getpid());
 	pthread_t t;
@@ -168,6 +169,43 @@ static void zc__stat_start(void)
 		return;
 	}
 	pthread_detach(t);
+}
+
+static void zc__mark_on(int fd) { zc__mark(fd, true); }
+
+/* An image exec'd by a process of a stack (preload_exec.c put ZCS_SHM=FD:PID
+ * in its environment): the stack's sockets are there at the same numbers
+ * from the program's first call, so the stack is attached now, before
+ * main. A ZCS_SHM of another pid (a child that inherited the variable) is
+ * not this process's to take. */
+__attribute__((constructor)) static void zc__exec_attach(void)
+{
+	const char *e = getenv("ZCS_SHM");
+	int fd, pid;
+	if (e == NULL || *e == 0)
+		return;
+	int ok = sscanf(e, "%d:%d", &fd, &pid) == 2 && pid == (int)getpid();
+	unsetenv("ZCS_SHM");
+	if (!ok)
+		return;
+	zc__load();
+	pthread_mutex_lock(&zc__init_lk);
+	if (atomic_load(&zc__state) == 0) {
+		zc__inside++;
+		zc__cx = zc_sockctx_attach(fd);
+		zc__inside--;
+		if (zc__cx) {
+			struct zc_bypasses *b = zc__sockctx_bypasses(zc__cx);
+			atomic_store(&zc__bypass, b);
+			zc_bypass_merge(b, &zc__bypass_early);
+			zc__sockctx_fds(zc__cx, zc__mark_on);
+			zc__stat_start();
+			pthread_atfork(NULL, NULL, zc__stat_after_fork);
+		}
+		/* without it, the port is still this pid's: no new stack */
+		atomic_store(&zc__state, zc__cx ? 1 : -2);
+	}
+	pthread_mutex_unlock(&zc__init_lk);
 }
 
 /* At exit the sockets' data is still in this process: close the context,

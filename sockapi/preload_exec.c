@@ -2,19 +2,26 @@
  * preload_exec.c - the shim's exec calls: execve, execv, execvp, execvpe,
  * execl, execlp, execle, fexecve, posix_spawn, posix_spawnp.
  *
- * A stack socket lives in this process's memory; the new program cannot
- * have it (issue 15 will carry sockets across exec). The kernel descriptor
- * behind its number would reach the new program as an unbound kernel
- * socket that answers ENOTCONN, a silent failure; so before the exec every
+ * A process of a stack that execs a dynamic program with zcrun's preload in
+ * its environment keeps its part of the stack: its slot notes which stack
+ * descriptors pass (not close-on-exec), zero-copy buffers are made private,
+ * the stack's own descriptors (its shared memory, the files mapped beside
+ * it, the NIC's interrupt) are made inheritable, and the new image gets
+ * ZCS_SHM=FD:PID; its preload attaches before main (preload.c) and finds
+ * the sockets at the same numbers. If the exec fails, all of it is undone.
+ *
+ * Otherwise (a static program, the preload gone from the environment, a
+ * NIC whose state is one process's, fexecve and posix_spawn) the kernel
+ * descriptor behind a socket's number would reach the new program as an
+ * unbound kernel socket that answers ENOTCONN, a silent failure; so every
  * stack socket's descriptor is made close-on-exec (the new program gets
- * EBADF, as for a socket it never had), and when some of them were meant
- * to pass (not close-on-exec in the program's view) that is told once and
- * counted (bypass_exec) with the numbers. If the exec fails, the flags are
- * put back. The exec itself is the C library's.
+ * EBADF, as for a socket it never had), and when some of them were meant to
+ * pass that is told once and counted (bypass_exec) with the numbers.
  */
 #include "sockapi/preload_priv.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -25,19 +32,100 @@
 
 /* The stack descriptors that were inheritable, made close-on-exec (no
  * malloc: a child of fork may call exec; beyond ZC__UNDO_MAX the flags
- * are not put back if the exec fails). */
+ * are not put back if the exec fails); or, when the new image takes the
+ * stack back (attach), the environment it gets. */
 #define ZC__UNDO_MAX 256
+#define ZC__ENV_MAX 4096 /* environment entries passed on when attaching */
 struct zc__exec_undo {
 	int fds[ZC__UNDO_MAX];
 	int n;
+	bool attach;
+	char shm[48]; /* "ZCS_SHM=FD:PID" */
 };
 
-static void zc__exec_prepare(const char *what, const char *path, struct zc__exec_undo *u)
+/* Which stack descriptors pass (not close-on-exec), for the slot */
+static uint8_t zc__pass[ZC__MAXFD];
+
+/* Does the program at path (searched in PATH when search and it has no
+ * '/') run with a dynamic loader, or is it a script (whose interpreter
+ * does)? A static program cannot load the preload. */
+static bool zc__loads_preload_at(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	Elf64_Ehdr eh;
+	bool ok = false;
+	ssize_t n = pread(fd, &eh, sizeof(eh), 0);
+	if (n >= 2 && memcmp(&eh, "#!", 2) == 0) {
+		ok = true;
+	} else if (n == (ssize_t)sizeof(eh) && memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+		   eh.e_ident[EI_CLASS] == ELFCLASS64 && eh.e_phentsize == sizeof(Elf64_Phdr)) {
+		for (unsigned i = 0; i < eh.e_phnum && !ok; i++) {
+			Elf64_Phdr ph;
+			if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph))
+				break;
+			ok = ph.p_type == PT_INTERP;
+		}
+	}
+	close(fd);
+	return ok;
+}
+
+static bool zc__loads_preload(const char *file, bool search, char *const envp[])
+{
+	bool preload = false;
+	for (size_t i = 0; envp && envp[i] && !preload; i++)
+		preload = strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && strstr(envp[i], "libzcpreload") != NULL;
+	if (!preload || file == NULL)
+		return false;
+	if (!search || strchr(file, '/'))
+		return zc__loads_preload_at(file);
+	const char *path = getenv("PATH");
+	for (const char *p = path ? path : "/bin:/usr/bin"; *p;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char full[4096];
+		if (len + strlen(file) + 2 < sizeof(full)) {
+			snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? p : ".", file);
+			if (access(full, X_OK) == 0)
+				return zc__loads_preload_at(full);
+		}
+		p += len + (end ? 1 : 0);
+	}
+	return false;
+}
+
+/* Before an exec of file (how: execve's name, for messages; search: PATH
+ * is searched; envp: the new environment). The new image takes the stack
+ * back when it can (a dynamic program with the preload in its environment,
+ * a stack whose NIC's state is shared): the descriptors stay as the
+ * program set them, and *envp gets ZCS_SHM. Otherwise the stack's
+ * descriptors are made close-on-exec and that is told. */
+static void zc__exec_prepare(const char *what, const char *path, bool search, char *const envp[],
+			     struct zc__exec_undo *u)
 {
 	u->n = 0;
+	u->attach = false;
 	zc__load();
 	if (zc__cx == NULL || zc__inside)
 		return;
+	if (zc__loads_preload(path, search, envp)) {
+		memset(zc__pass, 0, sizeof(zc__pass));
+		for (int fd = 0; fd < ZC__MAXFD; fd++) {
+			if (!zc__mine(fd))
+				continue;
+			int f = zc__real.fcntl(fd, F_GETFD);
+			zc__pass[fd] = f >= 0 && !(f & FD_CLOEXEC);
+		}
+		zc__inside++;
+		u->attach = zc__sockctx_exec_prepare(zc__cx, zc__pass);
+		zc__inside--;
+		if (u->attach) {
+			snprintf(u->shm, sizeof(u->shm), "ZCS_SHM=%d:%d", zc__sockctx_shm_fd(zc__cx), (int)getpid());
+			return;
+		}
+	}
 	char list[160] = "";
 	size_t off = 0;
 	int told = 0;
@@ -58,20 +146,45 @@ static void zc__exec_prepare(const char *what, const char *path, struct zc__exec
 	}
 	if (told)
 		zc_bypass(zc__bypass, ZC_BYPASS_EXEC, 0,
-			  "%s(%s): stack sockets do not pass to a new program yet (fds %s): it gets EBADF "
-			  "on them, and they stay this process's until the exec succeeds",
+			  "%s(%s): stack sockets pass only to a dynamic program with zcrun's preload in its "
+			  "environment, on a NIC whose state can be shared (fds %s): it gets EBADF on them, "
+			  "and they stay this process's until the exec succeeds",
 			  what, path ? path : "?", list);
 }
 
 static void zc__exec_undo(struct zc__exec_undo *u)
 {
 	int e = errno;
+	if (u->attach) {
+		zc__inside++;
+		zc__sockctx_exec_failed(zc__cx);
+		zc__inside--;
+	}
 	for (int i = 0; i < u->n; i++) {
 		int f = zc__real.fcntl(u->fds[i], F_GETFD);
 		if (f >= 0)
 			zc__real.fcntl(u->fds[i], F_SETFD, f & ~FD_CLOEXEC);
 	}
 	errno = e;
+}
+
+/* envp with u's ZCS_SHM in place of any it had, in out (ZC__ENV_MAX + 2
+ * entries); envp itself when not attaching or when it is too long. */
+static char *const *zc__exec_env(struct zc__exec_undo *u, char *const envp[], char **out)
+{
+	if (!u->attach)
+		return envp;
+	size_t n = 0;
+	for (size_t i = 0; envp && envp[i]; i++) {
+		if (strncmp(envp[i], "ZCS_SHM=", 8) == 0)
+			continue;
+		if (n == ZC__ENV_MAX)
+			return envp;
+		out[n++] = envp[i];
+	}
+	out[n++] = u->shm;
+	out[n] = NULL;
+	return out;
 }
 
 /* The C library's name; fail: what to return without it (posix_spawn
@@ -86,7 +199,6 @@ static void zc__exec_undo(struct zc__exec_undo *u)
 	}
 
 typedef int (*zc__execve_fn)(const char *, char *const[], char *const[]);
-typedef int (*zc__execv_fn)(const char *, char *const[]);
 typedef int (*zc__fexecve_fn)(int, char *const[], char *const[]);
 typedef int (*zc__spawn_fn)(pid_t *, const char *, const posix_spawn_file_actions_t *,
 			    const posix_spawnattr_t *, char *const[], char *const[]);
@@ -95,8 +207,9 @@ EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 {
 	ZC__NEXT(execve, zc__execve_fn, -1);
 	struct zc__exec_undo u;
-	zc__exec_prepare("execve", path, &u);
-	int r = zc__next_execve(path, argv, envp);
+	char *env[ZC__ENV_MAX + 2];
+	zc__exec_prepare("execve", path, false, envp, &u);
+	int r = zc__next_execve(path, argv, zc__exec_env(&u, envp, env));
 	zc__exec_undo(&u);
 	return r;
 }
@@ -105,28 +218,33 @@ EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
 {
 	ZC__NEXT(execvpe, zc__execve_fn, -1);
 	struct zc__exec_undo u;
-	zc__exec_prepare("execvpe", file, &u);
-	int r = zc__next_execvpe(file, argv, envp);
+	char *env[ZC__ENV_MAX + 2];
+	zc__exec_prepare("execvpe", file, true, envp, &u);
+	int r = zc__next_execvpe(file, argv, zc__exec_env(&u, envp, env));
 	zc__exec_undo(&u);
 	return r;
 }
 
+/* execv and execvp: execve and execvpe with environ, so that ZCS_SHM can
+ * be added without setenv's malloc */
 EXPORT int execv(const char *path, char *const argv[])
 {
-	ZC__NEXT(execv, zc__execv_fn, -1);
+	ZC__NEXT(execve, zc__execve_fn, -1);
 	struct zc__exec_undo u;
-	zc__exec_prepare("execv", path, &u);
-	int r = zc__next_execv(path, argv);
+	char *env[ZC__ENV_MAX + 2];
+	zc__exec_prepare("execv", path, false, environ, &u);
+	int r = zc__next_execve(path, argv, zc__exec_env(&u, environ, env));
 	zc__exec_undo(&u);
 	return r;
 }
 
 EXPORT int execvp(const char *file, char *const argv[])
 {
-	ZC__NEXT(execvp, zc__execv_fn, -1);
+	ZC__NEXT(execvpe, zc__execve_fn, -1);
 	struct zc__exec_undo u;
-	zc__exec_prepare("execvp", file, &u);
-	int r = zc__next_execvp(file, argv);
+	char *env[ZC__ENV_MAX + 2];
+	zc__exec_prepare("execvp", file, true, environ, &u);
+	int r = zc__next_execvpe(file, argv, zc__exec_env(&u, environ, env));
 	zc__exec_undo(&u);
 	return r;
 }
@@ -135,7 +253,7 @@ EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
 {
 	ZC__NEXT(fexecve, zc__fexecve_fn, -1);
 	struct zc__exec_undo u;
-	zc__exec_prepare("fexecve", argv[0], &u);
+	zc__exec_prepare("fexecve", argv[0], false, NULL, &u); /* the file is not known by name */
 	int r = zc__next_fexecve(fd, argv, envp);
 	zc__exec_undo(&u);
 	return r;
@@ -220,7 +338,7 @@ EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_acti
 {
 	ZC__NEXT(posix_spawn, zc__spawn_fn, ENOSYS);
 	struct zc__exec_undo u;
-	zc__exec_prepare("posix_spawn", path, &u);
+	zc__exec_prepare("posix_spawn", path, false, NULL, &u); /* another process: not attached */
 	int r = zc__next_posix_spawn(pid, path, fa, at, argv, envp);
 	zc__exec_undo(&u);
 	return r;
@@ -231,7 +349,7 @@ EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_act
 {
 	ZC__NEXT(posix_spawnp, zc__spawn_fn, ENOSYS);
 	struct zc__exec_undo u;
-	zc__exec_prepare("posix_spawnp", file, &u);
+	zc__exec_prepare("posix_spawnp", file, false, NULL, &u);
 	int r = zc__next_posix_spawnp(pid, file, fa, at, argv, envp);
 	zc__exec_undo(&u);
 	return r;

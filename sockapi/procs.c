@@ -24,11 +24,13 @@
  * helper of any live process, by its pid no longer running (or a zombie):
  * its descriptors are let go for it.
  */
+#include "stack/fdhigh.h"
 #include "sockapi/cow.h"
 #include "sockapi/socket_priv.h"
 #include "sockapi/zerocopy.h"
 #include "nic/trapeze.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
@@ -235,6 +237,79 @@ void zc__procs_reap(struct zc_sockctx *cx, uint64_t now)
 	}
 }
 
+/* --- exec -------------------------------------------------------------------------- */
+
+bool zc__procs_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass)
+{
+	if (!cx->shm->nic_shared || cx->slot < 0)
+		return false;
+	struct zc__slot *sl = &cx->shm->slot[cx->slot];
+	uint8_t *p = zc_arena_calloc(cx->arena, (size_t)(cx->tabcap ? cx->tabcap : 1), 1);
+	if (p == NULL)
+		return false;
+	if (cx->tabcap)
+		memcpy(p, pass, (size_t)cx->tabcap);
+	zc_arena_free(cx->arena, sl->exec_pass);
+	sl->exec_pass = p;
+	/* the new image has none of this one's memory: buffers lent to it
+	 * come back, sends by reference are copied into the stack */
+	zc__zc_before_fork(cx->zz);
+	zc__cow_flush(cx->cow);
+	cx->shm->image = (uintptr_t)&zc__procs_exec_prepare;
+	zc_arena_cloexec(cx->arena, 0);
+	return true;
+}
+
+void zc__procs_exec_failed(struct zc_sockctx *cx)
+{
+	zc_arena_cloexec(cx->arena, 1);
+	struct zc__slot *sl = &cx->shm->slot[cx->slot];
+	zc_arena_free(cx->arena, sl->exec_pass);
+	sl->exec_pass = NULL;
+}
+
+int zc__procs_attach(struct zc_sockctx *cx)
+{
+	pid_t me = getpid();
+	int i = 0;
+	while (i < ZC__SLOTS && !(cx->shm->slot[i].state == ZC__SLOT_LIVE && cx->shm->slot[i].pid == me &&
+				  cx->shm->slot[i].exec_pass))
+		i++;
+	if (i == ZC__SLOTS)
+		return -ENOENT;
+	if (cx->shm->image != (uintptr_t)&zc__procs_exec_prepare)
+		return -ENOEXEC; /* another build, or the library elsewhere */
+	struct zc__slot *sl = &cx->shm->slot[i];
+	uint8_t *pass = sl->exec_pass;
+	sl->exec_pass = NULL;
+	sl->sleepers = 0; /* the old image's threads are gone */
+	sl->bell = 0;
+	cx->slot = i;
+	cx->tab = sl->tab;
+	cx->tabcap = sl->tabcap;
+	cx->nsocks = 0;
+	for (int fd = 0; fd < cx->tabcap; fd++) {
+		struct zc__sock *s = cx->tab[fd];
+		if (s == NULL)
+			continue;
+		if (pass[fd]) {
+			cx->nsocks++;
+			continue;
+		}
+		/* close-on-exec: the kernel closed the number, the socket loses
+		 * a descriptor (its last: it closes) */
+		cx->tab[fd] = NULL;
+		if (--s->nfds == 0)
+			zc__sock_free(cx, s);
+	}
+	zc_arena_free(cx->arena, pass);
+	cx->shm->execs++;
+	zc_arena_cloexec(cx->arena, 1);
+	if (cx->shm->nprocs > 1 || cx->shm->forks)
+		zc__bell_open(cx);
+	return 0;
+}
+
 /* --- doorbells ------------------------------------------------------------------ */
 
 /* A sleeper's eventfd is its process's, so another process's progress
@@ -255,7 +330,7 @@ static void zc__bell_open(struct zc_sockctx *cx)
 {
 	if (cx->bell_fd >= 0)
 		close(cx->bell_fd); /* a fork child's copy of its parent's */
-	cx->bell_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	cx->bell_fd = zc_fd_high(socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
 	struct sockaddr_un a;
 	socklen_t l = zc__bell_name(cx, zc__pid, &a);
 	if (cx->bell_fd >= 0 && bind(cx->bell_fd, (struct sockaddr *)&a, l) != 0) {

@@ -75,6 +75,12 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg);
 /* Closes every socket (as close(2) would), lets the connections send what
  * they hold and their FIN for up to linger_ns, stops the helper, frees all. */
 void zc_sockctx_close(struct zc_sockctx *cx);
+/* In an image that a process of a stack exec'd (the preload, from ZCS_SHM):
+ * map the stack's shared memory from fd, the arena's memfd that passed
+ * through exec, and take back this process's part of the stack with the
+ * sockets whose descriptors passed. NULL with errno and a message when it
+ * cannot (the sockets are then closed for this program). */
+struct zc_sockctx *zc_sockctx_attach(int fd);
 /* Changes the zero-copy policy of sockets from now on; 0 or -EINVAL. */
 int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy);
 

@@ -84,7 +84,9 @@ struct zc__slot {
 	int bell;                 /* a doorbell datagram is on its way to it (atomic) */
 	struct zc__sock **tab;
 	int tabcap;
+	uint8_t *exec_pass;       /* exec under way: 1 for each descriptor that passes */
 };
+#define ZC__ROOT_SHM 0 /* the arena's root that holds struct zc__shm */
 struct zc__shm {
 	struct zc__mutex lk;
 	uint64_t next_sid;        /* the next zc__sock.sid: unique across the processes */
@@ -101,6 +103,10 @@ struct zc__shm {
 	uint64_t forks;
 	uint64_t bells;           /* doorbells rung (a process woken by another's progress) */
 	struct zc_bypasses bypass; /* every process's pass-bys (bypass.h) */
+	struct zc_stack *st;      /* for an exec'd image: what the context points to */
+	struct zc_netif *nif;
+	uintptr_t image;          /* where the exec'ing image had zc__procs_exec_prepare */
+	uint64_t execs;           /* images that took over a process's part of the stack */
 	struct zc__slot slot[ZC__SLOTS];
 };
 
@@ -172,6 +178,16 @@ void zc__procs_init(struct zc_sockctx *cx);
  * socket in it held once more; zero-copy by reference ends (procs.c). */
 void zc__procs_before_fork(struct zc_sockctx *cx);
 void zc__procs_child(struct zc_sockctx *cx);
+/* exec (lock held): before it, this process's descriptors that pass (pass
+ * [fd] nonzero, tabcap entries) are noted in its slot, zero-copy buffers
+ * are made private and the stack's descriptors inheritable. false: this
+ * stack cannot follow an exec (its NIC keeps its state in one process, or
+ * no memory). exec_failed undoes it; attach, in the new image, takes the
+ * slot back with the descriptors that passed (the others are let go). */
+bool zc__procs_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass);
+void zc__procs_exec_failed(struct zc_sockctx *cx);
+int zc__procs_attach(struct zc_sockctx *cx);
+
 /* This process leaves (lock held): its descriptors let go, sockets whose
  * last descriptor that was closed. false when it was the last process,
  * which then closes the stack. */

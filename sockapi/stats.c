@@ -66,9 +66,9 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 		(unsigned long long)z.trade_pauses, (unsigned long long)z.remap_ns);
 	struct zc_arena_stats as;
 	zc_arena_stats(cx->arena, &as);
-	fprintf(f, "procs %u\nforks %llu\nprocs_reaped %llu\nbells %llu\n", cx->shm->nprocs,
-		(unsigned long long)cx->shm->forks, (unsigned long long)cx->shm->procs_reaped,
-		(unsigned long long)cx->shm->bells);
+	fprintf(f, "procs %u\nforks %llu\nexecs %llu\nprocs_reaped %llu\nbells %llu\n", cx->shm->nprocs,
+		(unsigned long long)cx->shm->forks, (unsigned long long)cx->shm->execs,
+		(unsigned long long)cx->shm->procs_reaped, (unsigned long long)cx->shm->bells);
 	fprintf(f, "lock_recoveries %llu\narena_bytes %llu\narena_peak %llu\narena_failures %llu\n",
 		(unsigned long long)cx->lk->recoveries, (unsigned long long)as.bytes_in_use,
 		(unsigned long long)as.bytes_peak, (unsigned long long)as.failures);

@@ -12,6 +12,7 @@
  * Per-thread state: each thread that ever sleeps keeps one eventfd
  * (closed at thread exit by a pthread key), nothing else.
  */
+#include "stack/fdhigh.h"
 #include "sockapi/socket_priv.h"
 
 #include <signal.h>
@@ -44,7 +45,7 @@ static int zc__my_efd(void)
 	intptr_t v = (intptr_t)pthread_getspecific(zc__efd_key);
 	if (v)
 		return (int)v - 1;
-	int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int fd = zc_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (fd >= 0)
 		pthread_setspecific(zc__efd_key, (void *)(intptr_t)(fd + 1));
 	return fd;

@@ -29,6 +29,7 @@
  * A death between the two steps leaks that block (and counters may be off
  * by that one operation); no block can be handed out twice.
  */
+#include "stack/fdhigh.h"
 #include "stack/arena.h"
 #include "stack/log.h"
 
@@ -503,6 +504,16 @@ void *zc_arena_map(struct zc_arena *a, size_t len, size_t align, int prot, int f
 		err = errno;
 		if (err != EEXIST)
 			break; /* something else went wrong: no point in moving on */
+		if (t + 1 == ZC__VSPACE_TRIES / 2) {
+			/* a crowded neighbourhood (an arena away from the hint):
+			 * where the kernel likes; an exec'd image may not get it */
+			m = mmap(NULL, len + align, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+			if (m == MAP_FAILED)
+				break;
+			munmap(m, len + align);
+			a->vnext = (uintptr_t)m;
+			m = MAP_FAILED;
+		}
 	}
 	zc_arena_unlock(a);
 	if (m == MAP_FAILED)
@@ -661,7 +672,7 @@ int zc_arena_create(size_t size, struct zc_arena **out)
 	size = (size + page - 1) & ~(page - 1);
 
 	int err;
-	int fd = memfd_create("zcstack-arena", MFD_CLOEXEC);
+	int fd = zc_fd_high(memfd_create("zcstack-arena", MFD_CLOEXEC));
 	if (fd < 0)
 		return -errno;
 	if (ftruncate(fd, (off_t)size) != 0) {

@@ -22,6 +22,9 @@
 #     or timeout error (a read error is a keep-alive connection that an old
 #     worker closed at the reload, as with the kernel: at most one each),
 #     the new workers hold the listener and the old ones left the stack.
+#   exec-cat: bash opens a connection (`exec 3<>/dev/tcp/...`), then
+#     `exec cat <&3`: cat, a new image, takes the stack back and reads the
+#     4 MiB the server sends to its end byte-exact (its stdout's SHA-256).
 #   iperf3-daemon: `iperf3 -s -D` (it forks, its parent exits, the daemon
 #     serves), then `iperf3 -c`: the daemon's listener on the stack, what
 #     the client sent received by the daemon by the end of the test.
@@ -245,6 +248,36 @@ EOF
 	ok "nginx: master and 2 workers on one stack, $reqs requests by wrk and 40 byte-exact fetches across a reload (wrk read errors $2, workers $old -> $mid -> $new)"
 else
 	echo "skip: nginx: no nginx or wrk"
+fi
+
+# --- exec-cat ------------------------------------------------------------------------
+cat > "$D/send.py" <<'EOF'
+import hashlib, random, socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", int(sys.argv[1])))
+l.listen(4)
+c, _ = l.accept()
+data = random.Random(18).randbytes(4 << 20)
+c.sendall(data)
+c.close()
+print("sent", len(data), hashlib.sha256(data).hexdigest(), flush=True)
+EOF
+if command -v bash > /dev/null; then
+	timeout 50 "$ZCRUN" $B -- python3 "$D/send.py" 5505 > "$D/srv" 2>&1 &
+	srv=$!
+	wait_for_zc_listen "$ZCSTAT" "$srv" 5505 "server on port 5505" || { cat "$D/srv"; exit 1; }
+	timeout 50 "$ZCRUN" -v $A -- bash -c 'exec 3<>/dev/tcp/10.7.2.2/5505; exec cat <&3' 2> "$D/cat.err" |
+		sha256sum | cut -d' ' -f1 > "$D/cat.sum"
+	wait_pid_status $srv "exec-cat server" || { cat "$D/srv" "$D/cat.err"; fail "exec-cat: server"; }
+	srv=""
+	sent=$(sed -n 's/^sent [0-9]* //p' "$D/srv")
+	[ -n "$sent" ] && [ "$sent" = "$(cat "$D/cat.sum")" ] || { cat "$D/cat.err"; fail "exec-cat: cat printed other bytes than the 4 MiB sent"; }
+	grep -q "exec: process [0-9]* took back its part of the stack" "$D/cat.err" ||
+		{ cat "$D/cat.err"; fail "exec-cat: cat did not take the stack back"; }
+	ok "exec-cat: bash's connection passed through exec to cat, 4 MiB byte-exact ($sent)"
+else
+	echo "skip: exec-cat: no bash"
 fi
 
 # --- iperf3 -s -D ---------------------------------------------------------

@@ -8,6 +8,7 @@
  * and a wire with nobody alive on it starts afresh. The last port to leave
  * removes the file.
  */
+#include "stack/fdhigh.h"
 #include "nic/trapeze/trapeze_priv.h"
 #include "stack/arena.h"
 #include "stack/log.h"
@@ -112,7 +113,7 @@ static int zc__irq_create(const char *path)
 	unlink(path);
 	int fd = -1;
 	if (mkfifo(path, 0600) != 0 || chmod(path, 0622) != 0 ||
-	    (fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+	    (fd = zc_fd_high(open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC))) < 0) {
 		int err = errno;
 		ZC_ERR("trapeze: cannot make the interrupt FIFO %s: %s", path, strerror(err));
 		unlink(path);
@@ -211,7 +212,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	size_t sh_len = zc__tz_shared_len(page);
 	bool created = false;
 
-	t->fd = open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	t->fd = zc_fd_high(open(t->path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
 	if (t->fd >= 0) {
 		created = true;
 		if (ftruncate(t->fd, (off_t)zc__tz_file_len(page, nframes)) != 0) {
@@ -221,7 +222,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 			goto fail;
 		}
 	} else if (errno == EEXIST) {
-		t->fd = open(t->path, O_RDWR | O_CLOEXEC);
+		t->fd = zc_fd_high(open(t->path, O_RDWR | O_CLOEXEC));
 		if (t->fd < 0 || (err = -zc__wait_init(t->fd, sh_len)) != 0) {
 			if (t->fd < 0)
 				err = errno;

@@ -11,6 +11,7 @@
  * frame leaving the pool or a user holding it) are lending.c; the
  * fault-injection hook armed here is asked by every allocation.
  */
+#include "stack/fdhigh.h"
 #include "stack/pool/pool_priv.h"
 #include "stack/arena.h"
 #include "stack/log.h"
@@ -142,7 +143,7 @@ static int zc__setup_huge(struct zc_pool *p, uint32_t nframes)
 {
 	size_t len = (size_t)nframes * ZC_HUGE_FRAME;
 	if (zc__shmem_thp_allowed()) {
-		p->fd = memfd_create(p->name, MFD_CLOEXEC);
+		p->fd = zc_fd_high(memfd_create(p->name, MFD_CLOEXEC));
 		if (p->fd >= 0 && ftruncate(p->fd, (off_t)len) == 0 && zc__map(p, len, ZC_HUGE_FRAME) == 0) {
 			madvise(p->base, len, MADV_HUGEPAGE);
 			p->base[0] = 0; /* first touch allocates the first frame */
@@ -156,7 +157,7 @@ static int zc__setup_huge(struct zc_pool *p, uint32_t nframes)
 			close(p->fd);
 		p->fd = -1;
 	}
-	p->fd = memfd_create(p->name, MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB);
+	p->fd = zc_fd_high(memfd_create(p->name, MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB));
 	if (p->fd >= 0) {
 		if (ftruncate(p->fd, (off_t)len) == 0 && zc__map(p, len, ZC_HUGE_FRAME) == 0) {
 			/* hugetlb faults SIGBUS when the reserve is short: fallocate reserves now */
@@ -211,7 +212,7 @@ struct zc_pool *zc_pool_create(const struct zc_pool_config *cfg)
 				nframes = (uint32_t)((uint64_t)nframes * (ZC_HUGE_FRAME / page));
 			}
 			p->frame_size = page;
-			p->fd = memfd_create(p->name, MFD_CLOEXEC);
+			p->fd = zc_fd_high(memfd_create(p->name, MFD_CLOEXEC));
 			if (p->fd < 0 || ftruncate(p->fd, (off_t)nframes * page) != 0)
 				err = -errno;
 			else
