@@ -2,7 +2,8 @@
 # run.sh - the front door of zcstack.
 #
 #   ./run.sh demo            the main job: build, then the headline demo (unmodified
-#                            iperf3 and a ping-pong on zcstack via zcrun vs the kernel)
+#                            iperf3, a ping-pong and nginx under wrk on zcstack via
+#                            zcrun vs the kernel)
 #                            and the zero-copy sweep
 #   ./run.sh bench           the other benchmarks: wire integrity demo, wire hand-over,
 #                            UDP/ping round trips, TCP bulk and connection rate
@@ -115,7 +116,7 @@ demo)
 	hugepages
 	build build
 	mkdir -p results
-	say "headline: unmodified iperf3 and a 64-byte TCP ping-pong, on the Linux kernel over"
+	say "headline: unmodified iperf3, a 64-byte TCP ping-pong and nginx under wrk, on the Linux kernel over"
 	say "loopback and on zcstack through zcrun (two processes on a Trapeze wire), alternating"
 	python3 bench/headline.py build --out results
 	say "benchmark: zero-copy through the socket layer, two processes on the Trapeze wire:"
