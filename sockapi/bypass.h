@@ -113,6 +113,8 @@ struct zc_bypasses *zc__sockctx_bypasses(struct zc_sockctx *cx);
 bool zc__sockctx_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass);
 void zc__sockctx_exec_failed(struct zc_sockctx *cx);
 int zc__sockctx_shm_fd(struct zc_sockctx *cx);
+/* zcstat --hold-lock: take the stack lock for ms, saying so on f first */
+void zc__sockctx_hold(struct zc_sockctx *cx, unsigned ms, FILE *f);
 int zc__sockctx_fds(struct zc_sockctx *cx, void (*each)(int fd));
 
 #endif

@@ -54,6 +54,8 @@ static void zc__after_fork_parent(void)
 }
 pid_t zc__pid; /* set at the first open and in a child */
 
+static void *zc__helper(void *arg);
+
 static void zc__after_fork_child(void)
 {
 	zc__pid = getpid();
@@ -63,6 +65,14 @@ static void zc__after_fork_child(void)
 		cx->nsleepers = cx->spinners = cx->inside = 0;
 		cx->helper_on = false;
 		zc__procs_child(cx);
+		/* a helper of its own: timers and the reaper go on in whichever
+		 * process lives (nginx's master daemonises: its first process,
+		 * the one with the first helper, exits) */
+		cx->helper_efd = cx->slot >= 0 ? zc_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) : -1;
+		if (cx->helper_efd >= 0 && zc_thread_start(&cx->helper, zc__helper, cx) == 0)
+			cx->helper_on = true;
+		else if (cx->slot >= 0)
+			ZC_WARN("sockets: process %d: no helper thread: timers run when it calls", (int)zc__pid);
 	}
 	zc__wait_after_fork();
 	pthread_mutex_init(&zc__reg_lk, NULL);
@@ -107,6 +117,8 @@ int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 	return r;
 }
 
+#define ZC__REAP_WAKE_NS 100000000ull /* procs.c reaps this often */
+
 static void *zc__helper(void *arg)
 {
 	struct zc_sockctx *cx = arg;
@@ -117,8 +129,14 @@ static void *zc__helper(void *arg)
 		uint64_t now = zc__now();
 		zc__procs_reap(cx, now);
 		bool away = cx->inside == 0 && now - cx->last_app >= 1000000u;
-		if (away) {
-			zc__sleep(cx, 0, NULL, 0, true, true);
+		if (away && cx->pid == cx->shm->nic_owner) {
+			/* shared with other processes: wake for the reaper */
+			zc__sleep(cx, cx->shm->nprocs > 1 ? now + ZC__REAP_WAKE_NS : 0, NULL, 0, true, true);
+		} else if (away) {
+			/* one helper (the NIC owner's) waits on the NIC; the others
+			 * on the next timer and the reaper only */
+			uint64_t t = zc_stack_next_timer(cx->st), until = now + ZC__REAP_WAKE_NS;
+			zc__sleep(cx, t > now && t < until ? t : until, NULL, 0, false, true);
 		} else {
 			/* the application drives: look again at the next timer, at
 			 * most 10 ms from now */
@@ -257,6 +275,18 @@ void zc__sockctx_exec_failed(struct zc_sockctx *cx)
 	zc__lock(cx);
 	zc__procs_exec_failed(cx);
 	zc__unlock(cx);
+}
+
+void zc__sockctx_hold(struct zc_sockctx *cx, unsigned ms, FILE *f)
+{
+	zc__lock(cx);
+	fprintf(f, "holding the stack lock for %u ms in process %d\n", ms, (int)getpid());
+	fflush(f);
+	struct timespec t = { ms / 1000, (long)(ms % 1000) * 1000000 };
+	while (nanosleep(&t, &t) != 0 && errno == EINTR)
+		;
+	zc__unlock(cx);
+	fprintf(f, "released\n");
 }
 
 int zc__sockctx_shm_fd(struct zc_sockctx *cx)

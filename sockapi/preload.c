@@ -46,6 +46,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -143,12 +144,22 @@ static void *zc__stat_thread(void *arg)
 				continue;
 			break;
 		}
+		/* the request: "dump" (or nothing within a second), or "hold MS" */
+		char req[64] = "";
+		struct pollfd pf = { .fd = c, .events = POLLIN };
+		if (zc__real.poll(&pf, 1, 1000) == 1) {
+			ssize_t n = zc__real.read(c, req, sizeof(req) - 1);
+			req[n > 0 ? n : 0] = 0;
+		}
 		FILE *f = fdopen(c, "w");
 		if (f == NULL) {
 			zc__real.close(c);
 			continue;
 		}
-		if (atomic_load(&zc__state) > 0)
+		unsigned ms;
+		if (atomic_load(&zc__state) > 0 && sscanf(req, "hold %u", &ms) == 1 && ms <= 60000)
+			zc__sockctx_hold(zc__cx, ms, f);
+		else if (atomic_load(&zc__state) > 0)
 			zc_sockctx_dump(zc__cx, f);
 		fclose(f);
 	}

@@ -111,10 +111,26 @@ static void zc__hand_nic(struct zc_sockctx *cx, int i)
 	ZC_INFO("sockets: the NIC %s is driven for process %d now", cx->nif->name, (int)to);
 }
 
+/* A process's threads are gone (it died, or exec'd): their sleeps on the
+ * NIC's interrupt no longer count; the last one acknowledges it. */
+static void zc__slot_unsleep(struct zc_sockctx *cx, struct zc__slot *sl)
+{
+	unsigned n = sl->nic_sleepers;
+	sl->nic_sleepers = 0;
+	sl->sleepers = 0;
+	if (n == 0)
+		return;
+	cx->shm->nic_sleepers = cx->shm->nic_sleepers > n ? cx->shm->nic_sleepers - n : 0;
+	if (cx->shm->nic_sleepers == 0)
+		cx->nif->ops->irq_ack(cx->nif);
+}
+
 static void zc__slot_free(struct zc_sockctx *cx, int i, bool own)
 {
 	zc__hand_nic(cx, i);
 	struct zc__slot *sl = &cx->shm->slot[i];
+	if (!own)
+		zc__slot_unsleep(cx, sl);
 	if (sl->tab)
 		zc__drop_tab(cx, sl->tab, sl->tabcap, own);
 	zc_arena_free(cx->arena, sl->tab);
@@ -282,7 +298,7 @@ int zc__procs_attach(struct zc_sockctx *cx)
 	struct zc__slot *sl = &cx->shm->slot[i];
 	uint8_t *pass = sl->exec_pass;
 	sl->exec_pass = NULL;
-	sl->sleepers = 0; /* the old image's threads are gone */
+	zc__slot_unsleep(cx, sl); /* the old image's threads are gone */
 	sl->bell = 0;
 	cx->slot = i;
 	cx->tab = sl->tab;

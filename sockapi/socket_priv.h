@@ -81,6 +81,7 @@ struct zc__slot {
 	pid_t pid;
 	uint64_t born;            /* PENDING: when the fork began */
 	unsigned sleepers;        /* its threads asleep in zc__sleep (lock held to change) */
+	unsigned nic_sleepers;    /* of which on the NIC's interrupt (counted in shm->nic_sleepers) */
 	int bell;                 /* a doorbell datagram is on its way to it (atomic) */
 	struct zc__sock **tab;
 	int tabcap;

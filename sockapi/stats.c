@@ -69,6 +69,11 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 	fprintf(f, "procs %u\nforks %llu\nexecs %llu\nprocs_reaped %llu\nbells %llu\n", cx->shm->nprocs,
 		(unsigned long long)cx->shm->forks, (unsigned long long)cx->shm->execs,
 		(unsigned long long)cx->shm->procs_reaped, (unsigned long long)cx->shm->bells);
+	unsigned slot_nic = 0;
+	for (int i = 0; i < ZC__SLOTS; i++)
+		slot_nic += cx->shm->slot[i].nic_sleepers;
+	fprintf(f, "nic_sleepers %u\nnic_sleepers_by_procs %u\nnic_owner %d\n", cx->shm->nic_sleepers, slot_nic,
+		(int)cx->shm->nic_owner);
 	fprintf(f, "lock_recoveries %llu\narena_bytes %llu\narena_peak %llu\narena_failures %llu\n",
 		(unsigned long long)cx->lk->recoveries, (unsigned long long)as.bytes_in_use,
 		(unsigned long long)as.bytes_peak, (unsigned long long)as.failures);

@@ -170,11 +170,14 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 		zc__drive(cx); /* frames are waiting */
 		return 0;
 	}
+	if (irq >= 0 && cx->slot >= 0)
+		cx->shm->slot[cx->slot].nic_sleepers++; /* the reaper takes a dead one's back */
 	struct pollfd stackfds[3 + 16], *pf = stackfds;
 	if (nk > 16 && (pf = malloc((3 + nk) * sizeof(*pf))) == NULL)
 		pf = stackfds, nk = 0;
 	nfds_t np = 0;
 	pf[np++] = (struct pollfd){ .fd = me, .events = POLLIN };
+	nfds_t irq_at = np;
 	if (irq >= 0)
 		pf[np++] = (struct pollfd){ .fd = irq, .events = POLLIN };
 	nfds_t bell = 0;
@@ -207,6 +210,16 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 		if (pf[bell].revents)
 			zc__procs_bell_drain(cx);
 	}
+	/* others still asleep: the last one acknowledges the interrupt, but
+	 * the wake-ups must not pile up meanwhile, or every sleeper finds it
+	 * ready at once, for ever (a Trapeze port's FIFO, non-blocking) */
+	if (irq >= 0 && r > 0 && pf[irq_at].revents && cx->shm->nic_shared && cx->shm->nic_sleepers > 1) {
+		char b[256];
+		while (read(irq, b, sizeof(b)) == (ssize_t)sizeof(b))
+			;
+	}
+	if (irq >= 0 && cx->slot >= 0 && cx->shm->slot[cx->slot].nic_sleepers)
+		cx->shm->slot[cx->slot].nic_sleepers--;
 	if (irq >= 0 && --cx->shm->nic_sleepers == 0)
 		n->ops->irq_ack(n);
 	int ready = 0;

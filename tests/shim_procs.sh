@@ -39,6 +39,12 @@ ngx_stop() { [ -s "$D/ngx/nginx.pid" ] && kill "$(cat "$D/ngx/nginx.pid")" 2>/de
 trap 'kill $srv $cli 2>/dev/null || true; ngx_stop; ipd_stop; rm -rf "$D"; rm -f /dev/shm/zcwire-$W*' EXIT
 A="--nic trapeze:$W,port=0 --ip 10.7.2.1/24"
 B="--nic trapeze:$W,port=1 --ip 10.7.2.2/24"
+# wire WIRE: A and B on a wire of their own (a section's processes may still
+# be leaving the last one's: socat's children, exec'd cats that drain)
+wire() {
+	A="--nic trapeze:$W$1,port=0 --ip 10.7.2.1/24"
+	B="--nic trapeze:$W$1,port=1 --ip 10.7.2.2/24"
+}
 fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
 . "$(dirname "$0")/lib.sh"
@@ -167,6 +173,7 @@ listening_in() {
 	done
 }
 if command -v nginx > /dev/null && command -v wrk > /dev/null; then
+	wire n
 	mkdir -p "$D/ngx/html" "$D/ngx/logs"
 	chmod a+rx "$D" # the workers run as nginx's default user, nobody
 	head -c 262144 /dev/urandom > "$D/ngx/html/big.bin"
@@ -243,9 +250,42 @@ EOF
 		sh -c '"$0" "$1" | grep -qx "procs 3"' "$ZCSTAT" "$master" ||
 		{ "$ZCSTAT" "$master" | grep "^procs"; exit 1; }
 	"$ZCSTAT" "$master" | grep -q "^tcp.passive_opens [1-9]" || fail "nginx: zcstat shows no connection on the stack"
+	ok "nginx: master and 2 workers on one stack, $reqs requests by wrk and 40 byte-exact fetches across a reload (wrk read errors $2, workers $old -> $mid -> $new)"
+
+	# a worker killed while it holds the stack lock, under wrk: the other
+	# worker recovers the lock and serves on, the dead one's part of the
+	# stack is let go, the pools balance, the fetches after are byte-exact
+	victim=${new%% *}
+	timeout 60 "$ZCRUN" $B -- wrk -t1 -c8 -d4s http://10.7.2.1:8090/index.html > "$D/wrk2" 2>&1 &
+	cli=$!
+	sleep 1.5
+	timeout 30 "$ZCSTAT" --hold-lock 20000 "$victim" > "$D/hold" 2>&1 &
+	hold=$!
+	wait_for_log "$D/hold" "^holding the stack lock" "worker $victim holding the lock" 10 || { cat "$D/hold"; exit 1; }
+	kill -9 "$victim"
+	wait $hold 2>/dev/null || true
+	wait_pid_status $cli "wrk across a killed worker" || { cat "$D/wrk2"; fail "nginx: wrk failed after a worker was killed"; }
+	cli=""
+	cat "$D/wrk2"
+	! grep -q "Non-2xx" "$D/wrk2" || fail "nginx: failed requests after a worker was killed"
+	errs=$(sed -n 's/.*Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$D/wrk2")
+	set -- ${errs:-0 0 0 0}
+	# the dead worker's connections end (read or write errors, one each at most)
+	[ "$1" -eq 0 ] && [ "$4" -eq 0 ] && [ $(($2 + $3)) -le 8 ] ||
+		fail "nginx: after the kill, wrk's socket errors: connect $1 read $2 write $3 timeout $4"
+	reqs2=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$D/wrk2")
+	stat_is() { "$ZCSTAT" "$master" | grep -q "^$1"; }
+	wait_until 10 "the dead worker's part let go" stat_is "procs_reaped [1-9]" || { "$ZCSTAT" "$master"; exit 1; }
+	stat_is "lock_recoveries [1-9]" || fail "nginx: zcstat shows no lock recovery"
+	timeout 60 "$ZCRUN" $B -- python3 "$D/fetch.py" "$want" 10 > "$D/fetch2" 2>&1 || { cat "$D/fetch2"; fail "nginx: fetches after the kill"; }
+	# every pool: owned == free + in flight + lent, every mbuf back
+	"$ZCSTAT" "$master" | awk '/^pool/ { split($15, m, "/")
+		if ($5 != $7 + $9 + $11 || $13 != 0 || m[1] != m[2]) bad = bad " [" $0 "]" }
+		END { if (bad != "") { print "unbalanced:" bad; exit 1 } }' > "$D/pools" ||
+		fail "nginx: $(cat "$D/pools")"
+	ok "nginx: worker $victim killed holding the stack lock under wrk: $reqs2 requests, read/write errors $2/$3, the lock recovered, its part let go, 10 fetches byte-exact after, the pools balance"
 	kill "$master"
 	wait_until 20 "nginx's master and workers to end" sh -c "! kill -0 $master 2>/dev/null && [ -z \"\$(pgrep -f 'nginx: worker' -P $master)\" ]" || exit 1
-	ok "nginx: master and 2 workers on one stack, $reqs requests by wrk and 40 byte-exact fetches across a reload (wrk read errors $2, workers $old -> $mid -> $new)"
 else
 	echo "skip: nginx: no nginx or wrk"
 fi
@@ -264,6 +304,7 @@ c.close()
 print("sent", len(data), hashlib.sha256(data).hexdigest(), flush=True)
 EOF
 if command -v bash > /dev/null; then
+	wire x
 	timeout 50 "$ZCRUN" $B -- python3 "$D/send.py" 5505 > "$D/srv" 2>&1 &
 	srv=$!
 	wait_for_zc_listen "$ZCSTAT" "$srv" 5505 "server on port 5505" || { cat "$D/srv"; exit 1; }
@@ -282,6 +323,7 @@ fi
 
 # --- iperf3 -s -D ---------------------------------------------------------
 if command -v iperf3 > /dev/null; then
+	wire i
 	timeout 20 "$ZCRUN" $A -- iperf3 -s -D -p 5504 -I "$D/ipd.pid" > "$D/ipd.err" 2>&1 ||
 		fail "iperf3 -s -D: status $?: $(cat "$D/ipd.err")"
 	wait_for_file "$D/ipd.pid" "iperf3's pid file" || exit 1

@@ -103,6 +103,14 @@ static void zc__unmap_sh(struct zc__trapeze *t)
 		munmap(t->sh, t->sh_len);
 }
 
+/* Our FIFO goes, if the name is still ours (not a newer wire's). */
+static void zc__irq_unlink(struct zc__trapeze *t)
+{
+	struct stat a, b;
+	if (fstat(t->efd, &a) == 0 && stat(t->irq_path, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+		unlink(t->irq_path);
+}
+
 /* This port's interrupt: a FIFO made afresh (a previous claim's is
  * replaced), writable by any user, so that a peer whose processes changed
  * user (nginx's workers) can still wake it; opened read-write, so that it
@@ -470,7 +478,7 @@ void zc__tz_close(struct zc_netif *nif)
 	}
 	t->nheld = 0;
 	zc__return_posted(t);
-	unlink(t->irq_path);
+	zc__irq_unlink(t);
 	if (last)
 		unlink(t->path);
 	flock(t->fd, LOCK_UN);
