@@ -49,14 +49,21 @@ fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
 . "$(dirname "$0")/lib.sh"
 
-# the server: accepts one connection, reads to EOF, prints bytes and hash
+# the server: accepts one connection, reads to EOF and prints bytes and
+# hash; with "send", sends 4 MiB instead, closes and prints what it sent
 cat > "$D/srv.py" <<'EOF'
-import hashlib, socket, sys
+import hashlib, random, socket, sys
 l = socket.socket()
 l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 l.bind(("0.0.0.0", int(sys.argv[1])))
 l.listen(4)
 c, _ = l.accept()
+if sys.argv[2:] == ["send"]:
+    data = random.Random(18).randbytes(4 << 20)
+    c.sendall(data)
+    c.close()
+    print("sent", len(data), hashlib.sha256(data).hexdigest(), flush=True)
+    sys.exit(0)
 h, n = hashlib.sha256(), 0
 while True:
     b = c.recv(1 << 16)
@@ -291,21 +298,9 @@ else
 fi
 
 # --- exec-cat ------------------------------------------------------------------------
-cat > "$D/send.py" <<'EOF'
-import hashlib, random, socket, sys
-l = socket.socket()
-l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-l.bind(("0.0.0.0", int(sys.argv[1])))
-l.listen(4)
-c, _ = l.accept()
-data = random.Random(18).randbytes(4 << 20)
-c.sendall(data)
-c.close()
-print("sent", len(data), hashlib.sha256(data).hexdigest(), flush=True)
-EOF
 if command -v bash > /dev/null; then
 	wire x
-	timeout 50 "$ZCRUN" $B -- python3 "$D/send.py" 5505 > "$D/srv" 2>&1 &
+	timeout 50 "$ZCRUN" $B -- python3 "$D/srv.py" 5505 send > "$D/srv" 2>&1 &
 	srv=$!
 	wait_for_zc_listen "$ZCSTAT" "$srv" 5505 "server on port 5505" || { cat "$D/srv"; exit 1; }
 	timeout 50 "$ZCRUN" -v $A -- bash -c 'exec 3<>/dev/tcp/10.7.2.2/5505; exec cat <&3' 2> "$D/cat.err" |

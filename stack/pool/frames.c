@@ -99,27 +99,24 @@ static bool zc__mapping_is_huge(const void *addr)
  * where the arena says, so that an exec'd image finds it at the address. */
 static int zc__map(struct zc_pool *p, size_t len, size_t align)
 {
+	void *raw, *m;
+	size_t raw_len = len;
 	if (p->arena) {
-		void *m = zc_arena_map(p->arena, len, align, PROT_READ | PROT_WRITE, p->fd, (off_t)p->offset);
+		raw = m = zc_arena_map(p->arena, len, align, PROT_READ | PROT_WRITE, p->fd, (off_t)p->offset);
 		if (m == MAP_FAILED)
 			return -errno;
-		p->map_raw = m;
-		p->map_raw_len = len;
-		p->base = m;
-		p->map_len = len;
-		return 0;
-	}
-	size_t raw_len = len + (align > 4096 ? align : 0);
-	void *raw = mmap(NULL, raw_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (raw == MAP_FAILED)
-		return -errno;
-	uintptr_t a = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
-	void *m = mmap((void *)a, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, p->fd,
-		       (off_t)p->offset);
-	if (m == MAP_FAILED) {
-		int e = errno;
-		munmap(raw, raw_len);
-		return -e;
+	} else {
+		raw_len = len + (align > 4096 ? align : 0);
+		raw = mmap(NULL, raw_len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (raw == MAP_FAILED)
+			return -errno;
+		uintptr_t a = ((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1);
+		m = mmap((void *)a, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, p->fd, (off_t)p->offset);
+		if (m == MAP_FAILED) {
+			int e = errno;
+			munmap(raw, raw_len);
+			return -e;
+		}
 	}
 	p->map_raw = raw;
 	p->map_raw_len = raw_len;
