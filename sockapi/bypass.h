@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 /*
  * X(id, name, level): level is the log level of a reason's one line, or
@@ -113,6 +114,9 @@ struct zc_bypasses *zc__sockctx_bypasses(struct zc_sockctx *cx);
 bool zc__sockctx_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass);
 void zc__sockctx_exec_failed(struct zc_sockctx *cx);
 int zc__sockctx_shm_fd(struct zc_sockctx *cx);
+/* The process the context is this one's in (a vfork child, which runs in
+ * its parent's memory without the fork handlers, has another pid). */
+pid_t zc__sockctx_pid(struct zc_sockctx *cx);
 /* zcstat --hold-lock: take the stack lock for ms, saying so on f first */
 void zc__sockctx_hold(struct zc_sockctx *cx, unsigned ms, FILE *f);
 int zc__sockctx_fds(struct zc_sockctx *cx, void (*each)(int fd));

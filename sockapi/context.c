@@ -262,11 +262,40 @@ struct zc_sockctx *zc_sockctx_attach(int fd)
 	return cx;
 }
 
+/* The helper is stopped before an exec (it would die there, perhaps
+ * holding the stack lock, with its work half done) and started again if
+ * the exec fails. */
+static void zc__helper_stop(struct zc_sockctx *cx)
+{
+	if (!cx->helper_on)
+		return;
+	zc__lock(cx);
+	cx->stop = true;
+	zc__notify(cx);
+	uint64_t one = 1;
+	if (write(cx->helper_efd, &one, sizeof(one)) < 0)
+		(void)0;
+	zc__unlock(cx);
+	pthread_join(cx->helper, NULL);
+	cx->helper_on = false;
+	cx->stop = false;
+}
+
+static void zc__helper_restart(struct zc_sockctx *cx)
+{
+	if (!cx->helper_on && cx->helper_efd >= 0 && zc_thread_start(&cx->helper, zc__helper, cx) == 0)
+		cx->helper_on = true;
+}
+
 bool zc__sockctx_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass)
 {
+	bool had = cx->helper_on;
+	zc__helper_stop(cx);
 	zc__lock(cx);
 	bool ok = zc__procs_exec_prepare(cx, pass);
 	zc__unlock(cx);
+	if (!ok && had)
+		zc__helper_restart(cx);
 	return ok;
 }
 
@@ -275,6 +304,7 @@ void zc__sockctx_exec_failed(struct zc_sockctx *cx)
 	zc__lock(cx);
 	zc__procs_exec_failed(cx);
 	zc__unlock(cx);
+	zc__helper_restart(cx);
 }
 
 void zc__sockctx_hold(struct zc_sockctx *cx, unsigned ms, FILE *f)
@@ -287,6 +317,11 @@ void zc__sockctx_hold(struct zc_sockctx *cx, unsigned ms, FILE *f)
 		;
 	zc__unlock(cx);
 	fprintf(f, "released\n");
+}
+
+pid_t zc__sockctx_pid(struct zc_sockctx *cx)
+{
+	return cx->pid;
 }
 
 int zc__sockctx_shm_fd(struct zc_sockctx *cx)

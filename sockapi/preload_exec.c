@@ -72,28 +72,36 @@ static bool zc__loads_preload_at(const char *path)
 	return ok;
 }
 
-static bool zc__loads_preload(const char *file, bool search, char *const envp[])
+/* The program exec would run: file, or found in PATH when search; its
+ * path in out (size n), or false when there is none that may run. */
+static bool zc__exec_target(const char *file, bool search, char *out, size_t n)
 {
-	bool preload = false;
-	for (size_t i = 0; envp && envp[i] && !preload; i++)
-		preload = strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && strstr(envp[i], "libzcpreload") != NULL;
-	if (!preload || file == NULL)
+	if (file == NULL)
 		return false;
-	if (!search || strchr(file, '/'))
-		return zc__loads_preload_at(file);
+	if (!search || strchr(file, '/')) {
+		snprintf(out, n, "%s", file);
+		return access(out, X_OK) == 0;
+	}
 	const char *path = getenv("PATH");
 	for (const char *p = path ? path : "/bin:/usr/bin"; *p;) {
 		const char *end = strchr(p, ':');
 		size_t len = end ? (size_t)(end - p) : strlen(p);
-		char full[4096];
-		if (len + strlen(file) + 2 < sizeof(full)) {
-			snprintf(full, sizeof(full), "%.*s/%s", (int)len, len ? p : ".", file);
-			if (access(full, X_OK) == 0)
-				return zc__loads_preload_at(full);
+		if (len + strlen(file) + 2 < n) {
+			snprintf(out, n, "%.*s/%s", (int)len, len ? p : ".", file);
+			if (access(out, X_OK) == 0)
+				return true;
 		}
 		p += len + (end ? 1 : 0);
 	}
 	return false;
+}
+
+static bool zc__loads_preload(const char *target, char *const envp[])
+{
+	bool preload = false;
+	for (size_t i = 0; envp && envp[i] && !preload; i++)
+		preload = strncmp(envp[i], "LD_PRELOAD=", 11) == 0 && strstr(envp[i], "libzcpreload") != NULL;
+	return preload && zc__loads_preload_at(target);
 }
 
 /* Before an exec of file (how: execve's name, for messages; search: PATH
@@ -110,7 +118,13 @@ static void zc__exec_prepare(const char *what, const char *path, bool search, ch
 	zc__load();
 	if (zc__cx == NULL || zc__inside)
 		return;
-	if (zc__loads_preload(path, search, envp)) {
+	char target[4096];
+	/* a vfork child (posix_spawn's, Python's subprocess) runs in its
+	 * parent's memory: nothing of the stack may change, only its own
+	 * descriptor flags (below) */
+	bool vforked = zc__sockctx_pid(zc__cx) != getpid();
+	bool runs = !vforked && zc__exec_target(path, search, target, sizeof(target));
+	if (runs && envp && zc__loads_preload(target, envp)) {
 		memset(zc__pass, 0, sizeof(zc__pass));
 		for (int fd = 0; fd < ZC__MAXFD; fd++) {
 			if (!zc__mine(fd))
@@ -148,7 +162,7 @@ static void zc__exec_prepare(const char *what, const char *path, bool search, ch
 		zc_bypass(zc__bypass, ZC_BYPASS_EXEC, 0,
 			  "%s(%s): stack sockets pass only to a dynamic program with zcrun's preload in its "
 			  "environment, on a NIC whose state can be shared (fds %s): it gets EBADF on them, "
-			  "and they stay this process's until the exec succeeds",
+			  "and their connections stay open until this process ends",
 			  what, path ? path : "?", list);
 }
 
