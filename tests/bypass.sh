@@ -13,7 +13,7 @@ ZCRUN=$1
 ZCSTAT=$2
 LIB=$(dirname "$ZCRUN")/libzcpreload.so
 D=$(mktemp -d)
-trap 'rm -rf "$D"' EXIT
+trap 'rm -rf "$D"; rm -f /dev/shm/zcwire-bp$$-*' EXIT
 fails=0
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
