@@ -55,6 +55,7 @@ static void zc__after_fork_parent(void)
 pid_t zc__pid; /* set at the first open and in a child */
 
 static void *zc__helper(void *arg);
+static void zc__helper_restart(struct zc_sockctx *cx);
 
 static void zc__after_fork_child(void)
 {
@@ -68,10 +69,11 @@ static void zc__after_fork_child(void)
 		/* a helper of its own: timers and the reaper go on in whichever
 		 * process lives (nginx's master daemonises: its first process,
 		 * the one with the first helper, exits) */
+		if (cx->helper_efd >= 0)
+			close(cx->helper_efd); /* the parent's helper's */
 		cx->helper_efd = cx->slot >= 0 ? zc_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) : -1;
-		if (cx->helper_efd >= 0 && zc_thread_start(&cx->helper, zc__helper, cx) == 0)
-			cx->helper_on = true;
-		else if (cx->slot >= 0)
+		zc__helper_restart(cx);
+		if (cx->slot >= 0 && !cx->helper_on)
 			ZC_WARN("sockets: process %d: no helper thread: timers run when it calls", (int)zc__pid);
 	}
 	zc__wait_after_fork();
@@ -118,6 +120,8 @@ int zc_thread_start(pthread_t *t, void *(*fn)(void *), void *arg)
 }
 
 #define ZC__REAP_WAKE_NS 100000000ull /* procs.c reaps this often */
+#define ZC__SPIN_NS 50000ull           /* zc_sockctx_config.spin_ns 0 */
+#define ZC__LINGER_NS 2000000000ull    /* zc_sockctx_config.linger_ns 0 */
 
 static void *zc__helper(void *arg)
 {
@@ -232,8 +236,8 @@ struct zc_sockctx *zc_sockctx_attach(int fd)
 	cx->pid = zc__pid = getpid();
 	cx->bell_fd = -1;
 	cx->fork_slot = -1;
-	cx->spin_ns = 50000;
-	cx->linger_ns = 2000000000ull;
+	cx->spin_ns = ZC__SPIN_NS;
+	cx->linger_ns = ZC__LINGER_NS;
 	cx->bindv6only = zc__bindv6only();
 	cx->bypass = &cx->shm->bypass;
 	cx->st = cx->shm->st;
@@ -267,16 +271,15 @@ struct zc_sockctx *zc_sockctx_attach(int fd)
  * the exec fails. */
 static void zc__helper_stop(struct zc_sockctx *cx)
 {
-	if (!cx->helper_on)
-		return;
 	zc__lock(cx);
 	cx->stop = true;
 	zc__notify(cx);
 	uint64_t one = 1;
-	if (write(cx->helper_efd, &one, sizeof(one)) < 0)
+	if (cx->helper_efd >= 0 && write(cx->helper_efd, &one, sizeof(one)) < 0)
 		(void)0;
 	zc__unlock(cx);
-	pthread_join(cx->helper, NULL);
+	if (cx->helper_on)
+		pthread_join(cx->helper, NULL);
 	cx->helper_on = false;
 	cx->stop = false;
 }
@@ -399,8 +402,8 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	cx->pid = getpid();
 	zc_arena_set_root(cx->arena, ZC__ROOT_SHM, cx->shm);
 	zc__procs_init(cx);
-	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : 50000;
-	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : 2000000000ull;
+	cx->spin_ns = cfg->spin_ns ? cfg->spin_ns : ZC__SPIN_NS;
+	cx->linger_ns = cfg->linger_ns ? cfg->linger_ns : ZC__LINGER_NS;
 	cx->bypass = &cx->shm->bypass;
 	cx->bindv6only = zc__bindv6only();
 	cx->nif = zc_nic_open_in(spec, cx->arena, &cx->shm->nic_shared);
@@ -455,15 +458,7 @@ void zc_sockctx_close(struct zc_sockctx *cx)
 			break;
 		}
 	pthread_mutex_unlock(&zc__reg_lk);
-	zc__lock(cx);
-	cx->stop = true;
-	zc__notify(cx);
-	uint64_t one = 1;
-	if (cx->helper_efd >= 0 && write(cx->helper_efd, &one, sizeof(one)) < 0)
-		(void)0;
-	zc__unlock(cx);
-	if (cx->helper_on)
-		pthread_join(cx->helper, NULL);
+	zc__helper_stop(cx);
 	if (cx->helper_efd >= 0)
 		close(cx->helper_efd);
 	zc__lock(cx);

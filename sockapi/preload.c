@@ -94,6 +94,21 @@ static void zc__stat_after_fork(void)
 		zc__stat_start();
 }
 
+/* zc__cx has just started (or attached): pass-bys count in the stack's
+ * set from now on, and zcstat can reach this process (and its forks). */
+static void zc__started(void)
+{
+	/* a pass-by counted by another thread in between stays in the early
+	 * counts (no message is lost) */
+	struct zc_bypasses *b = zc__sockctx_bypasses(zc__cx);
+	atomic_store(&zc__bypass, b);
+	zc_bypass_merge(b, &zc__bypass_early);
+	zc__stat_start();
+	/* after the context's own (registered first, so zc__pid is the
+	 * child's by then) */
+	pthread_atfork(NULL, NULL, zc__stat_after_fork);
+}
+
 /* The context, made on first use from the environment; NULL when off. */
 struct zc_sockctx *zc__ctx(void)
 {
@@ -114,15 +129,7 @@ struct zc_sockctx *zc__ctx(void)
 			if (zc__cx == NULL) {
 				ZC_ERR("preload: the stack did not start (above): IPv4 sockets fail with ENETDOWN");
 			} else {
-				/* a pass-by counted by another thread in between
-				 * stays in the early counts (no message is lost) */
-				struct zc_bypasses *b = zc__sockctx_bypasses(zc__cx);
-				atomic_store(&zc__bypass, b);
-				zc_bypass_merge(b, &zc__bypass_early);
-				zc__stat_start();
-				/* after the context's own (registered first, so zc__pid
-				 * is the child's by then) */
-				pthread_atfork(NULL, NULL, zc__stat_after_fork);
+				zc__started();
 			}
 			atomic_store(&zc__state, zc__cx ? 1 : -2);
 		}
@@ -206,12 +213,8 @@ __attribute__((constructor)) static void zc__exec_attach(void)
 		zc__cx = zc_sockctx_attach(fd);
 		zc__inside--;
 		if (zc__cx) {
-			struct zc_bypasses *b = zc__sockctx_bypasses(zc__cx);
-			atomic_store(&zc__bypass, b);
-			zc_bypass_merge(b, &zc__bypass_early);
 			zc__sockctx_fds(zc__cx, zc__mark_on);
-			zc__stat_start();
-			pthread_atfork(NULL, NULL, zc__stat_after_fork);
+			zc__started();
 		}
 		/* without it, the port is still this pid's: no new stack */
 		atomic_store(&zc__state, zc__cx ? 1 : -2);
