@@ -65,6 +65,7 @@ static void zc__after_fork_child(void)
 		 * fork, lets it go in zc__after_fork_parent */
 		cx->nsleepers = cx->spinners = cx->inside = 0;
 		cx->helper_on = false;
+		zc__zc_after_fork_child(cx->zz);
 		zc__procs_child(cx);
 		/* a helper of its own: timers and the reaper go on in whichever
 		 * process lives (nginx's master daemonises: its first process,
@@ -135,7 +136,8 @@ static void *zc__helper(void *arg)
 		bool away = cx->inside == 0 && now - cx->last_app >= 1000000u;
 		if (away && cx->pid == cx->shm->nic_owner) {
 			/* shared with other processes: wake for the reaper */
-			zc__sleep(cx, cx->shm->nprocs > 1 ? now + ZC__REAP_WAKE_NS : 0, NULL, 0, true, true);
+			zc__sleep(cx, cx->shm->nprocs > 1 || cx->shm->lent_check ? now + ZC__REAP_WAKE_NS : 0, NULL,
+				  0, true, true);
 		} else if (away) {
 			/* one helper (the NIC owner's) waits on the NIC; the others
 			 * on the next timer and the reaper only */
@@ -172,6 +174,14 @@ static bool zc__bindv6only(void)
 	return v != 0;
 }
 
+/* Has the stack been shared with other processes? Then sends by reference
+ * are off: the shared send buffer would point at one process's private
+ * pages, which the process that drives the NIC cannot read (procs.c). */
+static bool zc__shared(const struct zc_sockctx *cx)
+{
+	return cx->shm->nprocs > 1 || cx->shm->forks;
+}
+
 /* What each process has of its own: zero-copy bookkeeping, the helper
  * thread, the registry entry. 0, or -1 with a message. */
 static int zc__sockctx_start(struct zc_sockctx *cx, int policy, bool helper)
@@ -184,7 +194,7 @@ static int zc__sockctx_start(struct zc_sockctx *cx, int policy, bool helper)
 	cx->cow = zc__cow_create(cx->lk, zc__drive_cb, cx);
 	if (cx->cow == NULL)
 		return -1;
-	zc__cow_set_policy(cx->cow, policy);
+	zc__cow_set_policy(cx->cow, zc__shared(cx) ? ZC_ZCOPY_NEVER : policy);
 	cx->helper_efd = zc_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
 	if (helper) {
 		if (cx->helper_efd < 0 || zc_thread_start(&cx->helper, zc__helper, cx) != 0) {
@@ -255,8 +265,8 @@ struct zc_sockctx *zc_sockctx_attach(int fd)
 		return NULL;
 	}
 	int policy = zc__env_policy();
-	if (policy < 0 || cx->shm->nprocs > 1 || cx->shm->forks)
-		policy = ZC_ZCOPY_NEVER; /* shared, as after fork: no zero-copy by reference */
+	if (policy < 0)
+		policy = ZC_ZCOPY_NEVER;
 	if (zc__sockctx_start(cx, policy, true) != 0) {
 		ZC_ERR("sockets: exec: the stack's sockets cannot be served in this program");
 		free(cx); /* its part of the stack is let go by the reaper when it exits */
@@ -511,7 +521,8 @@ int zc_sockctx_set_zcopy(struct zc_sockctx *cx, int policy)
 		return -EINVAL;
 	zc__lock(cx);
 	zc__zc_set_policy(cx->zz, policy);
-	zc__cow_set_policy(cx->cow, policy);
+	if (!zc__shared(cx))
+		zc__cow_set_policy(cx->cow, policy);
 	zc__unlock(cx);
 	return 0;
 }

@@ -16,7 +16,10 @@
  * at the first fork: a send by reference points the shared send buffer at
  * one process's private pages, which another process driving the stack
  * would read other bytes from. Traded buffers are made private before fork
- * (zerocopy.c), so no frame is lost to the child.
+ * (zerocopy.c), so no frame is lost to the child; after it every process
+ * trades received pages into its own buffers, and the pool names each lent
+ * frame's holder (its pid), so the frames of a process that is gone come
+ * back (zc__take_back).
  *
  * Leaving: a process that exits through exit() lets go of its descriptors
  * (zc__procs_leave); the last one closes the stack. One that dies without
@@ -29,6 +32,7 @@
 #include "sockapi/socket_priv.h"
 #include "sockapi/zerocopy.h"
 #include "nic/trapeze.h"
+#include "stack/pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -136,6 +140,7 @@ static void zc__slot_free(struct zc_sockctx *cx, int i, bool own)
 	zc_arena_free(cx->arena, sl->tab);
 	*sl = (struct zc__slot){ .state = ZC__SLOT_FREE };
 	cx->shm->nprocs--;
+	cx->shm->lent_check = true; /* frames it holds come back once it is gone */
 }
 
 void zc__procs_before_fork(struct zc_sockctx *cx)
@@ -172,10 +177,9 @@ void zc__procs_before_fork(struct zc_sockctx *cx)
 	cx->fork_slot = i;
 	if (cx->bell_fd < 0)
 		zc__bell_open(cx);
-	if (cx->shm->forks == 1)
-		ZC_INFO("sockets: the stack is shared by processes from now on: zero-copy by reference "
-			"ends (sends and receives copy)");
-	zc__zc_set_policy(cx->zz, ZC_ZCOPY_NEVER);
+	if (cx->shm->forks == 1 && zc__cow_min(cx->cow) != SIZE_MAX)
+		ZC_INFO("sockets: the stack is shared by processes from now on: sends by reference "
+			"end (sends copy; receives still trade pages)");
 	zc__cow_set_policy(cx->cow, ZC_ZCOPY_NEVER);
 	zc__cow_flush(cx->cow);
 }
@@ -234,9 +238,53 @@ static bool zc__pid_gone(pid_t pid)
 	return st == 'Z' || st == 'X';
 }
 
+/* Is the holder of a lent frame gone? Not while a slot names it; else
+ * when its pid has ended (a process that left the stack still maps its
+ * frames until it exits). */
+struct zc__holders {
+	struct zc_sockctx *cx;
+	bool waiting;   /* a holder left the stack but lives on */
+	uint32_t last;  /* the last holder asked about, and the answer */
+	bool last_gone;
+};
+
+static bool zc__holder_gone(uint32_t holder, void *arg)
+{
+	struct zc__holders *h = arg;
+	if (holder == h->last)
+		return h->last_gone;
+	h->last = holder;
+	h->last_gone = false;
+	for (int i = 0; i < ZC__SLOTS; i++)
+		if (h->cx->shm->slot[i].state != ZC__SLOT_FREE && (uint32_t)h->cx->shm->slot[i].pid == holder)
+			return false;
+	h->last_gone = zc__pid_gone((pid_t)holder);
+	if (!h->last_gone)
+		h->waiting = true;
+	return h->last_gone;
+}
+
+/* Frames traded into the buffers of processes that are gone come back
+ * (the mappings went with the process): after a slot is freed, until no
+ * holder that left is alive. */
+static void zc__take_back(struct zc_sockctx *cx)
+{
+	struct zc__holders h = { cx, false, 0, false };
+	struct zc_pool *pools[2] = { cx->nif->pool, cx->nif->rx_pool };
+	unsigned n = 0;
+	for (int i = 0; i < 2; i++)
+		if (pools[i] && (i == 0 || pools[1] != pools[0]))
+			n += zc_pool_take_back(pools[i], zc__holder_gone, &h);
+	cx->shm->lent_check = h.waiting;
+	if (n) {
+		cx->shm->lent_taken_back += n;
+		ZC_INFO("sockets: %u frames traded to processes that are gone came back to the pool", n);
+	}
+}
+
 void zc__procs_reap(struct zc_sockctx *cx, uint64_t now)
 {
-	if (cx->shm->nprocs <= 1 || now - cx->last_reap < ZC__REAP_NS)
+	if ((cx->shm->nprocs <= 1 && !cx->shm->lent_check) || now - cx->last_reap < ZC__REAP_NS)
 		return;
 	cx->last_reap = now;
 	for (int i = 0; i < ZC__SLOTS; i++) {
@@ -251,6 +299,8 @@ void zc__procs_reap(struct zc_sockctx *cx, uint64_t now)
 		cx->shm->procs_reaped++;
 		zc__slot_free(cx, i, false);
 	}
+	if (cx->shm->lent_check)
+		zc__take_back(cx);
 }
 
 /* --- exec -------------------------------------------------------------------------- */

@@ -108,6 +108,8 @@ struct zc__shm {
 	struct zc_netif *nif;
 	uintptr_t image;          /* where the exec'ing image had zc__procs_exec_prepare */
 	uint64_t execs;           /* images that took over a process's part of the stack */
+	bool lent_check;          /* a process left: look for frames it holds (procs.c) */
+	uint64_t lent_taken_back; /* frames lent to processes gone, come back */
 	struct zc__slot slot[ZC__SLOTS];
 };
 

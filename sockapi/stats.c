@@ -66,9 +66,10 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 		(unsigned long long)z.trade_pauses, (unsigned long long)z.remap_ns);
 	struct zc_arena_stats as;
 	zc_arena_stats(cx->arena, &as);
-	fprintf(f, "procs %u\nforks %llu\nexecs %llu\nprocs_reaped %llu\nbells %llu\n", cx->shm->nprocs,
-		(unsigned long long)cx->shm->forks, (unsigned long long)cx->shm->execs,
-		(unsigned long long)cx->shm->procs_reaped, (unsigned long long)cx->shm->bells);
+	fprintf(f, "procs %u\nforks %llu\nexecs %llu\nprocs_reaped %llu\nbells %llu\nlent_taken_back %llu\n",
+		cx->shm->nprocs, (unsigned long long)cx->shm->forks, (unsigned long long)cx->shm->execs,
+		(unsigned long long)cx->shm->procs_reaped, (unsigned long long)cx->shm->bells,
+		(unsigned long long)cx->shm->lent_taken_back);
 	unsigned slot_nic = 0;
 	for (int i = 0; i < ZC__SLOTS; i++)
 		slot_nic += cx->shm->slot[i].nic_sleepers;
@@ -94,9 +95,10 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 		struct zc_pool_stats ps;
 		zc_pool_get_stats(P, &ps);
 		fprintf(f, "pool%d frame_size %u owned %u free %u in_flight %u lent %u lost %u mbufs_free %u/%u "
-			   "alloc_failures %llu\n",
+			   "alloc_failures %llu taken_back %llu\n",
 			i, ps.frame_size, ps.frames_owned, ps.frames_free, ps.frames_in_flight, ps.frames_lent,
-			ps.frames_lost, ps.mbufs_free, ps.mbufs_total, (unsigned long long)ps.alloc_failures);
+			ps.frames_lost, ps.mbufs_free, ps.mbufs_total, (unsigned long long)ps.alloc_failures,
+			(unsigned long long)ps.frames_taken_back);
 	}
 	zc_bypass_dump(cx->bypass, f);
 	fprintf(f, "sockets %u\n", cx->nsocks);

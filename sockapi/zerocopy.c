@@ -284,6 +284,15 @@ static bool zc__is_ours(const struct zc__zpool *zp, const struct zc__vma *v)
 	return r;
 }
 
+/* A frame this process lent comes back to the pool. The pool names who
+ * holds each lent frame (its pid), so a process's record (zp->lent, which
+ * a fork child copies) never takes back a frame another process holds. */
+static void zc__unlend(struct zc__zpool *zp, uint32_t f, uint32_t me)
+{
+	if (zc_pool_frame_holder(zp->pool, f) == me && zc_pool_unlend_frame(zp->pool, f) == 0)
+		zc_pool_frame_put(zp->pool, f);
+}
+
 /* Does the mapping cover a frame of zp that we lent? */
 static bool zc__covers_lent(const struct zc__zpool *zp, const struct zc__vma *v)
 {
@@ -327,14 +336,14 @@ unsigned zc__zc_reclaim(struct zc__zc *z)
 			goto out;
 	if (zc__maps_each(zc__mark_cb, &m) != 0)
 		goto out;
+	uint32_t me = (uint32_t)getpid();
 	for (int i = 0; i < 2; i++) {
 		struct zc__zpool *zp = &z->p[i];
 		for (uint32_t f = 0; zp->pool && f < zp->nframes; f++) {
 			if (zp->lent[f] == NULL || m.mapped[i][f])
 				continue;
 			zp->lent[f] = NULL;
-			if (zc_pool_unlend_frame(zp->pool, f) == 0)
-				zc_pool_frame_put(zp->pool, f);
+			zc__unlend(zp, f, me);
 			back++;
 		}
 	}
@@ -376,6 +385,14 @@ void zc__zc_before_fork(struct zc__zc *z)
 {
 	zc__maps_each(zc__privatize_cb, z);
 	zc__zc_reclaim(z);
+}
+
+void zc__zc_after_fork_child(struct zc__zc *z)
+{
+	/* the parent's /proc/self/maps is the parent's: a child that asked
+	 * it would see none of its own new mappings, and trade over none */
+	zc__maps_close(&z->maps);
+	zc__maps_open(&z->maps);
 }
 
 /* --- trading ------------------------------------------------------------------ */
@@ -541,6 +558,7 @@ static size_t zc__trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, s
 		struct zc_pool_stats ps;
 		zc_pool_get_stats(zp->pool, &ps);
 		uint64_t now = zc__now();
+		uint32_t me = (uint32_t)getpid();
 		if (ps.frames_free < ps.frames_total / 8 && now - z->last_reclaim > 10000000u) {
 			z->last_reclaim = now;
 			zc__zc_reclaim(z);
@@ -568,12 +586,11 @@ static size_t zc__trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, s
 				done += zp->fs;
 				continue;
 			}
-			zc_pool_lend_frame(zp->pool, (uint32_t)f);
+			zc_pool_lend_frame_to(zp->pool, (uint32_t)f, me);
 			zp->lent[f] = addr;
 			if (old >= 0) { /* the caller's old page was our frame: it comes home */
 				zp->lent[old] = NULL;
-				if (zc_pool_unlend_frame(zp->pool, (uint32_t)old) == 0)
-					zc_pool_frame_put(zp->pool, (uint32_t)old);
+				zc__unlend(zp, (uint32_t)old, me);
 				st->frames_reclaimed++;
 				z->tot.frames_reclaimed++;
 			}

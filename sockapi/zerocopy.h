@@ -102,6 +102,8 @@ void zc__zstats_add_sock(struct zc_zstats *to, const struct zc_zstats *d);
 
 /* Before fork: make every mapping of a pool private memory (see above). */
 void zc__zc_before_fork(struct zc__zc *z);
+/* In a fork child: its own view of its mappings. */
+void zc__zc_after_fork_child(struct zc__zc *z);
 /* Take back lent frames that no mapping references any more; returns how many. */
 unsigned zc__zc_reclaim(struct zc__zc *z);
 

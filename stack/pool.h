@@ -125,6 +125,7 @@ struct zc_pool_stats {
 	uint64_t injected_failures;
 	uint64_t frames_given;   /* frames traded away (zc_pool_give_frame) */
 	uint64_t frames_adopted; /* frames traded in */
+	uint64_t frames_taken_back; /* lent to a holder gone, come back (zc_pool_take_back) */
 };
 
 /* Create a pool. Returns NULL with errno set (EINVAL, ENOMEM, ...) and a log line. */
@@ -161,8 +162,16 @@ int zc_pool_give_frame(struct zc_pool *pool, uint32_t frame);
 int zc_pool_adopt_frame(struct zc_pool *pool, uint32_t frame);
 
 /* Lending to users (page trading): an in-flight frame becomes lent, and a
- * lent frame comes back in flight. lose: a lent frame is given up for good. */
+ * lent frame comes back in flight. lose: a lent frame is given up for good.
+ * lend_frame_to names the holder (a process id; 0: nobody in particular),
+ * frame_holder tells it (0 for a frame not lent). take_back: every lent
+ * frame whose holder gone(holder, arg) says is gone comes back and is put
+ * (free again); frames of holder 0 never do. Returns how many came back
+ * (counted in zc_pool_stats.taken_back). */
 int zc_pool_lend_frame(struct zc_pool *pool, uint32_t frame);
+int zc_pool_lend_frame_to(struct zc_pool *pool, uint32_t frame, uint32_t holder);
+uint32_t zc_pool_frame_holder(const struct zc_pool *pool, uint32_t frame);
+unsigned zc_pool_take_back(struct zc_pool *pool, bool (*gone)(uint32_t holder, void *arg), void *arg);
 int zc_pool_unlend_frame(struct zc_pool *pool, uint32_t frame);
 int zc_pool_lose_frame(struct zc_pool *pool, uint32_t frame);
 

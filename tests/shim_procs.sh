@@ -28,6 +28,13 @@
 #   iperf3-daemon: `iperf3 -s -D` (it forks, its parent exits, the daemon
 #     serves), then `iperf3 -c`: the daemon's listener on the stack, what
 #     the client sent received by the daemon by the end of the test.
+#   prefork-trade: a server forks 2 workers that read requests into 2 MiB
+#     page-aligned buffers (ZCS_ZC=always: pool frames are traded into
+#     them); a worker holding a traded frame and the stack lock is
+#     SIGKILLed while requests go on: the other worker serves, the lock is
+#     recovered, the dead worker's frame comes back to the pool
+#     (lent_taken_back), and so does the frame of the next worker, which
+#     leaves through exit(); every pool balances, every digest matches.
 set -eu
 ZCRUN=$1
 ZCSTAT=$2
@@ -339,6 +346,143 @@ print("%d sent, %d received" % (s, r) + ("" if s > 0 and r > 0.99 * s else " (sh
 else
 	echo "skip: iperf3-daemon: no iperf3"
 fi
+
+# --- prefork-trade ---------------------------------------------------------
+# Workers that trade: a server forks 2 workers after listen(); each reads
+# every request to EOF into a 2 MiB page-aligned private buffer with
+# MSG_WAITALL (ZCS_ZC=always: the pool's 2 MiB frames are mapped into it,
+# and the buffer keeps the last one), answers the SHA-256 of what it read;
+# an empty request makes a worker leave through exit(). The client sends 8
+# MiB requests from a page-aligned buffer, each on a new connection.
+cat > "$D/pf.py" <<'EOF'
+import hashlib, mmap, os, signal, socket, sys
+l = socket.socket()
+l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", int(sys.argv[1])))
+l.listen(16)
+kids = []
+for _ in range(int(sys.argv[2])):
+    pid = os.fork()
+    if pid == 0:
+        buf = mmap.mmap(-1, 2 << 20, flags=mmap.MAP_PRIVATE)
+        mv = memoryview(buf)
+        while True:
+            c, _ = l.accept()
+            h, n = hashlib.sha256(), 0
+            while True:
+                k = c.recv_into(mv, 0, socket.MSG_WAITALL)
+                if k == 0:
+                    break
+                h.update(mv[:k])
+                n += k
+            c.sendall(h.hexdigest().encode() + b"\n")
+            c.close()
+            if n == 0:
+                sys.exit(0)  # exit(): the preload's destructor runs
+    kids.append(pid)
+print("workers", *kids, flush=True)
+def stop(*_):
+    for k in kids:
+        try:
+            os.kill(k, signal.SIGKILL)
+        except OSError:
+            pass
+    sys.exit(0)
+signal.signal(signal.SIGTERM, stop)
+while True:
+    try:
+        os.wait()
+    except ChildProcessError:
+        signal.pause()
+EOF
+cat > "$D/pfc.py" <<'EOF'
+import hashlib, mmap, random, socket, sys
+# IP PORT BYTES N: N requests of BYTES seeded bytes; prints how many came
+# back with the right digest
+ip, port, size, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+buf = mmap.mmap(-1, max(size, 1), flags=mmap.MAP_PRIVATE)
+good = 0
+for i in range(n):
+    data = random.Random(i).randbytes(size)
+    buf[:size] = data
+    try:
+        s = socket.create_connection((ip, port), timeout=30)
+        s.sendall(memoryview(buf)[:size])
+        s.shutdown(socket.SHUT_WR)
+        got = b""
+        while True:
+            b = s.recv(256)
+            if not b:
+                break
+            got += b
+        s.close()
+    except OSError as e:
+        print("request", i, e, file=sys.stderr)
+        continue
+    if got.strip().decode() == hashlib.sha256(data).hexdigest():
+        good += 1
+    else:
+        print("request", i, "digest", got[:70], file=sys.stderr)
+print("good", good, "of", n, flush=True)
+EOF
+wire t
+ZCS_ZC=always timeout 90 "$ZCRUN" $A -- python3 "$D/pf.py" 5506 2 > "$D/pf" 2>&1 &
+srv=$!
+wait_for_log "$D/pf" "^workers" "the prefork server's workers" || { cat "$D/pf"; exit 1; }
+set -- $(sed -n 's/^workers //p' "$D/pf")
+w1=$1 w2=$2
+master=$(ps -o ppid= -p "$w1" | tr -d ' ')
+wait_for_zc_listen "$ZCSTAT" "$w1" 5506 "worker $w1's listener" || exit 1
+pfc() { timeout 60 "$ZCRUN" $B -- python3 "$D/pfc.py" 10.7.2.1 5506 "$@"; }
+pfc 8388608 8 > "$D/pfc1" 2>&1 || { cat "$D/pfc1"; fail "prefork-trade: client"; }
+grep -qx "good 8 of 8" "$D/pfc1" || { cat "$D/pfc1"; fail "prefork-trade: $(tail -1 "$D/pfc1")"; }
+stat_of() { "$ZCSTAT" "$1" | sed -n "s/^$2 //p"; }
+# lent frames of the 2 MiB pool (its pool line), as any process sees them
+lent() { "$ZCSTAT" "$1" | awk '/^pool1 / { for (i = 2; i < NF; i++) if ($i == "lent") print $(i + 1) }'; }
+victim=$w1 other=$w2
+[ "$(stat_of "$w1" bytes_traded)" -gt 0 ] || { victim=$w2 other=$w1; }
+[ "$(stat_of "$victim" bytes_traded)" -gt 0 ] ||
+	fail "prefork-trade: no worker traded a frame ($w1: $(stat_of "$w1" bytes_traded), $w2: $(stat_of "$w2" bytes_traded))"
+[ "$(lent "$victim")" -ge 1 ] || fail "prefork-trade: no frame lent after the trades"
+# the victim holds a traded frame and the stack lock when it is killed;
+# requests go on meanwhile (one may be the victim's: it ends short)
+pfc 8388608 6 > "$D/pfc2" 2>&1 &
+cli=$!
+timeout 30 "$ZCSTAT" --hold-lock 20000 "$victim" > "$D/hold" 2>&1 &
+hold=$!
+wait_for_log "$D/hold" "^holding the stack lock" "worker $victim holding the lock" 10 || { cat "$D/hold"; exit 1; }
+kill -9 "$victim"
+wait $hold 2>/dev/null || true
+wait_pid_status $cli "requests across the killed worker" || { cat "$D/pfc2"; fail "prefork-trade: client across the kill"; }
+cli=""
+g2=$(sed -n 's/^good \([0-9]*\) of 6$/\1/p' "$D/pfc2")
+[ "${g2:-0}" -ge 5 ] || { cat "$D/pfc2"; fail "prefork-trade: only '$g2' of 6 requests right across the kill"; }
+taken() { [ "$(stat_of "$1" lent_taken_back)" -ge "$2" ]; }
+wait_until 10 "the killed worker's frame back in the pool" taken "$other" 1 || { "$ZCSTAT" "$other"; exit 1; }
+[ "$(stat_of "$other" lock_recoveries)" -ge 1 ] || fail "prefork-trade: zcstat shows no lock recovery"
+[ "$(stat_of "$other" procs_reaped)" -ge 1 ] || fail "prefork-trade: the killed worker was not reaped"
+pfc 8388608 6 > "$D/pfc3" 2>&1 || { cat "$D/pfc3"; fail "prefork-trade: client after the kill"; }
+grep -qx "good 6 of 6" "$D/pfc3" || { cat "$D/pfc3"; fail "prefork-trade: after the kill, $(tail -1 "$D/pfc3")"; }
+# only the other worker holds a frame now: the victim's did not stay lent
+l1=$(lent "$other")
+[ "$l1" -eq 1 ] || { "$ZCSTAT" "$other" | grep ^pool; fail "prefork-trade: $l1 frames lent with one worker left (1 expected)"; }
+balanced() {
+	"$ZCSTAT" "$1" | awk '/^pool/ { split($15, m, "/")
+		if ($5 != $7 + $9 + $11 || $13 != 0 || m[1] != m[2]) bad = bad " [" $0 "]" }
+		END { if (bad != "") { print "unbalanced:" bad; exit 1 } }'
+}
+balanced "$other" > "$D/pools" || fail "prefork-trade: $(cat "$D/pools")"
+t1=$(stat_of "$other" lent_taken_back)
+# the other worker leaves through exit() with its frame still mapped: the
+# frame comes back once the process has gone (the master's helper sees it)
+pfc 0 1 > "$D/pfc4" 2>&1 || { cat "$D/pfc4"; fail "prefork-trade: the empty request"; }
+back() { [ "$(lent "$master")" -eq 0 ] && taken "$master" $((t1 + 1)); }
+wait_until 10 "the leaving worker's frame back in the pool" back || { "$ZCSTAT" "$master"; exit 1; }
+balanced "$master" > "$D/pools" || fail "prefork-trade: $(cat "$D/pools")"
+nback=$(stat_of "$master" lent_taken_back)
+kill $srv 2>/dev/null || true
+srv=""
+ok "prefork-trade: 2 workers traded 2 MiB frames; worker $victim killed holding the lock and a frame: $g2 of 6 requests right across it, 6 of 6 after, the lock recovered, $nback frames back (the killed worker's, then the leaving one's), the pools balance"
 
 echo "PASS: shim-procs"
 

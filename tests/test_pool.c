@@ -240,6 +240,49 @@ static void test_trade_and_lend_states(void **state)
 
 /* pullup gathers exactly n header bytes and leaves the rest where it was:
  * a page-aligned payload stays page-aligned in its frame. */
+/* take_back: a frame lent to a holder that is gone comes back free; one
+ * whose holder lives, or lent to nobody in particular (0), stays lent */
+static bool gone_is_7(uint32_t holder, void *arg)
+{
+	(*(int *)arg)++;
+	return holder == 7;
+}
+
+static void test_take_back_gone_holder(void **state)
+{
+	struct zc_pool *p = *state;
+	int64_t a = zc_pool_frame_alloc(p), b = zc_pool_frame_alloc(p), c = zc_pool_frame_alloc(p);
+	int64_t d = zc_pool_frame_alloc(p);
+	assert_true(a >= 0 && b >= 0 && c >= 0 && d >= 0);
+	assert_int_equal(zc_pool_lend_frame_to(p, (uint32_t)a, 7), 0);
+	assert_int_equal(zc_pool_lend_frame_to(p, (uint32_t)b, 7), 0);
+	assert_int_equal(zc_pool_lend_frame_to(p, (uint32_t)c, 8), 0);
+	assert_int_equal(zc_pool_lend_frame(p, (uint32_t)d), 0);
+	assert_int_equal(zc_pool_frame_holder(p, (uint32_t)a), 7);
+	assert_int_equal(zc_pool_frame_holder(p, (uint32_t)c), 8);
+	assert_int_equal(zc_pool_frame_holder(p, (uint32_t)d), 0);
+	struct zc_pool_stats st;
+	zc_pool_get_stats(p, &st);
+	uint32_t free0 = st.frames_free;
+	int asked = 0;
+	assert_int_equal(zc_pool_take_back(p, gone_is_7, &asked), 2);
+	assert_int_equal(asked, 3); /* holders 7, 7, 8; never the unnamed frame */
+	zc_pool_get_stats(p, &st);
+	assert_int_equal(st.frames_free, free0 + 2);
+	assert_int_equal(st.frames_lent, 2);
+	assert_int_equal(st.frames_taken_back, 2);
+	assert_int_equal(st.frames_owned, st.frames_free + st.frames_in_flight + st.frames_lent);
+	assert_int_equal(zc_pool_frame_holder(p, (uint32_t)a), 0); /* not lent any more */
+	assert_int_equal(zc_pool_take_back(p, gone_is_7, &asked), 0);
+	/* an unlent frame forgets its holder */
+	assert_int_equal(zc_pool_unlend_frame(p, (uint32_t)c), 0);
+	assert_int_equal(zc_pool_frame_holder(p, (uint32_t)c), 0);
+	zc_pool_frame_put(p, (uint32_t)c);
+	assert_int_equal(zc_pool_unlend_frame(p, (uint32_t)d), 0);
+	zc_pool_frame_put(p, (uint32_t)d);
+	assert_int_equal(zc_pool_outstanding(p), 0);
+}
+
 static void test_pullup(void **state)
 {
 	struct zc_pool *p = *state;
@@ -368,6 +411,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_external_buffer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_failure_injection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trade_and_lend_states, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_take_back_gone_holder, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pullup, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_double_free_is_caught, setup, teardown),
 		cmocka_unit_test(test_leak_is_reported),

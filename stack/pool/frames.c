@@ -310,6 +310,7 @@ void zc_pool_get_stats(const struct zc_pool *p, struct zc_pool_stats *st)
 	st->injected_failures = p->injected_failures;
 	st->frames_given = p->given;
 	st->frames_adopted = p->adopted;
+	st->frames_taken_back = p->taken_back;
 }
 
 unsigned zc_pool_outstanding(const struct zc_pool *p)

@@ -3,10 +3,12 @@
  * (frames.c, lending.c, mbuf.c). Nothing outside stack/pool/ includes it;
  * everyone else sees struct zc_pool as opaque through stack/pool.h.
  *
- * Bookkeeping is private to the process: per-frame state and refcount, a
- * stack of free frame indices, and a slab of mbuf headers with a free list.
- * The frames themselves live in the file mapping, which another process (or
- * a user buffer) may map too; see pool.h for the ownership rules.
+ * Bookkeeping: per-frame state, refcount and holder, a stack of free frame
+ * indices, and a slab of mbuf headers with a free list. It lives in the
+ * pool's arena when it has one (then every process of a stack shares it,
+ * under the stack's lock), else on the heap. The frames themselves live in
+ * the file mapping, which another process (or a user buffer) may map too;
+ * see pool.h for the ownership rules.
  */
 #ifndef ZC_POOL_PRIV_H
 #define ZC_POOL_PRIV_H
@@ -29,6 +31,7 @@ enum zc__frame_state {
 struct zc__frame {
 	uint32_t refcnt;
 	uint8_t state;
+	uint32_t holder;        /* LENT: to whom (zc_pool_lend_frame_to), 0 unnamed */
 };
 
 /* Which kind of 2 MiB pages back the frames, if any. */
@@ -55,7 +58,7 @@ struct zc_pool {
 	struct zc_mbuf *mfree;
 	uint32_t nmbufs, nmfree;
 	uint32_t fail_countdown;
-	uint64_t alloc_failures, injected_failures, given, adopted;
+	uint64_t alloc_failures, injected_failures, given, adopted, taken_back;
 };
 
 /* The fault-injection hook (zc_pool_fail_nth, frames.c): every allocation,
