@@ -6,6 +6,7 @@
 #include "sockapi/vma.h"
 #include "stack/log.h"
 #include "stack/pool.h"
+#include "stack/selfpid.h"
 #include "stack/tcp.h"
 
 #include <errno.h>
@@ -336,7 +337,7 @@ unsigned zc__zc_reclaim(struct zc__zc *z)
 			goto out;
 	if (zc__maps_each(zc__mark_cb, &m) != 0)
 		goto out;
-	uint32_t me = (uint32_t)getpid();
+	uint32_t me = (uint32_t)zc_self_pid();
 	for (int i = 0; i < 2; i++) {
 		struct zc__zpool *zp = &z->p[i];
 		for (uint32_t f = 0; zp->pool && f < zp->nframes; f++) {
@@ -558,7 +559,7 @@ static size_t zc__trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, s
 		struct zc_pool_stats ps;
 		zc_pool_get_stats(zp->pool, &ps);
 		uint64_t now = zc__now();
-		uint32_t me = (uint32_t)getpid();
+		uint32_t me = (uint32_t)zc_self_pid();
 		if (ps.frames_free < ps.frames_total / 8 && now - z->last_reclaim > 10000000u) {
 			z->last_reclaim = now;
 			zc__zc_reclaim(z);

@@ -13,6 +13,7 @@
  */
 #include "nic/trapeze/trapeze_priv.h"
 #include "stack/log.h"
+#include "stack/selfpid.h"
 #include "stack/wire.h"
 
 #include <errno.h>
@@ -214,7 +215,7 @@ void zc__kick(struct zc__trapeze *t)
 	if (!zc__tz_sleeping(t->peer, memory_order_relaxed))
 		return;
 	uint32_t gen = zc__tz_gen(t->peer);
-	struct zc__tz_kicker *k = zc__kicker(t, (int32_t)getpid());
+	struct zc__tz_kicker *k = zc__kicker(t, (int32_t)zc_self_pid());
 	if (k == NULL)
 		return; /* more processes than entries: the peer wakes on its timeout */
 	if (k->fd < 0 || gen != k->gen) {
