@@ -6,11 +6,14 @@
 #include <unistd.h>
 
 static _Atomic pid_t zc__self;
-static pthread_once_t zc__self_once = PTHREAD_ONCE_INIT;
 
 static void zc__self_child(void) { atomic_store(&zc__self, getpid()); }
 
-static void zc__self_init(void)
+/* At load, before any fork handler of the stack's is registered: a child's
+ * handlers run in the order they were registered, and the socket layer's
+ * starts threads that may ask for the pid (the Trapeze wire's wake-ups, in
+ * a table keyed by pid) before a later handler would have renewed it. */
+__attribute__((constructor)) static void zc__self_init(void)
 {
 	atomic_store(&zc__self, getpid());
 	pthread_atfork(NULL, NULL, zc__self_child);
@@ -19,8 +22,5 @@ static void zc__self_init(void)
 pid_t zc_self_pid(void)
 {
 	pid_t p = atomic_load_explicit(&zc__self, memory_order_relaxed);
-	if (p)
-		return p;
-	pthread_once(&zc__self_once, zc__self_init);
-	return atomic_load(&zc__self);
+	return p ? p : getpid();
 }

@@ -223,8 +223,9 @@ void zc__kick(struct zc__trapeze *t)
 			close(k->fd);
 		k->fd = open(t->peer_irq_path, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
 		if (k->fd < 0) {
-			/* ENOENT: the peer is between claims; anything else is told */
-			if (errno != ENOENT && !t->irq_warned) {
+			/* ENOENT: the peer is between claims; ENXIO: nobody reads
+			 * it (the peer died); anything else is told */
+			if (errno != ENOENT && errno != ENXIO && !t->irq_warned) {
 				ZC_WARN("trapeze %s: cannot open the peer's interrupt %s: %s; "
 					"the peer wakes on its timeout only",
 					t->nif.name, t->peer_irq_path, strerror(errno));
@@ -235,8 +236,15 @@ void zc__kick(struct zc__trapeze *t)
 		k->gen = gen;
 	}
 	/* EAGAIN: the FIFO is full of wake-ups the peer has not read yet */
-	if (write(k->fd, "", 1) == 1)
+	if (write(k->fd, "", 1) == 1) {
 		t->st.irq_raised++;
+	} else if (errno == EPIPE) {
+		/* the peer died asleep (nobody reads its FIFO): open it again
+		 * next time, which fails (ENXIO) while nobody does, rather than
+		 * write into it (EPIPE and SIGPIPE) at every wake-up */
+		close(k->fd);
+		k->fd = -1;
+	}
 }
 
 int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
