@@ -69,13 +69,14 @@ static void zc__after_fork_child(void)
 		zc__procs_child(cx);
 		/* a helper of its own: timers and the reaper go on in whichever
 		 * process lives (nginx's master daemonises: its first process,
-		 * the one with the first helper, exits) */
+		 * the one with the first helper, exits). It starts at the
+		 * child's first call into the stack: a child that only execs,
+		 * or dies at once (a test's child that faults on purpose),
+		 * never takes the shared lock, so never dies inside it */
 		if (cx->helper_efd >= 0)
 			close(cx->helper_efd); /* the parent's helper's */
 		cx->helper_efd = cx->slot >= 0 ? zc_fd_high(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) : -1;
-		zc__helper_restart(cx);
-		if (cx->slot >= 0 && !cx->helper_on)
-			ZC_WARN("sockets: process %d: no helper thread: timers run when it calls", (int)zc__pid);
+		cx->helper_later = cx->slot >= 0;
 	}
 	zc__wait_after_fork();
 	pthread_mutex_init(&zc__reg_lk, NULL);
@@ -296,8 +297,16 @@ static void zc__helper_stop(struct zc_sockctx *cx)
 
 static void zc__helper_restart(struct zc_sockctx *cx)
 {
+	cx->helper_later = false;
 	if (!cx->helper_on && cx->helper_efd >= 0 && zc_thread_start(&cx->helper, zc__helper, cx) == 0)
 		cx->helper_on = true;
+}
+
+void zc__helper_later(struct zc_sockctx *cx)
+{
+	zc__helper_restart(cx);
+	if (!cx->helper_on)
+		ZC_WARN("sockets: process %d: no helper thread: timers run when it calls", (int)zc__pid);
 }
 
 bool zc__sockctx_exec_prepare(struct zc_sockctx *cx, const uint8_t *pass)

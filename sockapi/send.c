@@ -167,19 +167,31 @@ ssize_t zc_sendmsg(struct zc_sockctx *cx, int fd, const struct msghdr *msg, int 
 		free(tmp);
 		return zc__ret(cx, s, r);
 	}
-	size_t done = 0;
+	size_t done = 0, last = 0;
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		if (msg->msg_iov[i].iov_len)
+			last = i;
+	bool held = false;
 	for (size_t i = 0; i < msg->msg_iovlen; i++) {
 		if (msg->msg_iov[i].iov_len == 0)
 			continue;
 		/* a blocking socket waits for room for every piece, as Linux's
-		 * sendmsg does; an error or the deadline after some returns them */
-		r = zc__tcp_write(cx, s, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len, flags);
+		 * sendmsg does; an error or the deadline after some returns them.
+		 * The pieces go as one write would (Linux copies them all, then
+		 * sends): all but the last as with MSG_MORE, so that nginx's
+		 * header and body leave in one segment, not two */
+		held = i < last && !(flags & MSG_MORE);
+		r = zc__tcp_write(cx, s, msg->msg_iov[i].iov_base, msg->msg_iov[i].iov_len,
+				  held ? flags | MSG_MORE : flags);
 		if (r <= 0)
 			break;
 		done += (size_t)r;
 		if ((size_t)r < msg->msg_iov[i].iov_len)
 			break;
+		held = false;
 	}
+	if (held || (r <= 0 && done && !(flags & MSG_MORE)))
+		zc_tcp_push(s->tcp); /* stopped before the last piece: what is held goes */
 	if (done && (flags & MSG_OOB))
 		zc_tcp_send_urgent(s->tcp);
 	return zc__ret(cx, s, done ? (ssize_t)done : r);

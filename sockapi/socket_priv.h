@@ -143,6 +143,7 @@ struct zc_sockctx {
 	pthread_t helper;
 	int helper_efd;           /* wakes the helper (close) */
 	bool helper_on, stop;
+	bool helper_later;        /* a fork child: the helper starts at its first call (zc__app_out) */
 	pid_t pid;
 	struct zc_sockctx *next;  /* the registry of live contexts (fork) */
 	struct zc__ep *eps;       /* epoll instances holding stack sockets */
@@ -299,10 +300,17 @@ static inline struct zc__sock *zc__enter(struct zc_sockctx *cx, int fd)
 
 /* An application thread leaves the layer (lock held): the helper goes back
  * to sleeping on the interrupt 1 ms after the last one left. */
+/* A fork child's helper starts at its first call into the stack
+ * (context.c): a child that never calls, or dies first, never holds the
+ * shared stack's lock. */
+void zc__helper_later(struct zc_sockctx *cx);
+
 static inline void zc__app_out(struct zc_sockctx *cx)
 {
 	if (--cx->inside == 0)
 		cx->last_app = zc__now();
+	if (__builtin_expect(cx->helper_later, 0))
+		zc__helper_later(cx);
 }
 
 static inline void zc__leave(struct zc_sockctx *cx, struct zc__sock *s)

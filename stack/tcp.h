@@ -142,6 +142,10 @@ ssize_t zc_tcp_send_ext(struct zc_tcp_sock *s, void *buf, size_t len, struct zc_
  * NIC may still hold sh until it is done with them). Returns bytes copied
  * or -ENOBUFS (then some may have moved; call again). */
 ssize_t zc_tcp_unref_ext(struct zc_tcp_sock *s, const struct zc_ext_shinfo *sh);
+/* The data held for a send with ZC_TCP_OPT_MORE set goes as the rules
+ * allow, as if that send had come without it (a gathering send that
+ * stopped half-way). */
+void zc_tcp_push(struct zc_tcp_sock *s);
 /* Copies in-order data out; 0 at end of stream (FIN), -EAGAIN when none. */
 ssize_t zc_tcp_recv(struct zc_tcp_sock *s, void *buf, size_t len);
 /* Urgent data (MSG_OOB, as Linux: one byte, the last of a send; BSD's

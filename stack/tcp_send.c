@@ -224,6 +224,15 @@ void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n)
 		s->sb_tail = NULL;
 }
 
+void zc_tcp_push(struct zc_tcp_sock *s)
+{
+	s->more = false;
+	if (s->state >= ZC_TCP_ESTABLISHED) {
+		zc__tcp_output(s);
+		zc__tx_flush(s->st);
+	}
+}
+
 void zc_tcp_send_urgent(struct zc_tcp_sock *s)
 {
 	if (s->sb_len == 0 || s->wr_shut)

@@ -4,6 +4,7 @@
  * bind, connect refused and non-blocking, data with PEEK/WAITALL/timeouts
  * and options, a peer that closed, UDP, epoll). */
 #include "socket_fixture.h"
+#include "stack/tcp.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1244,6 +1245,38 @@ static void sc_writev(const struct be *b)
 	munmap(p, n);
 }
 
+/* A writev of small pieces on a TCP_NODELAY socket leaves as one segment,
+ * as Linux's sendmsg copies every piece before it sends (nginx writes a
+ * response's header and body so: two segments doubled the packets and
+ * made the peer ACK every response at once). */
+static void sc_writev_one_segment(const struct be *b)
+{
+	int c, a, l;
+	pair(b, &c, &a, &l);
+	assert_int_equal(b_setint(b, 1, c, IPPROTO_TCP, TCP_NODELAY, 1), 0);
+	uint8_t p[600], q[600];
+	pat_fill(p, 0, sizeof(p));
+	struct iovec v[4] = { { p, 100 }, { p + 100, 0 }, { p + 100, 200 }, { p + 300, 300 } };
+	struct zc_tcp_info t0, t1; /* Linux's layout */
+	socklen_t tl = sizeof(t0);
+	assert_int_equal(b_getsockopt(b, 1, c, IPPROTO_TCP, TCP_INFO, &t0, &tl), 0);
+	assert_int_equal(b_writev(b, 1, c, v, 4), 600);
+	size_t got = 0;
+	while (got < sizeof(q)) {
+		ssize_t r = b_recv(b, 0, a, q + got, sizeof(q) - got, 0);
+		assert_true(r > 0);
+		got += (size_t)r;
+	}
+	assert_int_equal(pat_check(q, 0, sizeof(q)), -1);
+	tl = sizeof(t1);
+	assert_int_equal(b_getsockopt(b, 1, c, IPPROTO_TCP, TCP_INFO, &t1, &tl), 0);
+	assert_int_equal(t1.tcpi_data_segs_out - t0.tcpi_data_segs_out, 1);
+	b_close(b, 1, c);
+	b_close(b, 0, a);
+	b_close(b, 0, l);
+}
+
+static void test_writev_one_segment(void **st) { (void)st; run_both(sc_writev_one_segment, "writev one segment"); }
 static void test_udp(void **st) { (void)st; run_both(sc_udp, "udp"); }
 static void test_writev(void **st) { (void)st; run_both(sc_writev, "writev"); }
 static void test_linger(void **st) { (void)st; run_both(sc_linger, "linger"); }
@@ -1270,6 +1303,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_nonblock_connect),
 		cmocka_unit_test(test_data),
 		cmocka_unit_test(test_writev),
+		cmocka_unit_test(test_writev_one_segment),
 		cmocka_unit_test(test_peer_closed),
 		cmocka_unit_test(test_linger),
 		cmocka_unit_test(test_more),
