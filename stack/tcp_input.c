@@ -382,15 +382,22 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 		return;
 	}
 	if (seq == s->rcv_nxt) {
-		s->rcv_nxt += m->pkt_len;
-		s->bytes_received += m->pkt_len;
+		uint32_t len = m->pkt_len;
+		s->rcv_nxt += len;
+		s->bytes_received += len;
 		zc__tcp_rq_append(s, m);
 		bool had_ooo = s->ooo != NULL;
 		zc__tcp_ooo_drain(s);
 		/* ACK policy: at once when filling a hole, in quick-ACK mode, or
-		 * for every second full segment; else within delack_ns */
+		 * when more than one full-sized segment is unacknowledged (RFC
+		 * 5681 4.2: at least every second full-sized segment; "full" as
+		 * Linux measures it, the largest the peer sent, so that a
+		 * response in two small segments waits for the next request to
+		 * carry its ACK); else within delack_ns */
 		s->segs_unacked++;
-		if (had_ooo || s->quickack > 0 || s->segs_unacked >= 2) {
+		if (len > s->rcv_mss)
+			s->rcv_mss = len < s->adv_mss ? len : s->adv_mss;
+		if (had_ooo || s->quickack > 0 || s->rcv_nxt - s->last_ack_sent > s->rcv_mss) {
 			if (s->quickack)
 				s->quickack--;
 			zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);

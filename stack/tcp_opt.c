@@ -35,6 +35,7 @@ void zc__tcp_init_conn(struct zc_tcp_sock *s)
 	if (s->user_mss && s->user_mss < mss)
 		mss = s->user_mss;
 	s->adv_mss = (uint16_t)mss;
+	s->rcv_mss = mss < ZC__TCP_MSS_DEFAULT ? mss : ZC__TCP_MSS_DEFAULT;
 	s->mss = (uint16_t)mss; /* until the peer's MSS option says less */
 	s->rcv_wscale = zc__tcp_wscale_for(s->rb_max);
 	s->quickack = ZC__TCP_QUICKACKS;

@@ -151,6 +151,7 @@ struct zc_tcp_sock {
 
 	/* ACK policy */
 	uint32_t segs_unacked, quickack;
+	uint32_t rcv_mss;            /* the largest segment the peer sent (Linux's rcv_mss): what "full-sized" means for the ACK policy */
 	bool ack_now;                /* an ACK goes with the next output (zc__tcp_ack_now) */
 	uint8_t ack_why;             /* enum zc_tcp_tx_reason: why, if it goes alone */
 
