@@ -56,6 +56,23 @@ fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
 . "$(dirname "$0")/lib.sh"
 
+# kill_holding_lock PID: PID takes the stack lock (zcstat --hold-lock) and
+# is SIGKILLed while it holds it
+kill_holding_lock() {
+	timeout 30 "$ZCSTAT" --hold-lock 20000 "$1" > "$D/hold" 2>&1 &
+	hold=$!
+	wait_for_log "$D/hold" "^holding the stack lock" "process $1 holding the lock" 10 || { cat "$D/hold"; exit 1; }
+	kill -9 "$1"
+	wait $hold 2>/dev/null || true
+}
+# balanced PID: every pool of PID's stack has owned == free + in flight +
+# lent, none lost and every mbuf back; else prints the pools that do not
+balanced() {
+	"$ZCSTAT" "$1" | awk '/^pool/ { split($15, m, "/")
+		if ($5 != $7 + $9 + $11 || $13 != 0 || m[1] != m[2]) bad = bad " [" $0 "]" }
+		END { if (bad != "") { print "unbalanced:" bad; exit 1 } }'
+}
+
 # the server: accepts one connection, reads to EOF and prints bytes and
 # hash; with "send", sends 4 MiB instead, closes and prints what it sent
 cat > "$D/srv.py" <<'EOF'
@@ -273,11 +290,7 @@ EOF
 	timeout 60 "$ZCRUN" $B -- wrk -t1 -c8 -d4s http://10.7.2.1:8090/index.html > "$D/wrk2" 2>&1 &
 	cli=$!
 	sleep 1.5
-	timeout 30 "$ZCSTAT" --hold-lock 20000 "$victim" > "$D/hold" 2>&1 &
-	hold=$!
-	wait_for_log "$D/hold" "^holding the stack lock" "worker $victim holding the lock" 10 || { cat "$D/hold"; exit 1; }
-	kill -9 "$victim"
-	wait $hold 2>/dev/null || true
+	kill_holding_lock "$victim"
 	wait_pid_status $cli "wrk across a killed worker" || { cat "$D/wrk2"; fail "nginx: wrk failed after a worker was killed"; }
 	cli=""
 	cat "$D/wrk2"
@@ -292,11 +305,7 @@ EOF
 	wait_until 10 "the dead worker's part let go" stat_is "procs_reaped [1-9]" || { "$ZCSTAT" "$master"; exit 1; }
 	stat_is "lock_recoveries [1-9]" || fail "nginx: zcstat shows no lock recovery"
 	timeout 60 "$ZCRUN" $B -- python3 "$D/fetch.py" "$want" 10 > "$D/fetch2" 2>&1 || { cat "$D/fetch2"; fail "nginx: fetches after the kill"; }
-	# every pool: owned == free + in flight + lent, every mbuf back
-	"$ZCSTAT" "$master" | awk '/^pool/ { split($15, m, "/")
-		if ($5 != $7 + $9 + $11 || $13 != 0 || m[1] != m[2]) bad = bad " [" $0 "]" }
-		END { if (bad != "") { print "unbalanced:" bad; exit 1 } }' > "$D/pools" ||
-		fail "nginx: $(cat "$D/pools")"
+	balanced "$master" > "$D/pools" || fail "nginx: $(cat "$D/pools")"
 	ok "nginx: worker $victim killed holding the stack lock under wrk: $reqs2 requests, read/write errors $2/$3, the lock recovered, its part let go, 10 fetches byte-exact after, the pools balance"
 	kill "$master"
 	wait_until 20 "nginx's master and workers to end" sh -c "! kill -0 $master 2>/dev/null && [ -z \"\$(pgrep -f 'nginx: worker' -P $master)\" ]" || exit 1
@@ -448,11 +457,7 @@ victim=$w1 other=$w2
 # requests go on meanwhile (one may be the victim's: it ends short)
 pfc 8388608 6 > "$D/pfc2" 2>&1 &
 cli=$!
-timeout 30 "$ZCSTAT" --hold-lock 20000 "$victim" > "$D/hold" 2>&1 &
-hold=$!
-wait_for_log "$D/hold" "^holding the stack lock" "worker $victim holding the lock" 10 || { cat "$D/hold"; exit 1; }
-kill -9 "$victim"
-wait $hold 2>/dev/null || true
+kill_holding_lock "$victim"
 wait_pid_status $cli "requests across the killed worker" || { cat "$D/pfc2"; fail "prefork-trade: client across the kill"; }
 cli=""
 g2=$(sed -n 's/^good \([0-9]*\) of 6$/\1/p' "$D/pfc2")
@@ -466,11 +471,6 @@ grep -qx "good 6 of 6" "$D/pfc3" || { cat "$D/pfc3"; fail "prefork-trade: after 
 # only the other worker holds a frame now: the victim's did not stay lent
 l1=$(lent "$other")
 [ "$l1" -eq 1 ] || { "$ZCSTAT" "$other" | grep ^pool; fail "prefork-trade: $l1 frames lent with one worker left (1 expected)"; }
-balanced() {
-	"$ZCSTAT" "$1" | awk '/^pool/ { split($15, m, "/")
-		if ($5 != $7 + $9 + $11 || $13 != 0 || m[1] != m[2]) bad = bad " [" $0 "]" }
-		END { if (bad != "") { print "unbalanced:" bad; exit 1 } }'
-}
 balanced "$other" > "$D/pools" || fail "prefork-trade: $(cat "$D/pools")"
 t1=$(stat_of "$other" lent_taken_back)
 # the other worker leaves through exit() with its frame still mapped: the
