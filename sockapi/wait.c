@@ -213,11 +213,8 @@ int zc__sleep(struct zc_sockctx *cx, uint64_t until, struct pollfd *kfds, nfds_t
 	/* others still asleep: the last one acknowledges the interrupt, but
 	 * the wake-ups must not pile up meanwhile, or every sleeper finds it
 	 * ready at once, for ever (a Trapeze port's FIFO, non-blocking) */
-	if (irq >= 0 && r > 0 && pf[irq_at].revents && cx->shm->nic_shared && cx->shm->nic_sleepers > 1) {
-		char b[256];
-		while (read(irq, b, sizeof(b)) == (ssize_t)sizeof(b))
-			;
-	}
+	if (irq >= 0 && r > 0 && pf[irq_at].revents && cx->shm->nic_sleepers > 1 && n->ops->irq_drain)
+		n->ops->irq_drain(n);
 	if (irq >= 0 && cx->slot >= 0 && cx->shm->slot[cx->slot].nic_sleepers)
 		cx->shm->slot[cx->slot].nic_sleepers--;
 	if (irq >= 0 && --cx->shm->nic_sleepers == 0)

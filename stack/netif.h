@@ -76,6 +76,11 @@ struct zc_netif_ops {
 	int (*irq_fd)(struct zc_netif *nif);
 	int (*irq_arm)(struct zc_netif *nif);
 	void (*irq_ack)(struct zc_netif *nif);
+	/* Take the interrupt's pending wake-ups without ending the sleep
+	 * (irq_ack does both): a waker that leaves others of its stack
+	 * asleep on the fd, so that they do not find it ready for ever. May
+	 * be NULL: nothing piles up. */
+	void (*irq_drain)(struct zc_netif *nif);
 	void (*get_stats)(struct zc_netif *nif, struct zc_netif_stats *st);
 	void (*close)(struct zc_netif *nif); /* frees nif and everything below it */
 };

@@ -34,13 +34,17 @@ static int zc__tz_irq_arm(struct zc_netif *nif)
 	return 0;
 }
 
+static void zc__tz_irq_drain(struct zc_netif *nif)
+{
+	char v[256];
+	while (read(zc__tz(nif)->efd, v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+}
+
 static void zc__tz_irq_ack(struct zc_netif *nif)
 {
-	struct zc__trapeze *t = zc__tz(nif);
-	zc__tz_set_sleeping(t->me, 0);
-	char v[256];
-	while (read(t->efd, v, sizeof(v)) == (ssize_t)sizeof(v))
-		;
+	zc__tz_set_sleeping(zc__tz(nif)->me, 0);
+	zc__tz_irq_drain(nif);
 }
 
 static uint64_t zc__tz_next_due(struct zc_netif *nif)
@@ -66,6 +70,7 @@ const struct zc_netif_ops zc__tz_ops = {
 	.irq_fd = zc__tz_irq_fd,
 	.irq_arm = zc__tz_irq_arm,
 	.irq_ack = zc__tz_irq_ack,
+	.irq_drain = zc__tz_irq_drain,
 	.get_stats = zc__tz_stats,
 	.close = zc__tz_close,
 };
