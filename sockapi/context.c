@@ -135,14 +135,19 @@ static void *zc__helper(void *arg)
 		uint64_t now = zc__now();
 		zc__procs_reap(cx, now);
 		bool away = cx->inside == 0 && now - cx->last_app >= 1000000u;
-		if (away && cx->pid == cx->shm->nic_owner) {
+		if (away && cx->pid == cx->shm->nic_owner && cx->shm->nic_sleepers == 0) {
 			/* shared with other processes: wake for the reaper */
 			zc__sleep(cx, cx->shm->nprocs > 1 || cx->shm->lent_check ? now + ZC__REAP_WAKE_NS : 0, NULL,
 				  0, true, true);
 		} else if (away) {
-			/* one helper (the NIC owner's) waits on the NIC; the others
-			 * on the next timer and the reaper only */
-			uint64_t t = zc_stack_next_timer(cx->st), until = now + ZC__REAP_WAKE_NS;
+			/* one helper (the NIC owner's) waits on the NIC, and only
+			 * while no other thread of the stack does (nginx's master,
+			 * idle, woke at every packet its workers woke for, and took
+			 * the lock from them); the others, and it meanwhile, on the
+			 * next timer and the reaper, the owner's at most 10 ms away
+			 * (the NIC's sleepers may all have left by then) */
+			uint64_t t = zc_stack_next_timer(cx->st);
+			uint64_t until = now + (cx->pid == cx->shm->nic_owner ? 10000000u : ZC__REAP_WAKE_NS);
 			zc__sleep(cx, t > now && t < until ? t : until, NULL, 0, false, true);
 		} else {
 			/* the application drives: look again at the next timer, at

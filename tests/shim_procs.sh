@@ -350,7 +350,10 @@ print("%d sent, %d received" % (s, r) + ("" if s > 0 and r > 0.99 * s else " (sh
 	case $bytes in *short*) fail "iperf3 -s -D: $bytes" ;; esac
 	"$ZCSTAT" "$ipd" | grep -q "^tcp.passive_opens [2-9]" || fail "iperf3 -s -D: zcstat shows no connection on the stack"
 	kill "$ipd"
-	wait_until 10 "iperf3's daemon to end" sh -c "! kill -0 $ipd 2>/dev/null" || exit 1
+	# ended: gone, or a zombie that nobody has reaped yet (it was
+	# reparented when its parent exited)
+	wait_until 10 "iperf3's daemon to end" sh -c "! kill -0 $ipd 2>/dev/null || awk '{ exit \$3 != \"Z\" }' /proc/$ipd/stat" ||
+		{ cat /proc/$ipd/status 2>/dev/null | head -3; exit 1; }
 	ok "iperf3-daemon: iperf3 -s -D served iperf3 -c over the stack: $bytes by the end of the test"
 else
 	echo "skip: iperf3-daemon: no iperf3"
