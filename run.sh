@@ -145,6 +145,10 @@ bench)
 	say "CSV written to results/tcp_bench.csv"
 	say "benchmark: zero-copy sweep beside the kernel, medians of 5 rounds"
 	./build/bench/zc_bench --csv results/zc_bench.csv
+	say "benchmark: request/response of 64 KiB to 16 MiB each way, the same program on the"
+	say "kernel over loopback and through zcrun on the Trapeze wire, medians of 5 rounds"
+	./bench/reqresp.py build --rounds 5 --out results
+	say "CSV written to results/reqresp.csv"
 	;;
 *)
 	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
