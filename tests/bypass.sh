@@ -159,9 +159,12 @@ has ipv6 err "bind(fd [0-9]*, \[::1\]:0): an IPv6 address"
 # wildcard listeners: three connections over the kernel's loopback to one
 # (one line, 3 counted; their data is the kernel's, byte-exact); then a port
 # that a kernel socket holds on 127.0.0.1: the wildcard listener is the
-# stack's alone, told once for two such listeners
+# stack's alone, told once for two such listeners. SO_REUSEADDR as servers
+# set it: the server closes first, and its TIME_WAITs on the kernel's side
+# would refuse the next run's bind for a minute
 run loopback '
-l = socket.socket(socket.AF_INET, socket.SOCK_STREAM); l.bind(("0.0.0.0", 7030)); l.listen(8)
+l = socket.socket(socket.AF_INET, socket.SOCK_STREAM); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("0.0.0.0", 7030)); l.listen(8)
 ok = 0
 for i in range(3):
     c = socket.socket(socket.AF_INET, socket.SOCK_STREAM); c.connect(("127.0.0.1", 7030))
