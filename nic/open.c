@@ -82,6 +82,12 @@ static struct zc_netif *zc__open_trapeze(char *args, struct zc_arena *arena)
 				goto bad;
 			}
 			c.rx_huge = u;
+		} else if (strcmp(k, "ref") == 0) {
+			if (zc__parse_u32(v, &u) || u > 1) {
+				ZC_ERR("nic: trapeze: ref=%s: expected 1 (receive by reference, the default) or 0 (always copy)", v);
+				goto bad;
+			}
+			c.no_ref = u == 0;
 		} else if (strcmp(k, "rate") == 0) {
 			if (zc_parse_rate(v, &c.rate_bps)) {
 				ZC_ERR("nic: trapeze: rate=%s: expected bits per second such as 10G", v);
@@ -93,7 +99,7 @@ static struct zc_netif *zc__open_trapeze(char *args, struct zc_arena *arena)
 				goto bad;
 			}
 		} else {
-			ZC_ERR("nic: trapeze: unknown option '%s' (name, port, mtu, frames, rxhuge, rate, delay)", k);
+			ZC_ERR("nic: trapeze: unknown option '%s' (name, port, mtu, frames, rxhuge, ref, rate, delay)", k);
 			goto bad;
 		}
 	}
@@ -101,6 +107,11 @@ static struct zc_netif *zc__open_trapeze(char *args, struct zc_arena *arena)
 		ZC_ERR("nic: trapeze: no wire name: e.g. trapeze:w0,port=0");
 		goto bad;
 	}
+	/* a capture shows what crossed the wire with its checksums: a packet
+	 * kept by reference has its checksum left to the NIC, never written */
+	const char *pcap = getenv("ZCS_PCAP");
+	if (pcap && *pcap)
+		c.no_ref = true;
 	return zc_trapeze_open(&c);
 bad:
 	errno = EINVAL;

@@ -41,6 +41,11 @@ struct zc_trapeze_config {
 	const uint8_t *mac;  /* NULL: 02:7a:63:00:00:<port+1> */
 	/* 2 MiB frames for receive placement (0 = none): see below. */
 	uint32_t rx_huge;
+	/* Receive by reference off (ref=0): payload the peer keeps in its
+	 * frames (a send buffer) is always pulled, copied, as before. On, the
+	 * receiver keeps references to the sender's frames for flows whose
+	 * reader does not trade placed 2 MiB frames. */
+	bool no_ref;
 	/* NULL: the port's state is this process's; else it (and its pools'
 	 * bookkeeping) lives in this arena, for every process of the stack */
 	struct zc_arena *arena;

@@ -192,7 +192,7 @@ static bool zc__shared(const struct zc_sockctx *cx)
  * thread, the registry entry. 0, or -1 with a message. */
 static int zc__sockctx_start(struct zc_sockctx *cx, int policy, bool helper)
 {
-	cx->zz = zc__zc_create(cx->nif->pool, cx->nif->rx_pool, policy);
+	cx->zz = zc__zc_create(cx->nif->pool, cx->nif->rx_pool, policy, cx->nif->caps.rx_ref);
 	if (cx->zz == NULL) {
 		ZC_ERR("sockets: zero-copy set-up failed: %s", strerror(errno));
 		return -1;

@@ -202,7 +202,10 @@ ssize_t zc_recv_zc(struct zc_sockctx *cx, int fd, struct zc_rxzc *z, size_t max,
 	ssize_t r;
 	struct zc_mbuf *pk = NULL;
 	for (;;) {
-		r = zc_tcp_recv_chain(s->tcp, max, &pk);
+		/* no more than the views can describe (payload kept by
+		 * reference lies in pages of the sender's, scattered) */
+		size_t span = zc_tcp_rq_span(s->tcp, ZC_RXZC_IOV);
+		r = zc_tcp_recv_chain(s->tcp, span && span < max ? span : max, &pk);
 		if (r != -EAGAIN || nb || s->closed)
 			break;
 		int b = zc__block(cx, &spin, deadline);

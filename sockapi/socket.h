@@ -209,6 +209,8 @@ struct zc_zstats {
 				     than the copy (per context only) */
 	uint64_t remap_ns;        /* time spent remapping */
 	uint64_t copy_ns;         /* time spent copying user data (measured on traded-size reads) */
+	uint64_t ref_bytes;       /* received payload the NIC left in the sender's frames, by
+				     reference: no NIC copy (per context only) */
 };
 /* Per socket (fd >= 0) or for the whole context (fd < 0); 0 or -1/errno. */
 int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out);

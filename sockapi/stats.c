@@ -32,6 +32,7 @@ int zc_sock_zstats(struct zc_sockctx *cx, int fd, struct zc_zstats *out)
 		if (cx->nif->ops->get_stats)
 			cx->nif->ops->get_stats(cx->nif, &ns);
 		out->dma_bytes = ns.dma_bytes;
+		out->ref_bytes = ns.ref_bytes;
 		zc__unlock(cx);
 		return 0;
 	}
@@ -56,12 +57,12 @@ void zc_sockctx_dump(struct zc_sockctx *cx, FILE *f)
 				(unsigned long long)c[i].copy_ns, (unsigned long long)c[i].remap_ns,
 				c[i].trade ? "yes" : "no");
 	fprintf(f, "bytes_copied %llu\nbytes_traded %llu\nbytes_viewed %llu\nbytes_cow %llu\n"
-		   "deferred_copies %llu\ndeferred_bytes %llu\ndma_bytes %llu\ntrades %llu\n"
+		   "deferred_copies %llu\ndeferred_bytes %llu\ndma_bytes %llu\nref_bytes %llu\ntrades %llu\n"
 		   "frames_reclaimed %llu\ntrade_fallbacks %llu\ntrade_pauses %llu\nremap_ns %llu\n",
 		(unsigned long long)z.bytes_copied, (unsigned long long)z.bytes_traded,
 		(unsigned long long)z.bytes_viewed, (unsigned long long)z.bytes_cow,
 		(unsigned long long)z.deferred_copies, (unsigned long long)z.deferred_bytes,
-		(unsigned long long)z.dma_bytes, (unsigned long long)z.trades,
+		(unsigned long long)z.dma_bytes, (unsigned long long)z.ref_bytes, (unsigned long long)z.trades,
 		(unsigned long long)z.frames_reclaimed, (unsigned long long)z.trade_fallbacks,
 		(unsigned long long)z.trade_pauses, (unsigned long long)z.remap_ns);
 	struct zc_arena_stats as;

@@ -38,6 +38,7 @@ struct zc__zpool {
 struct zc__zc {
 	struct zc__zpool p[2];
 	int policy;
+	bool rx_ref;            /* the NIC receives by reference (zc_netif_caps.rx_ref) */
 	struct zc__maps maps;   /* what maps an address (vma.h) */
 	uint32_t page;
 	struct zc_zstats tot;
@@ -152,12 +153,13 @@ static int zc__zpool_init(struct zc__zpool *zp, struct zc_pool *P)
 	return 0;
 }
 
-struct zc__zc *zc__zc_create(struct zc_pool *page_pool, struct zc_pool *huge_pool, int policy)
+struct zc__zc *zc__zc_create(struct zc_pool *page_pool, struct zc_pool *huge_pool, int policy, bool rx_ref)
 {
 	struct zc__zc *z = calloc(1, sizeof(*z));
 	if (z == NULL)
 		return NULL;
 	z->policy = policy;
+	z->rx_ref = rx_ref;
 	z->page = (uint32_t)sysconf(_SC_PAGESIZE);
 	zc__maps_open(&z->maps);
 	int r = zc__zpool_init(&z->p[0], page_pool);
@@ -613,6 +615,14 @@ static size_t zc__trade(struct zc__zc *z, struct zc_tcp_sock *t, uint8_t *buf, s
 
 ssize_t zc__zc_recv(struct zc__zc *z, struct zc_tcp_sock *t, struct zc__zc_read *rd, struct zc_zstats *st)
 {
+	/* A NIC that receives by reference leaves the payload in the
+	 * sender's frames, and the read's copy is its only one; placing it
+	 * for a trade costs the NIC's copy plus the remap. So auto asks for
+	 * placement only of a NIC that copies anyway, always whenever the
+	 * read could trade. */
+	if (z->p[1].pool && rd->done == 0)
+		zc_tcp_rx_place(t, (z->policy == ZC_ZCOPY_ALWAYS || (z->policy == ZC_ZCOPY_AUTO && !z->rx_ref)) &&
+					   zc__pick(z, 1, rd->buf, rd->len) >= 0);
 	size_t k = zc__trade(z, t, rd->buf + rd->done, rd->len - rd->done, st);
 	rd->done += k;
 	ssize_t r = 0;
@@ -662,6 +672,13 @@ static int zc__views(struct zc__zc *z, const struct zc_mbuf *pkts, struct iovec 
 					p = zp->ro + (size_t)g->frame * zp->fs + (size_t)(g->data - g->buf);
 					break;
 				}
+			}
+			if (g->kind == ZC_MBUF_EXT_BUF && z->p[0].pool && z->p[0].ro) {
+				/* kept by reference: the peer's frame in the same file */
+				const struct zc__zpool *zp = &z->p[0];
+				const uint8_t *base = zc_pool_frame_addr(zp->pool, 0);
+				if (g->data >= base && g->data + g->len <= base + (size_t)zp->nframes * zp->fs)
+					p = zp->ro + (size_t)(g->data - base);
 			}
 			if (k > 0 && (const uint8_t *)iov[k - 1].iov_base + iov[k - 1].iov_len == p) {
 				iov[k - 1].iov_len += g->len;

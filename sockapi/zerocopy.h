@@ -49,7 +49,7 @@ struct zc_mbuf;
 struct zc__zc;
 
 /* pools[0]: the NIC's page frames, pools[1]: the 2 MiB placement pool or NULL. */
-struct zc__zc *zc__zc_create(struct zc_pool *page_pool, struct zc_pool *huge_pool, int policy);
+struct zc__zc *zc__zc_create(struct zc_pool *page_pool, struct zc_pool *huge_pool, int policy, bool rx_ref);
 void zc__zc_destroy(struct zc__zc *z);
 void zc__zc_set_policy(struct zc__zc *z, int policy);
 int zc__zc_policy(const struct zc__zc *z);

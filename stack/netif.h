@@ -44,6 +44,10 @@ struct zc_netif_caps {
 	bool hdr_split;        /* payload arrives page-aligned apart from headers */
 	bool rx_csum;          /* ZC_MBUF_F_*_CSUM_OK flags are set on receive */
 	bool tx_csum;          /* the NIC fills IPv4/TCP/UDP checksums */
+	/* Received payload may be ext segments over the sending peer's frames
+	 * in the pool's file (Trapeze's receive by reference): a copy out of
+	 * them is the only copy, so trading placed frames saves none. */
+	bool rx_ref;
 };
 
 /* Counters every netif keeps (a middleware adds its own). */
@@ -56,6 +60,7 @@ struct zc_netif_stats {
 	uint64_t dma_bytes;    /* bytes the NIC had to copy (not host-stack copies) */
 	uint64_t zc_frames;    /* payload frames handed over without a copy */
 	uint64_t placed_bytes; /* payload put in large frames by sequence number (rx_pool) */
+	uint64_t ref_bytes;    /* payload received by reference: left in the sender's frames, no copy */
 	uint64_t irq_raised;   /* interrupts sent to a sleeping peer */
 	uint64_t irq_waits;    /* times this side armed its interrupt and slept */
 };
@@ -81,6 +86,11 @@ struct zc_netif_ops {
 	 * asleep on the fd, so that they do not find it ready for ever. May
 	 * be NULL: nothing piles up. */
 	void (*irq_drain)(struct zc_netif *nif);
+	/* A hint from the reader of a TCP flow (named as its packets name it:
+	 * the source is the peer): it trades large frames (on), so received
+	 * payload should be placed for that, or it copies (off). May be NULL. */
+	void (*rx_place)(struct zc_netif *nif, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+			 bool on);
 	void (*get_stats)(struct zc_netif *nif, struct zc_netif_stats *st);
 	void (*close)(struct zc_netif *nif); /* frees nif and everything below it */
 };

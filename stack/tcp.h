@@ -114,6 +114,9 @@ uint32_t zc_tcp_urg_count(const struct zc_tcp_sock *s);
  * it: one piece being read, one arriving, one more on the way, so that a
  * reader who takes whole pieces (2 MiB frames) never stops the sender. */
 void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len);
+/* The reader trades large frames (on) or copies: passed to the NIC
+ * (zc_netif_ops.rx_place) when it changes. */
+void zc_tcp_rx_place(struct zc_tcp_sock *s, bool on);
 /* Copies into the send buffer; returns bytes taken (possibly fewer than
  * len), -EAGAIN when full, -EPIPE after shutdown, -ENOTCONN, or the
  * connection's error. */
@@ -172,6 +175,9 @@ uint32_t zc_tcp_readable(const struct zc_tcp_sock *s);
  * references instead of copying (zc_mbuf_free each packet). Returns the
  * bytes taken, or what zc_tcp_recv returns when none are queued. */
 ssize_t zc_tcp_recv_chain(struct zc_tcp_sock *s, size_t len, struct zc_mbuf **out);
+/* Bytes of in-order data in the first nseg segments of the receive queue
+ * (all of it when it has fewer). */
+size_t zc_tcp_rq_span(const struct zc_tcp_sock *s, unsigned nseg);
 /* Page trading: when the next frame-size bytes of in-order data are exactly
  * one frame of `pool`, from its first byte, and nothing else holds that
  * frame, they are taken and the frame index returned (the caller holds its

@@ -88,6 +88,7 @@ struct zc_tcp_sock {
 	uint32_t wake_in, wake_out;
 	uint32_t urg_count;          /* new urgent pointers seen */  /* readers' and writers' wake-ups (zc_tcp_change: epoll's edges) */
 	bool accepted_ready;         /* child: in the accept queue */
+	uint8_t rx_place;            /* zc_tcp_rx_place as last told: 0 never, 1 off, 2 on */
 
 	/* send side */
 	tcp_seq iss, snd_una, snd_nxt, snd_max, snd_wl1, snd_wl2;

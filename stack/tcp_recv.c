@@ -63,6 +63,17 @@ void zc_tcp_rcv_hint(struct zc_tcp_sock *s, size_t len)
 	}
 }
 
+void zc_tcp_rx_place(struct zc_tcp_sock *s, bool on)
+{
+	uint8_t v = on ? 2 : 1;
+	if (s->rx_place == v)
+		return;
+	s->rx_place = v;
+	struct zc_netif *nif = s->st->nif;
+	if (nif->ops->rx_place)
+		nif->ops->rx_place(nif, s->rip, s->lip, s->rport, s->lport, on);
+}
+
 static void zc__tcp_rq_pop(struct zc_tcp_sock *s)
 {
 	struct zc_mbuf *m = s->rq_head;
@@ -108,6 +119,20 @@ ssize_t zc_tcp_peek(const struct zc_tcp_sock *s, void *buf, size_t len)
 
 uint32_t zc_tcp_readable(const struct zc_tcp_sock *s) { return s->rq_len; }
 const struct zc_mbuf *zc_tcp_rq_peek(const struct zc_tcp_sock *s) { return s->rq_head; }
+
+size_t zc_tcp_rq_span(const struct zc_tcp_sock *s, unsigned nseg)
+{
+	size_t n = 0;
+	for (const struct zc_mbuf *m = s->rq_head; m; m = m->nextpkt)
+		for (const struct zc_mbuf *g = m; g; g = g->next) {
+			if (g->len == 0)
+				continue;
+			if (nseg-- == 0)
+				return n;
+			n += g->len;
+		}
+	return n;
+}
 
 ssize_t zc_tcp_recv_chain(struct zc_tcp_sock *s, size_t len, struct zc_mbuf **out)
 {

@@ -90,6 +90,7 @@ struct zenv {
 	pthread_t tx;
 	uint64_t total;
 	int policy;
+	bool ref; /* the receiver's NIC receives by reference */
 };
 
 #endif

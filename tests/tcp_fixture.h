@@ -60,9 +60,13 @@ static inline int setup(void **state)
 	struct env *e = calloc(1, sizeof(*e));
 	snprintf(e->name, sizeof(e->name), "tt%d", (int)getpid());
 	zc_trapeze_unlink(e->name);
-	struct zc_trapeze_config c = { .name = e->name, .port = 0, .nframes = 2048, .mtu = 4096 };
+	/* the raw peer reads frames as a capture does, checksums and all: it
+	 * pulls every payload (a packet kept by reference has its checksum
+	 * left to the NIC) */
+	struct zc_trapeze_config c = { .name = e->name, .port = 0, .nframes = 2048, .mtu = 4096, .no_ref = true };
 	e->np = zc_trapeze_open(&c);
 	c.port = 1;
+	c.no_ref = false;
 	e->ns = zc_trapeze_open(&c);
 	if (!e->np || !e->ns)
 		return -1;

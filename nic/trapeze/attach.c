@@ -103,6 +103,25 @@ static void zc__unmap_sh(struct zc__trapeze *t)
 		munmap(t->sh, t->sh_len);
 }
 
+/* Receive by reference: the free ids. */
+static void zc__open_refs(struct zc__trapeze *t, bool on)
+{
+	t->ref_tx = t->ref_rx = on;
+	t->nif.caps.rx_ref = on;
+	for (uint32_t i = 0; i < ZC__TZ_REFS; i++)
+		t->ref_free[i] = ZC__TZ_REFS - 1 - i;
+	t->nref_free = ZC__TZ_REFS;
+}
+
+static void zc__close_refs(struct zc__trapeze *t)
+{
+	for (uint32_t i = 0; i < ZC__TZ_REFS; i++) {
+		zc_mbuf_free(t->refs[i]);
+		t->refs[i] = NULL;
+	}
+	t->nref_free = 0;
+}
+
 /* Our FIFO goes, if the name is still ours (not a newer wire's). */
 static void zc__irq_unlink(struct zc__trapeze *t)
 {
@@ -336,6 +355,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	t->reaped = zc__tz_rx_head(t->peer, memory_order_seq_cst);
 	t->peer_tail = zc__tz_rx_tail(t->peer, memory_order_seq_cst);
 	t->peer_phead = zc__tz_post_head(t->peer, memory_order_seq_cst);
+	t->ret_tail = zc__tz_ret_head(t->peer, memory_order_seq_cst);
 	flock(t->fd, LOCK_UN);
 
 	t->nif.ops = &zc__tz_ops;
@@ -364,6 +384,7 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	uint32_t half = zc__tz_nframes(sh) / 2;
 	t->post_target = half / 2 < ZC__TZ_POST_RING - 1 ? half / 2 : ZC__TZ_POST_RING - 1;
 	zc__refill(t);
+	zc__open_refs(t, !cfg->no_ref);
 	if (cfg->rx_huge)
 		zc__open_placement(t, cfg->rx_huge);
 	return &t->nif;
@@ -435,6 +456,19 @@ static bool zc__leave_clean(struct zc__trapeze *t)
 	zc__reap(t);
 	if (t->nheld)
 		return false;
+	/* references: ours to the peer go back now (the stack above is gone);
+	 * the peer's to our frames come back as its reader gets to them */
+	zc__ref_return(t);
+	for (i = 0; i < ZC__TZ_LEAVE_BURST_NAPS && t->nref_free < ZC__TZ_REFS; i++) {
+		if (i % 50 == 0)
+			zc__kick(t);
+		nanosleep(&nap, NULL);
+		zc__reap(t);
+	}
+	if (t->nref_free < ZC__TZ_REFS)
+		ZC_WARN("trapeze %s: the peer still holds %u packets by reference: their frames stay "
+			"out of use until both ends restart",
+			t->nif.name, ZC__TZ_REFS - t->nref_free);
 	void *base;
 	size_t len;
 	uint64_t *map = zc__map_port(t, t->nframes, zc__tz_frames_off(t->sh), t->port, &base, &len);
@@ -477,6 +511,7 @@ void zc__tz_close(struct zc_netif *nif)
 		t->held[i] = NULL;
 	}
 	t->nheld = 0;
+	zc__close_refs(t);
 	zc__return_posted(t);
 	zc__irq_unlink(t);
 	if (last)

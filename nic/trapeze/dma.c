@@ -14,6 +14,7 @@
 #include "stack/wire.h"
 
 #include <string.h>
+#include <time.h>
 
 void zc__refill(struct zc__trapeze *t)
 {
@@ -124,9 +125,65 @@ struct zc_mbuf *zc__stage(struct zc__trapeze *t, struct zc_mbuf *m)
 	return h;
 }
 
-/* Free the pull packets the peer has consumed. */
+/* The peer is gone for good (left, or dead for a second, so that a process
+ * of its stack taking the port over has had its time): every reference it
+ * held comes back. */
+static bool zc__peer_gone(struct zc__trapeze *t)
+{
+	int32_t pid = zc__tz_owner(t->peer, memory_order_acquire);
+	if (pid == 0)
+		return true;
+	if (++t->ref_checks < 4096)
+		return false;
+	t->ref_checks = 0;
+	if (zc__pid_alive(pid)) {
+		t->ref_dead = 0;
+		return false;
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (t->ref_dead != pid) {
+		t->ref_dead = pid;
+		t->ref_dead_since = now;
+		return false;
+	}
+	return now - t->ref_dead_since >= 1000000000u;
+}
+
+static void zc__ref_free(struct zc__trapeze *t, uint32_t slot)
+{
+	zc_mbuf_free(t->refs[slot]);
+	t->refs[slot] = NULL;
+	t->ref_free[t->nref_free++] = slot;
+}
+
+/* Free the pull packets the peer has consumed, and those whose references
+ * it gave back (ids are checked: a stale or forged one frees nothing). */
 void zc__reap(struct zc__trapeze *t)
 {
+	if (t->nref_free < ZC__TZ_REFS) {
+		uint32_t head = zc__tz_ret_head(t->peer, memory_order_acquire);
+		if (head - t->ret_tail > ZC__TZ_REFS) /* a peer's bad index: skip to it */
+			t->ret_tail = head - ZC__TZ_REFS;
+		while (t->ret_tail != head) {
+			uint32_t v = zc__tz_ret_get(t->peer, t->ret_tail++);
+			uint32_t slot = v % ZC__TZ_REFS;
+			if (t->refs[slot] && t->ref_val[slot] == v) {
+				zc__ref_free(t, slot);
+				t->ref_taken_back++;
+			} else {
+				t->ref_bad++;
+			}
+		}
+		if (t->nref_free < ZC__TZ_REFS && zc__peer_gone(t)) {
+			for (uint32_t i = 0; i < ZC__TZ_REFS; i++)
+				if (t->refs[i]) {
+					zc__ref_free(t, i);
+					t->ref_taken_back++;
+				}
+		}
+	}
 	if (t->nheld == 0) {
 		/* nothing held: every slot below our head is empty */
 		t->reaped = zc__tz_rx_head(t->peer, memory_order_relaxed);
@@ -145,8 +202,89 @@ void zc__reap(struct zc__trapeze *t)
 	}
 }
 
+/* Receive by reference: the packet's payload segments point at the
+ * sender's pieces in the wire's file (which this port maps whole), all
+ * counting on one shared info; the stack never writes received payload,
+ * and views of it are read-only (the socket layer's view of the file); the id goes back once the last of them is freed
+ * (zc__ref_return). The sender left the checksum to the NIC: the bytes
+ * never left memory, so it is trusted without a pass over them, as Linux
+ * trusts loopback's (CHECKSUM_UNNECESSARY); the fault layer clears the mark
+ * on what it corrupts. */
+struct zc_mbuf *zc__rx_ref(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
+{
+	struct zc_pool *pool = t->nif.pool;
+	uint32_t slot = d->ref % ZC__TZ_REFS;
+	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	if (h == NULL)
+		return NULL;
+	memcpy(h->data, d->ctrl, d->ctrl_len);
+	h->len = h->pkt_len = d->ctrl_len;
+	h->tstamp = now;
+	struct zc_ext_shinfo *sh = &t->refsh[slot];
+	sh->free_cb = NULL;
+	sh->arg = NULL;
+	sh->refcnt = 0;
+	for (uint32_t i = 0; i < d->nsrc; i++) {
+		const struct zc__tz_src *r = &d->src[i];
+		if (r->len == 0)
+			continue;
+		uint8_t *p = zc_pool_frame_addr(pool, r->frame) + r->off;
+		struct zc_mbuf *g = zc_mbuf_attach_ext(pool, p, r->len, sh);
+		if (g == NULL) {
+			zc_mbuf_free(h); /* frees the pieces taken so far; the slot is not held yet */
+			sh->refcnt = 0;
+			return NULL;
+		}
+		g->len = g->pkt_len = r->len;
+		zc_mbuf_cat(h, g);
+	}
+	struct zc_hdr_peek pk;
+	if (zc_hdr_peek(h->data, h->len, &pk) && pk.csum_off)
+		h->flags |= ZC_MBUF_F_L4_CSUM_OK;
+	t->ref_held[slot] = 1;
+	t->ref_id[slot] = d->ref;
+	t->refout[t->nrefout++] = slot;
+	t->ref_bytes += d->payload_len;
+	return h;
+}
+
+/* Give an id back through our return ring. */
+static void zc__ret_put(struct zc__trapeze *t, uint32_t id, uint32_t *head)
+{
+	zc__tz_ret_set(t->me, (*head)++, id);
+	t->ref_given++;
+}
+
+void zc__ref_return(struct zc__trapeze *t)
+{
+	if (t->nrefout == 0)
+		return;
+	uint32_t head = zc__tz_ret_head(t->me, memory_order_relaxed), h0 = head;
+	for (uint32_t i = 0; i < t->nrefout;) {
+		uint32_t slot = t->refout[i];
+		if (t->refsh[slot].refcnt) {
+			i++;
+			continue;
+		}
+		t->ref_held[slot] = 0;
+		zc__ret_put(t, t->ref_id[slot], &head);
+		t->refout[i] = t->refout[--t->nrefout];
+	}
+	if (head != h0)
+		zc__tz_set_ret_head(t->me, head, memory_order_release);
+}
+
+/* A reference offered and not kept (pulled, or refused): straight back. */
+void zc__ref_decline(struct zc__trapeze *t, uint32_t id)
+{
+	uint32_t head = zc__tz_ret_head(t->me, memory_order_relaxed);
+	zc__ret_put(t, id, &head);
+	zc__tz_set_ret_head(t->me, head, memory_order_release);
+}
+
 void zc_trapeze_reap(struct zc_netif *nif)
 {
+	zc__ref_return(zc__tz(nif));
 	zc__reap(zc__tz(nif));
 	zc__flows_release(zc__tz(nif));
 }

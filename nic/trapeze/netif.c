@@ -60,6 +60,7 @@ static void zc__tz_stats(struct zc_netif *nif, struct zc_netif_stats *st)
 {
 	*st = zc__tz(nif)->st;
 	st->placed_bytes = zc__tz(nif)->placed_bytes;
+	st->ref_bytes = zc__tz(nif)->ref_bytes;
 }
 
 const struct zc_netif_ops zc__tz_ops = {
@@ -71,6 +72,7 @@ const struct zc_netif_ops zc__tz_ops = {
 	.irq_arm = zc__tz_irq_arm,
 	.irq_ack = zc__tz_irq_ack,
 	.irq_drain = zc__tz_irq_drain,
+	.rx_place = zc__tz_rx_place,
 	.get_stats = zc__tz_stats,
 	.close = zc__tz_close,
 };

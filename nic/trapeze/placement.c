@@ -8,7 +8,9 @@
  * (rx.c) for each packet without payload (a SYN starts a flow's placement,
  * an RST ends it). Eight flows at a time, least recently used first out; a
  * byte range is never written twice into a frame, and a frame is written
- * only while the flow's placement holds it.
+ * only while the flow's placement holds it. Where the port keeps payload
+ * by reference (dma.c), only the flows whose reader said it trades 2 MiB
+ * frames (rx_place) are placed; the rest stay in the sender's frames.
  */
 #include "nic/trapeze/trapeze_priv.h"
 #include "stack/wire.h"
@@ -74,11 +76,37 @@ void zc__flow_syn(struct zc__trapeze *t, const uint8_t *ctrl, uint32_t len)
 	if (fl & ZC_TCP_SYN) {
 		zc__flow_drop(f);
 		f->base = seq + 1;
+		f->based = true;
 		f->win = 0;
 	} else if (fl & ZC_TCP_RST) { /* the flow is over */
 		zc__flow_drop(f);
 		f->used = false;
 	}
+}
+
+bool zc__flow_wants_place(struct zc__trapeze *t, const uint8_t *ctrl, uint32_t len)
+{
+	struct zc__tz_flow k = { 0 };
+	uint32_t seq;
+	uint8_t fl;
+	bool made;
+	if (t->rxp == NULL || !zc__flow_key(ctrl, len, &k, &seq, &fl))
+		return false;
+	const struct zc__tz_flow *f = zc__flow_find(t, &k, false, &made);
+	return f && f->place;
+}
+
+void zc__tz_rx_place(struct zc_netif *nif, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		     bool on)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	if (t->rxp == NULL)
+		return;
+	struct zc__tz_flow k = { .saddr = saddr, .daddr = daddr, .sport = sport, .dport = dport };
+	bool made;
+	struct zc__tz_flow *f = zc__flow_find(t, &k, on, &made);
+	if (f)
+		f->place = on;
 }
 
 static bool zc__range_free(const struct zc__tz_flow *f, uint32_t a, uint32_t b)
@@ -124,8 +152,10 @@ bool zc__place(struct zc__trapeze *t, struct zc_mbuf *h, uint32_t len)
 		return false;
 	bool made;
 	struct zc__tz_flow *f = zc__flow_find(t, &k, true, &made);
-	if (made)
+	if (made || !f->based) {
 		f->base = seq; /* a flow met in the middle: place from here */
+		f->based = true;
+	}
 	const uint32_t fs = ZC_HUGE_FRAME;
 	uint32_t rel = seq - f->base;
 	uint32_t w = rel / fs, off = rel % fs;

@@ -5,8 +5,9 @@
  * validated before use (a bad one is dropped and counted, never followed).
  * Then the packet is built: the control message into an mbuf, and the
  * payload frames either adopted (traded to us, their place taken by our
- * posted frames), taken back (our posted frames the peer copied into), or
- * filled by the pull DMA (dma.c).
+ * posted frames), taken back (our posted frames the peer copied into),
+ * filled by the pull DMA (dma.c), or left where they are in the sender's
+ * frames, kept by reference until the stack is done with them (dma.c).
  */
 #include "nic/trapeze/trapeze_priv.h"
 
@@ -57,8 +58,23 @@ static bool zc__desc_valid(struct zc__trapeze *t, const struct zc__tz_desc *d)
 /* Build an mbuf chain from a validated copy of a descriptor; NULL when out of mbufs. */
 static struct zc_mbuf *zc__rx_one(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
 {
-	if (d->flags & ZC__TZ_DESC_PULL)
-		return zc__rx_pull(t, d, now);
+	if (d->flags & ZC__TZ_DESC_PULL) {
+		if (!(d->flags & ZC__TZ_DESC_REF))
+			return zc__rx_pull(t, d, now);
+		/* offered by reference: kept so unless the flow's reader trades
+		 * placed frames, the checksum is not the NIC's to finish (the
+		 * sender's own, to verify in the pull's pass) or the id is one
+		 * we hold (a confused peer) */
+		struct zc_mbuf *m = NULL;
+		if (t->ref_rx && (d->flags & ZC__TZ_DESC_CSUM_REQ) && !t->ref_held[d->ref % ZC__TZ_REFS] &&
+		    !zc__flow_wants_place(t, d->ctrl, d->ctrl_len))
+			m = zc__rx_ref(t, d, now);
+		if (m == NULL) {
+			m = zc__rx_pull(t, d, now);
+			zc__ref_decline(t, d->ref);
+		}
+		return m;
+	}
 	if (t->rxp && d->payload_len == 0)
 		zc__flow_syn(t, d->ctrl, d->ctrl_len);
 	struct zc_pool *pool = t->nif.pool;
@@ -106,6 +122,7 @@ int zc__tz_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
 {
 	struct zc__trapeze *t = zc__tz(nif);
 	struct zc__tz_port *me = t->me;
+	zc__ref_return(t);
 	zc__reap(t);
 	zc__refill(t);
 	uint32_t tail = zc__tz_rx_tail(me, memory_order_relaxed);

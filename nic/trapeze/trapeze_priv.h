@@ -33,10 +33,12 @@ struct zc__tz_flow {
 	uint16_t sport, dport;
 	bool used;
 	uint32_t base;         /* sequence number at offset 0 of window 0 */
+	bool based;            /* base is known (a SYN or a placed payload seen) */
 	uint32_t win;          /* window (2 MiB of sequence space) of tmpl's frame */
 	struct zc_mbuf *tmpl;  /* holds the current frame; NULL: none */
 	uint64_t lru;
 	bool full;             /* window win was written whole and let go */
+	bool place;            /* the reader trades 2 MiB frames: place (else keep references) */
 	uint32_t nr;           /* byte ranges of the frame written so far */
 	uint32_t r[ZC__TZ_FLOW_RANGES][2];
 };
@@ -77,6 +79,29 @@ struct zc__trapeze {
 	 * is missing or a held packet waits (each read of a line the other
 	 * core wrote costs ~0.3 us here) */
 	uint32_t peer_tail, peer_phead;
+	/* receive by reference, sending side: packets whose payload the peer
+	 * may keep in our frames, by id, until its return ring gives the id
+	 * back; free ids on a stack */
+	bool ref_tx;         /* offer references (ref=1, the default) */
+	struct zc_mbuf *refs[ZC__TZ_REFS];
+	uint32_t ref_val[ZC__TZ_REFS]; /* the id as sent: slot + ZC__TZ_REFS * serial */
+	uint32_t ref_serial;
+	uint32_t ref_free[ZC__TZ_REFS];
+	uint32_t nref_free;
+	uint32_t ret_tail;   /* the peer's return ring, read up to here */
+	uint32_t ref_checks; /* reaps with references out since the peer's pid was last checked */
+	int32_t ref_dead;    /* the peer's pid seen dead at the last check (0: none) */
+	uint64_t ref_dead_since;
+	/* receiving side: one shared info per packet kept by reference (its
+	 * segments count on it; no callback, as the stack's state outlives an
+	 * exec of this image), and the ids out */
+	bool ref_rx;         /* keep references when offered (ref=1, and no middleware) */
+	struct zc_ext_shinfo refsh[ZC__TZ_REFS]; /* by slot: id % ZC__TZ_REFS */
+	uint32_t ref_id[ZC__TZ_REFS];            /* the id to give back */
+	uint8_t ref_held[ZC__TZ_REFS];
+	uint32_t refout[ZC__TZ_REFS];
+	uint32_t nrefout;
+	uint64_t ref_bytes, ref_given, ref_taken_back, ref_bad;
 	/* receive placement (rx_huge) */
 	struct zc_pool *rxp;
 	struct zc__tz_flow flows[ZC__TZ_FLOWS];
@@ -108,8 +133,18 @@ void zc__kick(struct zc__trapeze *t);
 /* dma.c */
 /* Keep this port's post ring filled with free frames, up to post_target. */
 void zc__refill(struct zc__trapeze *t);
-/* Free the pull packets the peer has consumed. */
+/* Free the pull packets the peer has consumed, and those whose references
+ * it gave back. */
 void zc__reap(struct zc__trapeze *t);
+/* Receiving side: give back the ids of the references the stack is done
+ * with (called at each burst). */
+void zc__ref_return(struct zc__trapeze *t);
+/* Receive a pull descriptor d (validated) offering references: the packet
+ * keeps the sender's frames by reference. NULL when out of mbufs. */
+struct zc_mbuf *zc__rx_ref(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now);
+/* A reference offered and not kept (pulled instead, or dropped): its id
+ * goes straight back. */
+void zc__ref_decline(struct zc__trapeze *t, uint32_t id);
 /* Receive a pull descriptor d (validated): copy the payload out of the
  * sender's frames. NULL when out of mbufs or frames. */
 struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now);
@@ -125,6 +160,12 @@ void zc__flow_syn(struct zc__trapeze *t, const uint8_t *ctrl, uint32_t len);
 /* Place a pulled TCP payload of len bytes: segments over the flow's frames
  * appended to h. false: nothing changed, use page frames. */
 bool zc__place(struct zc__trapeze *t, struct zc_mbuf *h, uint32_t len);
+/* Does the flow of this pulled packet's headers want placement (its reader
+ * trades 2 MiB frames, or references are off)? */
+bool zc__flow_wants_place(struct zc__trapeze *t, const uint8_t *ctrl, uint32_t len);
+/* The netif's rx_place: a reader's hint for one flow. */
+void zc__tz_rx_place(struct zc_netif *nif, uint32_t saddr, uint32_t daddr, uint16_t sport, uint16_t dport,
+		     bool on);
 /* Let go of every flow's frame. */
 void zc__flows_release(struct zc__trapeze *t);
 

@@ -6,6 +6,8 @@
  *   pull   the payload is references to frames we own and keep (a send
  *          buffer): the descriptor lists the pieces and the peer's DMA
  *          copies them out (dma.c), while we hold the packet until it has;
+ *          or, offered by an id, the peer keeps references to the pieces
+ *          and we hold the packet until the peer gives the id back;
  *   copy   anything else: headers in the control message (a small packet
  *          whole), the payload copied into the peer's posted frames.
  * The NIC fills an offloaded TCP/UDP checksum as it reads or copies the
@@ -264,6 +266,7 @@ int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
 		t->st.tx_dropped += (uint64_t)n;
 		return n;
 	}
+	zc__ref_return(t);
 	zc__reap(t);
 	uint32_t head = zc__tz_rx_head(peer, memory_order_relaxed);
 	uint32_t ptail = zc__tz_post_tail(peer, memory_order_relaxed);
@@ -328,7 +331,15 @@ int zc__tz_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
 		else
 			zc__desc_copy(t, d, m, &pk, csum, split, np, payload, &ptail);
 		zc__tz_desc_set_due(d, zc__deliver_at(t, wire_bytes, now));
-		if (pull) {
+		if (pull && csum && t->ref_tx && t->nref_free) {
+			/* the peer may keep the pieces where they are: held by id
+			 * until it gives the id back */
+			uint32_t slot = t->ref_free[--t->nref_free];
+			uint32_t v = slot + ZC__TZ_REFS * (++t->ref_serial % (UINT32_MAX / ZC__TZ_REFS));
+			t->refs[slot] = m;
+			t->ref_val[slot] = v;
+			zc__tz_desc_set_ref(d, v);
+		} else if (pull) {
 			t->held[head % ZC__TZ_RX_RING] = m;
 			t->nheld++;
 		} else

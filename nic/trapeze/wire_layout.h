@@ -32,14 +32,19 @@
 #define ZC__TZ_IRQ_FMT "%s.irq%d" /* a port's interrupt: a FIFO beside the file */
 #define ZC__TZ_PATH_MAX 64u /* room for ZC__TZ_PATH_FMT with a name of ZC_TRAPEZE_NAME_MAX */
 #define ZC__TZ_MAGIC 0x5a4354524150455aULL /* "ZCTRAPEZ" */
-#define ZC__TZ_VERSION 5u
+#define ZC__TZ_VERSION 6u
 #define ZC__TZ_RX_RING 256u   /* descriptors per port */
 #define ZC__TZ_POST_RING 4096u /* posted frames per port */
 #define ZC__TZ_DESC_COPY 0x1u /* pages are the receiver's own posted frames */
 #define ZC__TZ_DESC_CSUM 0x2u /* the NIC computed the TCP/UDP checksum over these bytes */
 #define ZC__TZ_DESC_PULL 0x4u /* the receiver copies the payload from src[] (sender's frames) */
 #define ZC__TZ_DESC_CSUM_REQ 0x8u /* pull: the field holds the pseudo sum, finish it */
+#define ZC__TZ_DESC_REF 0x10u /* pull: the receiver may keep references instead (ref names them) */
 #define ZC__TZ_MAX_SRC 24u    /* pull: pieces of the sender's frames per packet */
+/* References a port may have out at once (ids 0..ZC__TZ_REFS-1): packets
+ * whose payload the peer keeps in our frames until it gives the id back
+ * through its return ring. */
+#define ZC__TZ_REFS 1024u
 /* Control message room: headers (<= ZC_TRAPEZE_CTRL_MAX) on the payload
  * paths; a whole small packet (up to this size) travels in it alone, as a
  * Trapeze control message without payload did. */
@@ -60,7 +65,7 @@ struct zc__tz_desc {
 	uint8_t npages;
 	uint8_t flags;
 	uint32_t nsrc;
-	uint32_t pad;
+	uint32_t ref; /* ZC__TZ_DESC_REF: the sender's id for this packet's payload */
 	uint8_t ctrl[ZC__TZ_CTRL_BYTES];
 	uint32_t pages[ZC_TRAPEZE_MAX_PAGES]; /* frames delivered */
 	uint32_t taken[ZC_TRAPEZE_MAX_PAGES]; /* receiver's posted frames traded away */
@@ -81,8 +86,13 @@ struct zc__tz_port {
 	 * after the frames (the next owner of the port takes them over) */
 	_Atomic uint32_t tx_seq __attribute__((aligned(64)));
 	_Atomic uint32_t clean;
+	/* written by the owner: ids of the peer's references (ZC__TZ_DESC_REF)
+	 * it is done with, for the peer to free; never more than ZC__TZ_REFS
+	 * unread, as the peer re-uses an id only once it has read it here */
+	_Atomic uint32_t ret_head __attribute__((aligned(64)));
 	struct zc__tz_desc rx[ZC__TZ_RX_RING];
 	uint32_t post[ZC__TZ_POST_RING];
+	uint32_t ret[ZC__TZ_REFS];
 };
 
 struct zc__tz_shared {
@@ -162,6 +172,7 @@ static inline void zc__tz_reset_ports(struct zc__tz_shared *sh)
 		atomic_store(&pt->post_tail, 0);
 		atomic_store(&pt->tx_seq, 0);
 		atomic_store(&pt->clean, 0);
+		atomic_store(&pt->ret_head, 0);
 	}
 }
 
@@ -261,6 +272,18 @@ static inline void zc__tz_post_set(struct zc__tz_port *p, uint32_t i, uint32_t f
 	p->post[i % ZC__TZ_POST_RING] = frame;
 }
 
+/* The return ring: ids of the peer's references this port is done with. */
+static inline uint32_t zc__tz_ret_head(struct zc__tz_port *p, memory_order mo)
+{
+	return atomic_load_explicit(&p->ret_head, mo);
+}
+static inline void zc__tz_set_ret_head(struct zc__tz_port *p, uint32_t v, memory_order mo)
+{
+	atomic_store_explicit(&p->ret_head, v, mo);
+}
+static inline uint32_t zc__tz_ret_get(const struct zc__tz_port *p, uint32_t i) { return p->ret[i % ZC__TZ_REFS]; }
+static inline void zc__tz_ret_set(struct zc__tz_port *p, uint32_t i, uint32_t id) { p->ret[i % ZC__TZ_REFS] = id; }
+
 /* --- descriptors in the ring ------------------------------------------------------------- */
 
 /* Receive: copy the fixed fields of slot sd into d (the control message and
@@ -312,6 +335,12 @@ static inline void zc__tz_desc_set_page(struct zc__tz_desc *d, unsigned k, uint3
 {
 	d->pages[k] = page;
 	d->taken[k] = taken;
+}
+/* Pull: the payload may be kept by reference, under id. */
+static inline void zc__tz_desc_set_ref(struct zc__tz_desc *d, uint32_t id)
+{
+	d->flags |= ZC__TZ_DESC_REF;
+	d->ref = id;
 }
 /* Pull pieces: the count, and piece i (i < ZC__TZ_MAX_SRC). */
 static inline void zc__tz_desc_set_nsrc(struct zc__tz_desc *d, uint32_t n) { d->nsrc = n; }
