@@ -23,4 +23,18 @@ int zc__trapeze_forge(struct zc_netif *nif, uint16_t ctrl_len, uint8_t npages, u
 int zc__trapeze_forge_pull(struct zc_netif *nif, uint32_t payload_len, uint32_t nsrc, const uint32_t *frames,
 			   const uint32_t *offs, const uint32_t *lens);
 
+/* A hostile or confused receiver: id written into this port's return ring
+ * (ids of the peer's references it is done with), unchecked. */
+void zc__trapeze_forge_return(struct zc_netif *nif, uint32_t id);
+
+/* Receive by reference: this port's counters. */
+struct zc__trapeze_ref_stats {
+	uint32_t out;        /* sending side: packets the peer holds by reference */
+	uint32_t held;       /* receiving side: the peer's packets we hold */
+	uint64_t given;      /* receiving side: ids given back */
+	uint64_t taken_back; /* sending side: packets freed, their id given back or the peer gone */
+	uint64_t bad;        /* sending side: ids given back that name nothing of ours */
+};
+void zc__trapeze_ref_stats(struct zc_netif *nif, struct zc__trapeze_ref_stats *out);
+
 #endif

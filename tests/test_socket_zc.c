@@ -289,6 +289,42 @@ static void test_zc_views(void **st)
 	zenv_close(e);
 }
 
+/* A view of payload kept by reference (the sender's frames) is held while
+ * three times the sender's share of the wire's frames flows behind it: the
+ * sender never writes those frames again until the view is let go. */
+static void test_zc_view_held_by_reference(void **st)
+{
+	(void)st;
+	const uint64_t total = 112ull * MiB;
+	struct zenv *e = zenv_open(ZC_ZCOPY_NEVER, total, true);
+	uint64_t off = 0;
+	struct zc_rxzc held;
+	ssize_t hr = zc_recv_zc(e->b.cx[0], e->a, &held, 256 << 10, MSG_WAITALL);
+	assert_true(hr > 0);
+	assert_true(held.iovcnt > 0);
+	off += (uint64_t)hr;
+	uint8_t *buf = malloc(1 * MiB);
+	while (off < total) {
+		size_t want = total - off < MiB ? (size_t)(total - off) : MiB;
+		ssize_t r = zc_recv(e->b.cx[0], e->a, buf, want, 0);
+		assert_true(r > 0);
+		assert_int_equal(pat_check(buf, off, (size_t)r), -1);
+		off += (uint64_t)r;
+	}
+	size_t seen = 0;
+	for (int i = 0; i < held.iovcnt; i++) {
+		assert_int_equal(pat_check(held.iov[i].iov_base, seen, held.iov[i].iov_len), -1);
+		seen += held.iov[i].iov_len;
+	}
+	assert_int_equal(seen, (size_t)hr);
+	zc_recv_zc_done(e->b.cx[0], &held);
+	struct zc_zstats tot;
+	assert_int_equal(zc_sock_zstats(e->b.cx[0], -1, &tot), 0);
+	assert_true(tot.ref_bytes >= total - 4 * MiB); /* it was by reference */
+	free(buf);
+	zenv_close(e);
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -303,6 +339,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_zc_auto_pull),
 		cmocka_unit_test(test_zc_always_pull),
 		cmocka_unit_test(test_zc_views),
+		cmocka_unit_test(test_zc_view_held_by_reference),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,7 +16,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -395,6 +397,217 @@ static void test_forged_descriptors_are_dropped(void **state)
 	assert_int_equal(badn, 0);
 }
 
+/* --- receive by reference ----------------------------------------------------------- */
+
+/* A TCP segment as the stack sends it with checksum offload: Ethernet,
+ * IPv4 and TCP headers inline, len bytes of fill in frames the sender
+ * keeps (*keep: a clone, as the send buffer holds), the checksum left to
+ * the NIC. */
+static struct zc_mbuf *tcp_seg(struct zc_netif *from, struct zc_netif *to, uint32_t seq, uint32_t len,
+			       uint8_t fill, struct zc_mbuf **keep)
+{
+	struct zc_pool *pool = from->pool;
+	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	assert_non_null(h);
+	uint8_t *f = zc_mbuf_append(h, 54);
+	memset(f, 0, 54);
+	memcpy(f, to->mac, 6);
+	memcpy(f + 6, from->mac, 6);
+	zc_put16(f + 12, ZC_ETHERTYPE_IPV4);
+	uint8_t *ip = f + 14, *th = f + 34;
+	ip[0] = 0x45;
+	zc_put16(ip + 2, (uint16_t)(40 + len));
+	ip[8] = 64;
+	ip[9] = ZC_IPPROTO_TCP;
+	zc_put32(ip + 12, 0x0a000001);
+	zc_put32(ip + 16, 0x0a000002);
+	zc_put16(ip + 10, zc_csum_fold(zc_csum_add(0, ip, 20)));
+	zc_put16(th, 5000);
+	zc_put16(th + 2, 80);
+	zc_put32(th + 4, seq);
+	th[12] = 5 << 4;
+	th[13] = 0x10; /* ACK */
+	zc_put16(th + 14, 65535);
+	h->flags |= ZC_MBUF_F_TX_L4_CSUM;
+	for (uint32_t off = 0; off < len;) {
+		struct zc_mbuf *g = zc_mbuf_alloc_frame(pool);
+		assert_non_null(g);
+		uint32_t k = len - off < 4096 ? len - off : 4096;
+		memset(g->data, fill, k);
+		g->len = g->pkt_len = k;
+		zc_mbuf_cat(h, g);
+		off += k;
+	}
+	*keep = zc_mbuf_clone(h);
+	assert_non_null(*keep);
+	return h;
+}
+
+static bool payload_is(const struct zc_mbuf *m, uint8_t fill, uint32_t len)
+{
+	uint32_t n = 0;
+	for (const struct zc_mbuf *g = m->next; g; g = g->next)
+		for (uint32_t i = 0; i < g->len; i++, n++)
+			if (g->data[i] != fill)
+				return false;
+	return n == len;
+}
+
+/* The receiver keeps the sender's frames by reference: no copy, the
+ * segments are ext ones over the sender's frames; while it holds them they
+ * are never handed out again by the sender's pool (every frame it can
+ * allocate is written over), however long it holds them and whatever the
+ * sender's stack frees; given back, every frame comes home (teardown).
+ * Forged ids in the return ring free nothing. */
+static void test_receive_by_reference(void **state)
+{
+	struct pair *p = *state;
+	enum { N = 8, LEN = 16384 };
+	struct zc_mbuf *got[N];
+	for (int i = 0; i < N; i++) {
+		struct zc_mbuf *keep, *m = tcp_seg(p->a, p->b, (uint32_t)i * LEN, LEN, (uint8_t)(0x40 + i), &keep);
+		assert_int_equal(zc_netif_tx(p->a, &m, 1, 0), 1);
+		zc_mbuf_free(keep); /* acknowledged: only the peer's reference holds the frames now */
+		assert_int_equal(zc_netif_rx(p->b, &got[i], 1, 0), 1);
+	}
+	struct zc_netif_stats sa, sb;
+	p->a->ops->get_stats(p->a, &sa);
+	p->b->ops->get_stats(p->b, &sb);
+	assert_int_equal(sa.dma_bytes + sb.dma_bytes, 0); /* nothing copied */
+	assert_int_equal(sb.ref_bytes, N * LEN);
+	assert_true(p->b->caps.rx_ref);
+	/* in the receiver's mapping of the file, port a's half of the frames */
+	const uint8_t *lo = zc_pool_frame_addr(p->b->pool, 0), *hi = lo + 512 * 4096;
+	for (int i = 0; i < N; i++) {
+		assert_true(got[i]->flags & ZC_MBUF_F_L4_CSUM_OK);
+		for (const struct zc_mbuf *g = got[i]->next; g; g = g->next) {
+			assert_int_equal(g->kind, ZC_MBUF_EXT_BUF);
+			assert_true(g->data >= lo && g->data + g->len <= hi);
+		}
+	}
+	struct zc__trapeze_ref_stats ra, rb;
+	zc__trapeze_ref_stats(p->a, &ra);
+	zc__trapeze_ref_stats(p->b, &rb);
+	assert_int_equal(ra.out, N);
+	assert_int_equal(rb.held, N);
+	/* the sender's pool hands out everything it has: none of it is a held
+	 * frame, and writing all of it changes nothing the receiver holds */
+	struct zc_mbuf *all[600];
+	int na = 0;
+	while (na < 600 && (all[na] = zc_mbuf_alloc_frame(p->a->pool)) != NULL)
+		memset(all[na++]->data, 0xee, 4096);
+	assert_true(na > 0 && na < 600);
+	for (int i = 0; i < N; i++)
+		assert_true(payload_is(got[i], (uint8_t)(0x40 + i), LEN));
+	while (na > 0)
+		zc_mbuf_free(all[--na]);
+	/* forged ids free nothing */
+	zc__trapeze_forge_return(p->b, 12345);
+	zc__trapeze_forge_return(p->b, 0);
+	zc_trapeze_reap(p->a);
+	zc__trapeze_ref_stats(p->a, &ra);
+	assert_int_equal(ra.out, N);
+	assert_int_equal(ra.bad, 2);
+	for (int i = 0; i < N; i++)
+		assert_true(payload_is(got[i], (uint8_t)(0x40 + i), LEN));
+	/* half given back: only those come home */
+	for (int i = 0; i < N / 2; i++)
+		zc_mbuf_free(got[i]);
+	zc_trapeze_reap(p->b);
+	zc_trapeze_reap(p->a);
+	zc__trapeze_ref_stats(p->a, &ra);
+	assert_int_equal(ra.out, N / 2);
+	assert_int_equal(ra.taken_back, N / 2);
+	for (int i = N / 2; i < N; i++) {
+		assert_true(payload_is(got[i], (uint8_t)(0x40 + i), LEN));
+		zc_mbuf_free(got[i]);
+	}
+	zc_trapeze_reap(p->b); /* gives the ids back */
+	zc_trapeze_reap(p->a);
+	zc__trapeze_ref_stats(p->a, &ra);
+	zc__trapeze_ref_stats(p->b, &rb);
+	assert_int_equal(ra.out, 0);
+	assert_int_equal(rb.held, 0);
+	assert_int_equal(rb.given, N);
+}
+
+/* A receiver that dies holding references: once its pid has been dead for
+ * a second, the sender takes every one of its frames back (the pool
+ * balances), while it keeps them as long as the receiver lives. */
+static void test_reference_holder_dies(void **state)
+{
+	(void)state;
+	char name[32];
+	snprintf(name, sizeof(name), "ud%d", (int)getpid());
+	zc_trapeze_unlink(name);
+	struct zc_trapeze_config c = { .name = name, .port = 0, .nframes = 1024 };
+	struct zc_netif *a = zc_trapeze_open(&c);
+	assert_non_null(a);
+	int up[2], go[2];
+	assert_int_equal(pipe(up), 0);
+	assert_int_equal(pipe(go), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		c.port = 1;
+		struct zc_netif *b = zc_trapeze_open(&c);
+		char x = b ? 'u' : 'f';
+		if (write(up[1], &x, 1) != 1 || read(go[0], &x, 1) != 1)
+			_exit(2);
+		struct zc_mbuf *m[64];
+		int n = 0, k;
+		while (n < 16 && (k = zc_netif_rx(b, m + n, 64 - n, 0)) >= 0) {
+			n += k;
+			if (k == 0)
+				usleep(1000);
+		}
+		x = (char)n;
+		if (write(up[1], &x, 1) != 1)
+			_exit(3);
+		pause(); /* holds them until killed */
+		_exit(0);
+	}
+	char x;
+	assert_int_equal(read(up[0], &x, 1), 1);
+	assert_int_equal(x, 'u');
+	/* the peer's MAC: port 1's default */
+	struct zc_netif fake = { 0 };
+	memcpy(fake.mac, (uint8_t[6]){ 0x02, 0x7a, 0x63, 0, 0, 2 }, 6);
+	for (int i = 0; i < 16; i++) {
+		struct zc_mbuf *keep, *m = tcp_seg(a, &fake, (uint32_t)i * 8192, 8192, 0x33, &keep);
+		assert_int_equal(zc_netif_tx(a, &m, 1, 0), 1);
+		zc_mbuf_free(keep);
+	}
+	assert_int_equal(write(go[1], "g", 1), 1);
+	assert_int_equal(read(up[0], &x, 1), 1);
+	assert_int_equal(x, 16);
+	struct zc__trapeze_ref_stats r;
+	for (int i = 0; i < 20000; i++)
+		zc_trapeze_reap(a);
+	zc__trapeze_ref_stats(a, &r);
+	assert_int_equal(r.out, 16); /* alive: its references hold */
+	assert_true(zc_pool_outstanding(a->pool) > zc_trapeze_posted(a));
+	kill(pid, SIGKILL);
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do {
+		zc_trapeze_reap(a);
+		zc__trapeze_ref_stats(a, &r);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+	} while (r.out && t1.tv_sec - t0.tv_sec < 5);
+	assert_int_equal(r.out, 0);
+	assert_int_equal(r.taken_back, 16);
+	assert_true(t1.tv_sec * 1000000000ll + t1.tv_nsec - (t0.tv_sec * 1000000000ll + t0.tv_nsec) >= 900000000ll);
+	/* the posted frames are the peer's to use, and the dead peer's posted ones
+	 * were never ours: what we own and do not use is all free */
+	assert_int_equal(zc_pool_outstanding(a->pool), zc_trapeze_posted(a));
+	zc_netif_close(a);
+	zc_trapeze_unlink(name);
+	close(up[0]), close(up[1]), close(go[0]), close(go[1]);
+}
+
 static void test_bad_configuration(void **state)
 {
 	(void)state;
@@ -449,6 +662,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_descriptors_are_dropped, setup, teardown),
 		cmocka_unit_test(test_rate_and_delay_in_virtual_time),
 		cmocka_unit_test(test_bad_configuration),
+		cmocka_unit_test_setup_teardown(test_receive_by_reference, setup, teardown),
+		cmocka_unit_test(test_reference_holder_dies),
 	};
 	return cmocka_run_group_tests_name("trapeze", tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * forge.c - test hooks (nic/trapeze_priv.h): descriptors written into the
  * peer's receive ring as a buggy or hostile peer process could, with no
  * check and no frame handed over, for tests of the receiver's validation
- * (rx.c). Not on any data path.
+ * (rx.c), and ids in the return ring for the sender's; the counters of
+ * receive by reference. Not on any data path.
  */
 #include "nic/trapeze_priv.h"
 #include "nic/trapeze/trapeze_priv.h"
@@ -49,4 +50,20 @@ int zc__trapeze_forge(struct zc_netif *nif, uint16_t ctrl_len, uint8_t npages, u
 		zc__tz_desc_set_page(d, i, pages[i], taken[i]);
 	zc__tz_set_rx_head(t->peer, head + 1, memory_order_release);
 	return 0;
+}
+
+void zc__trapeze_forge_return(struct zc_netif *nif, uint32_t id)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	uint32_t head = zc__tz_ret_head(t->me, memory_order_relaxed);
+	zc__tz_ret_set(t->me, head, id);
+	zc__tz_set_ret_head(t->me, head + 1, memory_order_release);
+}
+
+void zc__trapeze_ref_stats(struct zc_netif *nif, struct zc__trapeze_ref_stats *out)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	*out = (struct zc__trapeze_ref_stats){ .out = ZC__TZ_REFS - t->nref_free, .held = t->nrefout,
+					       .given = t->ref_given, .taken_back = t->ref_taken_back,
+					       .bad = t->ref_bad };
 }
