@@ -6,10 +6,12 @@
 #include "stack/pool.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_bus.h>
@@ -41,6 +43,17 @@ struct zc__dpdk {
 	uint32_t hdr;
 	struct rte_mbuf *pend[ZC__PEND];
 	uint32_t npend;
+	uint64_t retry_at; /* the port took none of pend: try again then (0: at once) */
+	/* receive interrupt (rte_eth_dev_rx_intr_*), where the port has one:
+	 * its eventfd, whether it is enabled, and the packets the re-check
+	 * after arming took, handed out by the next receive burst */
+	int irq_fd;
+	bool irq_on, irq_conf; /* irq_conf: configured with one; its fd comes with the link */
+	bool count_ok;         /* rte_eth_rx_queue_count works on this port */
+	uint32_t ready_calls;
+	uint64_t ready_at;
+	struct rte_mbuf *stash[64];
+	uint16_t nstash, stash_at;
 	struct zc_netif_stats st;
 	struct zc_dpdk_stats ds;
 };
@@ -201,7 +214,14 @@ static int zc__dpdk_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint6
 	struct rte_mbuf *r[64];
 	if (n > 64)
 		n = 64;
-	uint16_t k = rte_eth_rx_burst(d->port, 0, r, (uint16_t)n);
+	uint16_t k;
+	if (d->stash_at < d->nstash) { /* taken by the re-check after arming */
+		k = 0;
+		while (k < n && d->stash_at < d->nstash)
+			r[k++] = d->stash[d->stash_at++];
+	} else {
+		k = rte_eth_rx_burst(d->port, 0, r, (uint16_t)n);
+	}
 	int got = 0;
 	for (uint16_t i = 0; i < k; i++) {
 		struct zc_mbuf *m = zc__from_rte(d, r[i]);
@@ -276,7 +296,12 @@ static int zc__to_rte(struct zc__dpdk *d, struct zc_mbuf *m, struct rte_mbuf **o
 	return 0;
 }
 
-static void zc__drain(struct zc__dpdk *d)
+/* Hand the converted packets to the port. One that takes none (memif
+ * before its peer connects, a full ring) is tried again in 1 ms, not at
+ * once: a packet due "now" for ever kept a waiter driving the stack with
+ * its lock held. */
+#define ZC__RETRY_NS 1000000u
+static void zc__drain(struct zc__dpdk *d, uint64_t now)
 {
 	if (d->npend == 0)
 		return;
@@ -284,13 +309,13 @@ static void zc__drain(struct zc__dpdk *d)
 	if (k < d->npend)
 		memmove(d->pend, d->pend + k, (d->npend - k) * sizeof(d->pend[0]));
 	d->npend -= k;
+	d->retry_at = k == 0 && d->npend ? now + ZC__RETRY_NS : 0;
 }
 
 static int zc__dpdk_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
 {
 	struct zc__dpdk *d = (struct zc__dpdk *)nif;
-	(void)now;
-	zc__drain(d);
+	zc__drain(d, now);
 	int k = 0;
 	while (k < n && d->npend < ZC__PEND) {
 		struct zc_mbuf *m = pkts[k];
@@ -314,33 +339,95 @@ static int zc__dpdk_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint6
 	}
 	if (k < n)
 		d->st.tx_busy++;
-	zc__drain(d);
+	zc__drain(d, now);
 	return k;
 }
 
 static void zc__dpdk_flush(struct zc_netif *nif, uint64_t now)
 {
-	(void)now;
-	zc__drain((struct zc__dpdk *)nif);
+	zc__drain((struct zc__dpdk *)nif, now);
 }
 
 static uint64_t zc__dpdk_next_due(struct zc_netif *nif)
 {
-	return ((struct zc__dpdk *)nif)->npend ? 0 : UINT64_MAX;
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	return d->npend ? d->retry_at : UINT64_MAX;
 }
 
-/* No receive interrupt: callers poll (with a short sleep when idle). */
+/* Receive interrupts where the port has them (net_memif, net_tap): the
+ * queue's eventfd, enabled only while a waiter sleeps (rx_intr_enable lets
+ * the peer signal, disable stops it: memif's peer then writes no eventfd
+ * at all). Elsewhere callers poll, with short naps when idle. */
 static int zc__dpdk_irq_fd(struct zc_netif *nif)
 {
-	(void)nif;
-	return -1;
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	if (d->irq_fd < 0 && d->irq_conf) {
+		/* memif makes the queue's eventfd when its peer connects */
+		int fd = rte_eth_dev_rx_intr_ctl_q_get_fd(d->port, 0);
+		if (fd >= 0 && rte_eth_dev_rx_intr_disable(d->port, 0) == 0) {
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); /* drained by reads */
+			d->irq_fd = fd;
+			d->irq_on = false;
+		}
+	}
+	return d->irq_fd;
 }
+
+/* A spinning waiter's look without the lock: the queue's count where the
+ * port has one; else "maybe" every 20 us, so that a waiter that spins
+ * lets go of the stack's lock between looks (one that found the NIC
+ * always "maybe" took it back at once, and zcstat starved). */
+static bool zc__dpdk_rx_ready(struct zc_netif *nif)
+{
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	if (__atomic_load_n(&d->nstash, __ATOMIC_RELAXED) != __atomic_load_n(&d->stash_at, __ATOMIC_RELAXED))
+		return true;
+	if (d->count_ok)
+		return rte_eth_rx_queue_count(d->port, 0) > 0;
+	if ((++d->ready_calls & 15) != 0)
+		return false;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (now - d->ready_at < 20000)
+		return false;
+	d->ready_at = now;
+	return true;
+}
+
+static void zc__dpdk_irq_drain(struct zc_netif *nif)
+{
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	uint64_t v;
+	if (d->irq_fd >= 0)
+		while (read(d->irq_fd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+			;
+}
+
+/* Arm, then look once more: a packet that came before the enable raised
+ * nothing. Such packets wait in the stash for the next burst, and the
+ * caller does not sleep (nonzero). */
 static int zc__dpdk_irq_arm(struct zc_netif *nif)
 {
-	(void)nif;
-	return -EOPNOTSUPP;
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	if (d->irq_fd < 0)
+		return -EOPNOTSUPP;
+	if (d->stash_at < d->nstash)
+		return -EAGAIN;
+	if (!d->irq_on && rte_eth_dev_rx_intr_enable(d->port, 0) == 0)
+		d->irq_on = true;
+	d->stash_at = 0;
+	d->nstash = rte_eth_rx_burst(d->port, 0, d->stash, 64);
+	return d->nstash ? -EAGAIN : 0;
 }
-static void zc__dpdk_irq_ack(struct zc_netif *nif) { (void)nif; }
+
+static void zc__dpdk_irq_ack(struct zc_netif *nif)
+{
+	struct zc__dpdk *d = (struct zc__dpdk *)nif;
+	if (d->irq_on && rte_eth_dev_rx_intr_disable(d->port, 0) == 0)
+		d->irq_on = false;
+	zc__dpdk_irq_drain(nif);
+}
 
 static void zc__dpdk_get_stats(struct zc_netif *nif, struct zc_netif_stats *st)
 {
@@ -353,6 +440,8 @@ static void zc__dpdk_close(struct zc_netif *nif)
 	for (uint32_t i = 0; i < d->npend; i++)
 		rte_pktmbuf_free(d->pend[i]);
 	d->npend = 0;
+	while (d->stash_at < d->nstash)
+		rte_pktmbuf_free(d->stash[d->stash_at++]);
 	rte_eth_dev_stop(d->port);
 	rte_eth_dev_close(d->port);
 	rte_eal_hotplug_remove("vdev", d->devname);
@@ -369,9 +458,11 @@ static const struct zc_netif_ops zc__dpdk_ops = {
 	.tx_burst = zc__dpdk_tx,
 	.flush = zc__dpdk_flush,
 	.next_due = zc__dpdk_next_due,
+	.rx_ready = zc__dpdk_rx_ready,
 	.irq_fd = zc__dpdk_irq_fd,
 	.irq_arm = zc__dpdk_irq_arm,
 	.irq_ack = zc__dpdk_irq_ack,
+	.irq_drain = zc__dpdk_irq_drain,
 	.get_stats = zc__dpdk_get_stats,
 	.close = zc__dpdk_close,
 };
@@ -504,8 +595,10 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 	memset(&conf, 0, sizeof(conf));
 	conf.rxmode.mtu = cfg->mtu; /* 0: the port's default */
 	struct rte_eth_dev_info info;
+	conf.intr_conf.rxq = 1; /* a receive interrupt, where the port has one */
 	if ((r = rte_eth_dev_info_get(port, &info)) != 0 ||
-	    (r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0) {
+	    ((r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0 &&
+	     (conf.intr_conf.rxq = 0, r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0)) {
 		err = zc__fail(d, EIO, "configure", r);
 		goto fail;
 	}
@@ -534,6 +627,10 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 		goto fail;
 	}
 	rte_eth_promiscuous_enable(port); /* our MAC differs from the port's (tap shares its MAC) */
+	d->irq_fd = -1;
+	d->irq_conf = conf.intr_conf.rxq;
+	zc__dpdk_irq_fd(&d->nif);
+	d->count_ok = rte_eth_rx_queue_count(port, 0) >= 0;
 
 	d->nif.ops = &zc__dpdk_ops;
 	d->nif.caps = (struct zc_netif_caps){ .mtu = mtu, .max_hdr = d->hdr, .page_size = fs };
@@ -545,8 +642,11 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 		memcpy(d->nif.mac, mac, 6);
 	}
 	snprintf(d->nif.name, sizeof(d->nif.name), "dpdk:%s", d->devname);
-	ZC_INFO("nic: dpdk: %s port %u mtu %u, %u receive buffers aligned for %u-byte headers",
-		d->devname, port, mtu, nrx, d->hdr);
+	ZC_INFO("nic: dpdk: %s port %u mtu %u, %u receive buffers aligned for %u-byte headers, %s",
+		d->devname, port, mtu, nrx, d->hdr,
+		d->irq_fd >= 0 ? "receive interrupt"
+		: d->irq_conf ? "receive interrupt once the link is up"
+			      : "no receive interrupt (callers poll)");
 	return &d->nif;
 
 fail:
