@@ -38,15 +38,24 @@ void zc__refill(struct zc__trapeze *t)
  * frames into frames of its own (placed by sequence number when it can, in
  * page frames otherwise), summing as it goes; it finishes the checksum the
  * sender left partial, or verifies a complete one. */
-struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
+/* The head of a pulled or referenced packet: its control message. */
+static struct zc_mbuf *zc__rx_head(struct zc_pool *pool, const struct zc__tz_desc *d, uint64_t now)
 {
-	struct zc_pool *pool = t->nif.pool;
 	struct zc_mbuf *h = zc_mbuf_alloc(pool);
 	if (h == NULL)
 		return NULL;
 	memcpy(h->data, d->ctrl, d->ctrl_len);
 	h->len = h->pkt_len = d->ctrl_len;
 	h->tstamp = now;
+	return h;
+}
+
+struct zc_mbuf *zc__rx_pull(struct zc__trapeze *t, const struct zc__tz_desc *d, uint64_t now)
+{
+	struct zc_pool *pool = t->nif.pool;
+	struct zc_mbuf *h = zc__rx_head(pool, d, now);
+	if (h == NULL)
+		return NULL;
 	if (!zc__place(t, h, d->payload_len)) {
 		for (uint32_t left = d->payload_len; left;) {
 			struct zc_mbuf *f = zc_mbuf_alloc_frame(pool);
@@ -214,12 +223,9 @@ struct zc_mbuf *zc__rx_ref(struct zc__trapeze *t, const struct zc__tz_desc *d, u
 {
 	struct zc_pool *pool = t->nif.pool;
 	uint32_t slot = d->ref % ZC__TZ_REFS;
-	struct zc_mbuf *h = zc_mbuf_alloc(pool);
+	struct zc_mbuf *h = zc__rx_head(pool, d, now);
 	if (h == NULL)
 		return NULL;
-	memcpy(h->data, d->ctrl, d->ctrl_len);
-	h->len = h->pkt_len = d->ctrl_len;
-	h->tstamp = now;
 	struct zc_ext_shinfo *sh = &t->refsh[slot];
 	sh->free_cb = NULL;
 	sh->arg = NULL;
