@@ -86,10 +86,26 @@ void zc__resolve(void)
 }
 
 static void zc__stat_start(void);
+/* zcstat's connection, from accept to close, is served with this held,
+ * and fork takes it first: a child must not inherit the connection (fork
+ * copies every descriptor, close-on-exec or not), or zcstat waits for an
+ * end of file that comes only when the child exits. nginx forked its
+ * workers while the master's thread waited for the stack lock (which fork
+ * holds) to dump: a worker kept the connection, tests/lib.sh's
+ * wait_for_zc_listen waited in zcstat until nginx's `timeout 60` ended it,
+ * and the curl that followed hung on a wire with nobody at the end. */
+static pthread_mutex_t zc__stat_lk = PTHREAD_MUTEX_INITIALIZER;
+static int zc__stat_l = -1; /* this process's zcstat socket */
+static void zc__stat_before_fork(void) { pthread_mutex_lock(&zc__stat_lk); }
+static void zc__stat_parent(void) { pthread_mutex_unlock(&zc__stat_lk); }
 /* A forked child of the stack gets a zcstat socket of its own: the
- * parent's thread did not come along. */
+ * parent's thread did not come along (nor is the parent's socket its own) */
 static void zc__stat_after_fork(void)
 {
+	pthread_mutex_init(&zc__stat_lk, NULL);
+	if (zc__stat_l >= 0)
+		zc__real.close(zc__stat_l);
+	zc__stat_l = -1;
 	if (atomic_load(&zc__state) > 0)
 		zc__stat_start();
 }
@@ -106,7 +122,7 @@ static void zc__started(void)
 	zc__stat_start();
 	/* after the context's own (registered first, so zc__pid is the
 	 * child's by then) */
-	pthread_atfork(NULL, NULL, zc__stat_after_fork);
+	pthread_atfork(zc__stat_before_fork, zc__stat_parent, zc__stat_after_fork);
 }
 
 /* The context, made on first use from the environment; NULL when off. */
@@ -145,9 +161,19 @@ static void *zc__stat_thread(void *arg)
 	zc__inside = 1; /* the dump's own calls; signals are blocked (zc_thread_start) */
 	int l = (int)(intptr_t)arg;
 	for (;;) {
+		/* wait unlocked (l is non-blocking), accept and serve locked:
+		 * a fork meanwhile waits (zc__stat_lk) */
+		struct pollfd lp = { .fd = l, .events = POLLIN };
+		if (zc__real.poll(&lp, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		pthread_mutex_lock(&zc__stat_lk);
 		int c = zc__real.accept4(l, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
+			pthread_mutex_unlock(&zc__stat_lk);
+			if (errno == EINTR || errno == ECONNABORTED || errno == EAGAIN || errno == EWOULDBLOCK)
 				continue;
 			break;
 		}
@@ -161,6 +187,7 @@ static void *zc__stat_thread(void *arg)
 		FILE *f = fdopen(c, "w");
 		if (f == NULL) {
 			zc__real.close(c);
+			pthread_mutex_unlock(&zc__stat_lk);
 			continue;
 		}
 		unsigned ms;
@@ -169,13 +196,14 @@ static void *zc__stat_thread(void *arg)
 		else if (atomic_load(&zc__state) > 0)
 			zc_sockctx_dump(zc__cx, f);
 		fclose(f);
+		pthread_mutex_unlock(&zc__stat_lk);
 	}
 	return NULL;
 }
 
 static void zc__stat_start(void)
 {
-	int l = zc_fd_high(zc__real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+	int l = zc_fd_high(zc__real.socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	int n = snprintf(a.sun_path + 1, sizeof(a.sun_path) - 1, "zcstack-%d", (int)getpid());
 	pthread_t t;
@@ -186,6 +214,7 @@ static void zc__stat_start(void)
 			zc__real.close(l);
 		return;
 	}
+	zc__stat_l = l;
 	pthread_detach(t);
 }
 
