@@ -3,7 +3,9 @@
 #define ALLOW_EXPERIMENTAL_API 1
 #include "nic/dpdk.h"
 #include "stack/log.h"
+#include "stack/checksum.h"
 #include "stack/pool.h"
+#include "stack/wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +52,8 @@ struct zc__dpdk {
 	int irq_fd;
 	bool irq_on, irq_conf; /* irq_conf: configured with one; its fd comes with the link */
 	bool count_ok;         /* rte_eth_rx_queue_count works on this port */
+	bool rx_csum;          /* the port gives checksum verdicts (RTE_MBUF_F_RX_*_CKSUM_*) */
+	bool tx_csum;          /* the port fills TCP and UDP checksums (caps.tx_csum) */
 	uint32_t ready_calls;
 	uint64_t ready_at;
 	struct rte_mbuf *stash[64];
@@ -59,6 +63,13 @@ struct zc__dpdk {
 };
 
 static const struct zc_netif_ops zc__dpdk_ops;
+
+/* ZCS_DPDK_CSUM=0 keeps checksums in the stack (to compare) */
+static bool zc__env_off(const char *name)
+{
+	const char *v = getenv(name);
+	return v && strcmp(v, "0") == 0;
+}
 
 static int zc__eal_init(void)
 {
@@ -167,43 +178,87 @@ static struct zc_mbuf *zc__copy_in(struct zc__dpdk *d, struct rte_mbuf *r)
 	return h;
 }
 
+/* The port's checksum verdicts, where it was asked for them (dpdk.h). */
+static uint32_t zc__rx_flags(const struct zc__dpdk *d, const struct rte_mbuf *r)
+{
+	uint32_t f = 0;
+	if (!d->rx_csum)
+		return 0;
+	if ((r->ol_flags & RTE_MBUF_F_RX_IP_CKSUM_MASK) == RTE_MBUF_F_RX_IP_CKSUM_GOOD)
+		f |= ZC_MBUF_F_L3_CSUM_OK;
+	if ((r->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+		f |= ZC_MBUF_F_L4_CSUM_OK;
+	return f;
+}
+
+/* One DPDK segment's bytes from off on, as an external segment that
+ * frees that segment alone. NULL (s untouched) when out of mbufs. */
+static struct zc_mbuf *zc__ext_seg(struct zc__dpdk *d, struct rte_mbuf *s, uint32_t off)
+{
+	struct zc_ext_shinfo *sh = rte_mbuf_to_priv(s);
+	sh->free_cb = zc__rx_free;
+	sh->arg = s;
+	sh->refcnt = 0;
+	uint32_t n = s->data_len - off;
+	struct zc_mbuf *z = zc_mbuf_attach_ext(d->nif.pool, rte_pktmbuf_mtod(s, uint8_t *) + off, n, sh);
+	if (z) {
+		z->len = n;
+		z->pkt_len = n;
+	}
+	return z;
+}
+
+/* The headers are copied into an inline head; the payload stays where the
+ * port put it, one external segment per DPDK segment (a jumbo frame over
+ * memif comes as a chain of receive buffers). */
 static struct zc_mbuf *zc__from_rte(struct zc__dpdk *d, struct rte_mbuf *r)
 {
 	struct zc_pool *pool = d->nif.pool;
 	uint32_t len = r->pkt_len;
 	d->st.rx_packets++;
 	d->st.rx_bytes += len;
-	if (r->nb_segs > 1 || len <= ZC__COPY_MAX) {
+	uint8_t *p = rte_pktmbuf_mtod(r, uint8_t *);
+	uint32_t hl = len <= ZC__COPY_MAX ? len : zc__hdr_len(p, r->data_len);
+	if (len <= ZC__COPY_MAX || (r->nb_segs > 1 && hl == r->data_len)) {
 		struct zc_mbuf *h = zc__copy_in(d, r);
+		if (h)
+			h->flags |= zc__rx_flags(d, r);
 		rte_pktmbuf_free(r);
 		d->ds.rx_copied++;
 		return h;
 	}
-	uint8_t *p = rte_pktmbuf_mtod(r, uint8_t *);
-	uint32_t hl = zc__hdr_len(p, len);
 	if ((((uintptr_t)(p + hl)) & (zc_pool_frame_size(pool) - 1)) == 0)
 		d->ds.align_hits++;
 	else
 		d->ds.align_misses++;
+	if (r->nb_segs > 1)
+		d->ds.rx_chained++;
 	struct zc_mbuf *h = zc_mbuf_alloc(pool);
 	if (h == NULL) {
 		rte_pktmbuf_free(r);
 		return NULL;
 	}
+	h->flags |= zc__rx_flags(d, r);
 	memcpy(zc_mbuf_append(h, hl), p, hl);
-	struct zc_ext_shinfo *sh = rte_mbuf_to_priv(r);
-	sh->free_cb = zc__rx_free;
-	sh->arg = r;
-	sh->refcnt = 0;
-	struct zc_mbuf *s = zc_mbuf_attach_ext(pool, p + hl, len - hl, sh);
-	if (s == NULL) {
-		zc_mbuf_free(h);
-		rte_pktmbuf_free(r);
-		return NULL;
+	uint32_t off = hl;
+	for (struct rte_mbuf *s = r, *next; s; s = next, off = 0) {
+		next = s->next;
+		s->next = NULL; /* each segment is freed on its own from here */
+		s->nb_segs = 1;
+		s->pkt_len = s->data_len;
+		struct zc_mbuf *z = s->data_len > off ? zc__ext_seg(d, s, off) : NULL;
+		if (z == NULL) {
+			bool short_of_mbufs = s->data_len > off;
+			rte_pktmbuf_free_seg(s);
+			if (short_of_mbufs) {
+				rte_pktmbuf_free(next);
+				zc_mbuf_free(h);
+				return NULL;
+			}
+			continue;
+		}
+		zc_mbuf_cat(h, z);
 	}
-	s->len = len - hl;
-	s->pkt_len = s->len;
-	zc_mbuf_cat(h, s);
 	return h;
 }
 
@@ -312,6 +367,37 @@ static void zc__drain(struct zc__dpdk *d, uint64_t now)
 	d->retry_at = k == 0 && d->npend ? now + ZC__RETRY_NS : 0;
 }
 
+/* A packet whose TCP or UDP checksum the stack left to the NIC (the
+ * pseudo-header sum in the field, as DPDK wants it): the port's offload
+ * flags, with where the headers are in *pk; 0 when there is nothing to
+ * offload. Where the port cannot
+ * fill it (an odd-length piece before the last: net_tap sums each piece
+ * on its own), the sum is finished here. */
+static uint64_t zc__tx_csum(struct zc__dpdk *d, struct zc_mbuf *m, struct zc_hdr_peek *hp)
+{
+	if (!(m->flags & ZC_MBUF_F_TX_L4_CSUM))
+		return 0;
+	m->flags &= ~ZC_MBUF_F_TX_L4_CSUM;
+	struct zc_hdr_peek pk;
+	if (!zc_hdr_peek(m->data, m->len, &pk) || pk.csum_off == 0 || pk.hdr_len > m->len)
+		return 0; /* not one of ours: the stack only marks what it built */
+	bool even = true;
+	for (const struct zc_mbuf *s = m->next; s && s->next; s = s->next)
+		even &= (s->len & 1) == 0;
+	if (d->tx_csum && even && (m->len & 1) == 0) {
+		d->ds.tx_csum++;
+		*hp = pk;
+		return RTE_MBUF_F_TX_IPV4 | (pk.proto == 6 ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
+	}
+	/* the field holds the pseudo header's sum: add the rest and complement */
+	uint16_t c = zc_csum_fold(zc_csum_mbuf(0, m, pk.l4, m->pkt_len - pk.l4));
+	if (pk.proto == 17 && c == 0)
+		c = 0xffff;
+	zc_put16(m->data + pk.csum_off, c);
+	d->ds.tx_csum_sw++;
+	return 0;
+}
+
 static int zc__dpdk_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
 {
 	struct zc__dpdk *d = (struct zc__dpdk *)nif;
@@ -326,8 +412,16 @@ static int zc__dpdk_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint6
 			k++;
 			continue;
 		}
+		struct zc_hdr_peek pk = { 0 };
+		uint64_t ol = zc__tx_csum(d, m, &pk);
 		struct rte_mbuf *r;
 		int e = zc__to_rte(d, m, &r);
+		if (e == 0 && ol) {
+			r->ol_flags |= ol;
+			r->l2_len = ZC_ETH_HLEN;
+			r->l3_len = pk.l4 - ZC_ETH_HLEN;
+			r->l4_len = pk.hdr_len - pk.l4;
+		}
 		if (e == -EAGAIN)
 			break;
 		k++;
@@ -519,7 +613,38 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 		err = EBUSY;
 		goto fail;
 	}
-	r = rte_dev_probe(cfg->devargs);
+	/* memif over its port's 1500: each frame in one memif buffer. Frames
+	 * chained over several (its 2048-byte default) were merged or lost
+	 * under load in DPDK 22.11 (our receive counted eth_oversize drops and
+	 * the connection stalled within seconds; docs/design.md). */
+	char args[512];
+	const char *devargs = cfg->devargs;
+	bool memif = strncmp(d->devname, "net_memif", 9) == 0;
+	if (memif && cfg->mtu > 1500) {
+		uint32_t need = (uint32_t)cfg->mtu + 14, b = 2048;
+		while (b < need && b < 32768)
+			b <<= 1;
+		if (b < need)
+			b = 65535;
+		if (need > b) {
+			ZC_ERR("nic: dpdk: %s: zc_mtu=%u: a memif buffer holds at most a %u-byte MTU", d->devname,
+			       cfg->mtu, 65535 - 14);
+			err = EINVAL;
+			goto fail;
+		}
+		const char *given = strstr(cfg->devargs, "bsize=");
+		if (given == NULL) {
+			snprintf(args, sizeof(args), "%s,bsize=%u", cfg->devargs, b);
+			devargs = args;
+		} else if (strtoul(given + 6, NULL, 0) < need) {
+			ZC_ERR("nic: dpdk: %s: bsize=%lu is shorter than a %u-byte frame (zc_mtu=%u): memif "
+			       "frames chained over several buffers are lost in this DPDK; leave bsize out or make it %u",
+			       d->devname, strtoul(given + 6, NULL, 0), need, cfg->mtu, b);
+			err = EINVAL;
+			goto fail;
+		}
+	}
+	r = rte_dev_probe(devargs);
 	if (r < 0) {
 		const char *hint = "not a DPDK virtual device this build links: net_tap, net_memif, "
 				   "net_ring, net_pcap, net_af_packet (e.g. net_tap0,iface=zc0)";
@@ -596,8 +721,43 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 	conf.rxmode.mtu = cfg->mtu; /* 0: the port's default */
 	struct rte_eth_dev_info info;
 	conf.intr_conf.rxq = 1; /* a receive interrupt, where the port has one */
-	if ((r = rte_eth_dev_info_get(port, &info)) != 0 ||
-	    ((r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0 &&
+	if ((r = rte_eth_dev_info_get(port, &info)) != 0) {
+		err = zc__fail(d, EIO, "dev_info_get", r);
+		goto fail;
+	}
+	/* checksums, where the port offers them (net_tap does them in software,
+	 * memif not at all); frames longer than one receive buffer come as a
+	 * chain where the port can scatter (memif chains without asking) */
+	const uint64_t rx_sums = RTE_ETH_RX_OFFLOAD_IPV4_CKSUM | RTE_ETH_RX_OFFLOAD_TCP_CKSUM |
+				 RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+	const uint64_t tx_sums = RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+	if ((info.rx_offload_capa & rx_sums) == rx_sums && !zc__env_off("ZCS_DPDK_CSUM"))
+		conf.rxmode.offloads |= rx_sums;
+	if ((info.tx_offload_capa & tx_sums) == tx_sums && !zc__env_off("ZCS_DPDK_CSUM"))
+		conf.txmode.offloads |= tx_sums;
+	if (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER)
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	if (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		conf.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	/* memif (22.11) says 1518-byte frames, yet moves frames of any length,
+	 * chained over its buffers: a larger MTU is a contract between the two
+	 * ends, and the port keeps its own */
+	uint32_t port_max = info.max_rx_pktlen > 18 ? info.max_rx_pktlen - 18 : 0; /* Ethernet + CRC */
+	if (port_max > info.max_mtu)
+		port_max = info.max_mtu;
+	bool is_memif = memif;
+	bool beyond = cfg->mtu > port_max && is_memif;
+	if (beyond)
+		conf.rxmode.mtu = 0;
+	else if (cfg->mtu && (cfg->mtu > port_max || cfg->mtu < info.min_mtu)) {
+		ZC_ERR("nic: dpdk: %s: zc_mtu=%u: the port takes %u..%u", d->devname, cfg->mtu, info.min_mtu,
+		       port_max);
+		err = EINVAL;
+		goto fail;
+	}
+	d->rx_csum = (conf.rxmode.offloads & rx_sums) != 0;
+	d->tx_csum = (conf.txmode.offloads & tx_sums) != 0;
+	if (((r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0 &&
 	     (conf.intr_conf.rxq = 0, r = rte_eth_dev_configure(port, 1, 1, &conf)) != 0)) {
 		err = zc__fail(d, EIO, "configure", r);
 		goto fail;
@@ -605,13 +765,18 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 	configured = true;
 	uint16_t mtu = 1500;
 	rte_eth_dev_get_mtu(port, &mtu);
-	if (cfg->mtu && mtu != cfg->mtu) {
+	if (beyond)
+		mtu = cfg->mtu;
+	else if (cfg->mtu && mtu != cfg->mtu) {
 		ZC_ERR("nic: dpdk: %s: the port kept MTU %u instead of %u", d->devname, mtu, cfg->mtu);
 		err = EINVAL;
 		goto fail;
 	}
-	if ((uint32_t)mtu + 14 > fs - RTE_PKTMBUF_HEADROOM) {
-		ZC_ERR("nic: dpdk: mtu %u does not fit one %u-byte receive buffer", mtu, fs);
+	bool chains = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) || is_memif;
+	if ((uint32_t)mtu + 14 > fs - RTE_PKTMBUF_HEADROOM - d->hdr && !chains) {
+		ZC_ERR("nic: dpdk: %s: mtu %u does not fit one %u-byte receive buffer, and the port cannot "
+		       "chain buffers (no RTE_ETH_RX_OFFLOAD_SCATTER)",
+		       d->devname, mtu, fs);
 		err = EINVAL;
 		goto fail;
 	}
@@ -633,7 +798,8 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 	d->count_ok = rte_eth_rx_queue_count(port, 0) >= 0;
 
 	d->nif.ops = &zc__dpdk_ops;
-	d->nif.caps = (struct zc_netif_caps){ .mtu = mtu, .max_hdr = d->hdr, .page_size = fs };
+	d->nif.caps = (struct zc_netif_caps){ .mtu = mtu, .max_hdr = d->hdr, .page_size = fs,
+					      .rx_csum = d->rx_csum, .tx_csum = d->tx_csum };
 	if (cfg->mac) {
 		memcpy(d->nif.mac, cfg->mac, 6);
 	} else {
@@ -642,8 +808,10 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 		memcpy(d->nif.mac, mac, 6);
 	}
 	snprintf(d->nif.name, sizeof(d->nif.name), "dpdk:%s", d->devname);
-	ZC_INFO("nic: dpdk: %s port %u mtu %u, %u receive buffers aligned for %u-byte headers, %s",
+	ZC_INFO("nic: dpdk: %s port %u mtu %u, %u receive buffers aligned for %u-byte headers, "
+		"checksums %s, %s",
 		d->devname, port, mtu, nrx, d->hdr,
+		d->rx_csum && d->tx_csum ? "offloaded" : d->rx_csum ? "verified by the port" : "in the stack",
 		d->irq_fd >= 0 ? "receive interrupt"
 		: d->irq_conf ? "receive interrupt once the link is up"
 			      : "no receive interrupt (callers poll)");

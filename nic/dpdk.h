@@ -48,7 +48,10 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg);
 struct zc_dpdk_stats {
 	uint64_t align_hits;   /* payload started page-aligned */
 	uint64_t align_misses; /* a packet with payload whose header was not `hdr` long */
-	uint64_t rx_copied;    /* packets copied whole (small, or in several DPDK segments) */
+	uint64_t rx_copied;    /* packets copied whole (short, or headers across DPDK segments) */
+	uint64_t rx_chained;   /* packets received in several DPDK segments, each kept */
+	uint64_t tx_csum;      /* TCP/UDP checksums the port filled */
+	uint64_t tx_csum_sw;   /* ... finished here (an odd-length piece before the last) */
 	uint64_t tx_attached;  /* segments sent by reference (extbuf) */
 	uint64_t tx_copied_bytes; /* header bytes copied into DPDK mbufs */
 	uint64_t link_up;      /* 1 when the port reports link up */

@@ -2,7 +2,8 @@
 # rewrite_send.sh ZCRUN ZCSTAT [NICS] - a sender that rewrites its buffer
 # right after each send() never changes what the peer receives, for every
 # policy (never, auto, always) and both NIC kinds (a Trapeze wire; DPDK's
-# net_memif between the two processes, when "memif" is in NICS).
+# net_memif between the two processes, when "memif" is in NICS; memif9k:
+# the same with a 9000-byte MTU).
 # Two unmodified Python programs under zcrun: the sender sends 24 chunks of
 # 2 MiB from one page-aligned private anonymous buffer (what copy-on-write
 # sends take by reference) and fills it with the next chunk as soon as each
@@ -85,6 +86,9 @@ run() {
 	memif)
 		A="--nic dpdk:net_memif0,role=server,socket=/tmp/zcstack-rw$$.sock --ip 10.5.0.1/24"
 		B="--nic dpdk:net_memif0,role=client,socket=/tmp/zcstack-rw$$.sock --ip 10.5.0.2/24" ;;
+	memif9k) # jumbo frames: each received as a chain of DPDK buffers
+		A="--nic dpdk:net_memif0,role=server,socket=/tmp/zcstack-rw$$.sock,zc_mtu=9000 --ip 10.5.0.1/24"
+		B="--nic dpdk:net_memif0,role=client,socket=/tmp/zcstack-rw$$.sock,zc_mtu=9000 --ip 10.5.0.2/24" ;;
 	esac
 	rm -f /dev/shm/zcwire-rw$$* /tmp/zcstack-rw$$.sock "$D"/r.out "$D"/s.out
 	mkfifo "$D/rin.$nic.$pol" "$D/sin.$nic.$pol"

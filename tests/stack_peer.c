@@ -259,8 +259,10 @@ int main(int argc, char **argv)
 	struct zc_dpdk_stats ds;
 	if (zc_dpdk_get_stats(cfg.nif, &ds) == 0)
 		printf("dpdk.align_hits %" PRIu64 "\ndpdk.align_misses %" PRIu64 "\ndpdk.rx_copied %" PRIu64
-		       "\ndpdk.tx_attached %" PRIu64 "\ndpdk.tx_copied_bytes %" PRIu64 "\n",
-		       ds.align_hits, ds.align_misses, ds.rx_copied, ds.tx_attached, ds.tx_copied_bytes);
+		       "\ndpdk.tx_attached %" PRIu64 "\ndpdk.tx_copied_bytes %" PRIu64 "\ndpdk.rx_chained %" PRIu64
+		       "\ndpdk.tx_csum %" PRIu64 "\ndpdk.tx_csum_sw %" PRIu64 "\n",
+		       ds.align_hits, ds.align_misses, ds.rx_copied, ds.tx_attached, ds.tx_copied_bytes,
+		       ds.rx_chained, ds.tx_csum, ds.tx_csum_sw);
 	zc_stack_destroy(st);
 	zc_netif_close(cfg.nif);
 	return rc;

@@ -1,9 +1,10 @@
 #!/bin/sh
-# two_stacks.sh PEER_BIN RESPONDER_NIC CLIENT_NIC
+# two_stacks.sh PEER_BIN RESPONDER_NIC CLIENT_NIC [chained]
 # The shared body of the two-process tests: a responder stack and a client
 # stack on the two ends of one link (Trapeze wire, memif pair, ...). The
 # client pings 100 times and has 200 datagrams of 1..MTU bytes echoed, byte
-# for byte; both print their counters. Passes when both exit 0.
+# for byte; both print their counters. Passes when both exit 0 (and, with
+# "chained", when both received frames in several DPDK segments).
 # "%p" in a NIC string becomes this script's pid (unique wire and socket
 # names); a file /tmp/zcstack-memif-PID.sock is removed at the end.
 set -u
@@ -37,4 +38,10 @@ grep -q '^pings 100/100$' "$out/c" || { echo "FAIL: not every ping answered"; ex
 grep -q '^datagrams 200/200 ' "$out/c" || { echo "FAIL: datagrams lost or changed"; exit 1; }
 grep -q '^icmp_echo_out 100$' "$out/r" || { echo "FAIL: responder did not answer 100 echoes"; exit 1; }
 [ $crc -eq 0 ] && [ $rrc -eq 0 ] || { echo "FAIL: exit codes $crc/$rrc"; exit 1; }
+if [ "${4:-}" = chained ]; then
+	for f in c r; do
+		n=$(awk '$1 == "dpdk.rx_chained" { print $2 }' "$out/$f")
+		[ "${n:-0}" -gt 0 ] || { echo "FAIL: no frame came in several DPDK segments ($f: '${n:-}')"; exit 1; }
+	done
+fi
 echo PASS
