@@ -5,7 +5,7 @@ and on zcstack through zcrun (two processes on a simulated Trapeze wire),
 alternating in one run.
 
   headline.py BUILD_DIR [--rounds R] [--seconds T] [--count N] [--out DIR]
-              [--no-nginx]
+              [--no-nginx] [--no-memif] [--no-reqresp]
 
 iperf3: its default command line (`iperf3 -s`, which listens on [::], and
 `iperf3 -c`; -1 -p for the harness), one TCP stream, 128 KiB writes (its
@@ -20,9 +20,15 @@ it, access log off) serving a 612-byte index.html to `wrk -t1 -c8 -dT
 the medians of wrk's requests/s and 99% latency (its 50% in the CSV). A
 wrk run with a non-2xx answer or a connect or timeout error fails the
 benchmark.
---no-nginx skips it, as does a missing nginx or wrk. Writes
-OUT/headline.csv, OUT/headline.md and OUT/headline.png (gnuplot), and
-prints the table.
+--no-nginx skips it, as does a missing nginx or wrk. iperf3 over DPDK's
+net_memif: the same command lines through zcrun --zc auto on a memif pair
+with a 32000-byte MTU (zc_mtu), after the kernel's round (--no-memif, or a
+build without DPDK, leaves it out). reqresp: bench/reqresp.c at 1 MiB and
+16 MiB (request and response each), kernel and zcrun --zc auto
+(bench/reqresp.py's cells, --reqresp-bytes each); --no-reqresp leaves it
+out. Writes OUT/headline.csv (every round), OUT/headline.md (medians
+[min..max]) and OUT/headline.png (gnuplot: the medians as bars, each
+round as a point), and prints the table.
 """
 import argparse
 import json
@@ -36,6 +42,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import reqresp  # noqa: E402 (bench/reqresp.py: its cells)
 
 IPERF_PORT = "5301"
 PINGPONG_PORT = "5302"
@@ -56,12 +65,13 @@ NGINX_EXIT_S = 10  # SIGTERM to the master, then this for it and its workers
 WRK_GRACE_S = 30  # wrk: its seconds and this
 NGINX_WORKERS = 2
 NGINX_PAGE_BYTES = 612  # index.html: the size of nginx's default page
+RR_SIZES = (1 << 20, 16 << 20)  # reqresp: request and response bytes
 
 
-def run_pair(server, client, timeout):
+def run_pair(server, client, timeout, start=SERVER_START_S):
     """Start server, run client to its end, wait for the server; client's stdout."""
     srv = subprocess.Popen(server, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    time.sleep(SERVER_START_S)
+    time.sleep(start)
     try:
         out = subprocess.run(client, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -79,6 +89,19 @@ def run_pair(server, client, timeout):
 
 def zc(zcrun, port, ip, policy, wire):
     return [zcrun, "--nic", "trapeze:%s,port=%d" % (wire, port), "--ip", ip, "--zc", policy, "--"]
+
+
+MEMIF_MTU = 32000  # each frame in one memif buffer (nic/dpdk.c sets bsize)
+
+
+def zc_memif(zcrun, role, ip, sock):
+    return [zcrun, "--nic", "dpdk:net_memif0,role=%s,socket=%s,zc_mtu=%d" % (role, sock, MEMIF_MTU),
+            "--ip", ip, "--zc", "auto", "--"]
+
+
+def have_dpdk(build):
+    """True when the build links the DPDK backend."""
+    return os.path.exists(os.path.join(build, "nic", "libzcstack_nic_dpdk.a"))
 
 
 def nginx_dir():
@@ -202,11 +225,14 @@ def run_nginx(server, client, zcstat, host, dir_, seconds):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("build")
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=3)
     ap.add_argument("--count", type=int, default=20000)
     ap.add_argument("--out", default="results")
     ap.add_argument("--no-nginx", action="store_true", help="skip nginx under wrk")
+    ap.add_argument("--no-memif", action="store_true", help="skip iperf3 over net_memif")
+    ap.add_argument("--no-reqresp", action="store_true", help="skip the request/response cells")
+    ap.add_argument("--reqresp-bytes", type=float, default=1e9, help="bytes a reqresp cell moves")
     a = ap.parse_args()
     zcrun = os.path.join(a.build, "sockapi", "zcrun")
     zcstat = os.path.join(a.build, "sockapi", "zcstat")
@@ -220,22 +246,36 @@ def main():
     if nginx and not (shutil.which("nginx") and shutil.which("wrk")):
         print("headline: skipping nginx: nginx or wrk is not installed (apt-get install nginx-light wrk)")
         nginx = False
+    memif = not a.no_memif and have_dpdk(a.build)
+    if not a.no_memif and not memif:
+        print("headline: skipping memif: the build has no DPDK backend")
     os.makedirs(a.out, exist_ok=True)
     wire = "hl%d" % os.getpid()
+    sock = "/tmp/zcstack-hl%d.sock" % os.getpid()
+    reqresp.WIRE = "rrh%d" % os.getpid()
     rows = []  # (test, path, round, value, extra)
     t = "%g" % a.seconds
     for r in range(a.rounds):
-        for path in ("kernel", "zcrun-never", "zcrun-auto"):
+        for path in ("kernel", "zcrun-never", "zcrun-auto") + (("zcrun-memif",) if memif else ()):
             if path == "kernel":
                 srv = ["iperf3", "-s", "-1", "-p", IPERF_PORT]
                 cli = ["iperf3", "-c", "127.0.0.1", "-p", IPERF_PORT, "-t", t, "-J"]
+            elif path == "zcrun-memif":
+                if os.path.exists(sock):
+                    os.unlink(sock)
+                srv = zc_memif(zcrun, "server", ZC_SERVER + "/24", sock) + [
+                    "iperf3", "-s", "-1", "-p", IPERF_PORT]
+                cli = zc_memif(zcrun, "client", ZC_CLIENT + "/24", sock) + [
+                    "iperf3", "-c", ZC_SERVER, "-p", IPERF_PORT, "-t", t, "-J"]
             else:
                 pol = path.split("-")[1]
                 srv = zc(zcrun, 0, ZC_SERVER + "/24", pol, wire) + [
                     "iperf3", "-s", "-1", "-p", IPERF_PORT]
                 cli = zc(zcrun, 1, ZC_CLIENT + "/24", pol, wire) + [
                     "iperf3", "-c", ZC_SERVER, "-p", IPERF_PORT, "-t", t, "-J"]
-            j = json.loads(run_pair(srv, cli, a.seconds + IPERF_GRACE_S))
+            # a memif server's EAL takes about a second before its socket
+            j = json.loads(run_pair(srv, cli, a.seconds + IPERF_GRACE_S,
+                                    1.5 if path == "zcrun-memif" else SERVER_START_S))
             e = j["end"]
             gbps = e["sum_received"]["bits_per_second"] / 1e9
             cpu = e.get("cpu_utilization_percent", {})
@@ -275,9 +315,26 @@ def main():
             print("round %d: nginx %-7s %9.0f req/s p50 %.1f us p99 %.1f us" % (r + 1, path, rps, p50, p99),
                   flush=True)
 
+        for size in RR_SIZES if not a.no_reqresp else ():
+            count = max(10, int(a.reqresp_bytes / (2 * size)))
+            for path in ("kernel", "zcrun"):
+                m, g, cc, sc = reqresp.run_cell(a.build, path, size, count, "auto")
+                rows.append(("reqresp-%dM-GBps" % (size >> 20), path, r, g, cc + sc))
+                print("round %d: reqresp %2d MiB %-7s %6.3f GB/s cpu %.3f s/GiB"
+                      % (r + 1, size >> 20, path, g, cc + sc), flush=True)
+
+    def vals(test, path, i=3):
+        return [x[i] for x in rows if x[0] == test and x[1] == path]
+
     def med(test, path, i=3):
-        v = [x[i] for x in rows if x[0] == test and x[1] == path]
+        v = vals(test, path, i)
         return statistics.median(v) if v else float("nan")
+
+    def mm(test, path, p=2):
+        v = vals(test, path)
+        if not v:
+            return "-"
+        return "%.*f [%.*f..%.*f]" % (p, statistics.median(v), p, min(v), p, max(v))
 
     k = med("iperf3", "kernel")
     n = med("iperf3", "zcrun-never")
@@ -291,54 +348,82 @@ def main():
         for x in rows:
             f.write("%s,%s,%d,%.4f,%.2f\n" % x)
     md = []
-    md.append("| test | Linux kernel (loopback) | zcstack via zcrun (Trapeze wire) | ratio |")
+    md.append("| test | Linux kernel (loopback) | zcstack via zcrun | ratio of medians |")
     md.append("|---|---|---|---|")
-    md.append("| iperf3 Gbit/s, --zc never | %.2f | %.2f | %.2fx |" % (k, n, n / k))
-    md.append("| iperf3 Gbit/s, --zc auto | %.2f | %.2f | %.2fx |" % (k, z, z / k))
-    md.append("| 64-byte ping-pong median us | %.2f | %.2f | %.2fx |" % (lk, lz, lz / lk))
-    md.append("| 64-byte ping-pong p99 us | %.2f | %.2f | %.2fx |" % (pk, pz, pz / pk))
+    md.append("| iperf3 Gbit/s, Trapeze wire, --zc never | %s | %s | %.2fx |"
+              % (mm("iperf3", "kernel"), mm("iperf3", "zcrun-never"), n / k))
+    md.append("| iperf3 Gbit/s, Trapeze wire, --zc auto | %s | %s | %.2fx |"
+              % (mm("iperf3", "kernel"), mm("iperf3", "zcrun-auto"), z / k))
+    if memif:
+        mz = med("iperf3", "zcrun-memif")
+        md.append("| iperf3 Gbit/s, net_memif MTU %d, --zc auto | %s | %s | %.2fx |"
+                  % (MEMIF_MTU, mm("iperf3", "kernel"), mm("iperf3", "zcrun-memif"), mz / k))
+    md.append("| 64-byte ping-pong median us | %s | %s | %.2fx |"
+              % (mm("pingpong-median-us", "kernel"), mm("pingpong-median-us", "zcrun"), lz / lk))
+    md.append("| 64-byte ping-pong p99 us | %s | %s | %.2fx |"
+              % (mm("pingpong-p99-us", "kernel"), mm("pingpong-p99-us", "zcrun"), pz / pk))
     if nginx:
-        md.append("| nginx (2 workers) + wrk, req/s | %.0f | %.0f | %.2fx |" % (rk, rz, rz / rk))
-        md.append("| nginx + wrk p99 latency us | %.1f | %.1f | %.2fx |" % (nk, nz, nz / nk))
+        md.append("| nginx (2 workers) + wrk, req/s | %s | %s | %.2fx |"
+                  % (mm("nginx-rps", "kernel", 0), mm("nginx-rps", "zcrun", 0), rz / rk))
+        md.append("| nginx + wrk p99 latency us | %s | %s | %.2fx |"
+                  % (mm("nginx-p99-us", "kernel", 0), mm("nginx-p99-us", "zcrun", 0), nz / nk))
+    for size in RR_SIZES if not a.no_reqresp else ():
+        tn = "reqresp-%dM-GBps" % (size >> 20)
+        md.append("| reqresp %d MiB GB/s (CPU s/GiB %.3f / %.3f) | %s | %s | %.2fx |"
+                  % (size >> 20, med(tn, "kernel", 4), med(tn, "zcrun", 4), mm(tn, "kernel", 3),
+                     mm(tn, "zcrun", 3), med(tn, "zcrun") / med(tn, "kernel")))
     table = "\n".join(md)
     with open(os.path.join(a.out, "headline.md"), "w") as f:
-        f.write("Medians of %d rounds, kernel and zcrun alternating (iperf3 -t %s, %d ping-pongs%s)\n\n"
+        f.write("Medians [min..max] of %d rounds, kernel and zcrun alternating (iperf3 -t %s, %d ping-pongs%s)\n\n"
                 % (a.rounds, t, a.count, ", wrk -d %ss" % t if nginx else "") + table + "\n")
     print("\n## Headline: unmodified iperf3%s and a 64-byte ping-pong, kernel vs zcstack "
           "(medians of %d rounds)\n" % (", nginx" if nginx else "", a.rounds))
     print(table)
-    print("\ntargets: iperf3 >= 3x the kernel (got %.2fx with auto); ping-pong <= 0.1x the kernel's "
-          "latency (got %.2fx)%s" % (z / k, lz / lk,
-                                   "; nginx >= 2x the kernel's req/s (got %.2fx)" % (rz / rk) if nginx else ""))
+    goals = ["iperf3 (auto) >= 5x the kernel, lowest round >= 4x: got %.2fx, lowest %.2fx"
+             % (z / k, min(vals("iperf3", "zcrun-auto")) / k),
+             "ping-pong <= 0.1x the kernel's latency: got %.2fx" % (lz / lk)]
+    if memif:
+        goals.append("iperf3 over memif >= 2x the kernel: got %.2fx" % (med("iperf3", "zcrun-memif") / k))
+    if nginx:
+        goals.append("nginx >= 2x the kernel's req/s: got %.2fx" % (rz / rk))
+    for size in RR_SIZES if not a.no_reqresp else ():
+        tn = "reqresp-%dM-GBps" % (size >> 20)
+        goals.append("reqresp %d MiB >= 1.5x the kernel's GB/s: got %.2fx"
+                     % (size >> 20, med(tn, "zcrun") / med(tn, "kernel")))
+    print("\ntargets:\n  " + "\n  ".join(goals))
     if shutil.which("gnuplot"):
-        dat = os.path.join(a.out, "headline.dat")
-        with open(dat, "w") as f:
-            f.write('"iperf3 Gbit/s" %.3f %.3f %.3f\n' % (k, n, z))
-            f.write('"ping-pong median us" %.3f %.3f %.3f\n' % (lk, lz, lz))
-            f.write('"nginx req/s" %.1f %.1f %.1f\n' % (rk, rz, rz))
-        png = os.path.join(a.out, "headline.png")
-        gp = """set terminal pngcairo size %d,420 font ",10" noenhanced
-set output '%s'
-set multiplot layout 1,%d title "zcstack via zcrun (Trapeze wire) vs Linux kernel loopback, medians of %d rounds"
-set style data histograms
-set style histogram clustered gap 1
-set style fill solid 0.8 border -1
-set boxwidth 0.9
-set grid ytics
-set yrange [0:*]
-set offsets 0,0,graph 0.25,0
-set key top left
-set title "iperf3, one stream (Gbit/s, higher is better)"
-plot '%s' every ::0::0 using 2:xtic(1) title "kernel", '' every ::0::0 using 3 title "zcrun never", '' every ::0::0 using 4 title "zcrun auto"
-set title "64-byte TCP ping-pong (median us, lower is better)"
-plot '%s' every ::1::1 using 2:xtic(1) title "kernel", '' every ::1::1 using 3 title "zcrun"
-""" % (1350 if nginx else 900, png, 3 if nginx else 2, a.rounds, dat, dat)
+        # one panel a test: the medians as bars, each round as a point
+        panels = [("iperf3, one stream (Gbit/s, higher is better)", "iperf3",
+                   ["kernel", "zcrun-never", "zcrun-auto"] + (["zcrun-memif"] if memif else [])),
+                  ("64-byte ping-pong (median us, lower is better)", "pingpong-median-us", ["kernel", "zcrun"])]
         if nginx:
-            gp += """set title "nginx, 2 workers, wrk -c8 (req/s, higher is better)"
-plot '%s' every ::2::2 using 2:xtic(1) title "kernel", '' every ::2::2 using 3 title "zcrun"
-""" % dat
-        gp += "unset multiplot\n"
-        r = subprocess.run(["gnuplot"], input=gp, text=True, capture_output=True)
+            panels.append(("nginx + wrk -c8 (req/s, higher is better)", "nginx-rps", ["kernel", "zcrun"]))
+        for size in RR_SIZES if not a.no_reqresp else ():
+            panels.append(("reqresp %d MiB (GB/s, higher is better)" % (size >> 20),
+                           "reqresp-%dM-GBps" % (size >> 20), ["kernel", "zcrun"]))
+        png = os.path.join(a.out, "headline.png")
+        cols = 3
+        nrows = (len(panels) + cols - 1) // cols
+        gp = ['set terminal pngcairo size 1400,%d font ",10" noenhanced' % (400 * nrows),
+              "set output '%s'" % png,
+              'set multiplot layout %d,%d title "zcstack via zcrun vs Linux kernel loopback: medians '
+              '(bars) and each of %d rounds (points)"' % (nrows, cols, a.rounds),
+              "set style fill solid 0.5 border -1", "set boxwidth 0.6", "set grid ytics",
+              "set yrange [0:*]", "set offsets 0.5,0.5,graph 0.1,0", "unset key", "set xtics nomirror"]
+        for i, (title, test, paths) in enumerate(panels):
+            dat = os.path.join(a.out, "headline-%d.dat" % i)
+            with open(dat, "w") as f:
+                for j, path in enumerate(paths):
+                    f.write('%d "%s" %.4f\n' % (j, path.replace("zcrun-", "zcrun "), med(test, path)))
+                f.write("\n\n")
+                for j, path in enumerate(paths):
+                    for v in vals(test, path):
+                        f.write("%d %.4f\n" % (j, v))
+            gp.append('set title "%s"' % title)
+            gp.append("plot '%s' index 0 using 1:3:xtic(2) with boxes lc rgb '#4477aa', "
+                      "'' index 1 using 1:2 with points pt 7 ps 0.8 lc rgb '#cc3311'" % dat)
+        gp.append("unset multiplot")
+        r = subprocess.run(["gnuplot"], input="\n".join(gp) + "\n", text=True, capture_output=True)
         if r.returncode == 0:
             print("plot: %s" % png)
         else:
