@@ -446,9 +446,14 @@ struct zc_sockctx *zc_sockctx_open(const struct zc_sockctx_config *cfg)
 	/* buffers that follow the application (tcp.h): 4 MiB a side made
 	 * iperf3 -P 4 four times slower than windows of 256 KiB, the data no
 	 * longer fitting the caches; a reader of 2 MiB frames gets 4 MiB */
-	if (zc_tcp_configure(cx->st, &(struct zc_tcp_config){ .autotune_min = ZC__AUTOTUNE_MIN,
-								 .sndbuf = 8u << 20,
-								 .rcvbuf = 8u << 20 }) != 0)
+	const char *ccname = getenv("ZCS_CC");
+	int tr = zc_tcp_configure(cx->st, &(struct zc_tcp_config){ .autotune_min = ZC__AUTOTUNE_MIN,
+								  .sndbuf = 8u << 20,
+								  .rcvbuf = 8u << 20,
+								  .cc = ccname && *ccname ? ccname : NULL });
+	if (tr == -ENOENT)
+		ZC_ERR("sockets: ZCS_CC=%s: expected cubic, newreno or reno", ccname);
+	if (tr != 0)
 		goto fail;
 	if (zc__sockctx_start(cx, policy, !cfg->no_helper) != 0)
 		goto fail;

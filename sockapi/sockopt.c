@@ -61,7 +61,7 @@ int zc_setsockopt(struct zc_sockctx *cx, int fd, int level, int name, const void
 		if (val == NULL)
 			return (int)zc__ret(cx, s, -EFAULT);
 		memcpy(cc, val, len < sizeof(cc) - 1 ? len : sizeof(cc) - 1);
-		r = s->udp ? -EOPNOTSUPP : (strcmp(cc, "reno") == 0 || strcmp(cc, "newreno") == 0) ? 0 : -ENOENT;
+		r = s->udp ? -EOPNOTSUPP : zc_tcp_set_cc(s->tcp, cc);
 		return (int)zc__ret(cx, s, r);
 	}
 	if ((r = zc__getint(val, len, &v)) != 0)
@@ -220,7 +220,10 @@ int zc_getsockopt(struct zc_sockctx *cx, int fd, int level, int name, void *val,
 			return (int)zc__ret(cx, s, zc__putopt(val, len, &ti, sizeof(ti)));
 		}
 		case TCP_CONGESTION:
-			return (int)zc__ret(cx, s, zc__putopt(val, len, "reno", 5));
+		{
+			const char *n = zc_tcp_get_cc(s->tcp);
+			return (int)zc__ret(cx, s, zc__putopt(val, len, n, strlen(n) + 1));
+		}
 		default: r = -ENOPROTOOPT;
 		}
 	} else {

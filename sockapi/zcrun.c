@@ -48,6 +48,8 @@ static void usage(FILE *f)
 		"  --pcap FILE    capture every frame to FILE, %%p = pid (env ZCS_PCAP)\n"
 		"  --zc POLICY    zero-copy: auto (trade and send by reference where measured\n"
 		"                 cheaper; default), always, never (env ZCS_ZC)\n"
+		"  --cc NAME      TCP congestion control: cubic (default, as Linux), newreno\n"
+		"                 (reno is the same); TCP_CONGESTION changes it (env ZCS_CC)\n"
 		"  --allow-static run PROGRAM even if it is statically linked: the preload\n"
 		"                 cannot enter it (its own sockets are the kernel's), but the\n"
 		"                 dynamically linked programs it starts run on the stack\n"
@@ -248,14 +250,14 @@ static int check_program(const char *prog, bool allow_static)
 int main(int argc, char **argv)
 {
 	const char *nic = getenv("ZCS_NIC"), *ip = getenv("ZCS_IP"), *gw = getenv("ZCS_GW");
-	const char *pcap = getenv("ZCS_PCAP"), *zc = getenv("ZCS_ZC");
+	const char *pcap = getenv("ZCS_PCAP"), *zc = getenv("ZCS_ZC"), *cc = getenv("ZCS_CC");
 	bool verbose = false, allow_static = false;
 	static const struct option lo[] = {
 		{ "nic", required_argument, 0, 'n' }, { "ip", required_argument, 0, 'i' },
 		{ "gw", required_argument, 0, 'g' },  { "pcap", required_argument, 0, 'p' },
 		{ "zc", required_argument, 0, 'z' },  { "verbose", no_argument, 0, 'v' },
 		{ "help", no_argument, 0, 'h' },      { "allow-static", no_argument, 0, 'S' },
-		{ 0, 0, 0, 0 },
+		{ "cc", required_argument, 0, 'c' },  { 0, 0, 0, 0 },
 	};
 	for (int o; (o = getopt_long(argc, argv, "+vh", lo, NULL)) != -1;) {
 		switch (o) {
@@ -264,6 +266,7 @@ int main(int argc, char **argv)
 		case 'g': gw = optarg; break;
 		case 'p': pcap = optarg; break;
 		case 'z': zc = optarg; break;
+		case 'c': cc = optarg; break;
 		case 'v': verbose = true; break;
 		case 'S': allow_static = true; break;
 		case 'h': usage(stdout); return 0;
@@ -286,6 +289,8 @@ int main(int argc, char **argv)
 		return fail("--gw %s: expected an address such as 10.0.0.254", gw);
 	if (zc && *zc && zc_zcopy_parse(zc) < 0)
 		return fail("--zc %s: expected auto, always or never", zc);
+	if (cc && *cc && strcmp(cc, "cubic") != 0 && strcmp(cc, "newreno") != 0 && strcmp(cc, "reno") != 0)
+		return fail("--cc %s: expected cubic (the default), newreno or reno", cc);
 	if (pcap && *pcap) {
 		char d[PATH_MAX];
 		snprintf(d, sizeof(d), "%s", pcap);
@@ -307,6 +312,8 @@ int main(int argc, char **argv)
 		setenv("ZCS_PCAP", pcap, 1);
 	if (zc && *zc)
 		setenv("ZCS_ZC", zc, 1);
+	if (cc && *cc)
+		setenv("ZCS_CC", cc, 1);
 	if (verbose)
 		setenv("ZCS_LOG", "info", 1);
 	const char *old = getenv("LD_PRELOAD");

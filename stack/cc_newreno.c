@@ -3,22 +3,28 @@
  * avoidance (RFC 5681), fast retransmit and fast recovery with partial
  * ACKs (RFC 6582). Byte counting: slow start grows by the bytes acked (at
  * most one MSS per ACK), congestion avoidance by one MSS per window.
- * Initial window 10 segments (RFC 6928, as Linux).
+ * Initial window 10 segments (RFC 6928, as Linux). The pieces CUBIC
+ * shares (cc_cubic.c) are the zc__cc_reno_* functions.
  */
 #include "stack/tcp_priv.h"
 
 static uint32_t zc__flight(const struct zc_tcp_sock *s) { return s->snd_max - s->snd_una; }
 
-static void zc__nr_init(struct zc_tcp_sock *s)
+void zc__cc_reno_init(struct zc_tcp_sock *s)
 {
 	s->cwnd = 10u * s->mss;
 	s->ssthresh = 0x7fffffff;
 }
 
+void zc__cc_reno_slow_start(struct zc_tcp_sock *s, uint32_t acked)
+{
+	s->cwnd += acked < s->mss ? acked : s->mss;
+}
+
 static void zc__nr_ack(struct zc_tcp_sock *s, uint32_t acked)
 {
 	if (s->cwnd < s->ssthresh) {
-		s->cwnd += acked < s->mss ? acked : s->mss;
+		zc__cc_reno_slow_start(s, acked);
 		return;
 	}
 	s->ca_acked += acked;
@@ -36,10 +42,10 @@ static void zc__nr_enter(struct zc_tcp_sock *s)
 	s->cwnd = s->ssthresh + 3u * s->mss;
 }
 
-static void zc__nr_dupack(struct zc_tcp_sock *s) { s->cwnd += s->mss; }
+void zc__cc_reno_dupack(struct zc_tcp_sock *s) { s->cwnd += s->mss; }
 
 /* RFC 6582 3.2 step 5: deflate by the amount acked, add back one MSS */
-static void zc__nr_partial(struct zc_tcp_sock *s, uint32_t acked)
+void zc__cc_reno_partial(struct zc_tcp_sock *s, uint32_t acked)
 {
 	s->cwnd = s->cwnd > acked ? s->cwnd - acked : s->mss;
 	if (acked >= s->mss)
@@ -47,7 +53,7 @@ static void zc__nr_partial(struct zc_tcp_sock *s, uint32_t acked)
 }
 
 /* RFC 6582 3.2 step 6, option 1: min(ssthresh, FlightSize + MSS) */
-static void zc__nr_exit(struct zc_tcp_sock *s)
+void zc__cc_reno_exit(struct zc_tcp_sock *s)
 {
 	uint32_t f = zc__flight(s) + s->mss;
 	s->cwnd = f < s->ssthresh ? f : s->ssthresh;
@@ -65,11 +71,11 @@ static void zc__nr_timeout(struct zc_tcp_sock *s)
 
 const struct zc__cc_ops zc__cc_newreno = {
 	.name = "newreno",
-	.init = zc__nr_init,
+	.init = zc__cc_reno_init,
 	.ack = zc__nr_ack,
 	.enter_recovery = zc__nr_enter,
-	.dupack_in_recovery = zc__nr_dupack,
-	.partial_ack = zc__nr_partial,
-	.exit_recovery = zc__nr_exit,
+	.dupack_in_recovery = zc__cc_reno_dupack,
+	.partial_ack = zc__cc_reno_partial,
+	.exit_recovery = zc__cc_reno_exit,
 	.timeout = zc__nr_timeout,
 };

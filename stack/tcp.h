@@ -86,6 +86,9 @@ struct zc_tcp_config {
 	 * the peer's largest window, and at least this much. Data in flight
 	 * then stays in the caches instead of spreading over 4 MiB per side. */
 	uint32_t autotune_min;
+	/* congestion control of new sockets: "cubic" (default, as Linux),
+	 * "newreno" (or Linux's "reno"); -ENOENT when unknown. Read only here. */
+	const char *cc;
 };
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -226,6 +229,11 @@ enum zc_tcp_opt {
 			       * held segment leaves after 200 ms at most (Linux's ceiling). */
 };
 int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int val);
+/* TCP_CONGESTION: "cubic", "newreno" or "reno" (the same); -ENOENT else.
+ * Changing it mid-connection starts the new algorithm from the current
+ * window and ssthresh. */
+int zc_tcp_set_cc(struct zc_tcp_sock *s, const char *name);
+const char *zc_tcp_get_cc(const struct zc_tcp_sock *s);
 int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *val);
 
 /* Stack-wide TCP counters (also printed by zc_stack_dump). */

@@ -57,7 +57,7 @@ struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
 	s->rb_max = t->cfg.rcvbuf;
 	s->rb_auto = s->sb_auto = t->cfg.autotune_min != 0;
 	s->rb_win = s->rb_auto && t->cfg.autotune_min < s->rb_max ? t->cfg.autotune_min : s->rb_max;
-	s->cc = &zc__cc_newreno;
+	s->cc = t->cc_default;
 	s->keepidle_s = ZC__TCP_KEEPIDLE_S;
 	s->keepintvl_s = ZC__TCP_KEEPINTVL_S;
 	s->keepcnt = ZC__TCP_KEEPCNT;

@@ -101,6 +101,7 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	c->keepintvl_s = l->keepintvl_s;
 	c->keepcnt = l->keepcnt;
 	c->linger_s = l->linger_s;
+	c->cc = l->cc; /* TCP_CONGESTION passes to accepted connections, as on Linux */
 	zc__tcp_init_conn(c);
 	zc__tcp_syn_options(c, th);
 	c->irs = g->seq;

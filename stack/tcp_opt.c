@@ -7,6 +7,8 @@
  */
 #include "stack/tcp_priv.h"
 
+#include <string.h>
+
 #include <errno.h>
 
 /* An MSS option below this is not believed, and the timestamps do not
@@ -69,6 +71,36 @@ void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
 	if (s->ts_ok && s->mss > ZC_TCPOLEN_TS_ALIGNED + ZC__TCP_MSS_MIN)
 		s->mss -= ZC_TCPOLEN_TS_ALIGNED; /* the timestamps option rides on every segment */
 }
+
+const struct zc__cc_ops *zc__cc_find(const char *name)
+{
+	if (name == NULL)
+		return NULL;
+	if (strcmp(name, "cubic") == 0)
+		return &zc__cc_cubic;
+	if (strcmp(name, "newreno") == 0 || strcmp(name, "reno") == 0)
+		return &zc__cc_newreno;
+	return NULL;
+}
+
+int zc_tcp_set_cc(struct zc_tcp_sock *s, const char *name)
+{
+	const struct zc__cc_ops *ops = zc__cc_find(name);
+	if (ops == NULL)
+		return -ENOENT;
+	if (ops == s->cc)
+		return 0;
+	s->cc = ops;
+	/* the window and ssthresh stay; the new algorithm's own state starts
+	 * afresh (CUBIC's epoch at its next ACK in congestion avoidance) */
+	s->cubic = (struct zc__cubic){ 0 };
+	s->ca_acked = 0;
+	if (s->state == ZC_TCP_CLOSED || s->state == ZC_TCP_LISTEN)
+		ops->init(s);
+	return 0;
+}
+
+const char *zc_tcp_get_cc(const struct zc_tcp_sock *s) { return s->cc->name; }
 
 int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 {

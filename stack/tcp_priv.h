@@ -65,6 +65,21 @@ struct zc__cc_ops {
 	void (*timeout)(struct zc_tcp_sock *s);
 };
 extern const struct zc__cc_ops zc__cc_newreno;
+extern const struct zc__cc_ops zc__cc_cubic;
+/* by name: cubic, newreno (and Linux's reno); NULL when unknown */
+const struct zc__cc_ops *zc__cc_find(const char *name);
+/* NewReno's pieces that CUBIC shares (cc_newreno.c) */
+void zc__cc_reno_init(struct zc_tcp_sock *s);
+void zc__cc_reno_slow_start(struct zc_tcp_sock *s, uint32_t acked);
+void zc__cc_reno_dupack(struct zc_tcp_sock *s);
+void zc__cc_reno_partial(struct zc_tcp_sock *s, uint32_t acked);
+void zc__cc_reno_exit(struct zc_tcp_sock *s);
+#define ZC__CUBIC_CWND_MAX (1u << 30)
+/* CUBIC's state (cc_cubic.c): windows in segments, K in seconds */
+struct zc__cubic {
+	uint64_t epoch_ns;     /* 0: no epoch yet (starts at the next ACK in avoidance) */
+	double w_max, origin, k_s, w_est, frac;
+};
 
 /* ZC__T_CORK: the 200 ms ceiling on data held by TCP_CORK or MSG_MORE (Linux's) */
 enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_CORK, ZC__T_N };
@@ -147,6 +162,7 @@ struct zc_tcp_sock {
 	/* congestion control */
 	const struct zc__cc_ops *cc;
 	uint32_t cwnd, ssthresh, dupacks, ca_acked;
+	struct zc__cubic cubic;
 	tcp_seq recover;
 	bool in_recovery;
 
@@ -182,6 +198,7 @@ struct zc_tcp_sock {
 
 struct zc__tcp {
 	struct zc_tcp_config cfg;
+	const struct zc__cc_ops *cc_default; /* cfg.cc resolved (cfg.cc itself is not kept) */
 	struct zc_tcp_sock *hash[ZC__TCP_HASH];
 	struct zc_tcp_sock *listeners;
 	struct zc_tcp_sock *all;

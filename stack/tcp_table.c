@@ -28,6 +28,7 @@ int zc__tcp_init(struct zc_stack *st)
 	if (t == NULL)
 		return -ENOMEM;
 	t->cfg = zc__tcp_defaults;
+	t->cc_default = &zc__cc_cubic;
 	t->key[0] = zc_rng_next(&st->rng);
 	t->key[1] = zc_rng_next(&st->rng);
 	st->tcp = t;
@@ -44,6 +45,13 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
 	ZC__SET(max_conns) ZC__SET(autotune_min)
 #undef ZC__SET
+	d->cc = NULL;
+	if (c->cc) {
+		const struct zc__cc_ops *ops = zc__cc_find(c->cc);
+		if (ops == NULL)
+			return -ENOENT;
+		st->tcp->cc_default = ops;
+	}
 	if (d->rto_min_ns > d->rto_max_ns || d->rto_initial_ns > d->rto_max_ns || d->sndbuf < ZC__TCP_BUF_MIN ||
 	    d->rcvbuf < ZC__TCP_BUF_MIN || d->rcvbuf > ZC__TCP_BUF_MAX)
 		return -EINVAL;

@@ -202,6 +202,17 @@ static void sc_data(const struct be *b)
 	assert_int_equal(b_getint(b, 1, c, IPPROTO_TCP, TCP_KEEPIDLE), 30);
 	assert_errno(b_setint(b, 1, c, IPPROTO_TCP, TCP_KEEPIDLE, 0), EINVAL);
 	assert_errno(b_setsockopt(b, 1, c, IPPROTO_TCP, TCP_CONGESTION, "no-such-cc", 10), ENOENT);
+	char ccn[16] = "";
+	socklen_t ccl = sizeof(ccn);
+	assert_int_equal(b_getsockopt(b, 1, c, IPPROTO_TCP, TCP_CONGESTION, ccn, &ccl), 0);
+	if (b->cx[1]) /* the stack: cubic, as Linux's default (this kernel's may differ) */
+		assert_string_equal(ccn, "cubic");
+	assert_int_equal(b_setsockopt(b, 1, c, IPPROTO_TCP, TCP_CONGESTION, "reno", 4), 0);
+	ccl = sizeof(ccn);
+	assert_int_equal(b_getsockopt(b, 1, c, IPPROTO_TCP, TCP_CONGESTION, ccn, &ccl), 0);
+	assert_string_equal(ccn, b->cx[1] ? "newreno" : "reno");
+	if (b->cx[1])
+		assert_int_equal(b_setsockopt(b, 1, c, IPPROTO_TCP, TCP_CONGESTION, "cubic", 5), 0);
 	assert_errno(b_setint(b, 1, c, SOL_SOCKET, 9999, 1), ENOPROTOOPT);
 	struct linger lg = { 1, 5 };
 	assert_int_equal(b_setsockopt(b, 1, c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);

@@ -264,6 +264,10 @@ static void test_fast_retransmit_and_recovery(void **state)
 	uint32_t iss;
 	struct zc_tcp_sock *c = open_passive(e, &l, &iss);
 	struct seg s;
+	assert_string_equal(zc_tcp_get_cc(c), "cubic"); /* the default, as on Linux */
+	assert_int_equal(zc_tcp_set_cc(c, "reno"), 0); /* this test is NewReno's (CUBIC: test_tcp_cc) */
+	assert_string_equal(zc_tcp_get_cc(c), "newreno");
+	assert_int_equal(zc_tcp_set_cc(c, "vegas"), -ENOENT);
 	zc_tcp_setopt(c, ZC_TCP_OPT_NODELAY, 1);
 	static char d[8 * 1448];
 	for (size_t i = 0; i < sizeof(d); i++)
