@@ -89,6 +89,11 @@ struct zc_tcp_config {
 	/* congestion control of new sockets: "cubic" (default, as Linux),
 	 * "newreno" (or Linux's "reno"); -ENOENT when unknown. Read only here. */
 	const char *cc;
+	/* challenge ACKs (RFC 5961) the stack sends a second, all connections
+	 * together, as Linux's tcp_challenge_ack_limit: each second's budget is
+	 * drawn at random from [limit/2, limit*3/2) so that a blind attacker
+	 * cannot count them (CVE-2016-5696). Default 1000. */
+	uint32_t challenge_ack_limit;
 };
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -245,6 +250,8 @@ struct zc_tcp_stats {
 	uint64_t bytes_sent, bytes_received;
 	uint64_t aborts_on_data; /* data after the application closed: reset */
 	uint64_t urg_in;         /* new urgent pointers (SIGURG's occasions) */
+	uint64_t challenge_acks_limited; /* challenge ACKs not sent: over the second's budget */
+	uint64_t zero_window_drops; /* text at RCV.NXT into a closed window: refused, its ACK taken */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */

@@ -39,11 +39,26 @@ static bool zc__seq_acceptable(const struct zc_tcp_sock *s, const struct zc__seg
 	       (seq_le(s->rcv_nxt, g->end - 1) && seq_lt(g->end - 1, s->rcv_nxt + wnd));
 }
 
-/* The segment is dropped and answered with a challenge ACK (RFC 5961). */
+/* The segment is dropped and answered with a challenge ACK (RFC 5961),
+ * within the stack's budget for this second (RFC 5961 7: a rate limit;
+ * Linux's, with its budget drawn at random each second). */
 static void zc__challenge_ack(struct zc_tcp_sock *s)
 {
-	zc__tcp_bad(s->st, ZC_DROP_TCP_CHALLENGE_ACK);
-	s->st->tcp->stats.challenge_acks++;
+	struct zc_stack *st = s->st;
+	struct zc__tcp *t = st->tcp;
+	zc__tcp_bad(st, ZC_DROP_TCP_CHALLENGE_ACK);
+	uint64_t sec = st->now / 1000000000ull + 1;
+	if (sec != t->chal_sec) {
+		uint32_t lim = t->cfg.challenge_ack_limit, half = (lim + 1) / 2;
+		t->chal_sec = sec;
+		t->chal_left = half + (uint32_t)zc_rng_below(&st->rng, lim);
+	}
+	if (t->chal_left == 0) {
+		t->stats.challenge_acks_limited++;
+		return;
+	}
+	t->chal_left--;
+	t->stats.challenge_acks++;
 	zc__tcp_output_for(s, ZC_TCP_TX_CHALLENGE_ACK);
 }
 
@@ -476,12 +491,25 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 			return;
 		}
 	}
-	/* first: sequence number */
+	/* first: sequence number. With the window closed, a segment at
+	 * RCV.NXT (a zero-window probe, or a peer that ignores the window)
+	 * has its text and FIN refused, and its ACK, RST and URG are still
+	 * taken (RFC 9293 3.10.7.4): what it acknowledges frees our send
+	 * buffer, and the ACK sent back says the window is still closed. */
 	if (!zc__seq_acceptable(s, g)) {
 		zc__tcp_bad(st, ZC_DROP_TCP_OUT_OF_WINDOW);
+		bool closed = !seq_gt(s->rcv_adv, s->rcv_nxt);
+		if (!(closed && g->seq == s->rcv_nxt && g->end != g->seq)) {
+			if (!(th->flags & ZC_TCP_RST))
+				zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
+			return;
+		}
+		st->tcp->stats.zero_window_drops++;
+		g->len = 0;
+		g->end = g->seq;
+		g->th.flags &= (uint8_t)~ZC_TCP_FIN;
 		if (!(th->flags & ZC_TCP_RST))
-			zc__tcp_output_for(s, ZC_TCP_TX_ACK_REPLY);
-		return;
+			zc__tcp_ack_now(s, ZC_TCP_TX_ACK_REPLY);
 	}
 	/* timestamps: remember the newest one at the left edge (RFC 7323 4.3) */
 	if (s->ts_ok && th->opt.has_ts && seq_le(g->seq, s->last_ack_sent) &&

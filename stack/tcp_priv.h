@@ -199,6 +199,8 @@ struct zc_tcp_sock {
 struct zc__tcp {
 	struct zc_tcp_config cfg;
 	const struct zc__cc_ops *cc_default; /* cfg.cc resolved (cfg.cc itself is not kept) */
+	uint64_t chal_sec;  /* the second whose challenge-ACK budget chal_left is (+1: 0 is none) */
+	uint32_t chal_left;
 	struct zc_tcp_sock *hash[ZC__TCP_HASH];
 	struct zc_tcp_sock *listeners;
 	struct zc_tcp_sock *all;

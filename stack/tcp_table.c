@@ -20,6 +20,7 @@ static const struct zc_tcp_config zc__tcp_defaults = {
 	.sndbuf = 4u << 20,
 	.rcvbuf = 4u << 20,
 	.max_conns = 65536,
+	.challenge_ack_limit = 1000,
 };
 
 int zc__tcp_init(struct zc_stack *st)
@@ -43,7 +44,7 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 		d->f = c->f;
 	ZC__SET(msl_ns) ZC__SET(rto_min_ns) ZC__SET(rto_max_ns) ZC__SET(rto_initial_ns)
 	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
-	ZC__SET(max_conns) ZC__SET(autotune_min)
+	ZC__SET(max_conns) ZC__SET(autotune_min) ZC__SET(challenge_ack_limit)
 #undef ZC__SET
 	d->cc = NULL;
 	if (c->cc) {

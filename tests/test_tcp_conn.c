@@ -205,6 +205,37 @@ static void test_rst_rules(void **state)
 	zc_tcp_close(l);
 }
 
+/* RFC 5961 7, as Linux's tcp_challenge_ack_limit: at most a budget of
+ * challenge ACKs a second, drawn from [limit/2, limit*3/2); the rest are
+ * counted and not sent; the next second has a new budget. */
+static void test_challenge_ack_limit(void **state)
+{
+	struct env *e = *state;
+	assert_int_equal(zc_tcp_configure(e->st, &(struct zc_tcp_config){ .challenge_ack_limit = 100 }), 0);
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	struct zc_tcp_sock *c = open_passive(e, &l, &iss);
+	struct seg s;
+	uint32_t sent = 0;
+	for (int i = 0; i < 400; i++) {
+		tx(e, F_R, e->pseq + 100, 0, NULL, 0); /* in window, not RCV.NXT */
+		while (rx(e, &s))
+			sent++;
+	}
+	assert_true(sent >= 50 && sent < 150);
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.challenge_acks, sent);
+	assert_int_equal(ts.challenge_acks_limited, 400 - sent);
+	assert_int_equal(zc_tcp_get_state(c), ZC_TCP_ESTABLISHED);
+	run(e, 1000 * MS); /* a new second, a new budget */
+	tx(e, F_R, e->pseq + 100, 0, NULL, 0);
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.ack, e->pseq);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
 static void test_ack_range_checks(void **state)
 {
 	struct env *e = *state;
@@ -466,6 +497,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connect_refused_by_rst, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_retries_then_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rst_rules, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_challenge_ack_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_range_checks, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unacceptable_segment_gets_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_passive_close, setup, teardown),

@@ -154,6 +154,57 @@ static void test_window_scale_limits_sending(void **state)
 	zc_tcp_close(l);
 }
 
+/* RFC 9293 3.10.7.4: into a closed receive window no text is taken, but
+ * the segment's ACK is; the reply says the window is still closed. */
+static void test_zero_window_refuses_data(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	assert_int_equal(zc_tcp_configure(e->st, &(struct zc_tcp_config){ .rcvbuf = 8192 }), 0);
+	struct zc_tcp_sock *c = open_passive(e, &l, &iss);
+	struct seg s;
+	zc_tcp_setopt(c, ZC_TCP_OPT_NODELAY, 1);
+	assert_int_equal(zc_tcp_send(c, "ours", 4), 4); /* left unacknowledged */
+	expect(e, &s, F_A | F_P);
+	static char d[1000];
+	memset(d, 'x', sizeof(d));
+	uint32_t sent = 0;
+	bool closed = false;
+	for (int i = 0; i < 64 && !closed; i++) { /* fill the window, never reading */
+		tx(e, F_A, e->pseq + sent, iss + 1, d, sizeof(d));
+		run(e, 50 * MS); /* the delayed ACK */
+		while (rx(e, &s)) {
+			closed = s.th.win == 0;
+			sent = s.th.ack - e->pseq; /* RCV.NXT, as the stack says it */
+		}
+	}
+	assert_true(closed);
+	assert_true(sent >= 2000);
+	struct zc_tcp_info ti;
+	/* one byte at RCV.NXT into the closed window, acknowledging our 4 */
+	tx(e, F_A | F_P, e->pseq + sent, iss + 1 + 4, "y", 1);
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.ack, e->pseq + sent); /* the byte was not taken */
+	assert_int_equal(s.th.win, 0);
+	zc_tcp_get_info(c, &ti);
+	assert_int_equal(ti.tcpi_unacked, 0); /* its ACK was */
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.zero_window_drops, 1);
+	/* what the application reads is exactly what the window held */
+	static char r[65536];
+	ssize_t n, all = 0;
+	while ((n = zc_tcp_recv(c, r, sizeof(r))) > 0) {
+		for (ssize_t i = 0; i < n; i++)
+			assert_int_equal(r[i], 'x');
+		all += n;
+	}
+	assert_int_equal(all, (ssize_t)sent);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
 static void test_zero_window_probe(void **state)
 {
 	struct env *e = *state;
@@ -591,6 +642,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paws_drops_old_timestamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_scale_limits_sending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window_probe, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_zero_window_refuses_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nagle_and_cork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto_backoff_then_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_retransmit_and_recovery, setup, teardown),
