@@ -2,8 +2,8 @@
 # run.sh - the front door of zcstack.
 #
 #   ./run.sh demo            the main job: build, then the headline demo (unmodified
-#                            iperf3, a ping-pong and nginx under wrk on zcstack via
-#                            zcrun vs the kernel)
+#                            iperf3, a ping-pong, nginx under wrk and request/response
+#                            on zcstack via zcrun vs the kernel)
 #                            and the zero-copy sweep
 #   ./run.sh bench           the other benchmarks: wire integrity demo, wire hand-over,
 #                            UDP/ping round trips, TCP bulk and connection rate
@@ -116,8 +116,9 @@ demo)
 	hugepages
 	build build
 	mkdir -p results
-	say "headline: unmodified iperf3, a 64-byte TCP ping-pong and nginx under wrk, on the Linux kernel over"
-	say "loopback and on zcstack through zcrun (two processes on a Trapeze wire), alternating"
+	say "headline: unmodified iperf3, a 64-byte TCP ping-pong, nginx under wrk and 1-16 MiB request/response,"
+	say "on the Linux kernel over loopback and on zcstack through zcrun (two processes on a Trapeze wire;"
+	say "iperf3 also over net_memif), alternating, 5 rounds"
 	python3 bench/headline.py build --out results
 	say "benchmark: zero-copy through the socket layer, two processes on the Trapeze wire:"
 	say "copy (never) against page trading and copy-on-write sends (auto, always), 4 KiB-4 MiB,"
