@@ -86,7 +86,7 @@
 	/* new data for an application that closed: the connection is reset (RFC 2525 2.17) */ \
 	X(TCP_DATA_AFTER_CLOSE, "tcp_data_after_close")                       \
 	X(TCP_OOO_DUP, "tcp_ooo_duplicate")       /* all its data already out of order */ \
-	X(TCP_OOO_FULL, "tcp_ooo_queue_full")     /* ZC__TCP_OOO_MAX segments queued */ \
+	X(TCP_OOO_FULL, "tcp_ooo_queue_full")     /* ZC__TCP_OOO_MAX segments, or the memory bound, reached */ \
 	X(RX_NOBUFS, "rx_no_buffers")             /* no mbuf to gather headers */ \
 	X(TX_NO_ROUTE, "tx_no_route")             /* off-link without a gateway */ \
 	X(TX_NOBUFS, "tx_no_buffers")             /* no mbuf or frame to build it */ \

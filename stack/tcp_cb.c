@@ -157,6 +157,7 @@ bool zc__tcp_closed(struct zc_tcp_sock *s)
 	zc__free_chain_list(s->ooo);
 	s->ooo = NULL;
 	s->ooo_n = s->ooo_bytes = 0;
+	s->ooo_mem = 0;
 	if (s->parent) { /* never accepted: nobody will see it */
 		zc__tcp_unlink_child(s);
 		s->orphan = true;

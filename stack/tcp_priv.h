@@ -30,6 +30,9 @@ static inline tcp_seq seq_max(tcp_seq a, tcp_seq b) { return seq_gt(a, b) ? a : 
 static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : b; }
 
 #define ZC__TCP_HASH 4096u         /* connection hash buckets (power of two) */
+#define ZC__TCP_OOO_MEM_MIN (256u << 10) /* the out-of-order queue pins at most
+	* max(4 x the receive buffer, this): a flood of tiny segments, each in a
+	* frame of its own, stays bounded in memory, not only in bytes */
 #define ZC__TCP_OOO_MAX 8192u      /* out-of-order segments per connection (the
 				     * window bounds their bytes; this bounds headers) */
 #define ZC__TCP_SACK_SCAN 16u      /* out-of-order runs looked at for SACK blocks */
@@ -137,6 +140,7 @@ struct zc_tcp_sock {
 	uint32_t rq_len, rb_max;
 	struct zc_mbuf *ooo;         /* sorted by seq (kept in tstamp), nextpkt list */
 	uint32_t ooo_n, ooo_bytes;
+	uint64_t ooo_mem;       /* what the out-of-order queue pins: a frame a segment (inline ones their mbuf) */
 	bool fin_rcvd, rd_shut;
 	/* urgent data in (Linux's one byte of out-of-band, RFC 6093): the byte
 	 * before the peer's urgent pointer is taken out of the stream (unless

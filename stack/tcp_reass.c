@@ -2,7 +2,8 @@
  * tcp_reass.c - putting received data in sequence order: the in-order
  * queue the application reads (tcp_recv.c), the out-of-order queue
  * (sorted by sequence number, kept in each packet's tstamp, overlaps
- * trimmed, bounded by ZC__TCP_OOO_MAX segments and by the window), what
+ * trimmed, bounded by ZC__TCP_OOO_MAX segments, by the window, and in the
+ * memory it pins by 4 x the receive buffer (ZC__TCP_OOO_MEM_MIN)), what
  * becomes in order when a hole fills, and the SACK blocks (RFC 2018) that
  * describe the out-of-order queue to the peer.
  */
@@ -62,8 +63,18 @@ void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m)
 		zc__tcp_rq_link(s, tail);
 }
 
+/* The memory a queued segment pins: its frames, or its mbuf when inline. */
+static uint64_t zc__ooo_cost(const struct zc_tcp_sock *s, const struct zc_mbuf *m)
+{
+	uint64_t c = 0, fs = s->st->nif->caps.page_size ? s->st->nif->caps.page_size : 4096;
+	for (; m; m = m->next)
+		c += m->kind == ZC_MBUF_INLINE_BUF ? ZC_MBUF_INLINE : fs;
+	return c;
+}
+
 /* Insert [seq, seq+len) into the out-of-order queue, trimming overlaps
- * with what is there; the queue keeps at most ZC__TCP_OOO_MAX segments. */
+ * with what is there; the queue keeps at most ZC__TCP_OOO_MAX segments and
+ * pins at most max(4 x rb_max, ZC__TCP_OOO_MEM_MIN). */
 void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 {
 	struct zc__tcp *t = s->st->tcp;
@@ -88,12 +99,16 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 		*pp = d->nextpkt;
 		s->ooo_n--;
 		s->ooo_bytes -= d->pkt_len;
+		s->ooo_mem -= zc__ooo_cost(s, d);
 		d->nextpkt = NULL;
 		zc_mbuf_free(d);
 	}
 	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq + m->pkt_len))
 		zc_mbuf_trim(m, seq + m->pkt_len - (tcp_seq)(*pp)->tstamp);
-	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX) {
+	uint64_t cost = zc__ooo_cost(s, m), lim = 4ull * s->rb_max;
+	if (lim < ZC__TCP_OOO_MEM_MIN)
+		lim = ZC__TCP_OOO_MEM_MIN;
+	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX || s->ooo_mem + cost > lim) {
 		zc_drop(&s->st->drops, m->pkt_len == 0 ? ZC_DROP_TCP_OOO_DUP : ZC_DROP_TCP_OOO_FULL);
 		zc_mbuf_free(m);
 		return;
@@ -104,6 +119,7 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 	s->last_ooo = seq;
 	s->ooo_n++;
 	s->ooo_bytes += m->pkt_len;
+	s->ooo_mem += cost;
 	s->ooo_packets++;
 	t->stats.ooo_segs++;
 }
@@ -116,6 +132,7 @@ void zc__tcp_ooo_drain(struct zc_tcp_sock *s)
 		s->ooo = m->nextpkt;
 		s->ooo_n--;
 		s->ooo_bytes -= m->pkt_len;
+		s->ooo_mem -= zc__ooo_cost(s, m);
 		tcp_seq seq = (tcp_seq)m->tstamp;
 		uint32_t over = s->rcv_nxt - seq;
 		if (over >= m->pkt_len) {

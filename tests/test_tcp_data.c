@@ -205,6 +205,44 @@ static void test_zero_window_refuses_data(void **state)
 	zc_tcp_close(l);
 }
 
+/* A reordering flood: segments past a hole, each pinning a frame. The
+ * out-of-order queue stops at 4 x the receive buffer in what it pins
+ * (here the 256 KiB floor: 64 frames), the rest are counted drops, and
+ * when the hole fills what was kept is delivered in order. */
+static void test_ooo_memory_bound(void **state)
+{
+	struct env *e = *state;
+	assert_int_equal(zc_tcp_configure(e->st, &(struct zc_tcp_config){ .rcvbuf = 65536 }), 0);
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	struct zc_tcp_sock *c = open_passive(e, &l, &iss);
+	struct seg s;
+	static char d[500];
+	uint64_t full0 = drop_n(e, "tcp_ooo_queue_full");
+	/* 120 segments of 500 bytes after a hole of 500: within the 64 KiB window */
+	for (int i = 1; i <= 120; i++) {
+		memset(d, 'a' + i % 26, sizeof(d));
+		tx(e, F_A, e->pseq + (uint32_t)i * 500, iss + 1, d, sizeof(d));
+		while (rx(e, &s))
+			;
+	}
+	uint64_t dropped = drop_n(e, "tcp_ooo_queue_full") - full0;
+	assert_true(dropped >= 120 - 64 && dropped < 120); /* about a frame and an mbuf each */
+	uint32_t kept = 120 - (uint32_t)dropped;
+	/* the hole: everything kept (the first `kept` after it) becomes in order */
+	memset(d, 'a', sizeof(d));
+	tx(e, F_A, e->pseq, iss + 1, d, sizeof(d));
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.ack, e->pseq + (1 + kept) * 500);
+	static char r[65536];
+	ssize_t n = zc_tcp_recv(c, r, sizeof(r));
+	assert_int_equal(n, (ssize_t)(1 + kept) * 500);
+	for (uint32_t i = 0; i <= kept; i++)
+		assert_int_equal(r[i * 500], i == 0 ? 'a' : 'a' + (int)(i % 26));
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
 static void test_zero_window_probe(void **state)
 {
 	struct env *e = *state;
@@ -643,6 +681,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_window_scale_limits_sending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window_probe, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_zero_window_refuses_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ooo_memory_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nagle_and_cork, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rto_backoff_then_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fast_retransmit_and_recovery, setup, teardown),
