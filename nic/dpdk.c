@@ -389,11 +389,7 @@ static uint64_t zc__tx_csum(struct zc__dpdk *d, struct zc_mbuf *m, struct zc_hdr
 		*hp = pk;
 		return RTE_MBUF_F_TX_IPV4 | (pk.proto == 6 ? RTE_MBUF_F_TX_TCP_CKSUM : RTE_MBUF_F_TX_UDP_CKSUM);
 	}
-	/* the field holds the pseudo header's sum: add the rest and complement */
-	uint16_t c = zc_csum_fold(zc_csum_mbuf(0, m, pk.l4, m->pkt_len - pk.l4));
-	if (pk.proto == 17 && c == 0)
-		c = 0xffff;
-	zc_put16(m->data + pk.csum_off, c);
+	zc_l4_csum_finish(m->data, m->len, &pk, zc_csum_mbuf(0, m, m->len, m->pkt_len - m->len));
 	d->ds.tx_csum_sw++;
 	return 0;
 }
@@ -633,13 +629,14 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 			goto fail;
 		}
 		const char *given = strstr(cfg->devargs, "bsize=");
+		unsigned long gb = given ? strtoul(given + 6, NULL, 0) : 0;
 		if (given == NULL) {
 			snprintf(args, sizeof(args), "%s,bsize=%u", cfg->devargs, b);
 			devargs = args;
-		} else if (strtoul(given + 6, NULL, 0) < need) {
+		} else if (gb < need) {
 			ZC_ERR("nic: dpdk: %s: bsize=%lu is shorter than a %u-byte frame (zc_mtu=%u): memif "
 			       "frames chained over several buffers are lost in this DPDK; leave bsize out or make it %u",
-			       d->devname, strtoul(given + 6, NULL, 0), need, cfg->mtu, b);
+			       d->devname, gb, need, cfg->mtu, b);
 			err = EINVAL;
 			goto fail;
 		}
@@ -745,8 +742,7 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 	uint32_t port_max = info.max_rx_pktlen > 18 ? info.max_rx_pktlen - 18 : 0; /* Ethernet + CRC */
 	if (port_max > info.max_mtu)
 		port_max = info.max_mtu;
-	bool is_memif = memif;
-	bool beyond = cfg->mtu > port_max && is_memif;
+	bool beyond = cfg->mtu > port_max && memif;
 	if (beyond)
 		conf.rxmode.mtu = 0;
 	else if (cfg->mtu && (cfg->mtu > port_max || cfg->mtu < info.min_mtu)) {
@@ -772,7 +768,7 @@ struct zc_netif *zc_dpdk_open(const struct zc_dpdk_config *cfg)
 		err = EINVAL;
 		goto fail;
 	}
-	bool chains = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) || is_memif;
+	bool chains = (conf.rxmode.offloads & RTE_ETH_RX_OFFLOAD_SCATTER) || memif;
 	if ((uint32_t)mtu + 14 > fs - RTE_PKTMBUF_HEADROOM - d->hdr && !chains) {
 		ZC_ERR("nic: dpdk: %s: mtu %u does not fit one %u-byte receive buffer, and the port cannot "
 		       "chain buffers (no RTE_ETH_RX_OFFLOAD_SCATTER)",

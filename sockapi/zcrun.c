@@ -12,6 +12,7 @@
  */
 #include "sockapi/socket.h"
 #include "stack/stack.h"
+#include "stack/tcp.h"
 
 #include <elf.h>
 #include <errno.h>
@@ -289,7 +290,7 @@ int main(int argc, char **argv)
 		return fail("--gw %s: expected an address such as 10.0.0.254", gw);
 	if (zc && *zc && zc_zcopy_parse(zc) < 0)
 		return fail("--zc %s: expected auto, always or never", zc);
-	if (cc && *cc && strcmp(cc, "cubic") != 0 && strcmp(cc, "newreno") != 0 && strcmp(cc, "reno") != 0)
+	if (cc && *cc && !zc_tcp_cc_known(cc))
 		return fail("--cc %s: expected cubic (the default), newreno or reno", cc);
 	if (pcap && *pcap) {
 		char d[PATH_MAX];

@@ -115,12 +115,6 @@ static void zc__cubic_enter(struct zc_tcp_sock *s)
 	s->cwnd = s->ssthresh + 3u * s->mss;
 }
 
-static void zc__cubic_exit(struct zc_tcp_sock *s)
-{
-	zc__cc_reno_exit(s);
-	s->cubic.epoch_ns = 0;
-}
-
 /* 4.8: ssthresh as for any event, then one segment */
 static void zc__cubic_timeout(struct zc_tcp_sock *s)
 {
@@ -136,6 +130,6 @@ const struct zc__cc_ops zc__cc_cubic = {
 	.enter_recovery = zc__cubic_enter,
 	.dupack_in_recovery = zc__cc_reno_dupack,
 	.partial_ack = zc__cc_reno_partial,
-	.exit_recovery = zc__cubic_exit,
+	.exit_recovery = zc__cc_reno_exit, /* the epoch was ended at the event */
 	.timeout = zc__cubic_timeout,
 };

@@ -239,6 +239,8 @@ int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int val);
  * window and ssthresh. */
 int zc_tcp_set_cc(struct zc_tcp_sock *s, const char *name);
 const char *zc_tcp_get_cc(const struct zc_tcp_sock *s);
+/* true when name is one zc_tcp_set_cc takes (for checking configuration) */
+bool zc_tcp_cc_known(const char *name);
 int zc_tcp_getopt(const struct zc_tcp_sock *s, enum zc_tcp_opt opt, int *val);
 
 /* Stack-wide TCP counters (also printed by zc_stack_dump). */

@@ -102,6 +102,8 @@ int zc_tcp_set_cc(struct zc_tcp_sock *s, const char *name)
 
 const char *zc_tcp_get_cc(const struct zc_tcp_sock *s) { return s->cc->name; }
 
+bool zc_tcp_cc_known(const char *name) { return zc__cc_find(name) != NULL; }
+
 int zc_tcp_setopt(struct zc_tcp_sock *s, enum zc_tcp_opt opt, int v)
 {
 	switch (opt) {
