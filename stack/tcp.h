@@ -20,9 +20,11 @@
  * and TCP_CORK; zero-window probes
  * (persist timer); silly-window avoidance on both sides; keepalive; bounded
  * SYN queue, accept queue, out-of-order queue, send and receive buffers.
- * SACK (RFC 2018) as a receiver: SACK-permitted is offered and SACK blocks
- * describe the out-of-order queue; received SACK blocks are not used (the
- * sender recovers as NewReno, which RFC 2018 allows).
+ * SACK (RFC 2018) both ways: SACK-permitted is offered, SACK blocks
+ * describe the out-of-order queue, a duplicate arrival is reported as a
+ * DSACK (RFC 2883); as a sender, the peer's blocks make a scoreboard and
+ * loss recovery is RFC 6675's (pipe, NextSeg, rescue retransmission),
+ * NewReno's where the peer does not SACK.
  */
 #ifndef ZC_TCP_H
 #define ZC_TCP_H
@@ -94,6 +96,9 @@ struct zc_tcp_config {
 	 * drawn at random from [limit/2, limit*3/2) so that a blind attacker
 	 * cannot count them (CVE-2016-5696). Default 1000. */
 	uint32_t challenge_ack_limit;
+	/* SACK (RFC 2018) neither offered nor accepted, as Linux's tcp_sack = 0:
+	 * loss recovery is then NewReno's alone. Default false (SACK on). */
+	bool no_sack;
 };
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -254,6 +259,12 @@ struct zc_tcp_stats {
 	uint64_t urg_in;         /* new urgent pointers (SIGURG's occasions) */
 	uint64_t challenge_acks_limited; /* challenge ACKs not sent: over the second's budget */
 	uint64_t zero_window_drops; /* text at RCV.NXT into a closed window: refused, its ACK taken */
+	uint64_t sack_recoveries;  /* recoveries run on the SACK scoreboard (RFC 6675) */
+	uint64_t sack_rescues;     /* RFC 6675 rescue retransmissions */
+	uint64_t dsacks_in;        /* duplicate SACKs received (RFC 2883): data the peer got twice */
+	uint64_t dsacks_out;       /* duplicate SACKs sent: data we got twice */
+	uint64_t sack_bad_blocks;  /* SACK blocks outside what is outstanding: ignored */
+	uint64_t sack_board_full;  /* SACK blocks ignored: the scoreboard's ranges were all in use */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */
@@ -274,7 +285,8 @@ uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */
 	X(FAST_RETRANSMIT, "fast_retransmit") /* the first unacknowledged segment at the third \
 					       * duplicate ACK (RFC 5681 3.2) */          \
 	X(RECOVERY_RETRANSMIT, "recovery_retransmit") /* the next hole at a partial ACK \
-						       * (RFC 6582) */                    \
+						       * (RFC 6582), or with SACK what \
+						       * NextSeg chose (RFC 6675) */      \
 	X(ACK_NOW, "ack_now")         /* an ACK input asked for at once: a second segment, out \
 				       * of order, a hole filled, a FIN, quick ACK, the handshake */ \
 	X(DELAYED_ACK, "delayed_ack") /* the delayed-ACK timer ran out */                  \

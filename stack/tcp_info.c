@@ -10,6 +10,7 @@
 /* Linux's values for the fields of struct tcp_info we fill */
 #define ZC__TCP_CA_RECOVERY 3        /* TCP_CA_Recovery (tcpi_ca_state) */
 #define ZC__TCPI_OPT_TIMESTAMPS 1
+#define ZC__TCPI_OPT_SACK 2
 #define ZC__TCPI_OPT_WSCALE 4
 
 const char *zc_tcp_state_name(enum zc_tcp_state s)
@@ -30,7 +31,10 @@ void zc_tcp_get_info(const struct zc_tcp_sock *s, struct zc_tcp_info *i)
 	i->tcpi_ca_state = s->in_recovery ? ZC__TCP_CA_RECOVERY : 0;
 	i->tcpi_retransmits = (uint8_t)s->rexmt_count;
 	i->tcpi_backoff = (uint8_t)s->backoff;
-	i->tcpi_options = (uint8_t)((s->ts_ok ? ZC__TCPI_OPT_TIMESTAMPS : 0) | (s->ws_ok ? ZC__TCPI_OPT_WSCALE : 0));
+	i->tcpi_options = (uint8_t)((s->ts_ok ? ZC__TCPI_OPT_TIMESTAMPS : 0) | (s->ws_ok ? ZC__TCPI_OPT_WSCALE : 0) |
+				    (s->sack_ok ? ZC__TCPI_OPT_SACK : 0));
+	i->tcpi_sacked = s->mss ? s->sacked_bytes / s->mss : 0;
+	i->tcpi_dsack_dups = s->dsacks_in;
 	i->tcpi_snd_wscale = s->ws_ok ? s->snd_wscale : 0;
 	i->tcpi_rcv_wscale = s->ws_ok ? s->rcv_wscale : 0;
 	i->tcpi_rto = (uint32_t)(s->rto / 1000);

@@ -219,11 +219,12 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 	if (s->in_recovery) {
 		if (seq_ge(th->ack, s->recover)) {
 			s->in_recovery = false;
+			s->sack_rec = false;
 			s->cc->exit_recovery(s);
-		} else {
+		} else if (!s->sack_rec) {
 			s->cc->partial_ack(s, acked);
 			zc__tcp_output_for(s, ZC_TCP_TX_RECOVERY_RETRANSMIT); /* RFC 6582: the next hole */
-		}
+		} /* with SACK, NextSeg in the output that follows picks what goes (RFC 6675) */
 	} else {
 		s->cc->ack(s, acked);
 	}
@@ -249,6 +250,27 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 		}
 	}
 	return true;
+}
+
+/* Fast retransmit and recovery: RFC 6582's, or with SACK information RFC
+ * 6675's (cwnd = ssthresh without inflation; after the first segment
+ * again, the output's NextSeg sends while cwnd - pipe allows). */
+static void zc__tcp_enter_recovery(struct zc_tcp_sock *s)
+{
+	struct zc__tcp *t = s->st->tcp;
+	t->stats.fast_retransmits++;
+	s->recover = s->snd_max;
+	s->in_recovery = true;
+	s->cc->enter_recovery(s);
+	if (s->sack_ok && s->nsacked) {
+		s->sack_rec = true;
+		s->cwnd = s->ssthresh;
+		s->high_rxt = s->snd_una;
+		s->rescue_set = false;
+		t->stats.sack_recoveries++;
+	}
+	zc__tcp_output_for(s, ZC_TCP_TX_FAST_RETRANSMIT);
+	zc__tcp_arm_rexmt(s);
 }
 
 /* Step 5 of 3.10.7.4: the ACK field. Returns false when the segment must
@@ -292,6 +314,8 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		return false;
 	}
 	s->last_ack_rx = s->st->now;
+	if (s->sack_ok && zc__tcp_connected(s) && (th->opt.nsack || s->nsacked))
+		zc__sack_update(s, &th->opt, th->ack);
 	uint32_t wnd = (uint32_t)th->win << s->snd_wscale;
 	if (seq_gt(th->ack, s->snd_una)) {
 		if (!zc__tcp_ack_new(s, g))
@@ -303,19 +327,19 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		/* a duplicate ACK (RFC 5681 section 2) */
 		s->dupacks++;
 		if (s->in_recovery) {
-			s->cc->dupack_in_recovery(s);
+			if (!s->sack_rec)
+				s->cc->dupack_in_recovery(s);
 		} else if (s->dupacks == ZC__TCP_DUPTHRESH) {
 			/* RFC 6582 3.2 step 2: only when the ACK covers recover */
-			if (seq_gt(th->ack, s->recover) || s->recover == s->snd_una) {
-				s->st->tcp->stats.fast_retransmits++;
-				s->recover = s->snd_max;
-				s->in_recovery = true;
-				s->cc->enter_recovery(s);
-				zc__tcp_output_for(s, ZC_TCP_TX_FAST_RETRANSMIT);
-				zc__tcp_arm_rexmt(s);
-			}
+			if (seq_gt(th->ack, s->recover) || s->recover == s->snd_una)
+				zc__tcp_enter_recovery(s);
 		}
 	}
+	/* RFC 6675 5 (C): also when the scoreboard says the first segment is
+	 * lost, whatever else the ACK carried (data, a window update) */
+	if (!s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover) &&
+	    zc__sack_is_lost(s, s->snd_una))
+		zc__tcp_enter_recovery(s);
 	/* window update (RFC 9293 3.10.7.4, fifth check) */
 	if (seq_lt(s->snd_wl1, g->seq) || (s->snd_wl1 == g->seq && seq_le(s->snd_wl2, th->ack))) {
 		s->snd_wnd = wnd;
@@ -373,6 +397,7 @@ static void zc__tcp_data_input(struct zc_tcp_sock *s, struct zc__seg *g)
 	tcp_seq seq = g->seq;
 	if (seq_lt(seq, s->rcv_nxt)) {
 		uint32_t d = s->rcv_nxt - seq;
+		zc__tcp_dsack(s, seq, d < m->pkt_len ? s->rcv_nxt : seq + m->pkt_len);
 		zc_mbuf_adj(m, d);
 		seq = s->rcv_nxt;
 	}
@@ -498,6 +523,8 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	 * buffer, and the ACK sent back says the window is still closed. */
 	if (!zc__seq_acceptable(s, g)) {
 		zc__tcp_bad(st, ZC_DROP_TCP_OUT_OF_WINDOW);
+		if (g->len && seq_le(g->seq + g->len, s->rcv_nxt) && zc__tcp_connected(s))
+			zc__tcp_dsack(s, g->seq, g->seq + g->len); /* all of it came before */
 		bool closed = !seq_gt(s->rcv_adv, s->rcv_nxt);
 		if (!(closed && g->seq == s->rcv_nxt && g->end != g->seq)) {
 			if (!(th->flags & ZC_TCP_RST))
@@ -677,6 +704,7 @@ bool zc__tcp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint1
 			if (zc__tcp_connected(s) && seq_lt(s->snd_una, s->snd_nxt)) {
 				/* Linux's tcp_simple_retransmit: what was sent is lost */
 				s->rtt_timing = false;
+				zc__sack_clear(s);
 				s->snd_nxt = s->snd_una;
 				zc__tcp_output(s);
 			}

@@ -60,7 +60,7 @@ void zc__tcp_syn_options(struct zc_tcp_sock *s, const struct zc_tcp *th)
 		s->snd_wscale = 0;
 		s->rcv_wscale = 0;
 	}
-	s->sack_ok = th->opt.sack_ok; /* we only send SACK blocks (RFC 2018 receiver) */
+	s->sack_ok = th->opt.sack_ok && !s->st->tcp->cfg.no_sack;
 	if (th->opt.has_ts) {
 		s->ts_ok = true;
 		s->ts_recent = th->opt.tsval;

@@ -163,14 +163,14 @@ static int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_
 			th.opt.tsval = zc__tcp_now_ts(s);
 			th.opt.tsecr = s->ts_recent;
 		}
-		th.opt.sack_ok = offer || s->sack_ok;
+		th.opt.sack_ok = (offer && !st->tcp->cfg.no_sack) || s->sack_ok;
 	} else if (!(flags & ZC_TCP_RST)) {
 		if (s->ts_ok) {
 			th.opt.has_ts = true;
 			th.opt.tsval = zc__tcp_now_ts(s);
 			th.opt.tsecr = s->ts_recent;
 		}
-		if (s->sack_ok && s->ooo && (flags & ZC_TCP_ACK)) {
+		if (s->sack_ok && (s->ooo || s->dsack_pending) && (flags & ZC_TCP_ACK)) {
 			/* as many blocks as fit beside the data within the MTU, and
 			 * within the header's 40 bytes of options (3 beside the
 			 * timestamps, else 4) */
@@ -179,8 +179,13 @@ static int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_
 			int n = room >= (int)(ZC_TCPOLEN_SACK_BASE + ZC_TCPOLEN_SACK_BLOCK)
 				? (room - (int)ZC_TCPOLEN_SACK_BASE) / (int)ZC_TCPOLEN_SACK_BLOCK : 0;
 			int max = ((int)ZC_TCP_MAXOPTLEN - ts - (int)ZC_TCPOLEN_SACK_BASE) / (int)ZC_TCPOLEN_SACK_BLOCK;
-			if (n > 0)
+			if (n > 0) {
 				zc__tcp_sack_blocks(s, &th.opt, (unsigned)(n < max ? n : max));
+				if (s->dsack_pending) {
+					s->dsack_pending = false; /* reported once (RFC 2883 4) */
+					st->tcp->stats.dsacks_out++;
+				}
+			}
 		}
 	}
 	uint8_t hb[ZC_TCP_MAXHLEN];
@@ -229,6 +234,7 @@ struct zc__tx {
 	uint8_t flags;
 	bool sent;    /* a data segment went (it carried the ACK) */
 	bool no_data; /* a data segment could not be sent: only an ACK may go */
+	uint8_t sack_rule; /* a retransmission NextSeg chose (RFC 6675 rule 1, 3 or 4) */
 };
 
 /* No event asks: whatever the state, windows and policies allow. */
@@ -244,7 +250,7 @@ static bool zc__tx_is_data(enum zc_tcp_tx_reason why)
  * peer's, the congestion window, limited transmit) and the policies (Nagle
  * with Minshall's change, TCP_CORK, sender SWS avoidance) let go now, or
  * why none goes. */
-static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, struct zc__tx *tx)
+static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, struct zc__tx *tx, uint32_t pipe)
 {
 	uint32_t flight = s->snd_nxt - s->snd_una;
 	uint32_t off = flight;               /* data already sent, from snd_una */
@@ -257,6 +263,13 @@ static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, st
 	if (!s->in_recovery && s->dupacks > 0 && s->dupacks < ZC__TCP_DUPTHRESH && s->snd_wnd > win)
 		win = s->snd_wnd < win + s->dupacks * s->mss ? s->snd_wnd : win + s->dupacks * s->mss;
 	uint32_t usable = win > flight ? win - flight : 0;
+	if (s->sack_rec) {
+		/* in SACK recovery the congestion window holds the pipe, not the
+		 * flight (RFC 6675 5); the peer's window still holds the flight */
+		uint32_t w = s->snd_wnd > flight ? s->snd_wnd - flight : 0;
+		uint32_t c = s->cwnd > pipe ? s->cwnd - pipe : 0;
+		usable = w < c ? w : c;
+	}
 	uint32_t len = avail < usable ? avail : usable;
 	if (len > s->mss)
 		len = s->mss;
@@ -292,6 +305,53 @@ static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, st
 	return seq_lt(s->snd_nxt, s->snd_max) ? ZC_TCP_TX_RETRANSMIT : why;
 }
 
+/* A retransmission of [seq, seq + len) that NextSeg chose (rule 1, 3 or
+ * 4), cut to the data and the MSS; the FIN again if the range held it. */
+static enum zc_tcp_tx_reason zc__tcp_sack_tx(const struct zc_tcp_sock *s, struct zc__tx *tx, tcp_seq seq,
+					     uint32_t len, uint8_t rule)
+{
+	tcp_seq data_end = s->snd_una + s->sb_len;
+	bool fin_in = s->fin_pending && !s->fin_acked && seq_gt(s->snd_max, data_end) &&
+		      seq_gt(seq + len, data_end);
+	if (seq_gt(seq + len, data_end))
+		len = seq_lt(seq, data_end) ? data_end - seq : 0;
+	if (len > s->mss)
+		len = s->mss;
+	tx->seq = seq;
+	tx->len = len;
+	tx->flags = ZC_TCP_ACK;
+	if (fin_in && seq + len == data_end)
+		tx->flags |= ZC_TCP_FIN;
+	if (len == 0 && !(tx->flags & ZC_TCP_FIN))
+		return ZC_TCP_TX_HOLD_NOTHING;
+	if (len)
+		tx->flags |= ZC_TCP_PSH;
+	tx->sack_rule = rule;
+	return ZC_TCP_TX_RECOVERY_RETRANSMIT;
+}
+
+/* In SACK recovery, RFC 6675 4's NextSeg while cwnd - pipe allows a
+ * segment: a lost hole (rule 1), new data (2), a hole below the highest
+ * SACKed octet (3), the rescue retransmission (4). */
+static enum zc_tcp_tx_reason zc__tcp_decide_sack(const struct zc_tcp_sock *s, struct zc__tx *tx)
+{
+	uint32_t pipe = zc__sack_pipe(s);
+	if (pipe + s->mss > s->cwnd)
+		return ZC_TCP_TX_HOLD_CWND;
+	tcp_seq seq;
+	uint32_t len;
+	if (zc__sack_next_rexmt(s, 1, &seq, &len))
+		return zc__tcp_sack_tx(s, tx, seq, len, 1);
+	enum zc_tcp_tx_reason why = zc__tcp_decide_data(s, tx, pipe);
+	if (ZC_TCP_TX_IS_SEND(why))
+		return why;
+	if (zc__sack_next_rexmt(s, 3, &seq, &len))
+		return zc__tcp_sack_tx(s, tx, seq, len, 3);
+	if (zc__sack_rescue(s, &seq, &len))
+		return zc__tcp_sack_tx(s, tx, seq, len, 4);
+	return why;
+}
+
 /* What to send now and why, or why nothing: the one decision (as FreeBSD's
  * tcp_output). ask is the event that calls for one segment (a send reason
  * of zc__tcp_output_for), or ZC__TX_ANY. Fills tx when the answer is a
@@ -305,6 +365,7 @@ static enum zc_tcp_tx_reason zc__tcp_decide(const struct zc_tcp_sock *s, enum zc
 	tx->seq = s->snd_max;
 	tx->len = 0;
 	tx->flags = ZC_TCP_ACK;
+	tx->sack_rule = 0;
 	switch (ask) {
 	case ZC_TCP_TX_SYN:
 	case ZC_TCP_TX_SYN_RETRANSMIT:
@@ -359,7 +420,7 @@ static enum zc_tcp_tx_reason zc__tcp_decide(const struct zc_tcp_sock *s, enum zc
 	}
 	enum zc_tcp_tx_reason why = ZC_TCP_TX_HOLD_FAILED;
 	if (!tx->no_data) {
-		why = zc__tcp_decide_data(s, tx);
+		why = s->sack_rec ? zc__tcp_decide_sack(s, tx) : zc__tcp_decide_data(s, tx, 0);
 		if (ZC_TCP_TX_IS_SEND(why))
 			return why;
 	}
@@ -407,6 +468,15 @@ static int zc__tcp_send(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why, const 
 	case ZC_TCP_TX_FAST_RETRANSMIT:
 	case ZC_TCP_TX_RECOVERY_RETRANSMIT:
 		s->rtt_timing = false; /* Karn: no sample from a retransmitted segment */
+		if (s->sack_rec && r == 0) {
+			if (tx->sack_rule == 4) { /* RescueRxt = RecoveryPoint; HighRxt stays */
+				s->rescue_set = true;
+				s->rescue_rxt = s->recover;
+				s->st->tcp->stats.sack_rescues++;
+			} else {
+				s->high_rxt = seq_max(s->high_rxt, tx->seq + tx->len + ((tx->flags & ZC_TCP_FIN) ? 1 : 0));
+			}
+		}
 		break;
 	case ZC_TCP_TX_PERSIST_PROBE:
 		/* the byte counts as sent for the ACK check, but SND.NXT stays: while
@@ -444,7 +514,7 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 			break;
 		}
 		int r = zc__tcp_send(s, why, &tx);
-		if (!zc__tx_is_data(why))
+		if (!zc__tx_is_data(why) && !tx.sack_rule)
 			break; /* the SYN, or an ACK alone */
 		if (r != 0) {
 			tx.no_data = true;

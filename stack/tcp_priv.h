@@ -36,6 +36,7 @@ static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : 
 #define ZC__TCP_OOO_MAX 8192u      /* out-of-order segments per connection (the
 				     * window bounds their bytes; this bounds headers) */
 #define ZC__TCP_SACK_SCAN 16u      /* out-of-order runs looked at for SACK blocks */
+#define ZC__TCP_SACKBOARD 32u      /* SACKed ranges a sender keeps (tcp_sack.c) */
 #define ZC__TCP_QUICKACKS 16u      /* segments ACKed at once after the handshake */
 #define ZC__TCP_DUPTHRESH 3u       /* duplicate ACKs that start fast retransmit (RFC 5681 3.2) */
 #define ZC__TCP_WSCALE_MAX 14u
@@ -117,6 +118,19 @@ struct zc_tcp_sock {
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;  /* options agreed in the handshake */
 	tcp_seq last_ooo;            /* start of the newest out-of-order arrival (SACK) */
+	/* DSACK (RFC 2883) as a receiver: a duplicate arrival to report in
+	 * the first block of the next ACK */
+	bool dsack_pending;
+	tcp_seq dsack_l, dsack_r;
+	/* SACK as a sender (tcp_sack.c, RFC 6675): the scoreboard, and this
+	 * recovery's HighRxt (the end of what it retransmitted) and RescueRxt */
+	struct zc__sack_range { tcp_seq l, r; } sacked[ZC__TCP_SACKBOARD];
+	uint8_t nsacked;
+	bool sack_rec;               /* this recovery is RFC 6675's (the peer SACKs) */
+	bool rescue_set;
+	uint32_t sacked_bytes;
+	tcp_seq high_rxt, rescue_rxt;
+	uint32_t dsacks_in;
 	uint16_t mss;                /* we send at most this much data per segment */
 	uint16_t adv_mss;            /* what we advertised */
 	uint16_t user_mss;           /* TCP_MAXSEG, 0 = none */
@@ -285,8 +299,23 @@ void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m);
 void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m);
 /* Move what became in order from the out-of-order queue. */
 void zc__tcp_ooo_drain(struct zc_tcp_sock *s);
+/* A duplicate arrival [l, r) for the next ACK's DSACK block (RFC 2883). */
+void zc__tcp_dsack(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r);
 /* Up to max SACK blocks describing the out-of-order queue, into o. */
 void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max);
+
+/* tcp_sack.c: the sender's scoreboard and RFC 6675 */
+void zc__sack_clear(struct zc_tcp_sock *s);
+void zc__sack_trim(struct zc_tcp_sock *s, tcp_seq una);
+/* An ACK's blocks into the scoreboard (DSACKs counted, bad blocks
+ * ignored); returns the bytes newly SACKed. */
+uint32_t zc__sack_update(struct zc_tcp_sock *s, const struct zc_tcp_opts *o, tcp_seq ack);
+bool zc__sack_is_lost(const struct zc_tcp_sock *s, tcp_seq seq);
+uint32_t zc__sack_pipe(const struct zc_tcp_sock *s);
+/* NextSeg rule 1 (rule = 1: a lost hole) or rule 3 (rule = 3: one not
+ * lost, below the highest SACKed octet), from HighRxt; rule 4, the rescue */
+bool zc__sack_next_rexmt(const struct zc_tcp_sock *s, int rule, tcp_seq *seq, uint32_t *len);
+bool zc__sack_rescue(const struct zc_tcp_sock *s, tcp_seq *seq, uint32_t *len);
 
 /* tcp_timer.c */
 void zc__tcp_timer_set(struct zc_tcp_sock *s, enum zc__tcp_timer t, uint64_t when);

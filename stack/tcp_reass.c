@@ -86,6 +86,7 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 		uint32_t over = (tcp_seq)(*pp)->tstamp + (*pp)->pkt_len - seq;
 		if (over >= m->pkt_len) {
 			zc_drop(&s->st->drops, ZC_DROP_TCP_OOO_DUP);
+			zc__tcp_dsack(s, seq, seq + m->pkt_len);
 			zc_mbuf_free(m);
 			return;
 		}
@@ -93,9 +94,14 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 		seq += over;
 		pp = &(*pp)->nextpkt;
 	}
-	/* drop queued segments that m covers completely, trim a partial one */
+	/* drop queued segments that m covers completely (the first reported
+	 * as a duplicate), trim a partial one */
+	bool dup = false;
 	while (*pp && seq_le((tcp_seq)(*pp)->tstamp + (*pp)->pkt_len, seq + m->pkt_len)) {
 		struct zc_mbuf *d = *pp;
+		if (!dup)
+			zc__tcp_dsack(s, (tcp_seq)d->tstamp, (tcp_seq)d->tstamp + d->pkt_len);
+		dup = true;
 		*pp = d->nextpkt;
 		s->ooo_n--;
 		s->ooo_bytes -= d->pkt_len;
@@ -147,8 +153,20 @@ void zc__tcp_ooo_drain(struct zc_tcp_sock *s)
 	}
 }
 
-/* SACK blocks (RFC 2018 4) from the out-of-order queue: the block holding
- * the newest arrival first, then the others in sequence order. */
+/* A duplicate arrival [l, r): the next ACK reports it (RFC 2883). */
+void zc__tcp_dsack(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r)
+{
+	if (!s->sack_ok || !seq_lt(l, r))
+		return;
+	s->dsack_pending = true;
+	s->dsack_l = l;
+	s->dsack_r = r;
+}
+
+/* SACK blocks (RFC 2018 4) from the out-of-order queue: a duplicate
+ * arrival first when there is one (RFC 2883 4: a DSACK block, then the
+ * block holding it if queued), then the block holding the newest arrival,
+ * then the others in sequence order. */
 void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, unsigned max)
 {
 	struct zc_tcp_sack_block b[ZC__TCP_SACK_SCAN];
@@ -161,11 +179,17 @@ void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, uns
 			b[n++] = (struct zc_tcp_sack_block){ l, r };
 	}
 	unsigned first = 0;
+	o->nsack = 0;
 	for (unsigned i = 0; i < n; i++)
 		if (seq_le(b[i].left, s->last_ooo) && seq_lt(s->last_ooo, b[i].right))
 			first = i;
-	o->nsack = 0;
-	if (n == 0)
+	if (s->dsack_pending) {
+		o->sack[o->nsack++] = (struct zc_tcp_sack_block){ s->dsack_l, s->dsack_r };
+		for (unsigned i = 0; i < n; i++) /* the block holding the duplicate, if queued */
+			if (seq_le(b[i].left, s->dsack_l) && seq_le(s->dsack_r, b[i].right))
+				first = i;
+	}
+	if (n == 0 || o->nsack >= max)
 		return;
 	o->sack[o->nsack++] = b[first];
 	for (unsigned i = 0; i < n && o->nsack < max; i++)

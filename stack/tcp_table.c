@@ -46,6 +46,7 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
 	ZC__SET(max_conns) ZC__SET(autotune_min) ZC__SET(challenge_ack_limit)
 #undef ZC__SET
+	d->no_sack = c->no_sack;
 	d->cc = NULL;
 	if (c->cc) {
 		const struct zc__cc_ops *ops = zc__cc_find(c->cc);

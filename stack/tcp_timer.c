@@ -169,6 +169,7 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 	t->stats.timeouts++;
 	s->backoff++;
 	s->cc->timeout(s);
+	zc__sack_clear(s); /* the peer may have reneged (RFC 2018 8) */
 	s->in_recovery = false;
 	s->dupacks = 0;
 	s->recover = s->snd_max;

@@ -4,6 +4,7 @@
  *
  *   tcp_sim [--bytes N] [--both-ways] [--loss P] [--dup P] [--reorder P]
  *           [--corrupt P] [--delay DUR] [--mtu BYTES] [--seed S] [--replay]
+ *           [--cc NAME] [--no-sack] [--csv]
  *
  * Each side sends N bytes of a seeded stream (the server only with
  * --both-ways), shuts down its write side, reads to end of stream and
@@ -12,7 +13,11 @@
  * both pools hold exactly their posted receive frames (nothing leaked).
  * It prints its seed; the same seed replays bit for bit: --replay runs the
  * same configuration twice and compares a digest of everything both stacks
- * counted and the virtual time it took.
+ * counted and the virtual time it took. --cc picks both ends' congestion
+ * control, --no-sack turns SACK off at both ends (NewReno recovery alone);
+ * --csv ends with one line of figures for tables (bench/loss_table.py):
+ * goodput of the client's direction in virtual time, bytes retransmitted,
+ * DSACKs (spurious retransmissions), recovery episodes, timeouts.
  */
 #include "nic/capture.h"
 #include "nic/faults.h"
@@ -39,6 +44,8 @@ struct opts {
 	uint32_t mtu;
 	uint64_t seed;
 	bool quiet;
+	const char *cc;
+	bool no_sack, csv;
 };
 
 struct side {
@@ -52,6 +59,7 @@ struct side {
 	uint8_t chunk[65536];
 	uint32_t chunk_len, chunk_off;
 	bool wr_done, eof, closed;
+	uint64_t retrans_bytes; /* the socket's, when it closed */
 };
 
 static void fill_chunk(struct side *d)
@@ -128,6 +136,9 @@ static bool app_step(struct side *d, int *fail)
 		moved = true;
 	}
 	if (d->eof && d->wr_done) {
+		struct zc_tcp_info ti;
+		zc_tcp_get_info(s, &ti);
+		d->retrans_bytes = ti.tcpi_bytes_retrans;
 		zc_tcp_close(s);
 		d->s = NULL;
 		d->closed = true;
@@ -165,8 +176,12 @@ static int open_side(struct side *d, const char *wire, int port, uint32_t ip, co
 	d->st = zc_stack_create(&sc);
 	if (d->st == NULL)
 		return -1;
-	struct zc_tcp_config tcfg = { .msl_ns = 1000000000ull }; /* TIME_WAIT 2 s */
-	zc_tcp_configure(d->st, &tcfg);
+	struct zc_tcp_config tcfg = { .msl_ns = 1000000000ull, /* TIME_WAIT 2 s */
+				      .cc = o->cc, .no_sack = o->no_sack };
+	if (zc_tcp_configure(d->st, &tcfg) != 0) {
+		fprintf(stderr, "tcp_sim: --cc %s: no such congestion control\n", o->cc);
+		return -1;
+	}
 	zc_rng_seed(&d->gen, o->seed * 13 + (uint64_t)port);
 	sha256_init(&d->hs);
 	sha256_init(&d->hr);
@@ -213,12 +228,14 @@ static int run(const struct opts *o, uint64_t *digest)
 		fprintf(stderr, "tcp_sim: connect did not start\n");
 		return 1;
 	}
-	uint64_t iters = 0, limit_ns = now + 3600ull * 1000000000ull;
+	uint64_t t_rx = 0, iters = 0, limit_ns = now + 3600ull * 1000000000ull;
 	while (!(a.closed && b.closed) && now < limit_ns && !fail) {
 		bool moved = zc_stack_poll(a.st, now) > 0;
 		moved |= zc_stack_poll(b.st, now) > 0;
 		moved |= app_step(&a, &fail);
 		moved |= app_step(&b, &fail);
+		if (t_rx == 0 && b.received == a.to_send)
+			t_rx = now; /* the client's direction is delivered */
 		iters++;
 		if (moved) {
 			now += 1000; /* a microsecond of work */
@@ -241,11 +258,15 @@ static int run(const struct opts *o, uint64_t *digest)
 		fail++;
 	}
 	uint64_t t_done = now;
-	/* let TIME_WAIT and the last ACKs run out */
+	/* let TIME_WAIT and the last ACKs run out, then what is still on the
+	 * wire (a delayed duplicate, the answer to it) arrive */
+	uint64_t quiet = 0;
 	for (uint64_t end = now + 10000000000ull; now < end; now += 1000000) {
 		zc_stack_poll(a.st, now);
 		zc_stack_poll(b.st, now);
-		if (zc_tcp_count(a.st) == 0 && zc_tcp_count(b.st) == 1) /* the listener */
+		if (quiet == 0 && zc_tcp_count(a.st) == 0 && zc_tcp_count(b.st) == 1) /* the listener */
+			quiet = now + 4 * o->f.delay_ns + 10000000ull;
+		if (quiet && now >= quiet)
 			break;
 	}
 	char h1[65], h2[65], h3[65], h4[65];
@@ -280,6 +301,14 @@ static int run(const struct opts *o, uint64_t *digest)
 		       (double)(t_done - 1000000000ull) / 1e9, sa.segs_out, sb.segs_out, sa.retrans_segs,
 		       sb.retrans_segs, sa.timeouts, sb.timeouts, sa.fast_retransmits, sb.fast_retransmits,
 		       *digest);
+	if (o->csv && !o->quiet) {
+		/* the client's direction: its sender's counters, its goodput */
+		double secs = (double)(t_rx - 1000000000ull) / 1e9;
+		printf("csv: goodput_mbit=%.3f retrans_bytes=%" PRIu64 " dsacks=%" PRIu64 " recoveries=%" PRIu64
+		       " sack_recoveries=%" PRIu64 " timeouts=%" PRIu64 " rescues=%" PRIu64 " secs=%.3f\n",
+		       secs > 0 ? (double)a.to_send * 8 / secs / 1e6 : 0.0, a.retrans_bytes, sa.dsacks_in,
+		       sa.fast_retransmits, sa.sack_recoveries, sa.timeouts, sa.sack_rescues, secs);
+	}
 	zc_tcp_close(b.ls);
 	zc_stack_destroy(a.st);
 	zc_stack_destroy(b.st);
@@ -309,6 +338,8 @@ int main(int argc, char **argv)
 		{ "reorder", required_argument, 0, 'r' }, { "corrupt", required_argument, 0, 'c' },
 		{ "delay", required_argument, 0, 'D' }, { "mtu", required_argument, 0, 'm' },
 		{ "seed", required_argument, 0, 's' },  { "replay", no_argument, 0, 'R' },
+		{ "cc", required_argument, 0, 'C' },    { "no-sack", no_argument, 0, 'S' },
+		{ "csv", no_argument, 0, 'V' },
 		{ "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 }
 	};
 	int c;
@@ -329,9 +360,13 @@ int main(int argc, char **argv)
 		case 'm': o.mtu = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 's': o.seed = strtoull(optarg, NULL, 0); break;
 		case 'R': replay = true; break;
+		case 'C': o.cc = optarg; break;
+		case 'S': o.no_sack = true; break;
+		case 'V': o.csv = true; break;
 		case 'h':
 			printf("usage: tcp_sim [--bytes N] [--both-ways] [--loss P] [--dup P] [--reorder P]\n"
-			       "               [--corrupt P] [--delay DUR] [--mtu BYTES] [--seed S] [--replay]\n");
+			       "               [--corrupt P] [--delay DUR] [--mtu BYTES] [--seed S] [--replay]\n"
+			       "               [--cc cubic|newreno] [--no-sack] [--csv]\n");
 			return 0;
 		default: return 2;
 		}

@@ -1,0 +1,384 @@
+/* test_tcp_sack.c - SACK both ways: the sender's scoreboard (merging,
+ * trimming, bad and duplicate blocks), RFC 6675 loss recovery against a
+ * scripted peer that SACKs (holes retransmitted without waiting for
+ * partial ACKs, SACKed data never resent, the rescue retransmission), SACK
+ * turned off by configuration, and DSACK (RFC 2883) sent for a duplicate
+ * arrival and counted when received. The test plays the peer
+ * (tcp_fixture.h). */
+#include "tcp_fixture.h"
+#include "stack/tcp_priv.h"
+
+#define MSS 1448u
+
+/* A passive open where the peer offers SACK (and timestamps, as Linux). */
+static struct zc_tcp_sock *open_sack(struct env *e, struct zc_tcp_sock **lsock, uint32_t *iss, bool *peer_ok)
+{
+	struct zc_tcp_sock *l = zc_tcp_socket(e->st);
+	assert_int_equal(zc_tcp_bind(l, 0, 5000), 0);
+	assert_int_equal(zc_tcp_listen(l, 8), 0);
+	struct zc_tcp_opts o = { .has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 2, .has_ts = true,
+				 .tsval = e->ptsval, .sack_ok = true };
+	tx_opts(e, F_S, e->pseq, 0, 65535, NULL, 0, &o);
+	struct seg s;
+	expect(e, &s, F_S | F_A);
+	*peer_ok = s.th.opt.sack_ok;
+	e->pseq++;
+	*iss = s.th.seq;
+	tx(e, F_A, e->pseq, s.th.seq + 1, NULL, 0);
+	int err;
+	struct zc_tcp_sock *c = zc_tcp_accept(l, &err);
+	assert_non_null(c);
+	*lsock = l;
+	zc_tcp_setopt(c, ZC_TCP_OPT_QUICKACK, 0);
+	zc_tcp_setopt(c, ZC_TCP_OPT_NODELAY, 1);
+	return c;
+}
+
+/* The peer's ACK of `ack` carrying SACK blocks [l0, r0), [l1, r1), ... */
+static void tx_sack(struct env *e, uint32_t ack, unsigned n, const uint32_t *lr)
+{
+	struct zc_tcp_opts o = { .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = (uint8_t)n };
+	for (unsigned i = 0; i < n; i++)
+		o.sack[i] = (struct zc_tcp_sack_block){ lr[2 * i], lr[2 * i + 1] };
+	tx_opts(e, F_A, e->pseq, ack, 65535, NULL, 0, &o);
+}
+
+/* Sends nseg full segments of a pattern and takes them off the wire. */
+static void send_segments(struct env *e, struct zc_tcp_sock *c, uint32_t nseg, char *d)
+{
+	for (uint32_t i = 0; i < nseg * MSS; i++)
+		d[i] = (char)(i * 7 + i / MSS);
+	assert_int_equal(zc_tcp_send(c, d, nseg * MSS), (ssize_t)(nseg * MSS));
+	struct seg s;
+	uint32_t got = 0;
+	while (rx(e, &s)) {
+		assert_int_equal(s.len, MSS);
+		got++;
+	}
+	assert_int_equal(got, nseg);
+}
+
+/* Ten segments, the 2nd and the 5th lost. The peer's ACKs stay at the 2nd
+ * and SACK what came. RFC 6675: once more than two segments are SACKed
+ * above a hole it is lost; both holes go again in the same recovery, the
+ * 5th without waiting for a partial ACK (NewReno would), and no SACKed
+ * segment is ever resent. */
+static void test_sack_recovery_fills_every_hole(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	assert_true(ok); /* SACK-permitted answered */
+	struct zc_tcp_info ti;
+	zc_tcp_get_info(c, &ti);
+	assert_true(ti.tcpi_options & 2); /* TCPI_OPT_SACK */
+	static char d[10 * MSS];
+	send_segments(e, c, 10, d);
+	uint32_t una = iss + 1, seg2 = una + MSS;
+#define SEG(k) (una + (k - 1) * MSS) /* start of segment k (1-based) */
+	/* segments 3, 4 arrive: two above the hole, not yet lost */
+	tx_sack(e, seg2, 1, (uint32_t[]){ SEG(3), SEG(4) });
+	tx_sack(e, seg2, 1, (uint32_t[]){ SEG(3), SEG(5) });
+	expect_nothing(e);
+	/* segment 6 (after the lost 5th): three SACKed above the 2nd, two ranges */
+	tx_sack(e, seg2, 2, (uint32_t[]){ SEG(6), SEG(7), SEG(3), SEG(5) });
+	struct seg s;
+	expect(e, &s, F_A | F_P);
+	assert_int_equal(s.th.seq, SEG(2));
+	assert_memory_equal(s.data, d + MSS, MSS);
+	zc_tcp_get_info(c, &ti);
+	assert_int_equal(ti.tcpi_ca_state, 3);
+	/* 7..10 arrive: the 5th now has four SACKed above it. What goes is
+	 * never what the peer said it holds: the 5th (at once: rule 3 lets a
+	 * hole below the highest SACK go while the pipe has room) and at most
+	 * one rescue of the highest unSACKed segment (rule 4) */
+	uint32_t seen5 = 0;
+	for (int k = 6; k <= 10; k++) {
+		if (k > 6)
+			tx_sack(e, seg2, 2, (uint32_t[]){ SEG(6), SEG(k + 1), SEG(3), SEG(5) });
+		while (rx(e, &s)) {
+			if (s.len == 0)
+				continue;
+			bool held = (seq_ge(s.th.seq, SEG(3)) && seq_lt(s.th.seq, SEG(5))) ||
+				    (seq_ge(s.th.seq, SEG(6)) && seq_lt(s.th.seq, SEG(k + 1)));
+			assert_false(held);
+			if (s.th.seq == SEG(5)) {
+				assert_memory_equal(s.data, d + 4 * MSS, MSS);
+				seen5++;
+			}
+		}
+	}
+	assert_int_equal(seen5, 1);     /* the second hole, before any partial ACK */
+	zc_tcp_get_info(c, &ti);
+	assert_int_equal(ti.tcpi_sacked, 7); /* 3, 4, 6..10 */
+	/* the 2nd arrives: a partial ACK up to the 5th; then all */
+	tx_sack(e, SEG(5), 1, (uint32_t[]){ SEG(6), SEG(11) });
+	while (rx(e, &s))
+		assert_true(s.len == 0 || seq_lt(s.th.seq, SEG(6)));
+	tx(e, F_A, e->pseq, SEG(11), NULL, 0);
+	zc_tcp_get_info(c, &ti);
+	assert_int_equal(ti.tcpi_ca_state, 0);
+	assert_int_equal(ti.tcpi_sacked, 0);
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.fast_retransmits, 1);
+	assert_int_equal(ts.sack_recoveries, 1);
+	assert_true(ts.sack_rescues <= 1);
+	assert_int_equal(ts.retrans_segs, 2 + ts.sack_rescues);
+	assert_int_equal(ts.timeouts, 0);
+#undef SEG
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* The last segment lost with the one before the SACKed run: after the
+ * first hole goes again there is nothing new to send and no hole below
+ * the highest SACK, so the rescue retransmission (RFC 6675 rule 4) sends
+ * the tail once, long before the retransmission timer. */
+static void test_sack_rescue_retransmission(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[6 * MSS];
+	send_segments(e, c, 6, d);
+	uint32_t una = iss + 1;
+	/* 1 arrives, 2 lost, 3..5 arrive, 6 lost */
+	for (int k = 3; k <= 5; k++)
+		tx_sack(e, una + MSS, 1, (uint32_t[]){ una + 2 * MSS, una + k * MSS });
+	struct seg s;
+	bool got2 = false, got6 = false;
+	while (rx(e, &s)) {
+		got2 |= s.len && s.th.seq == una + MSS;
+		if (s.len && s.th.seq == una + 5 * MSS) {
+			assert_memory_equal(s.data, d + 5 * MSS, MSS);
+			got6 = true;
+		}
+	}
+	assert_true(got2);
+	assert_true(got6); /* the rescue, at once */
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.sack_rescues, 1);
+	assert_int_equal(ts.timeouts, 0);
+	/* another duplicate: no second rescue in the same recovery */
+	tx_sack(e, una + MSS, 1, (uint32_t[]){ una + 2 * MSS, una + 5 * MSS });
+	while (rx(e, &s))
+		assert_true(s.len == 0);
+	tx(e, F_A, e->pseq, una + 6 * MSS, NULL, 0);
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.sack_rescues, 1);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* no_sack (Linux's tcp_sack = 0): SACK-permitted is not answered, blocks
+ * are ignored and recovery is NewReno's. */
+static void test_sack_off(void **state)
+{
+	struct env *e = *state;
+	assert_int_equal(zc_tcp_configure(e->st, &(struct zc_tcp_config){ .no_sack = true }), 0);
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	assert_false(ok);
+	static char d[10 * MSS];
+	send_segments(e, c, 10, d);
+	uint32_t una = iss + 1;
+	for (int k = 3; k <= 6; k++)
+		tx_sack(e, una + MSS, 1, (uint32_t[]){ una + 2 * MSS, una + k * MSS });
+	struct seg s;
+	expect(e, &s, F_A | F_P); /* the third duplicate: fast retransmit */
+	assert_int_equal(s.th.seq, una + MSS);
+	struct zc_tcp_info ti;
+	zc_tcp_get_info(c, &ti);
+	assert_int_equal(ti.tcpi_sacked, 0);
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.sack_recoveries, 0);
+	tx(e, F_A, e->pseq, una + 10 * MSS, NULL, 0);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* DSACK as a receiver: data that arrives twice is reported once in the
+ * first block of the next ACK, below its cumulative ACK (RFC 2883 4.1);
+ * a duplicate of queued out-of-order data comes first, then the block
+ * holding it (4.2). */
+static void test_dsack_sent(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[500];
+	memset(d, 'q', sizeof(d));
+	uint32_t p = e->pseq;
+	tx(e, F_A | F_P, p, iss + 1, d, 100);
+	run(e, 50 * MS);
+	struct seg s;
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.opt.nsack, 0);
+	tx(e, F_A | F_P, p, iss + 1, d, 100); /* again */
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.ack, p + 100);
+	assert_int_equal(s.th.opt.nsack, 1);
+	assert_int_equal(s.th.opt.sack[0].left, p);
+	assert_int_equal(s.th.opt.sack[0].right, p + 100);
+	/* out of order: [300, 400) queued, then again */
+	tx(e, F_A | F_P, p + 300, iss + 1, d, 100);
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.opt.nsack, 1); /* the queue's block, no DSACK */
+	assert_int_equal(s.th.opt.sack[0].left, p + 300);
+	tx(e, F_A | F_P, p + 300, iss + 1, d, 100);
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.opt.nsack, 2);
+	assert_int_equal(s.th.opt.sack[0].left, p + 300); /* the duplicate */
+	assert_int_equal(s.th.opt.sack[0].right, p + 400);
+	assert_int_equal(s.th.opt.sack[1].left, p + 300); /* the block holding it */
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.dsacks_out, 2);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* DSACK as a sender: a first block below the ACK is counted (a spurious
+ * retransmission), never taken into the scoreboard. */
+static void test_dsack_received(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[4 * MSS];
+	send_segments(e, c, 4, d);
+	uint32_t una = iss + 1;
+	tx(e, F_A, e->pseq, una + 2 * MSS, NULL, 0);
+	tx_sack(e, una + 2 * MSS, 1, (uint32_t[]){ una + MSS, una + 2 * MSS });
+	struct zc_tcp_info ti;
+	zc_tcp_get_info(c, &ti);
+	assert_int_equal(ti.tcpi_dsack_dups, 1);
+	assert_int_equal(ti.tcpi_sacked, 0);
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.dsacks_in, 1);
+	tx(e, F_A, e->pseq, una + 4 * MSS, NULL, 0);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* --- the scoreboard on a bare TCB ------------------------------------------------ */
+
+struct bare {
+	struct zc_stack st;
+	struct zc__tcp t;
+	struct zc_tcp_sock s;
+};
+
+static struct bare *bare_new(void)
+{
+	struct bare *b = calloc(1, sizeof(*b));
+	b->st.tcp = &b->t;
+	b->s.st = &b->st;
+	b->s.mss = 1000;
+	b->s.snd_una = 0xfffff000u; /* across the wrap */
+	b->s.snd_max = b->s.snd_una + 100000;
+	b->s.max_sndwnd = 100000;
+	b->s.high_rxt = b->s.snd_una; /* as recovery starts it */
+	return b;
+}
+
+static void board(struct bare *b, unsigned n, const uint32_t *lr)
+{
+	struct zc_tcp_opts o = { .nsack = (uint8_t)n };
+	for (unsigned i = 0; i < n; i++)
+		o.sack[i] = (struct zc_tcp_sack_block){ b->s.snd_una + lr[2 * i], b->s.snd_una + lr[2 * i + 1] };
+	zc__sack_update(&b->s, &o, b->s.snd_una);
+}
+
+/* the scoreboard is sorted, disjoint, non-adjacent, and sacked_bytes its sum */
+static void check_board(const struct bare *b)
+{
+	uint32_t sum = 0;
+	for (unsigned i = 0; i < b->s.nsacked; i++) {
+		assert_true(seq_lt(b->s.sacked[i].l, b->s.sacked[i].r));
+		assert_true(seq_gt(b->s.sacked[i].l, b->s.snd_una) || b->s.sacked[i].l == b->s.snd_una);
+		if (i)
+			assert_true(seq_gt(b->s.sacked[i].l, b->s.sacked[i - 1].r));
+		sum += b->s.sacked[i].r - b->s.sacked[i].l;
+	}
+	assert_int_equal(sum, b->s.sacked_bytes);
+}
+
+static void test_scoreboard(void **state)
+{
+	(void)state;
+	struct bare *b = bare_new();
+	struct zc_tcp_sock *s = &b->s;
+	board(b, 2, (uint32_t[]){ 5000, 6000, 1000, 2000 });
+	check_board(b);
+	assert_int_equal(s->nsacked, 2);
+	board(b, 1, (uint32_t[]){ 2000, 3000 }); /* adjacent: merges */
+	check_board(b);
+	assert_int_equal(s->nsacked, 2);
+	assert_int_equal(s->sacked_bytes, 3000);
+	board(b, 1, (uint32_t[]){ 2500, 5500 }); /* bridges two ranges */
+	check_board(b);
+	assert_int_equal(s->nsacked, 1);
+	assert_int_equal(s->sacked_bytes, 5000);
+	board(b, 1, (uint32_t[]){ 1500, 2500 }); /* inside: nothing new */
+	assert_int_equal(s->sacked_bytes, 5000);
+	/* beyond SND.MAX, empty, reversed: ignored and counted */
+	board(b, 3, (uint32_t[]){ 99000, 100001, 7000, 7000, 9000, 8000 });
+	assert_int_equal(b->t.stats.sack_bad_blocks, 3);
+	check_board(b);
+	/* IsLost: more than two segments SACKed above, or three ranges */
+	assert_true(zc__sack_is_lost(s, s->snd_una));
+	assert_false(zc__sack_is_lost(s, s->snd_una + 3500));
+	/* pipe: hole [una, +1000) lost; the tail [6000, 100000) not */
+	assert_int_equal(zc__sack_pipe(s), 100000 - 6000);
+	s->high_rxt = s->snd_una + 1000; /* the lost hole went again */
+	assert_int_equal(zc__sack_pipe(s), 100000 - 6000 + 1000);
+	/* SND.UNA moves into the range: trimmed, then past it: gone */
+	zc__sack_trim(s, s->snd_una + 3000);
+	check_board(b);
+	assert_int_equal(s->sacked_bytes, 3000);
+	s->snd_una += 7000;
+	zc__sack_trim(s, s->snd_una);
+	assert_int_equal(s->nsacked, 0);
+	assert_int_equal(s->sacked_bytes, 0);
+	/* a full board ignores a new range, keeps the rest right */
+	for (uint32_t i = 0; i < ZC__TCP_SACKBOARD + 4; i++)
+		board(b, 1, (uint32_t[]){ 2000 * i + 1000, 2000 * i + 1500 });
+	check_board(b);
+	assert_int_equal(s->nsacked, ZC__TCP_SACKBOARD);
+	assert_int_equal(b->t.stats.sack_board_full, 4);
+	/* one block over all of them: one range again */
+	board(b, 1, (uint32_t[]){ 500, 90000 });
+	check_board(b);
+	assert_int_equal(s->nsacked, 1);
+	assert_int_equal(s->sacked_bytes, 89500);
+	free(b);
+}
+
+int main(void)
+{
+	zc_log_set_level(ZC_LOG_ERROR);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_sack_recovery_fills_every_hole, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sack_rescue_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sack_off, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsack_sent, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsack_received, setup, teardown),
+		cmocka_unit_test(test_scoreboard),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
