@@ -265,6 +265,7 @@ struct zc_tcp_stats {
 	uint64_t dsacks_out;       /* duplicate SACKs sent: data we got twice */
 	uint64_t sack_bad_blocks;  /* SACK blocks outside what is outstanding: ignored */
 	uint64_t sack_board_full;  /* SACK blocks ignored: the scoreboard's ranges were all in use */
+	uint64_t bytes_retrans;    /* data bytes sent again */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */

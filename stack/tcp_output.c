@@ -218,6 +218,7 @@ static int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_
 			ts->retrans_segs++;
 			s->total_retrans++;
 			s->bytes_retrans += len;
+			ts->bytes_retrans += len;
 		} else {
 			s->bytes_sent += len;
 		}
@@ -273,6 +274,11 @@ static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, st
 	uint32_t len = avail < usable ? avail : usable;
 	if (len > s->mss)
 		len = s->mss;
+	if (s->nsacked && seq_lt(s->snd_nxt, s->snd_max)) {
+		uint32_t room = zc__sack_room(s); /* going back: not into what the peer holds */
+		if (len > room)
+			len = room;
+	}
 	bool fin = s->fin_pending && !fin_sent && len == avail;
 	enum zc_tcp_tx_reason why;
 	if (fin)
@@ -506,6 +512,8 @@ void zc__tcp_output(struct zc_tcp_sock *s)
 {
 	struct zc__tx tx = { 0 };
 	for (;;) {
+		if (s->nsacked && seq_lt(s->snd_nxt, s->snd_max))
+			zc__sack_skip(s);
 		enum zc_tcp_tx_reason why = zc__tcp_decide(s, ZC__TX_ANY, &tx);
 		if (!ZC_TCP_TX_IS_SEND(why)) {
 			s->st->tcp->paths.tx[why]++;

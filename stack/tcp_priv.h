@@ -316,6 +316,10 @@ uint32_t zc__sack_pipe(const struct zc_tcp_sock *s);
  * lost, below the highest SACKed octet), from HighRxt; rule 4, the rescue */
 bool zc__sack_next_rexmt(const struct zc_tcp_sock *s, int rule, tcp_seq *seq, uint32_t *len);
 bool zc__sack_rescue(const struct zc_tcp_sock *s, tcp_seq *seq, uint32_t *len);
+/* Going back after a timeout: SND.NXT past SACKed data; the bytes that
+ * may go from SND.NXT before the next SACKed range. */
+void zc__sack_skip(struct zc_tcp_sock *s);
+uint32_t zc__sack_room(const struct zc_tcp_sock *s);
 
 /* tcp_timer.c */
 void zc__tcp_timer_set(struct zc_tcp_sock *s, enum zc__tcp_timer t, uint64_t when);

@@ -213,3 +213,22 @@ bool zc__sack_rescue(const struct zc_tcp_sock *s, tcp_seq *seq, uint32_t *len)
 	*len = n;
 	return true;
 }
+
+/* After a timeout, going back from SND.UNA: SND.NXT steps over what the
+ * peer SACKed (as Linux marks only the unSACKed lost), and *room is how
+ * much may go before the next SACKed range. */
+void zc__sack_skip(struct zc_tcp_sock *s)
+{
+	for (unsigned i = 0; i < s->nsacked; i++)
+		if (seq_le(s->sacked[i].l, s->snd_nxt) && seq_lt(s->snd_nxt, s->sacked[i].r) &&
+		    seq_le(s->sacked[i].r, s->snd_max))
+			s->snd_nxt = s->sacked[i].r;
+}
+
+uint32_t zc__sack_room(const struct zc_tcp_sock *s)
+{
+	for (unsigned i = 0; i < s->nsacked; i++)
+		if (seq_gt(s->sacked[i].l, s->snd_nxt))
+			return s->sacked[i].l - s->snd_nxt;
+	return UINT32_MAX;
+}

@@ -169,7 +169,12 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 	t->stats.timeouts++;
 	s->backoff++;
 	s->cc->timeout(s);
-	zc__sack_clear(s); /* the peer may have reneged (RFC 2018 8) */
+	/* the first timeout keeps what the peer SACKed: going back, only the
+	 * rest is sent again (as Linux). A second one in a row expunges it, as
+	 * RFC 2018 8 says, in case the peer reneged on its SACKs. */
+	if (s->rexmt_count > 1)
+		zc__sack_clear(s);
+	s->sack_rec = false;
 	s->in_recovery = false;
 	s->dupacks = 0;
 	s->recover = s->snd_max;

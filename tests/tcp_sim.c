@@ -59,7 +59,6 @@ struct side {
 	uint8_t chunk[65536];
 	uint32_t chunk_len, chunk_off;
 	bool wr_done, eof, closed;
-	uint64_t retrans_bytes; /* the socket's, when it closed */
 };
 
 static void fill_chunk(struct side *d)
@@ -136,9 +135,6 @@ static bool app_step(struct side *d, int *fail)
 		moved = true;
 	}
 	if (d->eof && d->wr_done) {
-		struct zc_tcp_info ti;
-		zc_tcp_get_info(s, &ti);
-		d->retrans_bytes = ti.tcpi_bytes_retrans;
 		zc_tcp_close(s);
 		d->s = NULL;
 		d->closed = true;
@@ -306,7 +302,7 @@ static int run(const struct opts *o, uint64_t *digest)
 		double secs = (double)(t_rx - 1000000000ull) / 1e9;
 		printf("csv: goodput_mbit=%.3f retrans_bytes=%" PRIu64 " dsacks=%" PRIu64 " recoveries=%" PRIu64
 		       " sack_recoveries=%" PRIu64 " timeouts=%" PRIu64 " rescues=%" PRIu64 " secs=%.3f\n",
-		       secs > 0 ? (double)a.to_send * 8 / secs / 1e6 : 0.0, a.retrans_bytes, sa.dsacks_in,
+		       secs > 0 ? (double)a.to_send * 8 / secs / 1e6 : 0.0, sa.bytes_retrans, sa.dsacks_in,
 		       sa.fast_retransmits, sa.sack_recoveries, sa.timeouts, sa.sack_rescues, secs);
 	}
 	zc_tcp_close(b.ls);
