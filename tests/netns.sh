@@ -36,6 +36,8 @@ tap_drops() {
 	echo 0 >"$1"
 	( while nsx test -e /sys/class/net/zc0; do
 		d=$(nsx cat /sys/class/net/zc0/statistics/tx_dropped 2>/dev/null) && [ -n "$d" ] && echo "$d" >"$1"
+		# and what the kernel dropped of ours (its input backlog was full)
+		d=$(nsx cat /sys/class/net/zc0/statistics/rx_dropped 2>/dev/null) && [ -n "$d" ] && echo "$d" >"$1.rx"
 		# a sample every 50 ms for as long as zc0 lives: a monitor, not a wait
 		sleep 0.05
 	done ) &

@@ -19,17 +19,25 @@ peer=$1 bytes=$2 faults=${3:-} pcapdir=${4:-}
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/netns.sh"
 ns_setup zctcp
+# the kernel's sockets use cubic, Linux's default and the stack's, whatever
+# this host chose (a namespace may not change tcp_congestion_control, but
+# root may set TCP_CONGESTION on a socket; an accepted one inherits it)
+cubic=setsockopt-string=6:13:cubic
 stackenv() { # the environment of the stack process for test $1
 	[ -n "$faults" ] && echo "ZCS_FAULTS=$faults"
 	[ -n "$pcapdir" ] && echo "ZCS_PCAP=$pcapdir/tcp-kernel-$1.pcap"
 }
 fail=0
-check() { # what stack_file kernel_received_hash kernel_sent_hash
+check() { # what stack_file kernel_received_hash kernel_sent_hash [drops_file]
 	sent=$(awk '$1 == "sent" { print $3 }' "$2")
 	got=$(awk '$1 == "received" { print $3 }' "$2")
 	n=$(awk '$1 == "received" { print $2 }' "$2")
 	if [ "$sent" = "$3" ] && [ "$got" = "$4" ] && [ "$n" = "$bytes" ]; then
 		echo "$1: $bytes bytes each way, SHA-256 equal ($(awk '$1 == "seconds" { print $4 }' "$2") MB/s)"
+		# each direction's goodput in the same run (reported, not judged:
+		# bench/kernel_loss.sh makes the figures)
+		awk -v dt="$(cat "${5:-/dev/null}" 2>/dev/null)" -v dr="$(cat "${5:-/dev/null}.rx" 2>/dev/null)" \
+			'$1 == "goodput" { printf "  goodput: the stack sent %s MB/s, the kernel sent %s MB/s (tap drops: the kernel'"'"'s %s, ours %s)\n", $3, $5, dt, dr }' "$2"
 	else
 		echo "FAIL: $1: stack sent $sent, kernel got $3; kernel sent $4, stack got $got ($n bytes)"
 		cat "$2"
@@ -50,16 +58,16 @@ tap_drops "$out/d1"
 # (the kernel's SYN waits for the stack's ARP reply, which comes once its
 # stack polls, after it listens: no readiness wait needed before it)
 nsx sh -c "{ '$peer' --gen '$bytes' --seed 1 2>'$out/g1'; echo \$? >'$out/g1.rc'; } |
-	{ socat -t 300 -b 65536 - TCP:10.9.0.2:5000; echo \$? >'$out/c1.rc'; } | sha256sum >'$out/k1'"
+	{ socat -t 300 -b 65536 - TCP:10.9.0.2:5000,$cubic; echo \$? >'$out/c1.rc'; } | sha256sum >'$out/k1'"
 rc_ok "$out/g1.rc" "the kernel's stream generator (1)"
 rc_ok "$out/c1.rc" "the kernel's socat client"
 wait_pid_status $spid "the stack server" || fail=1
 wait_pid_status $tap_drops_pid "the tap queue monitor (1)" || fail=1
-check "kernel client -> stack server" "$out/s1" "$(cut -d' ' -f1 "$out/k1")" "$(cat "$out/g1")"
+check "kernel client -> stack server" "$out/s1" "$(cut -d' ' -f1 "$out/k1")" "$(cat "$out/g1")" "$out/d1"
 
 # 2: the stack connects
 nsx sh -c "{ '$peer' --gen '$bytes' --seed 3 2>'$out/g2'; echo \$? >'$out/g2.rc'; } |
-	{ socat -t 300 -b 65536 TCP-LISTEN:5001,reuseaddr -; echo \$? >'$out/l2.rc'; } | sha256sum >'$out/k2'" &
+	{ socat -t 300 -b 65536 TCP-LISTEN:5001,reuseaddr,$cubic -; echo \$? >'$out/l2.rc'; } | sha256sum >'$out/k2'" &
 kpid=$!
 wait_for_port tcp 5001 "the kernel's socat listener" || fail=1
 # (--wait 1000: the stack polls for a second before it connects, while
@@ -74,7 +82,7 @@ wait_pid_status $kpid "the kernel's listener pipeline" || fail=1
 rc_ok "$out/g2.rc" "the kernel's stream generator (2)"
 rc_ok "$out/l2.rc" "the kernel's socat listener"
 wait_pid_status $tap_drops_pid "the tap queue monitor (2)" || fail=1
-check "stack client -> kernel server" "$out/s2" "$(cut -d' ' -f1 "$out/k2")" "$(cat "$out/g2")"
+check "stack client -> kernel server" "$out/s2" "$(cut -d' ' -f1 "$out/k2")" "$(cat "$out/g2")" "$out/d2"
 [ -n "$faults" ] && grep -h "^tcp\.\(retrans_segs\|fast_retransmits\|timeouts\) " "$out/s1" "$out/s2"
 if [ -n "$pcapdir" ]; then
 	for i in 1 2; do

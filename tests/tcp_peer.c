@@ -170,7 +170,7 @@ int main(int argc, char **argv)
 	bool wr_done = false, eof = false;
 	int rc = 1;
 	static uint8_t buf[1 << 18];
-	uint64_t deadline = now_ns() + (uint64_t)timeout * 1000000000ull, t_start = 0;
+	uint64_t deadline = now_ns() + (uint64_t)timeout * 1000000000ull, t_start = 0, t_sent = 0, t_eof = 0;
 	uint64_t idle_since = 0;
 	while (now_ns() < deadline) {
 		bool moved = zc_stack_poll(st, now_ns()) > 0;
@@ -237,6 +237,15 @@ int main(int argc, char **argv)
 		}
 		if (e)
 			break;
+		/* each direction's end: ours when all of it is acknowledged */
+		if (eof && t_eof == 0)
+			t_eof = now_ns();
+		if (wr_done && t_sent == 0) {
+			struct zc_tcp_info ti;
+			zc_tcp_get_info(s, &ti);
+			if (ti.tcpi_unacked == 0 && ti.tcpi_notsent_bytes == 0)
+				t_sent = now_ns();
+		}
 		/* done when the peer's data ended and ours (and our FIN) is acknowledged */
 		enum zc_tcp_state now_state = zc_tcp_get_state(s);
 		if (eof && wr_done &&
@@ -272,6 +281,12 @@ int main(int argc, char **argv)
 	printf("sent %" PRIu64 " %s\n", sent, h1);
 	printf("received %" PRIu64 " %s\n", received, h2);
 	printf("seconds %.3f MB/s %.1f\n", secs, secs > 0 ? (double)(sent + received) / secs / 1e6 : 0.0);
+	/* goodput of each direction from the start: ours until acknowledged,
+	 * the peer's until its end of stream */
+	double ss = t_sent > t_start && t_start ? (double)(t_sent - t_start) / 1e9 : 0;
+	double rs = t_eof > t_start && t_start ? (double)(t_eof - t_start) / 1e9 : 0;
+	printf("goodput send_MBps %.1f recv_MBps %.1f send_s %.3f recv_s %.3f\n", ss > 0 ? (double)sent / ss / 1e6 : 0.0,
+	       rs > 0 ? (double)received / rs / 1e6 : 0.0, ss, rs);
 	zc_stack_dump(st, stdout);
 	if (ls)
 		zc_tcp_close(ls);

@@ -4,7 +4,7 @@
  *
  *   tcp_sim [--bytes N] [--both-ways] [--loss P] [--dup P] [--reorder P]
  *           [--corrupt P] [--delay DUR] [--mtu BYTES] [--seed S] [--replay]
- *           [--cc NAME] [--no-sack] [--csv]
+ *           [--cc NAME] [--no-sack] [--csv] [--rcvbuf BYTES]
  *
  * Each side sends N bytes of a seeded stream (the server only with
  * --both-ways), shuts down its write side, reads to end of stream and
@@ -46,6 +46,7 @@ struct opts {
 	bool quiet;
 	const char *cc;
 	bool no_sack, csv;
+	uint32_t rcvbuf;
 };
 
 struct side {
@@ -173,7 +174,7 @@ static int open_side(struct side *d, const char *wire, int port, uint32_t ip, co
 	if (d->st == NULL)
 		return -1;
 	struct zc_tcp_config tcfg = { .msl_ns = 1000000000ull, /* TIME_WAIT 2 s */
-				      .cc = o->cc, .no_sack = o->no_sack };
+				      .cc = o->cc, .no_sack = o->no_sack, .rcvbuf = o->rcvbuf };
 	if (zc_tcp_configure(d->st, &tcfg) != 0) {
 		fprintf(stderr, "tcp_sim: --cc %s: no such congestion control\n", o->cc);
 		return -1;
@@ -335,7 +336,7 @@ int main(int argc, char **argv)
 		{ "delay", required_argument, 0, 'D' }, { "mtu", required_argument, 0, 'm' },
 		{ "seed", required_argument, 0, 's' },  { "replay", no_argument, 0, 'R' },
 		{ "cc", required_argument, 0, 'C' },    { "no-sack", no_argument, 0, 'S' },
-		{ "csv", no_argument, 0, 'V' },
+		{ "csv", no_argument, 0, 'V' },        { "rcvbuf", required_argument, 0, 'B' },
 		{ "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 }
 	};
 	int c;
@@ -359,10 +360,11 @@ int main(int argc, char **argv)
 		case 'C': o.cc = optarg; break;
 		case 'S': o.no_sack = true; break;
 		case 'V': o.csv = true; break;
+		case 'B': o.rcvbuf = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'h':
 			printf("usage: tcp_sim [--bytes N] [--both-ways] [--loss P] [--dup P] [--reorder P]\n"
 			       "               [--corrupt P] [--delay DUR] [--mtu BYTES] [--seed S] [--replay]\n"
-			       "               [--cc cubic|newreno] [--no-sack] [--csv]\n");
+			       "               [--cc cubic|newreno] [--no-sack] [--csv] [--rcvbuf BYTES]\n");
 			return 0;
 		default: return 2;
 		}
