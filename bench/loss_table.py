@@ -2,8 +2,8 @@
 """loss_table.py - TCP loss recovery in deterministic simulation: zcstack
 against zcstack over a Trapeze wire in virtual time (tests/tcp_sim), with
 seeded loss (both directions: data and ACKs) and optional reordering, for
-NewReno and CUBIC, with SACK (RFC 6675 recovery) and without (NewReno's
-recovery alone).
+NewReno and CUBIC, without SACK (NewReno's recovery alone), with SACK (RFC
+6675 recovery) and with SACK and tail loss probes (RFC 8985 7, the default).
 
   loss_table.py BUILD_DIR [--bytes N] [--seeds K] [--delay DUR] [--mtu M]
                 [--loss P,P,...] [--reorder R,R,...] [--out DIR]
@@ -16,7 +16,8 @@ M (default 4096: one page of payload a frame). Per cell: goodput of the
 transfer in virtual time (Mbit/s), data bytes retransmitted, DSACKs the
 sender received (data the receiver got twice: spurious retransmissions,
 since the path duplicates nothing), recovery episodes (fast retransmits)
-and retransmission timeouts, each the median of the seeds [min..max].
+retransmission timeouts and tail loss probes, each the median of the
+seeds [min..max].
 The same seed gives the same figures on any machine.
 
 Writes OUT/loss_table.csv (every run) and OUT/loss_table.md (the table);
@@ -60,33 +61,37 @@ def main():
     if not os.access(sim, os.X_OK):
         sys.exit("loss_table: %s not built (ninja -C %s)" % (sim, a.build))
     os.makedirs(a.out, exist_ok=True)
-    variants = [("newreno", False), ("newreno", True), ("cubic", False), ("cubic", True)]
-    rows, csv = [], ["loss,reorder,cc,sack,seed,goodput_mbit,retrans_bytes,dsacks,recoveries,timeouts,rescues,secs"]
+    variants = [(cc, rec) for cc in ("newreno", "cubic") for rec in ("off", "sack", "sack+tlp")]
+    rows, csv = [], ["loss,reorder,cc,recovery,seed,goodput_mbit,retrans_bytes,dsacks,recoveries,timeouts,rescues,"
+                     "tlp,secs"]
     for loss in a.loss.split(","):
         for reo in a.reorder.split(","):
-            for cc, sack in variants:
+            for cc, rec in variants:
                 res = []
                 for seed in range(1, a.seeds + 1):
                     args = ["--bytes", str(a.bytes), "--loss", loss, "--reorder", reo, "--delay", a.delay,
                             "--mtu", str(a.mtu), "--cc", cc, "--seed", str(seed), "--csv"]
-                    if not sack:
+                    if rec == "off":
                         args.append("--no-sack")
+                    elif rec == "sack":
+                        args.append("--no-tlp")
                     r = run(sim, args)
                     res.append(r)
-                    csv.append(",".join([loss, reo, cc, "on" if sack else "off", str(seed)] +
+                    csv.append(",".join([loss, reo, cc, rec, str(seed)] +
                                         ["%g" % r[k] for k in ("goodput_mbit", "retrans_bytes", "dsacks",
-                                                               "recoveries", "timeouts", "rescues", "secs")]))
-                rows.append([("%g%%" % (float(loss) * 100)), ("%g%%" % (float(reo) * 100)), cc,
-                             "on" if sack else "off",
+                                                               "recoveries", "timeouts", "rescues", "tlp",
+                                                               "secs")]))
+                rows.append([("%g%%" % (float(loss) * 100)), ("%g%%" % (float(reo) * 100)), cc, rec,
                              cell([r["goodput_mbit"] for r in res], "%.1f"),
                              cell([r["retrans_bytes"] / 2**20 for r in res], "%.2f"),
                              cell([r["dsacks"] for r in res], "%d"),
                              cell([r["recoveries"] for r in res], "%d"),
-                             cell([r["timeouts"] for r in res], "%d")])
-                print("  loss %s reorder %s %s sack %s: %s Mbit/s" % (rows[-1][0], rows[-1][1], cc, rows[-1][3],
+                             cell([r["timeouts"] for r in res], "%d"),
+                             cell([r["tlp"] for r in res], "%d")])
+                print("  loss %s reorder %s %s %s: %s Mbit/s" % (rows[-1][0], rows[-1][1], cc, rows[-1][3],
                                                                       rows[-1][4]), file=sys.stderr)
-    head = ["loss", "reorder", "cc", "SACK", "goodput Mbit/s", "retransmitted MiB", "DSACKs (spurious)",
-            "recoveries", "timeouts"]
+    head = ["loss", "reorder", "cc", "recovery", "goodput Mbit/s", "retransmitted MiB", "DSACKs (spurious)",
+            "fast recoveries", "timeouts", "probes"]
     md = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     md += ["| " + " | ".join(r) + " |" for r in rows]
     cmd = "bench/loss_table.py %s --bytes %d --seeds %d --delay %s --mtu %d --loss %s --reorder %s" % (

@@ -99,6 +99,9 @@ struct zc_tcp_config {
 	/* SACK (RFC 2018) neither offered nor accepted, as Linux's tcp_sack = 0:
 	 * loss recovery is then NewReno's alone. Default false (SACK on). */
 	bool no_sack;
+	/* no tail loss probes (RFC 8985 7; they need SACK): a tail loss waits
+	 * for the retransmission timer, as before. Default false (on, as Linux). */
+	bool no_tlp;
 };
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -266,6 +269,8 @@ struct zc_tcp_stats {
 	uint64_t sack_bad_blocks;  /* SACK blocks outside what is outstanding: ignored */
 	uint64_t sack_board_full;  /* SACK blocks ignored: the scoreboard's ranges were all in use */
 	uint64_t bytes_retrans;    /* data bytes sent again */
+	uint64_t tlp_probes;       /* tail loss probes sent (RFC 8985 7) */
+	uint64_t tlp_recoveries;   /* a probe's retransmission repaired a loss: cwnd reduced (7.4.2) */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */
@@ -297,6 +302,8 @@ uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */
 				       * PAWS, ACK of unsent data) or a FIN again in TIME_WAIT */ \
 	X(CHALLENGE_ACK, "challenge_ack") /* RFC 5961: an in-window RST or SYN, an old ACK */ \
 	X(PERSIST_PROBE, "persist_probe") /* one byte into a zero window (RFC 9293 3.8.6.1) */ \
+	X(TAIL_LOSS_PROBE, "tail_loss_probe") /* RFC 8985 7: new data, or the last segment \
+					       * again, when the probe timeout ran out */ \
 	X(KEEPALIVE, "keepalive")     /* SND.UNA - 1 with no data (RFC 9293 3.8.4) */      \
 	X(RST, "rst")                 /* reset: unread data at close, SO_LINGER 0, retries or \
 				       * keepalive probes ran out, data after close, the listener \

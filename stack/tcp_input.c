@@ -190,7 +190,7 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 
 /* New data acknowledged: RTT, send buffer, congestion window, timers.
  * Returns false when the connection ended and s is gone. */
-static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
+static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g, bool dsack)
 {
 	const struct zc_tcp *th = &g->th;
 	uint32_t acked = th->ack - s->snd_una;
@@ -215,6 +215,17 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g)
 	s->snd_una = th->ack;
 	if (seq_lt(s->snd_nxt, s->snd_una))
 		s->snd_nxt = s->snd_una;
+	/* a tail loss probe answered (RFC 8985 7.4): a retransmission that
+	 * the peer did not report twice (DSACK) repaired a loss, and the
+	 * window answers it as a fast recovery would */
+	if (s->tlp_out && seq_ge(s->snd_una, s->tlp_high)) {
+		s->tlp_out = false;
+		if (s->tlp_rxt && !dsack && !s->in_recovery) {
+			s->st->tcp->stats.tlp_recoveries++;
+			s->cc->enter_recovery(s);
+			s->cc->exit_recovery(s);
+		}
+	}
 	/* congestion control */
 	if (s->in_recovery) {
 		if (seq_ge(th->ack, s->recover)) {
@@ -314,11 +325,12 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		return false;
 	}
 	s->last_ack_rx = s->st->now;
+	uint32_t dsacks = s->dsacks_in;
 	if (s->sack_ok && zc__tcp_connected(s) && (th->opt.nsack || s->nsacked))
 		zc__sack_update(s, &th->opt, th->ack);
 	uint32_t wnd = (uint32_t)th->win << s->snd_wscale;
 	if (seq_gt(th->ack, s->snd_una)) {
-		if (!zc__tcp_ack_new(s, g))
+		if (!zc__tcp_ack_new(s, g, s->dsacks_in != dsacks))
 			return false;
 		if (s->state == ZC_TCP_CLOSED)
 			return false;

@@ -395,6 +395,27 @@ static enum zc_tcp_tx_reason zc__tcp_decide(const struct zc_tcp_sock *s, enum zc
 		tx->seq = s->snd_nxt;
 		tx->len = 1;
 		return ask;
+	case ZC_TCP_TX_TAIL_LOSS_PROBE: {
+		/* RFC 8985 7.3: a new segment if the peer's window lets one go
+		 * (whatever cwnd says), else the last one sent, again */
+		uint32_t flight = s->snd_nxt - s->snd_una;
+		bool fin_sent = s->fin_acked || (s->fin_pending && seq_gt(s->snd_nxt, s->snd_una + s->sb_len));
+		uint32_t avail = !fin_sent && s->sb_len > flight ? s->sb_len - flight : 0;
+		uint32_t room = s->snd_wnd > flight ? s->snd_wnd - flight : 0;
+		if (avail && room && s->snd_nxt == s->snd_max) {
+			uint32_t len = avail < room ? avail : room;
+			tx->seq = s->snd_nxt;
+			tx->len = len < s->mss ? len : s->mss;
+			tx->flags = ZC_TCP_ACK | ZC_TCP_PSH;
+			if (s->fin_pending && tx->len == avail)
+				tx->flags |= ZC_TCP_FIN;
+			return ask;
+		}
+		tcp_seq top = seq_min(s->snd_max, s->snd_una + s->sb_len);
+		uint32_t n = top - s->snd_una < s->mss ? top - s->snd_una : s->mss;
+		enum zc_tcp_tx_reason why = zc__tcp_sack_tx(s, tx, top - n, s->snd_max - (top - n), 0);
+		return ZC_TCP_TX_IS_SEND(why) ? ask : why;
+	}
 	case ZC_TCP_TX_KEEPALIVE:
 		tx->seq = s->snd_una - 1; /* SND.NXT - 1 with no data elicits an ACK (RFC 9293 3.8.4) */
 		return ask;
@@ -452,8 +473,8 @@ static void zc__tcp_sent_data(struct zc_tcp_sock *s, const struct zc__tx *tx)
 		s->snd_sml = s->snd_nxt;
 	if (seq_gt(s->snd_nxt, s->snd_max))
 		s->snd_max = s->snd_nxt;
-	if (s->t[ZC__T_REXMT] == 0)
-		zc__tcp_arm_rexmt(s);
+	if (s->t[ZC__T_REXMT] == 0 || s->tlp_armed)
+		zc__tcp_arm_rexmt(s); /* the probe timeout restarts with new data (RFC 8985 7.2) */
 	zc__tcp_timer_set(s, ZC__T_PERSIST, 0);
 	s->persist_shift = 0;
 }
@@ -483,6 +504,16 @@ static int zc__tcp_send(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why, const 
 				s->high_rxt = seq_max(s->high_rxt, tx->seq + tx->len + ((tx->flags & ZC_TCP_FIN) ? 1 : 0));
 			}
 		}
+		break;
+	case ZC_TCP_TX_TAIL_LOSS_PROBE:
+		if (r != 0)
+			break;
+		s->tlp_rxt = seq_lt(tx->seq, s->snd_max);
+		if (s->tlp_rxt)
+			s->rtt_timing = false;
+		else
+			zc__tcp_sent_data(s, tx);
+		s->tlp_high = s->snd_max;
 		break;
 	case ZC_TCP_TX_PERSIST_PROBE:
 		/* the byte counts as sent for the ACK check, but SND.NXT stays: while

@@ -131,6 +131,11 @@ struct zc_tcp_sock {
 	uint32_t sacked_bytes;
 	tcp_seq high_rxt, rescue_rxt;
 	uint32_t dsacks_in;
+	/* tail loss probe (RFC 8985 7): the retransmission timer runs as the
+	 * probe timeout (tlp_armed); one probe out at a time, up to tlp_high
+	 * (SND.MAX when it went), a retransmission or new data (tlp_rxt) */
+	bool tlp_armed, tlp_out, tlp_rxt;
+	tcp_seq tlp_high;
 	uint16_t mss;                /* we send at most this much data per segment */
 	uint16_t adv_mss;            /* what we advertised */
 	uint16_t user_mss;           /* TCP_MAXSEG, 0 = none */

@@ -47,6 +47,7 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 	ZC__SET(max_conns) ZC__SET(autotune_min) ZC__SET(challenge_ack_limit)
 #undef ZC__SET
 	d->no_sack = c->no_sack;
+	d->no_tlp = c->no_tlp;
 	d->cc = NULL;
 	if (c->cc) {
 		const struct zc__cc_ops *ops = zc__cc_find(c->cc);

@@ -128,11 +128,35 @@ void zc__tcp_rtt_sample(struct zc_tcp_sock *s, uint64_t r)
 		s->rto = c->rto_max_ns;
 }
 
+/* RFC 8985 7.2: the probe timeout replaces the RTO while the peer SACKs,
+ * no recovery runs, no probe is out and no timeout backed the timer off.
+ * PTO = 2 SRTT (at least 10 ms, Linux's floor), plus a worst-case delayed
+ * ACK (200 ms) when one segment is in flight, and never past the RTO: at
+ * worst the probe goes when the RTO would have, and the RTO follows it. */
+#define ZC__TLP_MIN_NS 10000000ull
+#define ZC__TLP_DELACK_NS 200000000ull
+
+static bool zc__tlp_eligible(const struct zc_tcp_sock *s)
+{
+	return s->sack_ok && !s->st->tcp->cfg.no_tlp && !s->in_recovery && s->backoff == 0 && !s->tlp_out &&
+	       s->rtt_valid && zc__tcp_connected(s) && s->state != ZC_TCP_TIME_WAIT;
+}
+
 void zc__tcp_arm_rexmt(struct zc_tcp_sock *s)
 {
 	uint64_t d = s->rto << (s->backoff < 16 ? s->backoff : 16);
 	if (d > s->st->tcp->cfg.rto_max_ns)
 		d = s->st->tcp->cfg.rto_max_ns;
+	s->tlp_armed = false;
+	if (zc__tlp_eligible(s)) {
+		uint64_t pto = 2 * s->srtt;
+		if (pto < ZC__TLP_MIN_NS)
+			pto = ZC__TLP_MIN_NS;
+		if (s->snd_max - s->snd_una <= s->mss)
+			pto += ZC__TLP_DELACK_NS;
+		d = pto < d ? pto : d;
+		s->tlp_armed = true;
+	}
 	zc__tcp_timer_set(s, ZC__T_REXMT, s->st->now + d);
 }
 
@@ -161,6 +185,16 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 	}
 	if (s->snd_una == s->snd_max)
 		return; /* nothing outstanding */
+	if (s->tlp_armed) {
+		/* the probe timeout (RFC 8985 7.3): one probe, then the RTO proper */
+		s->tlp_armed = false;
+		t->stats.tlp_probes++;
+		zc__tcp_output_for(s, ZC_TCP_TX_TAIL_LOSS_PROBE);
+		s->tlp_out = true;
+		zc__tcp_arm_rexmt(s);
+		return;
+	}
+	s->tlp_out = false;
 	if (++s->rexmt_count > t->cfg.retries) {
 		zc__tcp_output_for(s, ZC_TCP_TX_RST);
 		zc__tcp_drop(s, s->soft_error ? s->soft_error : ETIMEDOUT); /* Linux's tcp_write_err */

@@ -275,6 +275,114 @@ static void test_dsack_received(void **state)
 	zc_tcp_close(l);
 }
 
+/* --- tail loss probes (RFC 8985 7) ---------------------------------------------- */
+
+/* The last two of four segments lost, nothing more to send: no duplicate
+ * ACK will come. Within 2 SRTT (here the 10 ms floor) the last segment goes
+ * again as a probe, long before the 200 ms RTO; its ACK, with no DSACK,
+ * says a loss was repaired and the window is cut as for a fast recovery. */
+static void test_tlp_retransmits_tail(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[4 * MSS];
+	send_segments(e, c, 4, d);
+	uint32_t una = iss + 1;
+	tx(e, F_A, e->pseq, una + 2 * MSS, NULL, 0);
+	expect_nothing(e);
+	run(e, 15 * MS);
+	struct seg s;
+	expect(e, &s, F_A | F_P);
+	assert_int_equal(s.th.seq, una + 3 * MSS);
+	assert_memory_equal(s.data, d + 3 * MSS, MSS);
+	assert_int_equal(why_n(e, ZC_TCP_TX_TAIL_LOSS_PROBE), 1);
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.tlp_probes, 1);
+	assert_int_equal(ts.timeouts, 0);
+	/* the probe's ACK SACKs it: the 3rd is lost, and recovery resends it */
+	tx_sack(e, una + 2 * MSS, 1, (uint32_t[]){ una + 3 * MSS, una + 4 * MSS });
+	while (rx(e, &s))
+		;
+	tx(e, F_A, e->pseq, una + 4 * MSS, NULL, 0);
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.timeouts, 0);
+	struct zc_tcp_info ti;
+	zc_tcp_get_info(c, &ti);
+	assert_true(ti.tcpi_snd_ssthresh < 1000); /* a loss was answered */
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* A probe sends new data when there is some, whatever cwnd says; one
+ * probe only, then the RTO; an ACK of a probe that the peer reports twice
+ * (DSACK: nothing was lost) leaves the window alone. */
+static void test_tlp_new_data_then_rto(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[14 * MSS];
+	assert_int_equal(zc_tcp_send(c, d, sizeof(d)), (ssize_t)sizeof(d));
+	struct seg s;
+	uint32_t n = 0;
+	while (rx(e, &s))
+		n++;
+	assert_int_equal(n, 10); /* the initial window */
+	uint32_t una = iss + 1;
+	run(e, 15 * MS);
+	expect(e, &s, F_A | F_P);
+	assert_int_equal(s.th.seq, una + 10 * MSS); /* new: the 11th */
+	expect_nothing(e);
+	run(e, 100 * MS);
+	expect_nothing(e); /* one probe */
+	run(e, 150 * MS);
+	assert_true(rx(e, &s)); /* then the RTO: the first again */
+	assert_int_equal(s.th.seq, una);
+	assert_int_equal(s.len, MSS);
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.tlp_probes, 1);
+	assert_int_equal(ts.timeouts, 1);
+	assert_int_equal(ts.tlp_recoveries, 0);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* A probe's retransmission reported twice (DSACK): spurious, no cut. */
+static void test_tlp_spurious(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[3 * MSS];
+	send_segments(e, c, 3, d);
+	uint32_t una = iss + 1;
+	tx(e, F_A, e->pseq, una + MSS, NULL, 0);
+	run(e, 15 * MS);
+	struct seg s;
+	expect(e, &s, F_A | F_P);
+	assert_int_equal(s.th.seq, una + 2 * MSS);
+	/* the original arrived, its ACK was lost: the peer says it got it twice */
+	tx_sack(e, una + 3 * MSS, 1, (uint32_t[]){ una + 2 * MSS, una + 3 * MSS });
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.dsacks_in, 1);
+	assert_int_equal(ts.tlp_recoveries, 0);
+	struct zc_tcp_info ti;
+	zc_tcp_get_info(c, &ti);
+	assert_true(ti.tcpi_snd_ssthresh > 1000000); /* untouched */
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
 /* --- the scoreboard on a bare TCB ------------------------------------------------ */
 
 struct bare {
@@ -378,6 +486,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sack_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_retransmits_tail, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_new_data_then_rto, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tlp_spurious, setup, teardown),
 		cmocka_unit_test(test_scoreboard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
