@@ -229,7 +229,7 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__T(urg_in); ZC__T(challenge_acks_limited); ZC__T(zero_window_drops);
 	ZC__T(sack_recoveries); ZC__T(sack_rescues); ZC__T(dsacks_in); ZC__T(dsacks_out);
 	ZC__T(sack_bad_blocks); ZC__T(sack_board_full); ZC__T(bytes_retrans);
-	ZC__T(tlp_probes); ZC__T(tlp_recoveries);
+	ZC__T(tlp_probes); ZC__T(tlp_recoveries); ZC__T(lost_retransmits);
 #undef ZC__T
 	struct zc_tcp_path_stats ps;
 	zc_tcp_get_path_stats(st, &ps);

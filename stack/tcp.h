@@ -271,6 +271,7 @@ struct zc_tcp_stats {
 	uint64_t bytes_retrans;    /* data bytes sent again */
 	uint64_t tlp_probes;       /* tail loss probes sent (RFC 8985 7) */
 	uint64_t tlp_recoveries;   /* a probe's retransmission repaired a loss: cwnd reduced (7.4.2) */
+	uint64_t lost_retransmits; /* SND.UNA's retransmission found lost by time, sent again */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */

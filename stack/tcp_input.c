@@ -230,8 +230,16 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g, bool
 	if (s->in_recovery) {
 		if (seq_ge(th->ack, s->recover)) {
 			s->in_recovery = false;
-			s->sack_rec = false;
 			s->cc->exit_recovery(s);
+			/* PRR's exit (RFC 6937): cwnd = ssthresh. NewReno's
+			 * min(ssthresh, FlightSize + MSS) leaves one segment when the
+			 * full ACK takes everything, and a peer that delays the ACK
+			 * of a lone segment (Linux: 40 ms) then holds each of slow
+			 * start's first rounds: measured against the kernel, 18 stalls
+			 * of 40 ms in 3 s */
+			if (s->sack_rec)
+				s->cwnd = s->ssthresh;
+			s->sack_rec = false;
 		} else if (!s->sack_rec) {
 			s->cc->partial_ack(s, acked);
 			zc__tcp_output_for(s, ZC_TCP_TX_RECOVERY_RETRANSMIT); /* RFC 6582: the next hole */
@@ -275,13 +283,45 @@ static void zc__tcp_enter_recovery(struct zc_tcp_sock *s)
 	s->cc->enter_recovery(s);
 	if (s->sack_ok && s->nsacked) {
 		s->sack_rec = true;
-		s->cwnd = s->ssthresh;
+		s->cwnd = s->ssthresh; /* until this ACK's PRR step sets it */
 		s->high_rxt = s->snd_una;
 		s->rescue_set = false;
+		s->prr_delivered = s->prr_out = 0;
+		s->prr_recover_fs = s->snd_max - s->snd_una;
 		t->stats.sack_recoveries++;
 	}
 	zc__tcp_output_for(s, ZC_TCP_TX_FAST_RETRANSMIT);
 	zc__tcp_arm_rexmt(s);
+}
+
+/* PRR (RFC 6937), each ACK of a SACK recovery: what may go now, as cwnd
+ * over the pipe. While the pipe is above ssthresh, sending keeps pace with
+ * delivery scaled by ssthresh / RecoverFS (the window falls smoothly to
+ * ssthresh instead of waiting for the pipe to drain, then bursting); below
+ * it, slow start's bound (SSRB) brings it back up, at most one segment more
+ * than was delivered. */
+static void zc__tcp_prr(struct zc_tcp_sock *s, int64_t delivered)
+{
+	if (delivered < 0)
+		delivered = 0;
+	s->prr_delivered += (uint32_t)delivered;
+	uint32_t pipe = zc__sack_pipe(s);
+	int64_t sndcnt;
+	if (pipe > s->ssthresh) {
+		uint64_t fs = s->prr_recover_fs ? s->prr_recover_fs : 1;
+		sndcnt = (int64_t)(((uint64_t)s->prr_delivered * s->ssthresh + fs - 1) / fs) - (int64_t)s->prr_out;
+	} else {
+		int64_t lim = (int64_t)s->prr_delivered - (int64_t)s->prr_out;
+		if (lim < delivered)
+			lim = delivered;
+		lim += s->mss;
+		sndcnt = (int64_t)s->ssthresh - (int64_t)pipe;
+		if (sndcnt > lim)
+			sndcnt = lim;
+	}
+	if (sndcnt < 0)
+		sndcnt = 0;
+	s->cwnd = pipe + (uint32_t)sndcnt;
 }
 
 /* Step 5 of 3.10.7.4: the ACK field. Returns false when the segment must
@@ -326,6 +366,8 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	}
 	s->last_ack_rx = s->st->now;
 	uint32_t dsacks = s->dsacks_in;
+	tcp_seq una0 = s->snd_una;
+	uint32_t sacked0 = s->sacked_bytes;
 	if (s->sack_ok && zc__tcp_connected(s) && (th->opt.nsack || s->nsacked))
 		zc__sack_update(s, &th->opt, th->ack);
 	uint32_t wnd = (uint32_t)th->win << s->snd_wscale;
@@ -352,6 +394,20 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	if (!s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover) &&
 	    zc__sack_is_lost(s, s->snd_una))
 		zc__tcp_enter_recovery(s);
+	/* DeliveredData (RFC 6937): newly acknowledged plus newly SACKed */
+	if (s->sack_rec)
+		zc__tcp_prr(s, (int64_t)(s->snd_una - una0) + (int64_t)s->sacked_bytes - (int64_t)sacked0);
+	/* A lost retransmission of the first hole (RFC 8985's idea, for that
+	 * hole alone: the scoreboard keeps no send time per segment). The
+	 * receiver ACKs a segment that fills its first hole at once, so when
+	 * ACKs still stop at SND.UNA more than 5/4 SRTT (+1 ms, the clock's
+	 * grain) after it went again, and the hole is still lost, it is sent
+	 * once more instead of waiting for the RTO and its cwnd of one. */
+	if (s->sack_rec && s->rxt_una_ns && s->rxt_una == s->snd_una && s->rtt_valid &&
+	    s->st->now - s->rxt_una_ns > s->srtt + s->srtt / 4 + 1000000u && zc__sack_is_lost(s, s->snd_una)) {
+		s->st->tcp->stats.lost_retransmits++;
+		zc__tcp_output_for(s, ZC_TCP_TX_RECOVERY_RETRANSMIT);
+	}
 	/* window update (RFC 9293 3.10.7.4, fifth check) */
 	if (seq_lt(s->snd_wl1, g->seq) || (s->snd_wl1 == g->seq && seq_le(s->snd_wl2, th->ack))) {
 		s->snd_wnd = wnd;

@@ -270,6 +270,13 @@ static enum zc_tcp_tx_reason zc__tcp_decide_data(const struct zc_tcp_sock *s, st
 		uint32_t w = s->snd_wnd > flight ? s->snd_wnd - flight : 0;
 		uint32_t c = s->cwnd > pipe ? s->cwnd - pipe : 0;
 		usable = w < c ? w : c;
+	} else if (s->nsacked && seq_lt(s->snd_nxt, s->snd_max)) {
+		/* going back after a timeout: what the peer SACKed below SND.NXT
+		 * was stepped over and is not in flight */
+		uint32_t f = flight - zc__sack_below(s, s->snd_nxt);
+		uint32_t w = s->snd_wnd > flight ? s->snd_wnd - flight : 0;
+		uint32_t c = win > f ? win - f : 0;
+		usable = w < c ? w : c;
 	}
 	uint32_t len = avail < usable ? avail : usable;
 	if (len > s->mss)
@@ -486,6 +493,13 @@ static int zc__tcp_send(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why, const 
 {
 	s->st->tcp->paths.tx[why]++;
 	int r = zc__tcp_xmit(s, tx->seq, tx->len, tx->flags);
+	if (r == 0 && s->sack_rec) {
+		s->prr_out += tx->len; /* PRR's prr_out (RFC 6937) */
+		if (tx->len && tx->seq == s->snd_una && seq_lt(tx->seq, s->snd_max)) {
+			s->rxt_una_ns = s->st->now;
+			s->rxt_una = s->snd_una;
+		}
+	}
 	switch (why) {
 	case ZC_TCP_TX_SYN:
 		if (s->snd_nxt == s->iss)

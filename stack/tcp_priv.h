@@ -130,6 +130,13 @@ struct zc_tcp_sock {
 	bool rescue_set;
 	uint32_t sacked_bytes;
 	tcp_seq high_rxt, rescue_rxt;
+	/* PRR (RFC 6937) in that recovery: data delivered and sent since it
+	 * began, and the flight when it began */
+	uint32_t prr_delivered, prr_out, prr_recover_fs;
+	/* the last retransmission of SND.UNA's segment in that recovery: when,
+	 * and SND.UNA then (a lost one is found by time, as RACK would) */
+	uint64_t rxt_una_ns;
+	tcp_seq rxt_una;
 	uint32_t dsacks_in;
 	/* tail loss probe (RFC 8985 7): the retransmission timer runs as the
 	 * probe timeout (tlp_armed); one probe out at a time, up to tlp_high
@@ -324,6 +331,8 @@ bool zc__sack_rescue(const struct zc_tcp_sock *s, tcp_seq *seq, uint32_t *len);
 /* Going back after a timeout: SND.NXT past SACKed data; the bytes that
  * may go from SND.NXT before the next SACKed range. */
 void zc__sack_skip(struct zc_tcp_sock *s);
+/* SACKed bytes below seq (they are not in flight) */
+uint32_t zc__sack_below(const struct zc_tcp_sock *s, tcp_seq seq);
 uint32_t zc__sack_room(const struct zc_tcp_sock *s);
 
 /* tcp_timer.c */

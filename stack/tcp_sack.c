@@ -225,6 +225,14 @@ void zc__sack_skip(struct zc_tcp_sock *s)
 			s->snd_nxt = s->sacked[i].r;
 }
 
+uint32_t zc__sack_below(const struct zc_tcp_sock *s, tcp_seq seq)
+{
+	uint32_t n = 0;
+	for (unsigned i = 0; i < s->nsacked && seq_lt(s->sacked[i].l, seq); i++)
+		n += seq_min(s->sacked[i].r, seq) - s->sacked[i].l;
+	return n;
+}
+
 uint32_t zc__sack_room(const struct zc_tcp_sock *s)
 {
 	for (unsigned i = 0; i < s->nsacked; i++)

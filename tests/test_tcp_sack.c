@@ -275,6 +275,154 @@ static void test_dsack_received(void **state)
 	zc_tcp_close(l);
 }
 
+/* The first hole's retransmission is lost too. The peer keeps ACKing at
+ * SND.UNA (its own data carries the ACKs); more than 5/4 SRTT after the
+ * retransmission, the hole goes a third time instead of waiting for the
+ * RTO, and not before. When the full ACK ends the recovery, cwnd is
+ * ssthresh (PRR's exit), not one segment. */
+static void test_lost_retransmission_by_time(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[8 * MSS];
+	send_segments(e, c, 8, d);
+	uint32_t una = iss + 1;
+	static char pd[100];
+	/* the 1st is lost; 2..5 SACKed, on the peer's data segments */
+	for (int k = 2; k <= 5; k++) {
+		tx_opts(e, F_A | F_P, e->pseq, una, 65535, pd, 100,
+			&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
+					       .sack = { { una + MSS, una + k * MSS } } });
+		e->pseq += 100;
+	}
+	struct seg s;
+	uint32_t first = 0;
+	while (rx(e, &s))
+		first += s.len && s.th.seq == una;
+	assert_int_equal(first, 1); /* the fast retransmit (lost: the peer never gets it) */
+	/* the peer goes on within the RTT: no third copy yet */
+	tx_opts(e, F_A | F_P, e->pseq, una, 65535, pd, 100,
+		&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
+				       .sack = { { una + MSS, una + 6 * MSS } } });
+	e->pseq += 100;
+	while (rx(e, &s))
+		assert_true(s.len == 0 || s.th.seq != una);
+	run(e, 5 * MS); /* more than 5/4 SRTT + 1 ms (SRTT: about 0 here) */
+	tx_opts(e, F_A | F_P, e->pseq, una, 65535, pd, 100,
+		&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
+				       .sack = { { una + MSS, una + 7 * MSS } } });
+	e->pseq += 100;
+	uint32_t again = 0;
+	while (rx(e, &s))
+		again += s.len && s.th.seq == una;
+	assert_int_equal(again, 1);
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.lost_retransmits, 1);
+	assert_int_equal(ts.timeouts, 0);
+	struct zc_tcp_info ti;
+	zc_tcp_get_info(c, &ti);
+	uint32_t ssthresh = ti.tcpi_snd_ssthresh;
+	tx(e, F_A, e->pseq, una + 8 * MSS, NULL, 0);
+	zc_tcp_get_info(c, &ti);
+	assert_int_equal(ti.tcpi_ca_state, 0);
+	assert_int_equal(ti.tcpi_snd_cwnd, ssthresh); /* not FlightSize (0) + 1 */
+	assert_true(ssthresh >= 2);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* PRR (RFC 6937): in a recovery with the pipe above ssthresh, what goes
+ * keeps pace with what is delivered, scaled by ssthresh / RecoverFS:
+ * twenty segments out, one lost, then an ACK SACKing one more segment
+ * each: CUBIC's ssthresh is 0.7 of the window, so sending resumes at
+ * once, where RFC 6675's cwnd = ssthresh waits for the pipe to drain. */
+static void test_prr_paces_recovery(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	uint32_t una = iss + 1;
+	/* grow the window to 20: send 10, ACK them (slow start: +10) */
+	static char d[60 * MSS];
+	assert_int_equal(zc_tcp_send(c, d, sizeof(d)), (ssize_t)sizeof(d));
+	struct seg s;
+	while (rx(e, &s))
+		;
+	uint32_t out = 0;
+	for (uint32_t i = 1; i <= 10; i++) { /* an ACK a segment: +1 each (RFC 3465, L = 1) */
+		tx(e, F_A, e->pseq, una + i * MSS, NULL, 0);
+		while (rx(e, &s))
+			out++;
+	}
+	assert_int_equal(out, 20); /* cwnd 20, all in flight: segments 11..30 */
+	una += 10 * MSS;
+	/* segment 11 lost: 12.. SACKed one by one */
+	uint32_t sent_in_rec = 0, delivered = 0;
+	for (int k = 2; k <= 20; k++) {
+		tx_sack(e, una, 1, (uint32_t[]){ una + MSS, una + k * MSS });
+		delivered++;
+		while (rx(e, &s))
+			sent_in_rec += s.len && seq_ge(s.th.seq, una + 20 * MSS); /* new data */
+		/* by the 9th ACK, PRR has sent 4 new segments (2 by limited
+		 * transmit, 2 keeping pace); cwnd = ssthresh over the pipe would
+		 * still wait for the pipe to drain below ssthresh (2) */
+		if (k == 9)
+			assert_true(sent_in_rec >= 4);
+	}
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.sack_recoveries, 1);
+	/* over the recovery: about ssthresh / RecoverFS of what was delivered */
+	assert_true(sent_in_rec >= 10 && sent_in_rec <= 15);
+	tx(e, F_A, e->pseq, iss + 1 + 60 * MSS, NULL, 0);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* A timeout keeps what the peer SACKed, once: going back from SND.UNA,
+ * the SACKed segments are stepped over (they are never sent again). */
+static void test_rto_skips_sacked(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	bool ok;
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	static char d[6 * MSS];
+	send_segments(e, c, 6, d);
+	uint32_t una = iss + 1;
+	/* 1 and 2 lost, 3 and 4 SACKed (too little to call 1 lost), 5 and 6 lost */
+	tx_sack(e, una, 1, (uint32_t[]){ una + 2 * MSS, una + 4 * MSS });
+	struct seg s;
+	bool again34 = false;
+	uint32_t got = 0;
+	for (int i = 0; i < 40 && got < 4; i++) { /* the probe, the RTO, then going back */
+		run(e, 50 * MS);
+		while (rx(e, &s)) {
+			if (s.len == 0)
+				continue;
+			again34 |= seq_ge(s.th.seq, una + 2 * MSS) && seq_lt(s.th.seq, una + 4 * MSS);
+			if (s.th.seq == una) /* the RTO's first: 1 and 2 arrive now (an ACK
+					      * without blocks: only the kept ones say 3, 4) */
+				tx(e, F_A, e->pseq, una + 2 * MSS, NULL, 0);
+			got++;
+		}
+	}
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.timeouts, 1);
+	assert_false(again34);
+	tx(e, F_A, e->pseq, una + 6 * MSS, NULL, 0);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
 /* --- tail loss probes (RFC 8985 7) ---------------------------------------------- */
 
 /* The last two of four segments lost, nothing more to send: no duplicate
@@ -486,6 +634,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sack_off, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_sent, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dsack_received, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost_retransmission_by_time, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prr_paces_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rto_skips_sacked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_retransmits_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_new_data_then_rto, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tlp_spurious, setup, teardown),
