@@ -23,8 +23,10 @@
  * SACK (RFC 2018) both ways: SACK-permitted is offered, SACK blocks
  * describe the out-of-order queue, a duplicate arrival is reported as a
  * DSACK (RFC 2883); as a sender, the peer's blocks make a scoreboard and
- * loss recovery is RFC 6675's (pipe, NextSeg, rescue retransmission),
- * NewReno's where the peer does not SACK.
+ * loss recovery is RFC 6675's (pipe, NextSeg, rescue retransmission) with
+ * PRR (RFC 6937) for the window, tail loss probes (RFC 8985 7) and a lost
+ * retransmission of the first hole found by time; NewReno's where the peer
+ * does not SACK.
  */
 #ifndef ZC_TCP_H
 #define ZC_TCP_H

@@ -6,7 +6,9 @@
  * ports, ISNs), tcp_cb.c (TCB life and state changes), tcp_usrreq.c (the
  * application's calls), tcp_send.c and tcp_recv.c (send buffer, receive
  * queue), tcp_opt.c (options and MSS), tcp_input.c (segment arrives),
- * tcp_reass.c (in-order and out-of-order queues, SACK blocks),
+ * tcp_reass.c (in-order and out-of-order queues, SACK blocks, DSACK),
+ * tcp_sack.c (the sender's SACK scoreboard, RFC 6675's IsLost, pipe and
+ * NextSeg),
  * tcp_output.c (what to send, building segments), tcp_timer.c (timers,
  * RTT), tcp_info.c (tcp_info, counters).
  *

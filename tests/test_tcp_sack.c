@@ -34,6 +34,35 @@ static struct zc_tcp_sock *open_sack(struct env *e, struct zc_tcp_sock **lsock, 
 	return c;
 }
 
+/* A SACK connection for each test (setup_sack), closed after it. */
+struct conn {
+	struct env *e;
+	struct zc_tcp_sock *c, *l;
+	uint32_t iss;
+	bool ok;
+};
+
+static int setup_sack(void **state)
+{
+	if (setup(state) != 0)
+		return -1;
+	struct conn *k = calloc(1, sizeof(*k));
+	k->e = *state;
+	k->c = open_sack(k->e, &k->l, &k->iss, &k->ok);
+	*state = k;
+	return 0;
+}
+
+static int teardown_sack(void **state)
+{
+	struct conn *k = *state;
+	zc_tcp_close(k->c);
+	zc_tcp_close(k->l);
+	*state = k->e;
+	free(k);
+	return teardown(state);
+}
+
 /* The peer's ACK of `ack` carrying SACK blocks [l0, r0), [l1, r1), ... */
 static void tx_sack(struct env *e, uint32_t ack, unsigned n, const uint32_t *lr)
 {
@@ -41,6 +70,16 @@ static void tx_sack(struct env *e, uint32_t ack, unsigned n, const uint32_t *lr)
 	for (unsigned i = 0; i < n; i++)
 		o.sack[i] = (struct zc_tcp_sack_block){ lr[2 * i], lr[2 * i + 1] };
 	tx_opts(e, F_A, e->pseq, ack, 65535, NULL, 0, &o);
+}
+
+/* The peer's 100 bytes of data, acknowledging `ack` and SACKing [l, r). */
+static void tx_data_sack(struct env *e, uint32_t ack, uint32_t l, uint32_t r)
+{
+	static const char pd[100];
+	tx_opts(e, F_A | F_P, e->pseq, ack, 65535, pd, sizeof(pd),
+		&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
+				       .sack = { { l, r } } });
+	e->pseq += sizeof(pd);
 }
 
 /* Sends nseg full segments of a pattern and takes them off the wire. */
@@ -65,12 +104,11 @@ static void send_segments(struct env *e, struct zc_tcp_sock *c, uint32_t nseg, c
  * segment is ever resent. */
 static void test_sack_recovery_fills_every_hole(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
-	assert_true(ok); /* SACK-permitted answered */
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
+	assert_true(k->ok); /* SACK-permitted answered */
 	struct zc_tcp_info ti;
 	zc_tcp_get_info(c, &ti);
 	assert_true(ti.tcpi_options & 2); /* TCPI_OPT_SACK */
@@ -129,8 +167,6 @@ static void test_sack_recovery_fills_every_hole(void **state)
 	assert_int_equal(ts.retrans_segs, 2 + ts.sack_rescues);
 	assert_int_equal(ts.timeouts, 0);
 #undef SEG
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* The last segment lost with the one before the SACKed run: after the
@@ -139,11 +175,10 @@ static void test_sack_recovery_fills_every_hole(void **state)
  * the tail once, long before the retransmission timer. */
 static void test_sack_rescue_retransmission(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	static char d[6 * MSS];
 	send_segments(e, c, 6, d);
 	uint32_t una = iss + 1;
@@ -172,8 +207,6 @@ static void test_sack_rescue_retransmission(void **state)
 	tx(e, F_A, e->pseq, una + 6 * MSS, NULL, 0);
 	zc_tcp_get_stats(e->st, &ts);
 	assert_int_equal(ts.sack_rescues, 1);
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* no_sack (Linux's tcp_sack = 0): SACK-permitted is not answered, blocks
@@ -212,11 +245,9 @@ static void test_sack_off(void **state)
  * holding it (4.2). */
 static void test_dsack_sent(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	uint32_t iss = k->iss;
 	static char d[500];
 	memset(d, 'q', sizeof(d));
 	uint32_t p = e->pseq;
@@ -245,19 +276,16 @@ static void test_dsack_sent(void **state)
 	struct zc_tcp_stats ts;
 	zc_tcp_get_stats(e->st, &ts);
 	assert_int_equal(ts.dsacks_out, 2);
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* DSACK as a sender: a first block below the ACK is counted (a spurious
  * retransmission), never taken into the scoreboard. */
 static void test_dsack_received(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	static char d[4 * MSS];
 	send_segments(e, c, 4, d);
 	uint32_t una = iss + 1;
@@ -271,8 +299,6 @@ static void test_dsack_received(void **state)
 	zc_tcp_get_stats(e->st, &ts);
 	assert_int_equal(ts.dsacks_in, 1);
 	tx(e, F_A, e->pseq, una + 4 * MSS, NULL, 0);
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* The first hole's retransmission is lost too. The peer keeps ACKing at
@@ -282,39 +308,27 @@ static void test_dsack_received(void **state)
  * ssthresh (PRR's exit), not one segment. */
 static void test_lost_retransmission_by_time(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	static char d[8 * MSS];
 	send_segments(e, c, 8, d);
 	uint32_t una = iss + 1;
-	static char pd[100];
 	/* the 1st is lost; 2..5 SACKed, on the peer's data segments */
-	for (int k = 2; k <= 5; k++) {
-		tx_opts(e, F_A | F_P, e->pseq, una, 65535, pd, 100,
-			&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
-					       .sack = { { una + MSS, una + k * MSS } } });
-		e->pseq += 100;
-	}
+	for (uint32_t j = 2; j <= 5; j++)
+		tx_data_sack(e, una, una + MSS, una + j * MSS);
 	struct seg s;
 	uint32_t first = 0;
 	while (rx(e, &s))
 		first += s.len && s.th.seq == una;
 	assert_int_equal(first, 1); /* the fast retransmit (lost: the peer never gets it) */
 	/* the peer goes on within the RTT: no third copy yet */
-	tx_opts(e, F_A | F_P, e->pseq, una, 65535, pd, 100,
-		&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
-				       .sack = { { una + MSS, una + 6 * MSS } } });
-	e->pseq += 100;
+	tx_data_sack(e, una, una + MSS, una + 6 * MSS);
 	while (rx(e, &s))
 		assert_true(s.len == 0 || s.th.seq != una);
 	run(e, 5 * MS); /* more than 5/4 SRTT + 1 ms (SRTT: about 0 here) */
-	tx_opts(e, F_A | F_P, e->pseq, una, 65535, pd, 100,
-		&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
-				       .sack = { { una + MSS, una + 7 * MSS } } });
-	e->pseq += 100;
+	tx_data_sack(e, una, una + MSS, una + 7 * MSS);
 	uint32_t again = 0;
 	while (rx(e, &s))
 		again += s.len && s.th.seq == una;
@@ -331,8 +345,6 @@ static void test_lost_retransmission_by_time(void **state)
 	assert_int_equal(ti.tcpi_ca_state, 0);
 	assert_int_equal(ti.tcpi_snd_cwnd, ssthresh); /* not FlightSize (0) + 1 */
 	assert_true(ssthresh >= 2);
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* PRR (RFC 6937): in a recovery with the pipe above ssthresh, what goes
@@ -342,11 +354,10 @@ static void test_lost_retransmission_by_time(void **state)
  * once, where RFC 6675's cwnd = ssthresh waits for the pipe to drain. */
 static void test_prr_paces_recovery(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	uint32_t una = iss + 1;
 	/* grow the window to 20: send 10, ACK them (slow start: +10) */
 	static char d[60 * MSS];
@@ -381,19 +392,16 @@ static void test_prr_paces_recovery(void **state)
 	/* over the recovery: about ssthresh / RecoverFS of what was delivered */
 	assert_true(sent_in_rec >= 10 && sent_in_rec <= 15);
 	tx(e, F_A, e->pseq, iss + 1 + 60 * MSS, NULL, 0);
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* A timeout keeps what the peer SACKed, once: going back from SND.UNA,
  * the SACKed segments are stepped over (they are never sent again). */
 static void test_rto_skips_sacked(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	static char d[6 * MSS];
 	send_segments(e, c, 6, d);
 	uint32_t una = iss + 1;
@@ -419,8 +427,6 @@ static void test_rto_skips_sacked(void **state)
 	assert_int_equal(ts.timeouts, 1);
 	assert_false(again34);
 	tx(e, F_A, e->pseq, una + 6 * MSS, NULL, 0);
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* --- tail loss probes (RFC 8985 7) ---------------------------------------------- */
@@ -431,11 +437,10 @@ static void test_rto_skips_sacked(void **state)
  * says a loss was repaired and the window is cut as for a fast recovery. */
 static void test_tlp_retransmits_tail(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	static char d[4 * MSS];
 	send_segments(e, c, 4, d);
 	uint32_t una = iss + 1;
@@ -461,8 +466,6 @@ static void test_tlp_retransmits_tail(void **state)
 	struct zc_tcp_info ti;
 	zc_tcp_get_info(c, &ti);
 	assert_true(ti.tcpi_snd_ssthresh < 1000); /* a loss was answered */
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* A probe sends new data when there is some, whatever cwnd says; one
@@ -470,11 +473,10 @@ static void test_tlp_retransmits_tail(void **state)
  * (DSACK: nothing was lost) leaves the window alone. */
 static void test_tlp_new_data_then_rto(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	static char d[14 * MSS];
 	assert_int_equal(zc_tcp_send(c, d, sizeof(d)), (ssize_t)sizeof(d));
 	struct seg s;
@@ -498,18 +500,15 @@ static void test_tlp_new_data_then_rto(void **state)
 	assert_int_equal(ts.tlp_probes, 1);
 	assert_int_equal(ts.timeouts, 1);
 	assert_int_equal(ts.tlp_recoveries, 0);
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* A probe's retransmission reported twice (DSACK): spurious, no cut. */
 static void test_tlp_spurious(void **state)
 {
-	struct env *e = *state;
-	struct zc_tcp_sock *l;
-	uint32_t iss;
-	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct conn *k = *state;
+	struct env *e = k->e;
+	struct zc_tcp_sock *c = k->c;
+	uint32_t iss = k->iss;
 	static char d[3 * MSS];
 	send_segments(e, c, 3, d);
 	uint32_t una = iss + 1;
@@ -527,8 +526,6 @@ static void test_tlp_spurious(void **state)
 	struct zc_tcp_info ti;
 	zc_tcp_get_info(c, &ti);
 	assert_true(ti.tcpi_snd_ssthresh > 1000000); /* untouched */
-	zc_tcp_close(c);
-	zc_tcp_close(l);
 }
 
 /* --- the scoreboard on a bare TCB ------------------------------------------------ */
@@ -629,17 +626,17 @@ int main(void)
 {
 	zc_log_set_level(ZC_LOG_ERROR);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_sack_recovery_fills_every_hole, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sack_rescue_retransmission, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sack_recovery_fills_every_hole, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_sack_rescue_retransmission, setup_sack, teardown_sack),
 		cmocka_unit_test_setup_teardown(test_sack_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dsack_sent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dsack_received, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lost_retransmission_by_time, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prr_paces_recovery, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rto_skips_sacked, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tlp_retransmits_tail, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tlp_new_data_then_rto, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tlp_spurious, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dsack_sent, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_dsack_received, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_lost_retransmission_by_time, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_prr_paces_recovery, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_rto_skips_sacked, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_tlp_retransmits_tail, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_tlp_new_data_then_rto, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_tlp_spurious, setup_sack, teardown_sack),
 		cmocka_unit_test(test_scoreboard),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
