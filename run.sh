@@ -150,6 +150,12 @@ bench)
 	say "kernel over loopback and through zcrun on the Trapeze wire, medians of 5 rounds"
 	./bench/reqresp.py build --rounds 5 --out results
 	say "CSV written to results/reqresp.csv"
+	say "benchmark: TCP loss recovery in deterministic simulation (loss 0.1-10%, reordering,"
+	say "newreno/cubic, without SACK, SACK, SACK with tail loss probes), 3 seeds a cell"
+	./bench/loss_table.py build --out results
+	say "benchmark: the Linux kernel as peer over net_tap at 1% loss both ways, 1 GiB each"
+	say "way, 3 rounds: each direction's goodput"
+	sh bench/kernel_loss.sh build 3 | tee results/kernel_loss.md
 	;;
 *)
 	sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'
