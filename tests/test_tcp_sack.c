@@ -38,8 +38,9 @@ static struct zc_tcp_sock *open_sack(struct env *e, struct zc_tcp_sock **lsock, 
 struct conn {
 	struct env *e;
 	struct zc_tcp_sock *c, *l;
-	uint32_t iss;
+	uint32_t iss, una;
 	bool ok;
+	char d[64 * MSS];
 };
 
 static int setup_sack(void **state)
@@ -62,6 +63,10 @@ static int teardown_sack(void **state)
 	free(k);
 	return teardown(state);
 }
+
+/* The test's connection, with nseg full segments of a pattern sent and
+ * taken off the wire (k->d holds them, k->una is their start). */
+static struct conn *start(void **state, uint32_t nseg);
 
 /* The peer's ACK of `ack` carrying SACK blocks [l0, r0), [l1, r1), ... */
 static void tx_sack(struct env *e, uint32_t ack, unsigned n, const uint32_t *lr)
@@ -95,6 +100,14 @@ static void send_segments(struct env *e, struct zc_tcp_sock *c, uint32_t nseg, c
 		got++;
 	}
 	assert_int_equal(got, nseg);
+}
+
+static struct conn *start(void **state, uint32_t nseg)
+{
+	struct conn *k = *state;
+	send_segments(k->e, k->c, nseg, k->d);
+	k->una = k->iss + 1;
+	return k;
 }
 
 /* Ten segments, the 2nd and the 5th lost. The peer's ACKs stay at the 2nd
@@ -175,13 +188,9 @@ static void test_sack_recovery_fills_every_hole(void **state)
  * the tail once, long before the retransmission timer. */
 static void test_sack_rescue_retransmission(void **state)
 {
-	struct conn *k = *state;
+	struct conn *k = start(state, 6);
 	struct env *e = k->e;
-	struct zc_tcp_sock *c = k->c;
-	uint32_t iss = k->iss;
-	static char d[6 * MSS];
-	send_segments(e, c, 6, d);
-	uint32_t una = iss + 1;
+	uint32_t una = k->una;
 	/* 1 arrives, 2 lost, 3..5 arrive, 6 lost */
 	for (int k = 3; k <= 5; k++)
 		tx_sack(e, una + MSS, 1, (uint32_t[]){ una + 2 * MSS, una + k * MSS });
@@ -190,7 +199,7 @@ static void test_sack_rescue_retransmission(void **state)
 	while (rx(e, &s)) {
 		got2 |= s.len && s.th.seq == una + MSS;
 		if (s.len && s.th.seq == una + 5 * MSS) {
-			assert_memory_equal(s.data, d + 5 * MSS, MSS);
+			assert_memory_equal(s.data, k->d + 5 * MSS, MSS);
 			got6 = true;
 		}
 	}
@@ -282,17 +291,13 @@ static void test_dsack_sent(void **state)
  * retransmission), never taken into the scoreboard. */
 static void test_dsack_received(void **state)
 {
-	struct conn *k = *state;
+	struct conn *k = start(state, 4);
 	struct env *e = k->e;
-	struct zc_tcp_sock *c = k->c;
-	uint32_t iss = k->iss;
-	static char d[4 * MSS];
-	send_segments(e, c, 4, d);
-	uint32_t una = iss + 1;
+	uint32_t una = k->una;
 	tx(e, F_A, e->pseq, una + 2 * MSS, NULL, 0);
 	tx_sack(e, una + 2 * MSS, 1, (uint32_t[]){ una + MSS, una + 2 * MSS });
 	struct zc_tcp_info ti;
-	zc_tcp_get_info(c, &ti);
+	zc_tcp_get_info(k->c, &ti);
 	assert_int_equal(ti.tcpi_dsack_dups, 1);
 	assert_int_equal(ti.tcpi_sacked, 0);
 	struct zc_tcp_stats ts;
@@ -308,13 +313,9 @@ static void test_dsack_received(void **state)
  * ssthresh (PRR's exit), not one segment. */
 static void test_lost_retransmission_by_time(void **state)
 {
-	struct conn *k = *state;
+	struct conn *k = start(state, 8);
 	struct env *e = k->e;
-	struct zc_tcp_sock *c = k->c;
-	uint32_t iss = k->iss;
-	static char d[8 * MSS];
-	send_segments(e, c, 8, d);
-	uint32_t una = iss + 1;
+	uint32_t una = k->una;
 	/* the 1st is lost; 2..5 SACKed, on the peer's data segments */
 	for (uint32_t j = 2; j <= 5; j++)
 		tx_data_sack(e, una, una + MSS, una + j * MSS);
@@ -338,10 +339,10 @@ static void test_lost_retransmission_by_time(void **state)
 	assert_int_equal(ts.lost_retransmits, 1);
 	assert_int_equal(ts.timeouts, 0);
 	struct zc_tcp_info ti;
-	zc_tcp_get_info(c, &ti);
+	zc_tcp_get_info(k->c, &ti);
 	uint32_t ssthresh = ti.tcpi_snd_ssthresh;
 	tx(e, F_A, e->pseq, una + 8 * MSS, NULL, 0);
-	zc_tcp_get_info(c, &ti);
+	zc_tcp_get_info(k->c, &ti);
 	assert_int_equal(ti.tcpi_ca_state, 0);
 	assert_int_equal(ti.tcpi_snd_cwnd, ssthresh); /* not FlightSize (0) + 1 */
 	assert_true(ssthresh >= 2);
@@ -398,13 +399,9 @@ static void test_prr_paces_recovery(void **state)
  * the SACKed segments are stepped over (they are never sent again). */
 static void test_rto_skips_sacked(void **state)
 {
-	struct conn *k = *state;
+	struct conn *k = start(state, 6);
 	struct env *e = k->e;
-	struct zc_tcp_sock *c = k->c;
-	uint32_t iss = k->iss;
-	static char d[6 * MSS];
-	send_segments(e, c, 6, d);
-	uint32_t una = iss + 1;
+	uint32_t una = k->una;
 	/* 1 and 2 lost, 3 and 4 SACKed (too little to call 1 lost), 5 and 6 lost */
 	tx_sack(e, una, 1, (uint32_t[]){ una + 2 * MSS, una + 4 * MSS });
 	struct seg s;
@@ -437,20 +434,16 @@ static void test_rto_skips_sacked(void **state)
  * says a loss was repaired and the window is cut as for a fast recovery. */
 static void test_tlp_retransmits_tail(void **state)
 {
-	struct conn *k = *state;
+	struct conn *k = start(state, 4);
 	struct env *e = k->e;
-	struct zc_tcp_sock *c = k->c;
-	uint32_t iss = k->iss;
-	static char d[4 * MSS];
-	send_segments(e, c, 4, d);
-	uint32_t una = iss + 1;
+	uint32_t una = k->una;
 	tx(e, F_A, e->pseq, una + 2 * MSS, NULL, 0);
 	expect_nothing(e);
 	run(e, 15 * MS);
 	struct seg s;
 	expect(e, &s, F_A | F_P);
 	assert_int_equal(s.th.seq, una + 3 * MSS);
-	assert_memory_equal(s.data, d + 3 * MSS, MSS);
+	assert_memory_equal(s.data, k->d + 3 * MSS, MSS);
 	assert_int_equal(why_n(e, ZC_TCP_TX_TAIL_LOSS_PROBE), 1);
 	struct zc_tcp_stats ts;
 	zc_tcp_get_stats(e->st, &ts);
@@ -464,7 +457,7 @@ static void test_tlp_retransmits_tail(void **state)
 	zc_tcp_get_stats(e->st, &ts);
 	assert_int_equal(ts.timeouts, 0);
 	struct zc_tcp_info ti;
-	zc_tcp_get_info(c, &ti);
+	zc_tcp_get_info(k->c, &ti);
 	assert_true(ti.tcpi_snd_ssthresh < 1000); /* a loss was answered */
 }
 
@@ -505,13 +498,9 @@ static void test_tlp_new_data_then_rto(void **state)
 /* A probe's retransmission reported twice (DSACK): spurious, no cut. */
 static void test_tlp_spurious(void **state)
 {
-	struct conn *k = *state;
+	struct conn *k = start(state, 3);
 	struct env *e = k->e;
-	struct zc_tcp_sock *c = k->c;
-	uint32_t iss = k->iss;
-	static char d[3 * MSS];
-	send_segments(e, c, 3, d);
-	uint32_t una = iss + 1;
+	uint32_t una = k->una;
 	tx(e, F_A, e->pseq, una + MSS, NULL, 0);
 	run(e, 15 * MS);
 	struct seg s;
@@ -524,7 +513,7 @@ static void test_tlp_spurious(void **state)
 	assert_int_equal(ts.dsacks_in, 1);
 	assert_int_equal(ts.tlp_recoveries, 0);
 	struct zc_tcp_info ti;
-	zc_tcp_get_info(c, &ti);
+	zc_tcp_get_info(k->c, &ti);
 	assert_true(ti.tcpi_snd_ssthresh > 1000000); /* untouched */
 }
 
