@@ -188,6 +188,32 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 	zc__tcp_output_for(s, ZC_TCP_TX_SYN); /* our SYN-ACK */
 }
 
+/* What an ACK says of a tail loss probe (RFC 8985 7.4.2, as Linux's
+ * tcp_process_tlp_ack): a DSACK, that it was not needed; an ACK past its
+ * end without one, that its retransmission repaired a loss: the window is
+ * cut as a fast recovery would cut it, ssthresh from the flight before this
+ * ACK and cwnd = ssthresh. An ACK just up to its end decides nothing (the
+ * original may have come late, its DSACK on the next ACK). A probe of new
+ * data says nothing of a loss. */
+static void zc__tlp_ack(struct zc_tcp_sock *s, tcp_seq ack, bool dsack)
+{
+	if (!s->tlp_out || seq_lt(ack, s->tlp_high))
+		return;
+	if (!s->tlp_rxt || dsack) {
+		s->tlp_out = false;
+		return;
+	}
+	if (ack == s->tlp_high)
+		return;
+	s->tlp_out = false;
+	if (s->in_recovery)
+		return;
+	s->st->tcp->stats.tlp_recoveries++;
+	s->cc->enter_recovery(s);
+	s->cwnd = s->ssthresh;
+	s->ca_acked = 0;
+}
+
 /* New data acknowledged: RTT, send buffer, congestion window, timers.
  * Returns false when the connection ended and s is gone. */
 static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g, bool dsack)
@@ -210,22 +236,12 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g, bool
 		fin_acked = true;
 		s->fin_acked = true;
 	}
+	zc__tlp_ack(s, th->ack, dsack);
 	zc__tcp_sb_drop(s, data);
 	s->bytes_acked += data;
 	s->snd_una = th->ack;
 	if (seq_lt(s->snd_nxt, s->snd_una))
 		s->snd_nxt = s->snd_una;
-	/* a tail loss probe answered (RFC 8985 7.4): a retransmission that
-	 * the peer did not report twice (DSACK) repaired a loss, and the
-	 * window answers it as a fast recovery would */
-	if (s->tlp_out && seq_ge(s->snd_una, s->tlp_high)) {
-		s->tlp_out = false;
-		if (s->tlp_rxt && !dsack && !s->in_recovery) {
-			s->st->tcp->stats.tlp_recoveries++;
-			s->cc->enter_recovery(s);
-			s->cc->exit_recovery(s);
-		}
-	}
 	/* congestion control */
 	if (s->in_recovery) {
 		if (seq_ge(th->ack, s->recover)) {
@@ -371,6 +387,8 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	if (s->sack_ok && zc__tcp_connected(s) && (th->opt.nsack || s->nsacked))
 		zc__sack_update(s, &th->opt, th->ack);
 	uint32_t wnd = (uint32_t)th->win << s->snd_wscale;
+	if (th->ack == s->snd_una)
+		zc__tlp_ack(s, th->ack, s->dsacks_in != dsacks); /* a DSACK on a duplicate ACK */
 	if (seq_gt(th->ack, s->snd_una)) {
 		if (!zc__tcp_ack_new(s, g, s->dsacks_in != dsacks))
 			return false;
@@ -772,6 +790,10 @@ bool zc__tcp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint1
 			if (zc__tcp_connected(s) && seq_lt(s->snd_una, s->snd_nxt)) {
 				/* Linux's tcp_simple_retransmit: what was sent is lost */
 				s->rtt_timing = false;
+				if (s->sack_rec) { /* the SACK recovery ends: its window without PRR */
+					s->in_recovery = false;
+					s->cwnd = s->ssthresh;
+				}
 				zc__sack_clear(s);
 				s->snd_nxt = s->snd_una;
 				zc__tcp_output(s);

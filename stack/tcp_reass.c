@@ -94,6 +94,22 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 		seq += over;
 		pp = &(*pp)->nextpkt;
 	}
+	/* m must fit once the queued segments it covers are gone; if it does
+	 * not, they stay and m goes: the peer may count them SACKed */
+	uint64_t cost = zc__ooo_cost(s, m), lim = 4ull * s->rb_max, freed = 0;
+	uint32_t nfreed = 0;
+	if (lim < ZC__TCP_OOO_MEM_MIN)
+		lim = ZC__TCP_OOO_MEM_MIN;
+	for (const struct zc_mbuf *d = *pp; d && seq_le((tcp_seq)d->tstamp + d->pkt_len, seq + m->pkt_len);
+	     d = d->nextpkt) {
+		freed += zc__ooo_cost(s, d);
+		nfreed++;
+	}
+	if (s->ooo_n - nfreed >= ZC__TCP_OOO_MAX || s->ooo_mem - freed + cost > lim) {
+		zc_drop(&s->st->drops, ZC_DROP_TCP_OOO_FULL);
+		zc_mbuf_free(m);
+		return;
+	}
 	/* drop queued segments that m covers completely (the first reported
 	 * as a duplicate), trim a partial one */
 	bool dup = false;
@@ -111,11 +127,8 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 	}
 	if (*pp && seq_lt((tcp_seq)(*pp)->tstamp, seq + m->pkt_len))
 		zc_mbuf_trim(m, seq + m->pkt_len - (tcp_seq)(*pp)->tstamp);
-	uint64_t cost = zc__ooo_cost(s, m), lim = 4ull * s->rb_max;
-	if (lim < ZC__TCP_OOO_MEM_MIN)
-		lim = ZC__TCP_OOO_MEM_MIN;
-	if (m->pkt_len == 0 || s->ooo_n >= ZC__TCP_OOO_MAX || s->ooo_mem + cost > lim) {
-		zc_drop(&s->st->drops, m->pkt_len == 0 ? ZC_DROP_TCP_OOO_DUP : ZC_DROP_TCP_OOO_FULL);
+	if (m->pkt_len == 0) {
+		zc_drop(&s->st->drops, ZC_DROP_TCP_OOO_DUP);
 		zc_mbuf_free(m);
 		return;
 	}

@@ -206,17 +206,21 @@ bool zc__sack_rescue(const struct zc_tcp_sock *s, tcp_seq *seq, uint32_t *len)
 	tcp_seq end = s->snd_max;
 	if (s->nsacked && s->sacked[s->nsacked - 1].r == s->snd_max)
 		end = s->sacked[s->nsacked - 1].l;
-	if (!seq_gt(end, s->snd_una))
+	/* 4.a: only above what rules 1 and 3 already resent */
+	if (!seq_gt(end, s->snd_una) || !seq_gt(end, s->high_rxt))
 		return false;
-	uint32_t n = end - s->snd_una < s->mss ? end - s->snd_una : s->mss;
+	tcp_seq lo = seq_max(s->snd_una, s->high_rxt);
+	for (unsigned i = 0; i < s->nsacked; i++) /* and within the hole below end */
+		if (seq_le(s->sacked[i].r, end) && seq_gt(s->sacked[i].r, lo))
+			lo = s->sacked[i].r;
+	uint32_t n = end - lo < s->mss ? end - lo : s->mss;
 	*seq = end - n;
 	*len = n;
 	return true;
 }
 
 /* After a timeout, going back from SND.UNA: SND.NXT steps over what the
- * peer SACKed (as Linux marks only the unSACKed lost), and *room is how
- * much may go before the next SACKed range. */
+ * peer SACKed (as Linux marks only the unSACKed lost). */
 void zc__sack_skip(struct zc_tcp_sock *s)
 {
 	for (unsigned i = 0; i < s->nsacked; i++)

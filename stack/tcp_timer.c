@@ -202,7 +202,14 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 	}
 	t->stats.timeouts++;
 	s->backoff++;
-	s->cc->timeout(s);
+	if (s->in_recovery || s->rexmt_count > 1) {
+		/* the loss was answered already, by the recovery this ends or
+		 * by the RTO before: ssthresh stays (as Linux's tcp_enter_loss) */
+		s->cwnd = s->mss;
+		s->ca_acked = 0;
+	} else {
+		s->cc->timeout(s);
+	}
 	/* the first timeout keeps what the peer SACKed: going back, only the
 	 * rest is sent again (as Linux). A second one in a row expunges it, as
 	 * RFC 2018 8 says, in case the peer reneged on its SACKs. */

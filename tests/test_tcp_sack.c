@@ -426,12 +426,43 @@ static void test_rto_skips_sacked(void **state)
 	tx(e, F_A, e->pseq, una + 6 * MSS, NULL, 0);
 }
 
+/* An RTO during a SACK recovery, and a second one after it, answer the
+ * loss the recovery already answered: cwnd goes to one segment, ssthresh
+ * stays (as Linux's tcp_enter_loss). */
+static void test_rto_in_recovery_keeps_ssthresh(void **state)
+{
+	struct conn *k = start(state, 8);
+	struct env *e = k->e;
+	uint32_t una = k->una;
+	tx_sack(e, una, 1, (uint32_t[]){ una + MSS, una + 5 * MSS });
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.sack_recoveries, 1);
+	struct zc_tcp_info ti;
+	zc_tcp_get_info(k->c, &ti);
+	uint32_t ssthresh = ti.tcpi_snd_ssthresh;
+	struct seg s;
+	for (uint32_t want = 1; want <= 2; want++) {
+		for (int i = 0; i < 40 && ts.timeouts < want; i++) {
+			run(e, 50 * MS);
+			while (rx(e, &s))
+				;
+			zc_tcp_get_stats(e->st, &ts);
+		}
+		assert_int_equal(ts.timeouts, want);
+		zc_tcp_get_info(k->c, &ti);
+		assert_int_equal(ti.tcpi_snd_ssthresh, ssthresh);
+	}
+	tx(e, F_A, e->pseq, una + 8 * MSS, NULL, 0);
+}
+
 /* --- tail loss probes (RFC 8985 7) ---------------------------------------------- */
 
 /* The last two of four segments lost, nothing more to send: no duplicate
  * ACK will come. Within 2 SRTT (here the 10 ms floor) the last segment goes
- * again as a probe, long before the 200 ms RTO; its ACK, with no DSACK,
- * says a loss was repaired and the window is cut as for a fast recovery. */
+ * again as a probe, long before the 200 ms RTO; an ACK past the probe's
+ * end, with no DSACK, says it repaired a loss, and the window is cut as
+ * for a fast recovery. */
 static void test_tlp_retransmits_tail(void **state)
 {
 	struct conn *k = start(state, 4);
@@ -453,12 +484,27 @@ static void test_tlp_retransmits_tail(void **state)
 	tx_sack(e, una + 2 * MSS, 1, (uint32_t[]){ una + 3 * MSS, una + 4 * MSS });
 	while (rx(e, &s))
 		;
-	tx(e, F_A, e->pseq, una + 4 * MSS, NULL, 0);
-	zc_tcp_get_stats(e->st, &ts);
-	assert_int_equal(ts.timeouts, 0);
 	struct zc_tcp_info ti;
 	zc_tcp_get_info(k->c, &ti);
+	uint32_t cwnd0 = ti.tcpi_snd_cwnd;
+	/* an ACK up to the probe's end: the original may have come late, its
+	 * DSACK on the next ACK; nothing is decided yet */
+	tx(e, F_A, e->pseq, una + 4 * MSS, NULL, 0);
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.tlp_recoveries, 0);
+	/* an ACK past it without one: the probe repaired a loss. The cut is
+	 * cubic's of the window, not of what is left in flight after the ACK */
+	static char more[MSS];
+	assert_int_equal(zc_tcp_send(k->c, more, MSS), MSS);
+	assert_true(rx(e, &s));
+	tx(e, F_A, e->pseq, una + 5 * MSS, NULL, 0);
+	zc_tcp_get_stats(e->st, &ts);
+	assert_int_equal(ts.timeouts, 0);
+	assert_int_equal(ts.tlp_recoveries, 1);
+	zc_tcp_get_info(k->c, &ti);
 	assert_true(ti.tcpi_snd_ssthresh < 1000); /* a loss was answered */
+	assert_true(ti.tcpi_snd_ssthresh >= cwnd0 * 7 / 10 - 1);
+	assert_true(ti.tcpi_snd_cwnd >= ti.tcpi_snd_ssthresh);
 }
 
 /* A probe sends new data when there is some, whatever cwnd says; one
@@ -622,6 +668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dsack_received, setup_sack, teardown_sack),
 		cmocka_unit_test_setup_teardown(test_lost_retransmission_by_time, setup_sack, teardown_sack),
 		cmocka_unit_test_setup_teardown(test_prr_paces_recovery, setup_sack, teardown_sack),
+		cmocka_unit_test_setup_teardown(test_rto_in_recovery_keeps_ssthresh, setup_sack, teardown_sack),
 		cmocka_unit_test_setup_teardown(test_rto_skips_sacked, setup_sack, teardown_sack),
 		cmocka_unit_test_setup_teardown(test_tlp_retransmits_tail, setup_sack, teardown_sack),
 		cmocka_unit_test_setup_teardown(test_tlp_new_data_then_rto, setup_sack, teardown_sack),
