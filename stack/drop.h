@@ -24,7 +24,9 @@
 	X(IP_TOTLEN_LONG, "ip_totlen_past_frame")                            \
 	X(IP_CSUM, "ip_bad_checksum")                                        \
 	X(IP_OPT_BAD, "ip_bad_option")            /* option length 0/1 or past IHL */ \
-	X(IP_FRAGMENT, "ip_fragment")             /* we send with DF; no reassembly */ \
+	/* a fragment not the last whose payload is empty or not a multiple of 8, \
+	 * or one that ends past 65535 bytes (RFC 791) */ \
+	X(IP_FRAG_BAD, "ip_bad_fragment")                                    \
 	X(ICMP_SHORT, "icmp_short")                                          \
 	X(ICMP_CSUM, "icmp_bad_checksum")                                    \
 	X(UDP_SHORT, "udp_short")                                            \
@@ -53,6 +55,11 @@
 	X(IP_NOT_US, "ip_not_for_us")             /* another host's address */ \
 	X(IP_BAD_SRC, "ip_bad_source")            /* broadcast, multicast, loopback, ours */ \
 	X(IP_PROTO, "ip_unknown_protocol")                                   \
+	/* reassembly (ip_frag.c): each fragment thrown away is counted */ \
+	X(IP_FRAG_DUP, "ip_frag_duplicate")       /* the same range again: that one */ \
+	X(IP_FRAG_OVERLAP, "ip_frag_overlap")     /* overlapping or conflicting: the whole datagram (RFC 5722) */ \
+	X(IP_FRAG_TIMEOUT, "ip_frag_timeout")     /* incomplete after frag_timeout_ns */ \
+	X(IP_FRAG_LIMIT, "ip_frag_limit")         /* past a bound of queues, fragments, or per source */ \
 	X(ICMP_TYPE, "icmp_ignored_type")         /* not an echo request */  \
 	X(ICMP_PING_QUEUE, "icmp_ping_queue_full") /* echo replies for our pings wait unread */ \
 	X(ICMP_BCAST, "icmp_broadcast_echo")      /* echo to a broadcast address */ \

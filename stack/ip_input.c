@@ -6,7 +6,8 @@
  * exactly its length), so a payload that arrived page-aligned in its own
  * frames stays there. Ethernet padding past the IP total length is trimmed.
  * A host does not forward: a packet for another address is dropped
- * (ip_not_for_us), which a promiscuous NIC makes common.
+ * (ip_not_for_us), which a promiscuous NIC makes common. Fragments of a
+ * datagram for us go to ip_frag.c, and the datagram on once it is whole.
  */
 #include "stack/stack_priv.h"
 
@@ -55,6 +56,11 @@ void zc__ip_input(struct zc_stack *st, struct zc_mbuf *m)
 		goto drop;
 	}
 	st->stats.ip_in++;
+	if (ip.mf || ip.frag_off) {
+		m = zc__ip_reass(st, m, &ip);
+		if (m == NULL)
+			return;
+	}
 	switch (ip.proto) {
 	case ZC_IPPROTO_ICMP:
 		zc__icmp_input(st, m, &ip);

@@ -19,6 +19,7 @@
 #define ZC__DEFAULT_ARP_RETRIES 3u
 #define ZC__DEFAULT_ICMP_RATE 1000u              /* errors per second */
 #define ZC__DEFAULT_ICMP_BURST 50u
+#define ZC__DEFAULT_FRAG_TIMEOUT_NS 30000000000ull /* Linux's ipfrag_time */
 /* zc_stack_wait on a NIC without an interrupt: the longest nap at a time */
 #define ZC__IDLE_NAP_NS 50000ull /* 50 us */
 
@@ -99,6 +100,7 @@ struct zc_stack *zc_stack_create(const struct zc_stack_config *c)
 	st->icmp_rate = c->icmp_rate ? c->icmp_rate : ZC__DEFAULT_ICMP_RATE;
 	st->icmp_max = (uint64_t)(c->icmp_burst ? c->icmp_burst : ZC__DEFAULT_ICMP_BURST) * ZC__ICMP_TOKEN;
 	st->icmp_tokens = st->icmp_max;
+	st->frag_timeout_ns = c->frag_timeout_ns ? c->frag_timeout_ns : ZC__DEFAULT_FRAG_TIMEOUT_NS;
 	st->announced = c->no_gratuitous_arp;
 	st->now = c->now;
 	st->icmp_last = c->now;
@@ -122,6 +124,7 @@ void zc_stack_destroy(struct zc_stack *st)
 	zc_ping_close(st);
 	zc__arp_flush_all(st);
 	zc__loop_flush(st);
+	zc__ip_frag_flush(st);
 	while (st->txn) {
 		zc_mbuf_free(st->txq[st->txh]);
 		st->txh = (st->txh + 1) % ZC__TXQ;
@@ -145,6 +148,8 @@ int zc_stack_poll(struct zc_stack *st, uint64_t now)
 	if (zc__arp_next_timer(st) <= st->now)
 		zc__arp_timer(st);
 	zc__tcp_timers(st);
+	if (st->frag_queues)
+		zc__ip_frag_timer(st);
 	zc__tx_flush(st);
 	zc_netif_flush(st->nif, st->now);
 	return n < 0 ? 0 : n;
@@ -155,6 +160,9 @@ uint64_t zc_stack_next_timer(const struct zc_stack *st)
 	uint64_t t = zc__arp_next_timer(st);
 	uint64_t d = zc_netif_next_due(st->nif);
 	uint64_t tt = zc__tcp_next_timer(st);
+	if (tt < t)
+		t = tt;
+	tt = zc__ip_frag_next_timer(st);
 	if (tt < t)
 		t = tt;
 	if (d < t)
@@ -211,7 +219,7 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__P(eth_in); ZC__P(eth_out);
 	ZC__P(arp_requests_in); ZC__P(arp_replies_in); ZC__P(arp_requests_out);
 	ZC__P(arp_replies_out); ZC__P(arp_conflicts);
-	ZC__P(ip_in); ZC__P(ip_out); ZC__P(ip_loop);
+	ZC__P(ip_in); ZC__P(ip_out); ZC__P(ip_loop); ZC__P(ip_frags_in); ZC__P(ip_reassembled);
 	ZC__P(icmp_echo_in); ZC__P(icmp_echo_out); ZC__P(icmp_unreach_out); ZC__P(icmp_other_in);
 	ZC__P(udp_in); ZC__P(udp_out); ZC__P(tx_busy);
 #undef ZC__P

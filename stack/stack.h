@@ -54,6 +54,7 @@ struct zc_stack_config {
 	uint32_t icmp_rate;        /* ICMP errors per second (0 = 1000), burst icmp_burst */
 	uint32_t icmp_burst;       /* 0 = 50 */
 	bool no_gratuitous_arp;    /* do not announce the address at start */
+	uint64_t frag_timeout_ns;  /* 0 = 30 s: how long fragments wait for the rest of their datagram */
 	uint64_t now;              /* the caller's clock at creation (timers start from it) */
 	struct zc_arena *arena;    /* not owned: where the stack's state lives, shared by every
 	                            * process that maps it (stack/arena.h); NULL: this
@@ -67,6 +68,7 @@ struct zc_stack_stats {
 	uint64_t arp_conflicts;   /* someone else claims our address */
 	uint64_t ip_in, ip_out;
 	uint64_t ip_loop;         /* packets to our own address, looped inside the stack */
+	uint64_t ip_frags_in, ip_reassembled; /* fragments taken, datagrams made whole */
 	uint64_t icmp_echo_in, icmp_echo_out, icmp_unreach_out, icmp_other_in;
 	uint64_t udp_in, udp_out;
 	uint64_t tx_busy;         /* bursts the NIC took only in part (its queue was full) */

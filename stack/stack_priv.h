@@ -28,6 +28,10 @@
 #define ZC__UDP_RCVBUF (256u << 10)
 #define ZC__EPHEMERAL_LO 49152u     /* RFC 6335's dynamic ports: 49152-65535 */
 #define ZC__ICMP_TOKEN 1000u        /* one ICMP error, in the bucket's milli-tokens */
+#define ZC__FRAG_QUEUES 16u         /* datagrams in reassembly at once (ip_frag.c) */
+#define ZC__FRAG_PER_SRC 4u         /* of them from one source */
+#define ZC__FRAG_PER_DGRAM 64u      /* fragments of one datagram */
+#define ZC__FRAG_HELD 256u          /* fragments held in all: so many pool buffers at most */
 
 enum zc__arp_state { ZC__ARP_FREE = 0, ZC__ARP_INCOMPLETE, ZC__ARP_REACHABLE };
 
@@ -76,6 +80,24 @@ struct zc_ping {
 	uint32_t h, n;
 };
 
+struct zc__frag {
+	struct zc_mbuf *m;       /* the first: from its IP header; the others: payload only */
+	uint16_t off, len;       /* payload bytes [off, off + len) of the datagram */
+};
+
+/* A datagram in reassembly (ip_frag.c): its fragments sorted by offset. */
+struct zc__frag_q {
+	bool used, have_last;
+	uint8_t proto, hdr_len;  /* hdr_len: the first fragment's IP header */
+	uint16_t id;
+	uint32_t src, dst;
+	uint32_t end;            /* with have_last: payload bytes of the whole datagram */
+	uint32_t end_seen;       /* the furthest end of a fragment so far */
+	uint64_t expires;
+	uint32_t n;
+	struct zc__frag f[ZC__FRAG_PER_DGRAM];
+};
+
 struct zc__tcp;
 
 struct zc_stack {
@@ -107,6 +129,10 @@ struct zc_stack {
 	uint32_t udp_binds;      /* binds so far: the next zc_udp_sock.bind_seq */
 	struct zc_ping ping;
 	struct zc__tcp *tcp;     /* tcp_priv.h */
+
+	struct zc__frag_q frag[ZC__FRAG_QUEUES]; /* IPv4 reassembly (ip_frag.c) */
+	uint32_t frag_queues, frag_held;         /* queues in use, fragments in them */
+	uint64_t frag_timeout_ns;
 
 	/* transmit queue: packets built, not yet taken by the NIC */
 	struct zc_mbuf *txq[ZC__TXQ];
@@ -157,6 +183,15 @@ struct zc_mbuf *zc__rx_pullup(struct zc_stack *st, struct zc_mbuf *m, uint32_t n
  * packet is shorter). */
 struct zc_mbuf *zc__l4_pullup(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip,
 			      uint32_t l4hdr, bool writable);
+
+/* ip_frag.c. ip_reass takes a fragment m (owned; its header parsed into
+ * ip) and returns NULL while its datagram is incomplete or when it was
+ * dropped (counted), else the whole datagram with its header rewritten
+ * (total length, no fragment bits, checksum) and ip updated to match. */
+struct zc_mbuf *zc__ip_reass(struct zc_stack *st, struct zc_mbuf *m, struct zc_ipv4 *ip);
+void zc__ip_frag_timer(struct zc_stack *st);
+uint64_t zc__ip_frag_next_timer(const struct zc_stack *st);
+void zc__ip_frag_flush(struct zc_stack *st);
 
 /* ip_output.c: prepends a 20-byte header to m (whose head segment has the
  * headroom) and routes it; it owns m. Returns 0, or -ENETUNREACH or

@@ -68,7 +68,7 @@ struct zc_ipv4 {
 /* contig: header bytes readable at p; total: bytes of the frame from p on.
  * verify_csum false when the NIC has checked the header checksum. Options are
  * walked (a malformed option drops the packet) and otherwise skipped;
- * fragments are dropped (ip_fragment). */
+ * a fragment that cannot be part of a datagram is dropped (ip_bad_fragment). */
 enum zc_drop_reason zc_ipv4_parse(const uint8_t *p, size_t contig, size_t total, bool verify_csum,
 				  struct zc_ipv4 *ip, struct zc_drops *d);
 /* Writes a 20-byte header (no options) with its checksum; hdr_len is ignored. */
@@ -111,6 +111,7 @@ size_t zc_icmp_build(uint8_t *p, const struct zc_icmp *ic, size_t dlen);
 #define ZC_ICMP_UNREACH_PORT 3u
 #define ZC_ICMP_UNREACH_NEEDFRAG 4u /* "fragmentation needed and DF set" (RFC 1191: next-hop MTU in seq) */
 #define ZC_ICMP_TIME_EXCEEDED 11u
+#define ZC_ICMP_TIMEX_REASS 1u /* time exceeded: "fragment reassembly time exceeded" */
 /* What an ICMP error quotes (RFC 792: the IP header and 64 bits of data):
  * addresses, protocol, ports and, for TCP, the sequence number. */
 struct zc_icmp_quote {

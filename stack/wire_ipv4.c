@@ -57,8 +57,9 @@ enum zc_drop_reason zc_ipv4_parse(const uint8_t *p, size_t contig, size_t total,
 	ip->csum = zc_get16(p + 10);
 	ip->src = zc_get32(p + 12);
 	ip->dst = zc_get32(p + 16);
-	if (ip->mf || ip->frag_off)
-		return zc_drop(d, ZC_DROP_IP_FRAGMENT);
+	uint32_t plen = tl - (uint32_t)hlen;
+	if ((ip->mf && (plen == 0 || plen % 8)) || (uint32_t)ip->frag_off * 8 + tl > 0xffffu)
+		return zc_drop(d, ZC_DROP_IP_FRAG_BAD);
 	return ZC_DROP_NONE;
 }
 

@@ -99,6 +99,38 @@ struct env {
 	uint8_t f[FRAME_MAX], l4[FRAME_MAX]; /* a frame and its L4 part, for the builders */
 };
 
+/* A stack B on a fake NIC with a pool of 256 frames and the default mbufs
+ * (4 per frame and 64) plus extra_mbufs; its clock at T0. */
+static inline struct env *env_create(const char *name, uint32_t extra_mbufs)
+{
+	struct env *e = calloc(1, sizeof(*e));
+	assert_non_null(e);
+	struct zc_pool_config pc = { .name = name, .nframes = 256, .nmbufs = 4 * 256 + 64 + extra_mbufs, .fd = -1 };
+	e->pool = zc_pool_create(&pc);
+	e->nic = calloc(1, sizeof(*e->nic));
+	assert_non_null(e->pool);
+	assert_non_null(e->nic);
+	e->nic->nif = (struct zc_netif){ .ops = &fake_ops, .pool = e->pool,
+					 .caps = { .mtu = MTU, .page_size = 4096 } };
+	memcpy(e->nic->nif.mac, MAC_B, 6);
+	snprintf(e->nic->nif.name, sizeof(e->nic->nif.name), "fake");
+	e->now = T0;
+	struct zc_stack_config c = { .nif = &e->nic->nif, .ip = IP_B, .prefix_len = 24, .seed = 1,
+				     .no_gratuitous_arp = true, .now = T0 };
+	e->st = zc_stack_create(&c);
+	assert_non_null(e->st);
+	return e;
+}
+
+/* Destroy the stack, check that it gave every buffer back, close the NIC. */
+static inline void env_destroy(struct env *e)
+{
+	zc_stack_destroy(e->st);
+	assert_int_equal(zc_pool_outstanding(e->pool), 0); /* nothing leaked */
+	zc_netif_close(&e->nic->nif);
+	free(e);
+}
+
 /* The counters as they are before the one bad input. */
 static inline void mark(struct env *e)
 {

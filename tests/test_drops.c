@@ -77,7 +77,7 @@ static size_t f_ip_ihl_small(struct env *e, uint8_t *f) { return ip_changed(e, f
 static size_t f_ip_ihl_long(struct env *e, uint8_t *f) { return ip_changed(e, f, 0x4f, -1, -1); } /* 60 of 36 */
 static size_t f_ip_totlen_small(struct env *e, uint8_t *f) { return ip_changed(e, f, -1, 12, -1); }
 static size_t f_ip_totlen_long(struct env *e, uint8_t *f) { return ip_changed(e, f, -1, 200, -1); }
-static size_t f_ip_fragment(struct env *e, uint8_t *f) { return ip_changed(e, f, -1, -1, 0x2000 /* MF */); }
+static size_t f_ip_frag_bad(struct env *e, uint8_t *f) { return ip_changed(e, f, -1, -1, 8190 /* past 65535 */); }
 
 static size_t f_ip_csum(struct env *e, uint8_t *f)
 {
@@ -488,6 +488,46 @@ static void p_arp_unresolved(struct env *e)
 	}
 }
 
+/* A fragment X -> B of datagram id: 16 bytes at byte offset off, more to come. */
+static void inject_frag(struct env *e, uint16_t id, uint16_t off)
+{
+	size_t n = ip_changed(e, e->f, -1, -1, 0x2000 | off / 8);
+	zc_put16(e->f + ZC_ETH_HLEN + 4, id);
+	ip_fix_csum(e->f);
+	inject(e, e->f, n);
+}
+
+static void p_ip_frag_dup(struct env *e)
+{
+	inject_frag(e, 1, 0);
+	mark(e);
+	inject_frag(e, 1, 0);
+}
+
+static void p_ip_frag_overlap(struct env *e)
+{
+	inject_frag(e, 1, 0);
+	mark(e);
+	inject_frag(e, 1, 8);
+}
+
+static void p_ip_frag_timeout(struct env *e)
+{
+	inject_frag(e, 1, 64); /* not the first: no ICMP error follows */
+	mark(e);
+	e->now += 30000000000ull;
+	zc_stack_poll(e->st, e->now);
+}
+
+/* A fifth datagram in reassembly from one source */
+static void p_ip_frag_limit(struct env *e)
+{
+	for (uint16_t id = 1; id <= 4; id++)
+		inject_frag(e, id, 0);
+	mark(e);
+	inject_frag(e, 5, 0);
+}
+
 /* An echo request in one pool frame: answering it needs a private inline
  * head (the reply rewrites the header), and that allocation fails. */
 static void p_rx_nobufs(struct env *e)
@@ -567,9 +607,10 @@ struct drop_case {
 	/* a second counter the same input must raise (see its entry); else NONE */
 	enum zc_drop_reason also;
 	const char *why; /* neither: why this reason cannot be provoked here */
+	uint32_t times;  /* how many the reason counts (0: one) */
 };
-#define FRAME(r, fn) { ZC_DROP_##r, fn, NULL, ZC_DROP_NONE, NULL }
-#define STEPS(r, fn) { ZC_DROP_##r, NULL, fn, ZC_DROP_NONE, NULL }
+#define FRAME(r, fn) { ZC_DROP_##r, fn, NULL, ZC_DROP_NONE, NULL, 0 }
+#define STEPS(r, fn) { ZC_DROP_##r, NULL, fn, ZC_DROP_NONE, NULL, 0 }
 
 static const struct drop_case cases[] = {
 	FRAME(ETH_SHORT, f_eth_short),
@@ -584,7 +625,7 @@ static const struct drop_case cases[] = {
 	FRAME(IP_TOTLEN_LONG, f_ip_totlen_long),
 	FRAME(IP_CSUM, f_ip_csum),
 	FRAME(IP_OPT_BAD, f_ip_opt_bad),
-	FRAME(IP_FRAGMENT, f_ip_fragment),
+	FRAME(IP_FRAG_BAD, f_ip_frag_bad),
 	FRAME(ICMP_SHORT, f_icmp_short),
 	FRAME(ICMP_CSUM, f_icmp_csum),
 	FRAME(UDP_SHORT, f_udp_short),
@@ -609,13 +650,18 @@ static const struct drop_case cases[] = {
 	FRAME(IP_NOT_US, f_ip_not_us),
 	FRAME(IP_BAD_SRC, f_ip_bad_src),
 	FRAME(IP_PROTO, f_ip_proto),
+	STEPS(IP_FRAG_DUP, p_ip_frag_dup),
+	/* the fragment that overlaps, and the one it overlaps: the datagram */
+	{ ZC_DROP_IP_FRAG_OVERLAP, NULL, p_ip_frag_overlap, ZC_DROP_NONE, NULL, 2 },
+	STEPS(IP_FRAG_TIMEOUT, p_ip_frag_timeout),
+	STEPS(IP_FRAG_LIMIT, p_ip_frag_limit),
 	FRAME(ICMP_TYPE, f_icmp_type),
 	FRAME(ICMP_PING_QUEUE, f_icmp_ping_queue),
 	FRAME(ICMP_BCAST, f_icmp_bcast),
 	/* icmp_rate_limited counts an error the stack did not send, never a
 	 * frame: the frame that asked for the error is dropped under its own
 	 * reason (udp_no_port here, or ip_unknown_protocol) */
-	{ ZC_DROP_ICMP_RATE, f_icmp_rate, NULL, ZC_DROP_UDP_NO_PORT, NULL },
+	{ ZC_DROP_ICMP_RATE, f_icmp_rate, NULL, ZC_DROP_UDP_NO_PORT, NULL, 0 },
 	FRAME(UDP_NO_PORT, f_udp_no_port),
 	FRAME(UDP_RCVBUF, f_udp_rcvbuf),
 	FRAME(UDP_NOT_PEER, f_udp_not_peer),
@@ -647,7 +693,7 @@ static const struct drop_case cases[] = {
 	STEPS(TX_LOOP_FULL, p_tx_loop_full),
 	/* more cases for a reason already provoked above: each is a test of
 	 * its own, named "reason/function" */
-	{ ZC_DROP_TX_NOBUFS, NULL, p_tx_nobufs_rst, ZC_DROP_TCP_NO_SOCKET, NULL },
+	{ ZC_DROP_TX_NOBUFS, NULL, p_tx_nobufs_rst, ZC_DROP_TCP_NO_SOCKET, NULL, 0 },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
 
@@ -666,36 +712,17 @@ static char extra_names[NCASES][64];
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	assert_non_null(e);
-	e->c = *(const struct drop_case **)*state;
-	/* the default mbufs (4 per frame and 64) and one for each segment
-	 * tcp_ooo_queue_full keeps out of order */
-	struct zc_pool_config pc = { .name = "drops", .nframes = 256, .nmbufs = 4 * 256 + 64 + OOO_MAX, .fd = -1 };
-	e->pool = zc_pool_create(&pc);
-	e->nic = calloc(1, sizeof(*e->nic));
-	assert_non_null(e->pool);
-	assert_non_null(e->nic);
-	e->nic->nif = (struct zc_netif){ .ops = &fake_ops, .pool = e->pool,
-					 .caps = { .mtu = MTU, .page_size = 4096 } };
-	memcpy(e->nic->nif.mac, MAC_B, 6);
-	snprintf(e->nic->nif.name, sizeof(e->nic->nif.name), "fake");
-	e->now = T0;
-	struct zc_stack_config c = { .nif = &e->nic->nif, .ip = IP_B, .prefix_len = 24, .seed = 1,
-				     .no_gratuitous_arp = true, .now = T0 };
-	e->st = zc_stack_create(&c);
-	assert_non_null(e->st);
+	/* one more mbuf for each segment tcp_ooo_queue_full keeps out of order */
+	const struct drop_case *c = *(const struct drop_case **)*state;
+	struct env *e = env_create("drops", OOO_MAX);
+	e->c = c;
 	*state = e;
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-	zc_stack_destroy(e->st);
-	assert_int_equal(zc_pool_outstanding(e->pool), 0); /* nothing leaked */
-	zc_netif_close(&e->nic->nif);
-	free(e);
+	env_destroy(*state);
 	return 0;
 }
 
@@ -719,7 +746,8 @@ static void test_reason(void **state)
 	const struct zc_drops *now = zc_stack_drops(e->st);
 	bool ok = true;
 	for (int i = 1; i < ZC_DROP__COUNT; i++) {
-		uint64_t want = e->mark.n[i] + (i == (int)e->c->reason || i == (int)e->c->also ? 1 : 0);
+		uint64_t want = e->mark.n[i] + (i == (int)e->c->reason ? (e->c->times ? e->c->times : 1)
+						     : i == (int)e->c->also ? 1 : 0);
 		if (now->n[i] != want) {
 			print_error("%s: %llu, expected %llu\n", zc_drop_name((enum zc_drop_reason)i),
 				    (unsigned long long)now->n[i], (unsigned long long)want);

@@ -13,32 +13,13 @@
 
 static int setup(void **state)
 {
-	struct env *e = calloc(1, sizeof(*e));
-	assert_non_null(e);
-	struct zc_pool_config pc = { .name = "icmp", .nframes = 256, .nmbufs = 4 * 256 + 64, .fd = -1 };
-	e->pool = zc_pool_create(&pc);
-	e->nic = calloc(1, sizeof(*e->nic));
-	assert_non_null(e->pool);
-	assert_non_null(e->nic);
-	e->nic->nif = (struct zc_netif){ .ops = &fake_ops, .pool = e->pool, .caps = { .mtu = MTU, .page_size = 4096 } };
-	memcpy(e->nic->nif.mac, MAC_B, 6);
-	snprintf(e->nic->nif.name, sizeof(e->nic->nif.name), "fake");
-	e->now = T0;
-	struct zc_stack_config c = { .nif = &e->nic->nif, .ip = IP_B, .prefix_len = 24, .seed = 1,
-				     .no_gratuitous_arp = true, .now = T0 };
-	e->st = zc_stack_create(&c);
-	assert_non_null(e->st);
-	*state = e;
+	*state = env_create("icmp", 0);
 	return 0;
 }
 
 static int teardown(void **state)
 {
-	struct env *e = *state;
-	zc_stack_destroy(e->st);
-	assert_int_equal(zc_pool_outstanding(e->pool), 0);
-	zc_netif_close(&e->nic->nif);
-	free(e);
+	env_destroy(*state);
 	return 0;
 }
 

@@ -75,8 +75,18 @@ add(Raw(ip_csum(udp[:16] + struct.pack("!H", 1400) + udp[18:])), "ip_totlen_past
 add(Raw(udp[:24] + b"\xde\xad" + udp[26:]), "ip_bad_checksum")
 ipopt = bytes(e / IP(src=A_PEER, dst=A_ME, options=[b"\x01\x01\x01\x01"]) / UDP(sport=1, dport=7777))
 add(Raw(ip_csum(ipopt[:34] + b"\x01\x07\x00\x00" + ipopt[38:])), "ip_bad_option")
-add(e / IP(src=A_PEER, dst=A_ME, flags="MF") / UDP(sport=1, dport=7777) / Raw(b"z" * 64), "ip_fragment")
-add(e / IP(src=A_PEER, dst=A_ME, frag=100) / Raw(b"z" * 64), "ip_fragment")
+# fragments: not a multiple of 8 before the last; past 65535 bytes; two that
+# overlap (the second discards both, RFC 5722)
+add(e / IP(src=A_PEER, dst=A_ME, flags="MF") / UDP(sport=1, dport=7777) / Raw(b"z" * 52), "ip_bad_fragment")
+add(e / IP(src=A_PEER, dst=A_ME, frag=8190) / Raw(b"z" * 64), "ip_bad_fragment")
+add(e / IP(src=A_PEER, dst=A_ME, id=0x4242, flags="MF", proto=17) / Raw(b"o" * 64))
+add(e / IP(src=A_PEER, dst=A_ME, id=0x4242, flags="MF", frag=4, proto=17) / Raw(b"o" * 64), "ip_frag_overlap")
+drops["ip_frag_overlap"] += 1
+# a ping in two fragments, the second first: reassembled and answered
+ping = bytes(ICMP(type=8, id=9, seq=3) / Raw(b"f" * 200))
+add(e / IP(src=A_PEER, dst=A_ME, id=0x4343, frag=13, proto=1) / Raw(ping[104:]))
+add(e / IP(src=A_PEER, dst=A_ME, id=0x4343, flags="MF", proto=1) / Raw(ping[:104]))
+answers["echo_reply"] += 1
 add(Ether(bytes(e / IP(src=A_PEER, dst=A_ME, proto=1) / Raw(b"\x08\x00\xf7\xff"))), "icmp_short")
 add(Raw(icmp[:36] + b"\xbe\xef" + icmp[38:]), "icmp_bad_checksum")
 add(Ether(bytes(e / IP(src=A_PEER, dst=A_ME, proto=17) / Raw(b"\x00\x01\x00\x02"))), "udp_short")
