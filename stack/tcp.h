@@ -104,7 +104,16 @@ struct zc_tcp_config {
 	/* no tail loss probes (RFC 8985 7; they need SACK): a tail loss waits
 	 * for the retransmission timer, as before. Default false (on, as Linux). */
 	bool no_tlp;
+	/* SYN cookies (RFC 4987 3.6) as Linux's tcp_syncookies:
+	 * ZC_TCP_SYNCOOKIES_DEFAULT (1 on Linux) when a listener's SYN queue is
+	 * full; _OFF never (such a SYN is dropped: tcp_syn_queue_full); _ALWAYS
+	 * for every SYN (2 on Linux). */
+	uint8_t syncookies;
 };
+enum { ZC_TCP_SYNCOOKIES_DEFAULT = 0, ZC_TCP_SYNCOOKIES_OFF, ZC_TCP_SYNCOOKIES_ALWAYS };
+/* Numbers and cc take effect when non-zero; no_sack, no_tlp and syncookies
+ * are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
+ * unknown cc) changes nothing. */
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
 struct zc_tcp_sock;
@@ -274,6 +283,10 @@ struct zc_tcp_stats {
 	uint64_t tlp_probes;       /* tail loss probes sent (RFC 8985 7) */
 	uint64_t tlp_recoveries;   /* a probe's retransmission repaired a loss: cwnd reduced (7.4.2) */
 	uint64_t lost_retransmits; /* SND.UNA's retransmission found lost by time, sent again */
+	uint64_t syncookies_sent;  /* SYN-ACKs with a SYN cookie (the SYN queue was full) */
+	uint64_t syncookies_recv;  /* ACKs with a good cookie: connections made from one */
+	uint64_t syncookies_failed; /* ACKs to a listener while cookies were out, no good cookie */
+	uint64_t conns_peak;       /* the most TCBs at once */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */
@@ -283,6 +296,7 @@ uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */
 #define ZC_TCP_TX_SEND_REASONS(X)                                                        \
 	X(SYN, "syn")                 /* our SYN or SYN-ACK, the first time */             \
 	X(SYN_RETRANSMIT, "syn_retransmit") /* again: its timer ran out, or the peer's SYN came again */ \
+	X(SYN_COOKIE, "syn_cookie")   /* a SYN-ACK whose ISN is a SYN cookie: nothing kept */ \
 	X(DATA, "data")               /* a full segment of new data */                     \
 	X(DATA_TAIL, "data_tail")     /* a short one ending the buffer: Nagle (with Minshall's \
 				       * change) or TCP_NODELAY let it go */              \

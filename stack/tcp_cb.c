@@ -68,6 +68,8 @@ struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
 		t->all->aprev = s;
 	t->all = s;
 	t->count++;
+	if (t->count > t->stats.conns_peak)
+		t->stats.conns_peak = t->count;
 	return s;
 }
 

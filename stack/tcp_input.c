@@ -62,38 +62,15 @@ static void zc__challenge_ack(struct zc_tcp_sock *s)
 	zc__tcp_output_for(s, ZC_TCP_TX_CHALLENGE_ACK);
 }
 
-/* A SYN for a listener: a child in SYN_RECEIVED, if the queues allow. */
-static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, const struct zc_ipv4 *ip,
-				 struct zc__seg *g)
+/* A child of listener l in SYN_RECEIVED for the peer's SYN th (its
+ * options taken), our ISN iss, hashed; NULL (counted) without a TCB. */
+static struct zc_tcp_sock *zc__tcp_child(struct zc_stack *st, struct zc_tcp_sock *l, const struct zc_ipv4 *ip,
+					 const struct zc_tcp *th, tcp_seq iss)
 {
-	const struct zc_tcp *th = &g->th;
-	if (th->flags & ZC_TCP_RST) {
-		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_RST);
-		return;
-	}
-	if (th->flags & ZC_TCP_ACK) {
-		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_ACK);
-		zc__tcp_respond_rst(st, ip, th, g->len);
-		return;
-	}
-	if (!(th->flags & ZC_TCP_SYN)) {
-		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_NO_SYN);
-		return;
-	}
-	if (zc__is_bcast(st, ip->dst)) {
-		zc__tcp_bad(st, ZC_DROP_TCP_SYN_BCAST);
-		return;
-	}
-	/* the SYN queue is bounded: a flood fills it and is dropped */
-	if (l->nsyn >= 2 * l->backlog || l->nacc >= l->backlog) {
-		st->tcp->stats.syn_queue_drops++;
-		zc__tcp_bad(st, ZC_DROP_TCP_SYN_QUEUE);
-		return;
-	}
 	struct zc_tcp_sock *c = zc__tcp_alloc(st);
 	if (c == NULL) {
 		zc__tcp_bad(st, ZC_DROP_TCP_SYN_QUEUE);
-		return;
+		return NULL;
 	}
 	c->lip = ip->dst;
 	c->lport = th->dport;
@@ -119,13 +96,13 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	c->cc = l->cc; /* TCP_CONGESTION passes to accepted connections, as on Linux */
 	zc__tcp_init_conn(c);
 	zc__tcp_syn_options(c, th);
-	c->irs = g->seq;
-	c->rcv_nxt = g->seq + 1;
+	c->irs = th->seq;
+	c->rcv_nxt = th->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
 	c->snd_wnd = th->win; /* a SYN's window is never scaled */
 	c->max_sndwnd = c->snd_wnd;
-	c->snd_wl1 = g->seq;
-	c->iss = zc__tcp_isn(st, c->lip, c->lport, c->rip, c->rport);
+	c->snd_wl1 = th->seq;
+	c->iss = iss;
 	c->snd_una = c->snd_nxt = c->snd_max = c->snd_sml = c->iss;
 	c->recover = c->iss; /* RFC 6582 3.2 step 1: recover starts at the ISS */
 	c->snd_wl2 = c->iss;
@@ -134,7 +111,78 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	zc__tcp_hash(c);
 	c->last_rx = st->now;
 	st->tcp->stats.passive_opens++;
-	zc__tcp_output(c); /* SYN-ACK */
+	return c;
+}
+
+static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv4 *ip, struct zc__seg *g);
+
+/* An ACK to a listener that may complete a handshake answered with a SYN
+ * cookie: the connection is made now, as if its SYN-ACK had gone from a
+ * child, and the ACK (with any data) is that child's. False: it is not. */
+static bool zc__tcp_cookie_ack(struct zc_stack *st, struct zc_tcp_sock *l, const struct zc_ipv4 *ip,
+			       struct zc__seg *g)
+{
+	struct zc_tcp syn;
+	uint32_t ts_offset;
+	if ((g->th.flags & (ZC_TCP_SYN | ZC_TCP_RST | ZC_TCP_FIN)) || !zc__syncookie_recent(l) ||
+	    !zc__syncookie_check(st, ip, &g->th, &syn, &ts_offset))
+		return false;
+	if (l->nacc >= l->backlog) { /* the accept queue is full: as Linux, the ACK is dropped */
+		st->tcp->stats.accept_queue_drops++;
+		zc__tcp_bad(st, ZC_DROP_TCP_SYN_QUEUE);
+		return true;
+	}
+	struct zc_tcp_sock *c = zc__tcp_child(st, l, ip, &syn, g->th.ack - 1);
+	if (c == NULL)
+		return true;
+	c->from_cookie = true;
+	c->ts_offset = ts_offset;
+	c->snd_nxt = c->snd_max = c->iss + 1; /* the SYN-ACK went, with this window */
+	c->rcv_adv = c->rcv_nxt + (c->rb_win > 65535 ? 65535 : c->rb_win);
+	zc__tcp_established_input(c, ip, g);
+	return true;
+}
+
+/* A SYN for a listener: a child in SYN_RECEIVED, if the queues allow;
+ * else a SYN cookie, if they allow that. */
+static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, const struct zc_ipv4 *ip,
+				 struct zc__seg *g)
+{
+	const struct zc_tcp *th = &g->th;
+	if (th->flags & ZC_TCP_RST) {
+		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_RST);
+		return;
+	}
+	if (th->flags & ZC_TCP_ACK) {
+		if (zc__tcp_cookie_ack(st, l, ip, g))
+			return;
+		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_ACK);
+		zc__tcp_respond_rst(st, ip, th, g->len);
+		return;
+	}
+	if (!(th->flags & ZC_TCP_SYN)) {
+		zc__tcp_bad(st, ZC_DROP_TCP_LISTEN_NO_SYN);
+		return;
+	}
+	if (zc__is_bcast(st, ip->dst)) {
+		zc__tcp_bad(st, ZC_DROP_TCP_SYN_BCAST);
+		return;
+	}
+	/* the SYN queue is bounded: past it, a flood gets cookies (no state)
+	 * or is dropped; a full accept queue drops it in any case, as Linux */
+	bool full = l->nsyn >= 2 * l->backlog;
+	if (l->nacc >= l->backlog || (full && !zc__syncookie_wanted(l, true))) {
+		st->tcp->stats.syn_queue_drops++;
+		zc__tcp_bad(st, ZC_DROP_TCP_SYN_QUEUE);
+		return;
+	}
+	if (zc__syncookie_wanted(l, full)) {
+		zc__syncookie_send(st, l, ip, th);
+		return;
+	}
+	struct zc_tcp_sock *c = zc__tcp_child(st, l, ip, th, zc__tcp_isn(st, ip->dst, th->dport, ip->src, th->sport));
+	if (c)
+		zc__tcp_output(c); /* SYN-ACK */
 }
 
 /* RFC 9293 3.10.7.3 */
@@ -349,7 +397,9 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		if (seq_lt(s->snd_una, th->ack) && seq_le(th->ack, s->snd_max)) {
 			zc__tcp_set_state(s, ZC_TCP_ESTABLISHED);
 			s->snd_una = s->iss + 1; /* our SYN is acknowledged */
-			if (s->ts_ok && th->opt.has_ts && th->opt.tsecr)
+			if (s->from_cookie)
+				; /* the echoed timestamp's low bits carried options, not time */
+			else if (s->ts_ok && th->opt.has_ts && th->opt.tsecr)
 				zc__tcp_rtt_sample(s, (uint64_t)(uint32_t)(zc__tcp_now_ts(s) - th->opt.tsecr) * 1000000u);
 			else if (s->syn_tries == 0 && s->t[ZC__T_REXMT])
 				zc__tcp_rtt_sample(s, s->st->now - (s->t[ZC__T_REXMT] - s->rto));

@@ -15,7 +15,6 @@
  * shrink the MSS below it (Linux's floor is 88, FreeBSD's tcp_minmss 216). */
 #define ZC__TCP_MSS_MIN 64u
 /* The largest MSS we advertise: a 16-bit option, less the longest header. */
-#define ZC__TCP_MSS_MAX (65535u - ZC_TCP_MAXHLEN)
 #define ZC__TCP_MAXSEG_MIN 88    /* TCP_MAXSEG at least: Linux's TCP_MIN_MSS */
 #define ZC__TCP_KEEPTIME_MAX 32767 /* TCP_KEEPIDLE/INTVL at most: Linux's MAX_TCP_KEEPIDLE */
 #define ZC__TCP_KEEPCNT_MAX 127  /* TCP_KEEPCNT at most: Linux's MAX_TCP_KEEPCNT */

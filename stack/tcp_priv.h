@@ -47,6 +47,7 @@ static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : 
 #define ZC__TCP_BUF_MIN 4096u
 #define ZC__TCP_BUF_MAX (1u << 30)
 #define ZC__TCP_MSS_DEFAULT 536u   /* without an MSS option (RFC 9293 3.7.1) */
+#define ZC__TCP_MSS_MAX (65535u - ZC_TCP_MAXHLEN)
 /* keepalive defaults: RFC 1122 4.2.3.6 (idle at least two hours), with
  * Linux's tcp_keepalive_time, tcp_keepalive_intvl, tcp_keepalive_probes */
 #define ZC__TCP_KEEPIDLE_S 7200u
@@ -106,6 +107,8 @@ struct zc_tcp_sock {
 	struct zc_tcp_sock *qnext;   /* child queue link */
 	struct zc_tcp_sock *acc_head, *acc_tail;
 	uint32_t backlog, nsyn, nacc;
+	uint64_t cookie_sent_ns;      /* listener: when it last answered with a SYN cookie (0: never) */
+	bool from_cookie;            /* child: made from a SYN cookie's ACK */
 	uint32_t wake_in, wake_out;
 	uint32_t urg_count;          /* new urgent pointers seen */  /* readers' and writers' wake-ups (zc_tcp_change: epoll's edges) */
 	bool accepted_ready;         /* child: in the accept queue */
@@ -261,7 +264,20 @@ enum { ZC__URG_NONE = 0, ZC__URG_NOTYET, ZC__URG_VALID, ZC__URG_READ };
 /* tcp_input.c: a segment's urgent pointer (URG set), before its data. */
 void zc__tcp_urg_input(struct zc_tcp_sock *s, tcp_seq seq, uint16_t up);
 
+/* tcp_syncookie.c. wanted: should a SYN to l get a cookie (queue_full:
+ * its SYN queue is)? recent: may an ACK to l carry one? send: the SYN-ACK
+ * for SYN th, stateless. check: is th's ACK a cookie of ours; then *syn is
+ * the SYN it stood for (options included) and *ts_offset the connection's
+ * timestamp offset. A failed check is counted (syncookies_failed). */
+bool zc__syncookie_wanted(const struct zc_tcp_sock *l, bool queue_full);
+bool zc__syncookie_recent(const struct zc_tcp_sock *l);
+void zc__syncookie_send(struct zc_stack *st, struct zc_tcp_sock *l, const struct zc_ipv4 *ip,
+			const struct zc_tcp *th);
+bool zc__syncookie_check(struct zc_stack *st, const struct zc_ipv4 *ip, const struct zc_tcp *th,
+			 struct zc_tcp *syn, uint32_t *ts_offset);
+
 /* tcp_table.c */
+uint64_t zc__siphash(const uint64_t k[2], uint64_t m0, uint64_t m1); /* SipHash-2-4 */
 int zc__tcp_init(struct zc_stack *st);
 void zc__tcp_fini(struct zc_stack *st);
 void zc__tcp_hash(struct zc_tcp_sock *s);

@@ -38,26 +38,28 @@ int zc__tcp_init(struct zc_stack *st)
 
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 {
-	struct zc_tcp_config *d = &st->tcp->cfg;
+	/* checked whole before any of it applies */
+	struct zc_tcp_config n = st->tcp->cfg;
 #define ZC__SET(f)        \
 	if (c->f)         \
-		d->f = c->f;
+		n.f = c->f;
 	ZC__SET(msl_ns) ZC__SET(rto_min_ns) ZC__SET(rto_max_ns) ZC__SET(rto_initial_ns)
 	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
 	ZC__SET(max_conns) ZC__SET(autotune_min) ZC__SET(challenge_ack_limit)
 #undef ZC__SET
-	d->no_sack = c->no_sack;
-	d->no_tlp = c->no_tlp;
-	d->cc = NULL;
-	if (c->cc) {
-		const struct zc__cc_ops *ops = zc__cc_find(c->cc);
-		if (ops == NULL)
-			return -ENOENT;
-		st->tcp->cc_default = ops;
-	}
-	if (d->rto_min_ns > d->rto_max_ns || d->rto_initial_ns > d->rto_max_ns || d->sndbuf < ZC__TCP_BUF_MIN ||
-	    d->rcvbuf < ZC__TCP_BUF_MIN || d->rcvbuf > ZC__TCP_BUF_MAX)
+	n.no_sack = c->no_sack;
+	n.no_tlp = c->no_tlp;
+	n.syncookies = c->syncookies;
+	n.cc = NULL;
+	const struct zc__cc_ops *ops = NULL;
+	if (c->cc && (ops = zc__cc_find(c->cc)) == NULL)
+		return -ENOENT;
+	if (n.rto_min_ns > n.rto_max_ns || n.rto_initial_ns > n.rto_max_ns || n.sndbuf < ZC__TCP_BUF_MIN ||
+	    n.rcvbuf < ZC__TCP_BUF_MIN || n.rcvbuf > ZC__TCP_BUF_MAX || n.syncookies > ZC_TCP_SYNCOOKIES_ALWAYS)
 		return -EINVAL;
+	st->tcp->cfg = n;
+	if (ops)
+		st->tcp->cc_default = ops;
 	return 0;
 }
 
@@ -257,7 +259,7 @@ int zc__tcp_bind_tuple(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
 	} while (0)
 
 /* SipHash-2-4 of two 64-bit words. */
-static uint64_t zc__siphash(const uint64_t k[2], uint64_t m0, uint64_t m1)
+uint64_t zc__siphash(const uint64_t k[2], uint64_t m0, uint64_t m1)
 {
 	uint64_t v0 = 0x736f6d6570736575ull ^ k[0], v1 = 0x646f72616e646f6dull ^ k[1];
 	uint64_t v2 = 0x6c7967656e657261ull ^ k[0], v3 = 0x7465646279746573ull ^ k[1];

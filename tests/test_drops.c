@@ -271,6 +271,8 @@ static size_t f_tcp_no_socket(struct env *e, uint8_t *f)
 static size_t f_tcp_syn_queue(struct env *e, uint8_t *f)
 {
 	resolve_x(e);
+	/* without SYN cookies, that would answer it */
+	assert_int_equal(zc_tcp_configure(e->st, &(struct zc_tcp_config){ .syncookies = ZC_TCP_SYNCOOKIES_OFF }), 0);
 	tcp_listen(e, 80, 1); /* a SYN queue of twice the backlog */
 	inject(e, f, syn(f, 40001, 80, 7000));
 	inject(e, f, syn(f, 40002, 80, 7000));
