@@ -3,7 +3,8 @@
  * avoidance (RFC 5681), fast retransmit and fast recovery with partial
  * ACKs (RFC 6582). Byte counting: slow start grows by the bytes acked (at
  * most one MSS per ACK), congestion avoidance by one MSS per window.
- * Initial window 10 segments (RFC 6928, as Linux). The pieces CUBIC
+ * Initial window 10 segments (RFC 6928, as Linux); slow start through
+ * HyStart++ (cc_hystart.c). The pieces CUBIC
  * shares (cc_cubic.c) are the zc__cc_reno_* functions.
  */
 #include "stack/tcp_priv.h"
@@ -13,12 +14,13 @@ static uint32_t zc__flight(const struct zc_tcp_sock *s) { return s->snd_max - s-
 void zc__cc_reno_init(struct zc_tcp_sock *s)
 {
 	s->cwnd = 10u * s->mss;
-	s->ssthresh = 0x7fffffff;
+	s->ssthresh = ZC__TCP_SSTHRESH_INIT;
+	s->hystart = (struct zc__hystart){ 0 };
 }
 
 void zc__cc_reno_slow_start(struct zc_tcp_sock *s, uint32_t acked)
 {
-	s->cwnd += acked < s->mss ? acked : s->mss;
+	s->cwnd += zc__hystart_grow(s, acked < s->mss ? acked : s->mss);
 }
 
 static void zc__nr_ack(struct zc_tcp_sock *s, uint32_t acked)

@@ -109,10 +109,13 @@ struct zc_tcp_config {
 	 * full; _OFF never (such a SYN is dropped: tcp_syn_queue_full); _ALWAYS
 	 * for every SYN (2 on Linux). */
 	uint8_t syncookies;
+	/* slow start without HyStart++ (RFC 9406), as Linux's tcp_cubic
+	 * hystart=0: it runs to ssthresh or the first loss. Default false. */
+	bool no_hystart;
 };
 enum { ZC_TCP_SYNCOOKIES_DEFAULT = 0, ZC_TCP_SYNCOOKIES_OFF, ZC_TCP_SYNCOOKIES_ALWAYS };
-/* Numbers and cc take effect when non-zero; no_sack, no_tlp and syncookies
- * are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
+/* Numbers and cc take effect when non-zero; no_sack, no_tlp, syncookies
+ * and no_hystart are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
  * unknown cc) changes nothing. */
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -287,6 +290,9 @@ struct zc_tcp_stats {
 	uint64_t syncookies_recv;  /* ACKs with a good cookie: connections made from one */
 	uint64_t syncookies_failed; /* ACKs to a listener while cookies were out, no good cookie */
 	uint64_t conns_peak;       /* the most TCBs at once */
+	uint64_t hystart_css;      /* slow starts that met a rising RTT: Conservative Slow Start (RFC 9406) */
+	uint64_t hystart_css_undone; /* ... and went back to slow start (the RTT fell again) */
+	uint64_t hystart_exits;    /* ... and ended in congestion avoidance, with no loss */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */

@@ -82,6 +82,19 @@ void zc__cc_reno_dupack(struct zc_tcp_sock *s);
 void zc__cc_reno_partial(struct zc_tcp_sock *s, uint32_t acked);
 void zc__cc_reno_exit(struct zc_tcp_sock *s);
 #define ZC__CUBIC_CWND_MAX (1u << 30)
+/* HyStart++'s state (cc_hystart.c): RTTs in ns, 0 = none yet */
+struct zc__hystart {
+	uint64_t last_min, cur_min, css_base;
+	tcp_seq window_end;    /* the round ends when SND.UNA passes it (0: no round yet) */
+	uint32_t samples;      /* RTT samples this round */
+	uint8_t css_rounds;
+	bool css;              /* in Conservative Slow Start */
+};
+#define ZC__TCP_SSTHRESH_INIT 0x7fffffffu
+/* cc_hystart.c: an RTT sample; and of add bytes slow start would grow by,
+ * what it may (all, a quarter in CSS, 0 when CSS ends in avoidance) */
+void zc__hystart_rtt(struct zc_tcp_sock *s, uint64_t rtt);
+uint32_t zc__hystart_grow(struct zc_tcp_sock *s, uint32_t add);
 /* CUBIC's state (cc_cubic.c): windows in segments, K in seconds */
 struct zc__cubic {
 	uint64_t epoch_ns;     /* 0: no epoch yet (starts at the next ACK in avoidance) */
@@ -94,6 +107,7 @@ enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T
 
 struct zc_tcp_sock {
 	struct zc_stack *st;
+	struct zc__hystart hystart;
 	uint8_t state;
 	bool orphan;             /* the application closed its handle */
 	bool hashed, in_listeners;

@@ -50,6 +50,7 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 	n.no_sack = c->no_sack;
 	n.no_tlp = c->no_tlp;
 	n.syncookies = c->syncookies;
+	n.no_hystart = c->no_hystart;
 	n.cc = NULL;
 	const struct zc__cc_ops *ops = NULL;
 	if (c->cc && (ops = zc__cc_find(c->cc)) == NULL)

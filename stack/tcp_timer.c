@@ -109,6 +109,7 @@ uint64_t zc__tcp_next_timer(const struct zc_stack *st)
 void zc__tcp_rtt_sample(struct zc_tcp_sock *s, uint64_t r)
 {
 	const struct zc_tcp_config *c = &s->st->tcp->cfg;
+	zc__hystart_rtt(s, r);
 	if (!s->rtt_valid) {
 		s->srtt = r;
 		s->rttvar = r / 2;

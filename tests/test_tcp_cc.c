@@ -1,7 +1,8 @@
 /*
  * test_tcp_cc.c - congestion control algorithms (cc_cubic.c,
  * cc_newreno.c) driven through their ops on a bare TCB with a virtual
- * clock, and their selection by name (zc_tcp_set_cc, the stack's default).
+ * clock, and their selection by name (zc_tcp_set_cc, the stack's default);
+ * HyStart++ (cc_hystart.c) under both.
  * Windows are checked against RFC 9438's formulas, not against recorded
  * numbers.
  */
@@ -27,6 +28,7 @@ static int setup(void **state)
 {
 	struct bed *b = calloc(1, sizeof(*b));
 	b->st = calloc(1, sizeof(*b->st));
+	b->st->tcp = calloc(1, sizeof(*b->st->tcp));
 	b->st->now = 1000000000ull;
 	b->s.st = b->st;
 	b->s.mss = MSS;
@@ -39,6 +41,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct bed *b = *state;
+	free(b->st->tcp);
 	free(b->st);
 	free(b);
 	return 0;
@@ -177,6 +180,90 @@ static void test_cubic_timeout(void **state)
 }
 
 /* Names: cubic is the default; newreno and Linux's reno are NewReno */
+/* One round of slow start, every ACK with an RTT sample of rtt: SND.NXT
+ * keeps the window in flight, so the round ends where the next begins.
+ * Returns the window's growth in segments. */
+static uint32_t ss_round(struct bed *b, uint64_t rtt)
+{
+	uint32_t w0 = b->s.cwnd, n = w0 / MSS;
+	for (uint32_t i = 0; i < n; i++) {
+		b->st->now += rtt / n;
+		b->s.snd_una += MSS;
+		zc__hystart_rtt(&b->s, rtt);
+		b->s.cc->ack(&b->s, MSS);
+		b->s.snd_nxt = b->s.snd_max = b->s.snd_una + b->s.cwnd;
+	}
+	return (b->s.cwnd - w0) / MSS;
+}
+
+static void hs_start(struct bed *b, const struct zc__cc_ops *cc)
+{
+	b->s.cc = cc;
+	cc->init(&b->s);
+	b->s.snd_una = 1000;
+	b->s.snd_nxt = b->s.snd_max = b->s.snd_una + b->s.cwnd;
+}
+
+/* The RTT rises by more than an eighth (12.5 ms of 100): Conservative
+ * Slow Start grows by a quarter for 5 rounds, then congestion avoidance
+ * from that window, with no loss. */
+static void test_hystart_rising_rtt(void **state)
+{
+	struct bed *b = *state;
+	hs_start(b, &zc__cc_cubic);
+	assert_int_equal(ss_round(b, RTT_NS), 10); /* doubling */
+	assert_int_equal(ss_round(b, RTT_NS), 20);
+	const uint64_t up = RTT_NS + 13000000ull; /* +13 ms */
+	struct zc_tcp_stats *ts = &b->st->tcp->stats;
+	int r = 0, quarter = 0;
+	for (; r < 12 && ts->hystart_exits == 0; r++) {
+		bool css = b->s.hystart.css;
+		uint32_t w = b->s.cwnd / MSS, g = ss_round(b, up);
+		if (css && b->s.hystart.css && ts->hystart_exits == 0) {
+			assert_true(g >= w / 4 - 1 && g <= w / 4 + 1); /* a quarter a round */
+			quarter++;
+		}
+	}
+	assert_int_equal(ts->hystart_css, 1); /* the rounds' hystart and the test's are not aligned: */
+	assert_in_range(r, 5, 7);             /* 5 CSS rounds after the one that saw the rise */
+	assert_true(quarter >= 3);
+	assert_true(b->s.ssthresh != ZC__TCP_SSTHRESH_INIT); /* avoidance from there, with no loss */
+	assert_true(b->s.cwnd >= b->s.ssthresh && b->s.cwnd - b->s.ssthresh < 2 * MSS);
+	assert_true(ss_round(b, up) <= 1);          /* a segment a round */
+}
+
+/* A rise within the threshold is not one; a rise undone by the next
+ * round sends CSS back to slow start. */
+static void test_hystart_noise(void **state)
+{
+	struct bed *b = *state;
+	hs_start(b, &zc__cc_newreno);
+	ss_round(b, RTT_NS);
+	ss_round(b, RTT_NS);
+	uint32_t w = b->s.cwnd / MSS;
+	assert_int_equal(ss_round(b, RTT_NS + 12000000ull), w); /* +12 ms < 12.5 */
+	assert_int_equal(b->st->tcp->stats.hystart_css, 0);
+	ss_round(b, RTT_NS + 30000000ull);
+	assert_int_equal(b->st->tcp->stats.hystart_css, 1);
+	ss_round(b, RTT_NS); /* back below the RTT that started CSS */
+	assert_int_equal(b->st->tcp->stats.hystart_css_undone, 1);
+	w = b->s.cwnd / MSS;
+	assert_int_equal(ss_round(b, RTT_NS), w); /* doubling again */
+}
+
+/* no_hystart: slow start doubles through any RTT. */
+static void test_hystart_off(void **state)
+{
+	struct bed *b = *state;
+	b->st->tcp->cfg.no_hystart = true;
+	hs_start(b, &zc__cc_cubic);
+	ss_round(b, RTT_NS);
+	ss_round(b, RTT_NS);
+	uint32_t w = b->s.cwnd / MSS;
+	assert_int_equal(ss_round(b, 2 * RTT_NS), w);
+	assert_int_equal(b->st->tcp->stats.hystart_css, 0);
+}
+
 static void test_cc_names(void **state)
 {
 	(void)state;
@@ -195,6 +282,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_cubic_fast_convergence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_reno_friendly, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cubic_timeout, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hystart_rising_rtt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hystart_noise, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hystart_off, setup, teardown),
 		cmocka_unit_test(test_cc_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
