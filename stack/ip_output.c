@@ -99,6 +99,11 @@ void zc__loop_flush(struct zc_stack *st)
 
 int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto)
 {
+	return zc__ip_output_tos(st, m, src, dst, proto, 0);
+}
+
+int zc__ip_output_tos(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos)
+{
 	uint32_t nh;
 	if (zc__on_link(st, dst) || dst == ZC_IPV4_BROADCAST)
 		nh = dst;
@@ -117,6 +122,7 @@ int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t
 	}
 	struct zc_ipv4 ip = {
 		.total_len = (uint16_t)m->pkt_len,
+		.tos = tos,
 		.id = st->ip_id++,
 		.df = true,
 		.ttl = st->ttl,

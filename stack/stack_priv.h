@@ -197,6 +197,8 @@ void zc__ip_frag_flush(struct zc_stack *st);
  * headroom) and routes it; it owns m. Returns 0, or -ENETUNREACH or
  * -ENOBUFS (then m is freed and the drop counted). */
 int zc__ip_output(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto);
+/* The same with the header's TOS byte (its low 2 bits: ECN, RFC 3168 5) */
+int zc__ip_output_tos(struct zc_stack *st, struct zc_mbuf *m, uint32_t src, uint32_t dst, uint8_t proto, uint8_t tos);
 /* Receive what was sent to our own address (zc_stack_poll); free it all
  * (zc_stack_destroy). */
 void zc__loop_input(struct zc_stack *st);

@@ -112,10 +112,15 @@ struct zc_tcp_config {
 	/* slow start without HyStart++ (RFC 9406), as Linux's tcp_cubic
 	 * hystart=0: it runs to ssthresh or the first loss. Default false. */
 	bool no_hystart;
+	/* ECN (RFC 3168) as Linux's tcp_ecn: ZC_TCP_ECN_DEFAULT (2 on Linux)
+	 * accepts it when a peer's SYN asks and never asks; _ON asks in our
+	 * SYNs too (1); _OFF neither (0). */
+	uint8_t ecn;
 };
+enum { ZC_TCP_ECN_DEFAULT = 0, ZC_TCP_ECN_OFF, ZC_TCP_ECN_ON };
 enum { ZC_TCP_SYNCOOKIES_DEFAULT = 0, ZC_TCP_SYNCOOKIES_OFF, ZC_TCP_SYNCOOKIES_ALWAYS };
-/* Numbers and cc take effect when non-zero; no_sack, no_tlp, syncookies
- * and no_hystart are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
+/* Numbers and cc take effect when non-zero; no_sack, no_tlp, syncookies,
+ * no_hystart and ecn are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
  * unknown cc) changes nothing. */
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -293,6 +298,9 @@ struct zc_tcp_stats {
 	uint64_t hystart_css;      /* slow starts that met a rising RTT: Conservative Slow Start (RFC 9406) */
 	uint64_t hystart_css_undone; /* ... and went back to slow start (the RTT fell again) */
 	uint64_t hystart_exits;    /* ... and ended in congestion avoidance, with no loss */
+	uint64_t ecn_conns;        /* connections that agreed on ECN */
+	uint64_t ecn_ce_in;        /* segments that came marked CE (congestion experienced) */
+	uint64_t ecn_reductions;   /* window reductions for the peer's ECE, at most one a window */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */

@@ -96,6 +96,12 @@ static struct zc_tcp_sock *zc__tcp_child(struct zc_stack *st, struct zc_tcp_sock
 	c->cc = l->cc; /* TCP_CONGESTION passes to accepted connections, as on Linux */
 	zc__tcp_init_conn(c);
 	zc__tcp_syn_options(c, th);
+	/* an ECN-setup SYN (RFC 3168 6.1.1), answered unless ECN is off */
+	if ((th->flags & (ZC_TCP_ECE | ZC_TCP_CWR)) == (ZC_TCP_ECE | ZC_TCP_CWR) &&
+	    st->tcp->cfg.ecn != ZC_TCP_ECN_OFF) {
+		c->ecn_ok = true;
+		st->tcp->stats.ecn_conns++;
+	}
 	c->irs = th->seq;
 	c->rcv_nxt = th->seq + 1;
 	c->rcv_adv = c->rcv_nxt;
@@ -105,6 +111,7 @@ static struct zc_tcp_sock *zc__tcp_child(struct zc_stack *st, struct zc_tcp_sock
 	c->iss = iss;
 	c->snd_una = c->snd_nxt = c->snd_max = c->snd_sml = c->iss;
 	c->recover = c->iss; /* RFC 6582 3.2 step 1: recover starts at the ISS */
+	c->ecn_recover = c->iss;
 	c->snd_wl2 = c->iss;
 	c->cc->init(c);
 	zc__tcp_set_state(c, ZC_TCP_SYN_RECEIVED);
@@ -208,6 +215,10 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 		return;
 	}
 	zc__tcp_syn_options(s, th);
+	if (s->ecn_asked && (th->flags & (ZC_TCP_ECE | ZC_TCP_CWR)) == ZC_TCP_ECE) { /* an ECN-setup SYN-ACK */
+		s->ecn_ok = true;
+		s->st->tcp->stats.ecn_conns++;
+	}
 	s->irs = g->seq;
 	s->rcv_nxt = g->seq + 1;
 	s->rcv_adv = s->rcv_nxt;
@@ -243,6 +254,8 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
  * ACK and cwnd = ssthresh. An ACK just up to its end decides nothing (the
  * original may have come late, its DSACK on the next ACK). A probe of new
  * data says nothing of a loss. */
+static void zc__tcp_cwnd_reduce(struct zc_tcp_sock *s);
+
 static void zc__tlp_ack(struct zc_tcp_sock *s, tcp_seq ack, bool dsack)
 {
 	if (!s->tlp_out || seq_lt(ack, s->tlp_high))
@@ -257,9 +270,40 @@ static void zc__tlp_ack(struct zc_tcp_sock *s, tcp_seq ack, bool dsack)
 	if (s->in_recovery)
 		return;
 	s->st->tcp->stats.tlp_recoveries++;
+	zc__tcp_cwnd_reduce(s);
+}
+
+/* A congestion signal that needs no retransmission (a loss a probe
+ * repaired, an ECE): ssthresh as for a fast recovery, from the flight
+ * before the ACK, and cwnd = ssthresh (Linux's CWR state, ended at once). */
+static void zc__tcp_cwnd_reduce(struct zc_tcp_sock *s)
+{
 	s->cc->enter_recovery(s);
 	s->cwnd = s->ssthresh;
 	s->ca_acked = 0;
+}
+
+/* ECN on a synchronized connection (RFC 3168 6.1): a CE mark asks for ECE
+ * on our ACKs until the peer's CWR; the peer's ECE reduces the window, at
+ * most once a window of data and not during a recovery, and our next new
+ * data carries CWR. */
+static void zc__tcp_ecn_input(struct zc_tcp_sock *s, const struct zc_ipv4 *ip, const struct zc_tcp *th)
+{
+	struct zc__tcp *t = s->st->tcp;
+	if (th->flags & ZC_TCP_CWR)
+		s->ece_pending = false;
+	if ((ip->tos & ZC_IP_ECN_MASK) == ZC_IP_ECN_CE) {
+		t->stats.ecn_ce_in++;
+		s->ece_pending = true;
+		zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
+	}
+	if ((th->flags & ZC_TCP_ECE) && zc__tcp_connected(s) && !s->in_recovery && s->snd_max != s->snd_una &&
+	    seq_ge(s->snd_una, s->ecn_recover)) {
+		t->stats.ecn_reductions++;
+		zc__tcp_cwnd_reduce(s);
+		s->ecn_recover = s->snd_max;
+		s->cwr_pending = true;
+	}
 }
 
 /* New data acknowledged: RTT, send buffer, congestion window, timers.
@@ -710,6 +754,8 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 		zc__tcp_bad(st, ZC_DROP_TCP_NO_ACK);
 		return;
 	}
+	if (s->ecn_ok)
+		zc__tcp_ecn_input(s, ip, th);
 	if (!zc__tcp_ack_input(s, g))
 		return;
 	if (s->state == ZC_TCP_CLOSED)
@@ -740,7 +786,6 @@ static void zc__tcp_established_input(struct zc_tcp_sock *s, const struct zc_ipv
 	if (s->state == ZC_TCP_CLOSED)
 		return;
 	zc__tcp_output(s);
-	(void)ip;
 }
 
 void zc__tcp_input(struct zc_stack *st, struct zc_mbuf *m, const struct zc_ipv4 *ip)

@@ -164,7 +164,23 @@ static int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_
 			th.opt.tsecr = s->ts_recent;
 		}
 		th.opt.sack_ok = (offer && !st->tcp->cfg.no_sack) || s->sack_ok;
+		/* ECN-setup (RFC 3168 6.1.1): our SYN asks with ECE and CWR, the
+		 * first time only (a retransmitted SYN goes without, as Linux's,
+		 * in case a middlebox drops it); a SYN-ACK agrees with ECE */
+		if (offer) {
+			s->ecn_asked = st->tcp->cfg.ecn == ZC_TCP_ECN_ON && s->syn_tries == 0;
+			if (s->ecn_asked)
+				th.flags |= ZC_TCP_ECE | ZC_TCP_CWR;
+		} else if (s->ecn_ok) {
+			th.flags |= ZC_TCP_ECE;
+		}
 	} else if (!(flags & ZC_TCP_RST)) {
+		if (s->ecn_ok && s->ece_pending && (flags & ZC_TCP_ACK))
+			th.flags |= ZC_TCP_ECE; /* until the peer's CWR (6.1.3) */
+		if (s->ecn_ok && s->cwr_pending && len && !seq_lt(seq, s->snd_max)) {
+			th.flags |= ZC_TCP_CWR; /* on the first new data after the reduction (6.1.2) */
+			s->cwr_pending = false;
+		}
 		if (s->ts_ok) {
 			th.opt.has_ts = true;
 			th.opt.tsval = zc__tcp_now_ts(s);
@@ -223,7 +239,10 @@ static int zc__tcp_xmit(struct zc_tcp_sock *s, tcp_seq seq, uint32_t len, uint8_
 			s->bytes_sent += len;
 		}
 	}
-	return zc__ip_output(st, h, s->lip, s->rip, ZC_IPPROTO_TCP);
+	/* ECT(0) on new data only: not on ACKs, SYNs, RSTs, retransmissions
+	 * or window probes (RFC 3168 6.1.5, 6.1.6) */
+	bool ect = s->ecn_ok && len && !syn && !(flags & ZC_TCP_RST) && !seq_lt(seq, s->snd_max) && s->snd_wnd;
+	return zc__ip_output_tos(st, h, s->lip, s->rip, ZC_IPPROTO_TCP, ect ? ZC_IP_ECN_ECT0 : 0);
 }
 
 /* --- what to send, and why ------------------------------------------------ */

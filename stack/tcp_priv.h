@@ -136,6 +136,11 @@ struct zc_tcp_sock {
 	uint32_t snd_wnd, max_sndwnd;
 	uint8_t snd_wscale, rcv_wscale;
 	bool ws_ok, ts_ok, sack_ok;  /* options agreed in the handshake */
+	/* ECN (RFC 3168): agreed in the handshake; ECE to send until the
+	 * peer's CWR; CWR to send on the next new data; the window was
+	 * reduced for an ECE until SND.UNA passes ecn_recover */
+	bool ecn_ok, ecn_asked, ece_pending, cwr_pending;
+	tcp_seq ecn_recover;
 	tcp_seq last_ooo;            /* start of the newest out-of-order arrival (SACK) */
 	/* DSACK (RFC 2883) as a receiver: a duplicate arrival to report in
 	 * the first block of the next ACK */

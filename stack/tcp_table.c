@@ -51,12 +51,14 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 	n.no_tlp = c->no_tlp;
 	n.syncookies = c->syncookies;
 	n.no_hystart = c->no_hystart;
+	n.ecn = c->ecn;
 	n.cc = NULL;
 	const struct zc__cc_ops *ops = NULL;
 	if (c->cc && (ops = zc__cc_find(c->cc)) == NULL)
 		return -ENOENT;
 	if (n.rto_min_ns > n.rto_max_ns || n.rto_initial_ns > n.rto_max_ns || n.sndbuf < ZC__TCP_BUF_MIN ||
-	    n.rcvbuf < ZC__TCP_BUF_MIN || n.rcvbuf > ZC__TCP_BUF_MAX || n.syncookies > ZC_TCP_SYNCOOKIES_ALWAYS)
+	    n.rcvbuf < ZC__TCP_BUF_MIN || n.rcvbuf > ZC__TCP_BUF_MAX || n.syncookies > ZC_TCP_SYNCOOKIES_ALWAYS ||
+	    n.ecn > ZC_TCP_ECN_ON)
 		return -EINVAL;
 	st->tcp->cfg = n;
 	if (ops)

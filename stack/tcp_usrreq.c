@@ -72,6 +72,7 @@ int zc_tcp_connect(struct zc_tcp_sock *s, uint32_t ip, uint16_t port)
 	s->iss = zc__tcp_isn(st, s->lip, s->lport, s->rip, s->rport);
 	s->snd_una = s->snd_nxt = s->snd_max = s->snd_sml = s->iss;
 	s->recover = s->iss; /* RFC 6582 3.2 step 1: recover starts at the ISS */
+	s->ecn_recover = s->iss;
 	s->cc->init(s);
 	zc__tcp_set_state(s, ZC_TCP_SYN_SENT);
 	zc__tcp_hash(s);

@@ -53,6 +53,10 @@ size_t zc_arp_build(uint8_t *p, const struct zc_arp *a); /* 28 bytes */
 #define ZC_IPPROTO_ICMP 1u
 #define ZC_IPPROTO_TCP 6u
 #define ZC_IPPROTO_UDP 17u
+/* the ECN field, the TOS byte's low 2 bits (RFC 3168 5) */
+#define ZC_IP_ECN_MASK 3u
+#define ZC_IP_ECN_ECT0 2u
+#define ZC_IP_ECN_CE 3u
 struct zc_ipv4 {
 	uint8_t hdr_len;   /* bytes, 20..60 */
 	uint8_t tos;

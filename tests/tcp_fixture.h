@@ -47,10 +47,12 @@ struct env {
 	uint32_t ptsval;  /* the peer's timestamp clock */
 	bool pts;         /* peer sends timestamps */
 	uint32_t last_tsval; /* the stack's last TSval seen */
+	uint8_t ptos;     /* the TOS byte of the peer's packets (its ECN bits) */
 };
 
 struct seg {
 	struct zc_tcp th;
+	uint8_t tos;      /* of the IP header */
 	uint32_t len;
 	uint8_t data[2048];
 };
@@ -148,7 +150,7 @@ static inline void tx_opts(struct env *e, uint8_t flags, uint32_t seq, uint32_t 
 		memcpy(f + 34 + hl, data, len);
 	zc_l4_set_csum(f + 34, hl + len, ZC_IPPROTO_TCP, IP_P, IP_S);
 	struct zc_ipv4 ip = { .total_len = (uint16_t)(20 + hl + len), .ttl = 64, .proto = ZC_IPPROTO_TCP,
-			      .src = IP_P, .dst = IP_S, .df = true };
+			      .src = IP_P, .dst = IP_S, .df = true, .tos = e->ptos };
 	zc_ipv4_build(f + 14, &ip);
 	struct zc_eth eh = { .type = ZC_ETHERTYPE_IPV4 };
 	memcpy(eh.dst, e->ns->mac, 6);
@@ -197,6 +199,7 @@ static inline bool rx(struct env *e, struct seg *s)
 		assert_int_equal(zc_tcp_parse(t, tlen, ip.src, ip.dst, true, &s->th, NULL), 0);
 		assert_int_equal(zc_tcp_peek_hdr_len(t, tlen), s->th.hdr_len);
 		s->len = tlen - s->th.hdr_len;
+		s->tos = ip.tos;
 		memcpy(s->data, t + s->th.hdr_len, s->len < sizeof(s->data) ? s->len : sizeof(s->data));
 		if (s->th.opt.has_ts)
 			e->last_tsval = s->th.opt.tsval;
