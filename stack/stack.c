@@ -240,7 +240,7 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__T(tlp_probes); ZC__T(tlp_recoveries); ZC__T(lost_retransmits);
 	ZC__T(syncookies_sent); ZC__T(syncookies_recv); ZC__T(syncookies_failed); ZC__T(conns_peak);
 	ZC__T(hystart_css); ZC__T(hystart_css_undone); ZC__T(hystart_exits);
-	ZC__T(ecn_conns); ZC__T(ecn_ce_in); ZC__T(ecn_reductions);
+	ZC__T(ecn_conns); ZC__T(ecn_ce_in); ZC__T(ecn_reductions); ZC__T(pmtu_blackholes); ZC__T(pmtu_probes);
 #undef ZC__T
 	struct zc_tcp_path_stats ps;
 	zc_tcp_get_path_stats(st, &ps);

@@ -116,11 +116,19 @@ struct zc_tcp_config {
 	 * accepts it when a peer's SYN asks and never asks; _ON asks in our
 	 * SYNs too (1); _OFF neither (0). */
 	uint8_t ecn;
+	/* path MTU discovery without ICMP (RFC 4821), as Linux's
+	 * tcp_mtu_probing: ZC_TCP_MTU_PROBING_OFF (0, the default as on Linux)
+	 * never; _ON (1) lowers the MSS after three timeouts in a row of the
+	 * same data (a black hole) and steps back up every
+	 * mtu_probe_interval_ns (0 = 600 s). */
+	uint8_t mtu_probing;
+	uint64_t mtu_probe_interval_ns;
 };
 enum { ZC_TCP_ECN_DEFAULT = 0, ZC_TCP_ECN_OFF, ZC_TCP_ECN_ON };
+enum { ZC_TCP_MTU_PROBING_OFF = 0, ZC_TCP_MTU_PROBING_ON };
 enum { ZC_TCP_SYNCOOKIES_DEFAULT = 0, ZC_TCP_SYNCOOKIES_OFF, ZC_TCP_SYNCOOKIES_ALWAYS };
 /* Numbers and cc take effect when non-zero; no_sack, no_tlp, syncookies,
- * no_hystart and ecn are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
+ * no_hystart, ecn and mtu_probing are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
  * unknown cc) changes nothing. */
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
 
@@ -301,6 +309,8 @@ struct zc_tcp_stats {
 	uint64_t ecn_conns;        /* connections that agreed on ECN */
 	uint64_t ecn_ce_in;        /* segments that came marked CE (congestion experienced) */
 	uint64_t ecn_reductions;   /* window reductions for the peer's ECE, at most one a window */
+	uint64_t pmtu_blackholes;  /* MSS lowered after timeouts with no ICMP (RFC 4821) */
+	uint64_t pmtu_probes;      /* MSS raised again a step, to probe the path */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */

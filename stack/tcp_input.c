@@ -329,6 +329,7 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g, bool
 		s->fin_acked = true;
 	}
 	zc__tlp_ack(s, th->ack, dsack);
+	zc__tcp_pmtu_ack(s);
 	zc__tcp_sb_drop(s, data);
 	s->bytes_acked += data;
 	s->snd_una = th->ack;
@@ -882,6 +883,7 @@ bool zc__tcp_icmp_error(struct zc_stack *st, uint16_t lport, uint32_t rip, uint1
 			mss -= ZC_TCPOLEN_TS_ALIGNED;
 		if (mss < s->mss) {
 			s->mss = (uint16_t)mss;
+			s->mss_full = 0; /* no probing past what the router said */
 			if (zc__tcp_connected(s) && seq_lt(s->snd_una, s->snd_nxt)) {
 				/* Linux's tcp_simple_retransmit: what was sent is lost */
 				s->rtt_timing = false;

@@ -141,6 +141,10 @@ struct zc_tcp_sock {
 	 * reduced for an ECE until SND.UNA passes ecn_recover */
 	bool ecn_ok, ecn_asked, ece_pending, cwr_pending;
 	tcp_seq ecn_recover;
+	/* PLPMTUD (tcp_pmtu.c): the MSS before a black hole lowered it (0:
+	 * none), and when the next step back up may be tried */
+	uint16_t mss_full;
+	uint64_t mss_probe_ns;
 	tcp_seq last_ooo;            /* start of the newest out-of-order arrival (SACK) */
 	/* DSACK (RFC 2883) as a receiver: a duplicate arrival to report in
 	 * the first block of the next ACK */
@@ -282,6 +286,12 @@ enum { ZC__URG_NONE = 0, ZC__URG_NOTYET, ZC__URG_VALID, ZC__URG_READ };
 
 /* tcp_input.c: a segment's urgent pointer (URG set), before its data. */
 void zc__tcp_urg_input(struct zc_tcp_sock *s, tcp_seq seq, uint16_t up);
+
+/* tcp_pmtu.c: a retransmission timeout of data (a black hole after the
+ * third in a row lowers the MSS); an ACK of new data (a step back up when
+ * due) */
+void zc__tcp_pmtu_rto(struct zc_tcp_sock *s);
+void zc__tcp_pmtu_ack(struct zc_tcp_sock *s);
 
 /* tcp_syncookie.c. wanted: should a SYN to l get a cookie (queue_full:
  * its SYN queue is)? recent: may an ACK to l carry one? send: the SYN-ACK

@@ -45,20 +45,21 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 		n.f = c->f;
 	ZC__SET(msl_ns) ZC__SET(rto_min_ns) ZC__SET(rto_max_ns) ZC__SET(rto_initial_ns)
 	ZC__SET(delack_ns) ZC__SET(syn_retries) ZC__SET(retries) ZC__SET(sndbuf) ZC__SET(rcvbuf)
-	ZC__SET(max_conns) ZC__SET(autotune_min) ZC__SET(challenge_ack_limit)
+	ZC__SET(max_conns) ZC__SET(autotune_min) ZC__SET(challenge_ack_limit) ZC__SET(mtu_probe_interval_ns)
 #undef ZC__SET
 	n.no_sack = c->no_sack;
 	n.no_tlp = c->no_tlp;
 	n.syncookies = c->syncookies;
 	n.no_hystart = c->no_hystart;
 	n.ecn = c->ecn;
+	n.mtu_probing = c->mtu_probing;
 	n.cc = NULL;
 	const struct zc__cc_ops *ops = NULL;
 	if (c->cc && (ops = zc__cc_find(c->cc)) == NULL)
 		return -ENOENT;
 	if (n.rto_min_ns > n.rto_max_ns || n.rto_initial_ns > n.rto_max_ns || n.sndbuf < ZC__TCP_BUF_MIN ||
 	    n.rcvbuf < ZC__TCP_BUF_MIN || n.rcvbuf > ZC__TCP_BUF_MAX || n.syncookies > ZC_TCP_SYNCOOKIES_ALWAYS ||
-	    n.ecn > ZC_TCP_ECN_ON)
+	    n.ecn > ZC_TCP_ECN_ON || n.mtu_probing > ZC_TCP_MTU_PROBING_ON)
 		return -EINVAL;
 	st->tcp->cfg = n;
 	if (ops)

@@ -203,6 +203,7 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 	}
 	t->stats.timeouts++;
 	s->backoff++;
+	zc__tcp_pmtu_rto(s);
 	if (s->in_recovery || s->rexmt_count > 1) {
 		/* the loss was answered already, by the recovery this ends or
 		 * by the RTO before: ssthresh stays (as Linux's tcp_enter_loss) */
