@@ -26,6 +26,16 @@
 
 #include <string.h>
 
+/* The queue goes back to the free ones; its fragments are the caller's. */
+static void zc__frag_release(struct zc_stack *st, struct zc__frag_q *q)
+{
+	st->frag_held -= q->n;
+	st->frag_queues--;
+	memset(q, 0, sizeof(*q));
+}
+
+/* The datagram is thrown away, each fragment counted under why (NONE: not
+ * counted, at the stack's end). */
 static void zc__frag_free(struct zc_stack *st, struct zc__frag_q *q, enum zc_drop_reason why)
 {
 	for (uint32_t i = 0; i < q->n; i++) {
@@ -33,9 +43,7 @@ static void zc__frag_free(struct zc_stack *st, struct zc__frag_q *q, enum zc_dro
 		if (why != ZC_DROP_NONE)
 			zc_drop(&st->drops, why);
 	}
-	st->frag_held -= q->n;
-	st->frag_queues--;
-	memset(q, 0, sizeof(*q));
+	zc__frag_release(st, q);
 }
 
 static struct zc__frag_q *zc__frag_oldest(struct zc_stack *st, const struct zc__frag_q *not)
@@ -96,9 +104,7 @@ static struct zc_mbuf *zc__frag_join(struct zc_stack *st, struct zc__frag_q *q, 
 	}
 	for (uint32_t i = 1; i < n; i++)
 		zc_mbuf_cat(m, q->f[i].m);
-	st->frag_held -= n;
-	st->frag_queues--;
-	memset(q, 0, sizeof(*q));
+	zc__frag_release(st, q);
 	m = zc_mbuf_pullup_private(m, hl);
 	if (m == NULL) {
 		zc_drop(&st->drops, ZC_DROP_RX_NOBUFS);
@@ -122,15 +128,13 @@ struct zc_mbuf *zc__ip_reass(struct zc_stack *st, struct zc_mbuf *m, struct zc_i
 {
 	st->stats.ip_frags_in++;
 	uint32_t off = (uint32_t)ip->frag_off * 8, len = ip->total_len - ip->hdr_len, end = off + len;
+	enum zc_drop_reason why = ZC_DROP_IP_FRAG_OVERLAP;
 	struct zc__frag_q *q = zc__frag_find(st, ip);
 	if (q == NULL)
 		goto drop;
 	if ((q->have_last && (end > q->end || (!ip->mf && end != q->end))) ||
-	    (!ip->mf && end < q->end_seen)) {
-		zc_drop(&st->drops, ZC_DROP_IP_FRAG_OVERLAP);
-		zc__frag_free(st, q, ZC_DROP_IP_FRAG_OVERLAP);
-		goto drop;
-	}
+	    (!ip->mf && end < q->end_seen))
+		goto discard;
 	uint32_t at = 0; /* where the fragment goes: after every one that starts before it */
 	while (at < q->n && q->f[at].off < off)
 		at++;
@@ -138,17 +142,11 @@ struct zc_mbuf *zc__ip_reass(struct zc_stack *st, struct zc_mbuf *m, struct zc_i
 		zc_drop(&st->drops, ZC_DROP_IP_FRAG_DUP);
 		goto drop;
 	}
-	bool overlap = (at > 0 && q->f[at - 1].off + q->f[at - 1].len > off) ||
-		       (at < q->n && q->f[at].off < end);
-	if (overlap) {
-		zc_drop(&st->drops, ZC_DROP_IP_FRAG_OVERLAP);
-		zc__frag_free(st, q, ZC_DROP_IP_FRAG_OVERLAP);
-		goto drop;
-	}
+	if ((at > 0 && q->f[at - 1].off + q->f[at - 1].len > off) || (at < q->n && q->f[at].off < end))
+		goto discard; /* overlaps a neighbour */
 	if (q->n == ZC__FRAG_PER_DGRAM) {
-		zc_drop(&st->drops, ZC_DROP_IP_FRAG_LIMIT);
-		zc__frag_free(st, q, ZC_DROP_IP_FRAG_LIMIT);
-		goto drop;
+		why = ZC_DROP_IP_FRAG_LIMIT;
+		goto discard;
 	}
 	while (st->frag_held >= ZC__FRAG_HELD) {
 		struct zc__frag_q *o = zc__frag_oldest(st, q);
@@ -180,6 +178,9 @@ struct zc_mbuf *zc__ip_reass(struct zc_stack *st, struct zc_mbuf *m, struct zc_i
 	if (q->f[q->n - 1].off + q->f[q->n - 1].len != q->end)
 		return NULL;
 	return zc__frag_join(st, q, ip);
+discard: /* this fragment and its datagram's */
+	zc__frag_free(st, q, why);
+	zc_drop(&st->drops, why);
 drop:
 	zc_mbuf_free(m);
 	return NULL;

@@ -177,13 +177,13 @@ static void zc__tcp_listen_input(struct zc_stack *st, struct zc_tcp_sock *l, con
 	}
 	/* the SYN queue is bounded: past it, a flood gets cookies (no state)
 	 * or is dropped; a full accept queue drops it in any case, as Linux */
-	bool full = l->nsyn >= 2 * l->backlog;
-	if (l->nacc >= l->backlog || (full && !zc__syncookie_wanted(l, true))) {
+	bool full = l->nsyn >= 2 * l->backlog, cookie = zc__syncookie_wanted(l, full);
+	if (l->nacc >= l->backlog || (full && !cookie)) {
 		st->tcp->stats.syn_queue_drops++;
 		zc__tcp_bad(st, ZC_DROP_TCP_SYN_QUEUE);
 		return;
 	}
-	if (zc__syncookie_wanted(l, full)) {
+	if (cookie) {
 		zc__syncookie_send(st, l, ip, th);
 		return;
 	}
@@ -247,6 +247,16 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
 	zc__tcp_output_for(s, ZC_TCP_TX_SYN); /* our SYN-ACK */
 }
 
+/* A congestion signal that needs no retransmission (a loss a probe
+ * repaired, an ECE): ssthresh as for a fast recovery, from the flight
+ * before the ACK, and cwnd = ssthresh (Linux's CWR state, ended at once). */
+static void zc__tcp_cwnd_reduce(struct zc_tcp_sock *s)
+{
+	s->cc->enter_recovery(s);
+	s->cwnd = s->ssthresh;
+	s->ca_acked = 0;
+}
+
 /* What an ACK says of a tail loss probe (RFC 8985 7.4.2, as Linux's
  * tcp_process_tlp_ack): a DSACK, that it was not needed; an ACK past its
  * end without one, that its retransmission repaired a loss: the window is
@@ -254,8 +264,6 @@ static void zc__tcp_syn_sent_input(struct zc_tcp_sock *s, const struct zc_ipv4 *
  * ACK and cwnd = ssthresh. An ACK just up to its end decides nothing (the
  * original may have come late, its DSACK on the next ACK). A probe of new
  * data says nothing of a loss. */
-static void zc__tcp_cwnd_reduce(struct zc_tcp_sock *s);
-
 static void zc__tlp_ack(struct zc_tcp_sock *s, tcp_seq ack, bool dsack)
 {
 	if (!s->tlp_out || seq_lt(ack, s->tlp_high))
@@ -271,16 +279,6 @@ static void zc__tlp_ack(struct zc_tcp_sock *s, tcp_seq ack, bool dsack)
 		return;
 	s->st->tcp->stats.tlp_recoveries++;
 	zc__tcp_cwnd_reduce(s);
-}
-
-/* A congestion signal that needs no retransmission (a loss a probe
- * repaired, an ECE): ssthresh as for a fast recovery, from the flight
- * before the ACK, and cwnd = ssthresh (Linux's CWR state, ended at once). */
-static void zc__tcp_cwnd_reduce(struct zc_tcp_sock *s)
-{
-	s->cc->enter_recovery(s);
-	s->cwnd = s->ssthresh;
-	s->ca_acked = 0;
 }
 
 /* ECN on a synchronized connection (RFC 3168 6.1): a CE mark asks for ECE

@@ -27,14 +27,19 @@ uint8_t zc__tcp_wscale_for(uint32_t buf)
 	return ws;
 }
 
-void zc__tcp_init_conn(struct zc_tcp_sock *s)
+uint32_t zc__tcp_adv_mss(const struct zc_stack *st, uint16_t user_mss)
 {
-	uint32_t mtu = s->st->nif->caps.mtu;
-	uint32_t mss = mtu - ZC_IPV4_HLEN - ZC_TCP_HLEN;
+	uint32_t mss = st->nif->caps.mtu - ZC_IPV4_HLEN - ZC_TCP_HLEN;
 	if (mss > ZC__TCP_MSS_MAX)
 		mss = ZC__TCP_MSS_MAX;
-	if (s->user_mss && s->user_mss < mss)
-		mss = s->user_mss;
+	if (user_mss && user_mss < mss)
+		mss = user_mss;
+	return mss;
+}
+
+void zc__tcp_init_conn(struct zc_tcp_sock *s)
+{
+	uint32_t mss = zc__tcp_adv_mss(s->st, s->user_mss);
 	s->adv_mss = (uint16_t)mss;
 	s->rcv_mss = mss < ZC__TCP_MSS_DEFAULT ? mss : ZC__TCP_MSS_DEFAULT;
 	s->mss = (uint16_t)mss; /* until the peer's MSS option says less */

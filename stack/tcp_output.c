@@ -618,11 +618,6 @@ void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const st
 		return;
 	if (zc__is_bcast(st, ip->dst))
 		return;
-	struct zc_mbuf *h = zc_mbuf_alloc(st->pool);
-	if (h == NULL) {
-		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS); /* the RST, not the segment it answers */
-		return;
-	}
 	struct zc_tcp r = { .sport = th->dport, .dport = th->sport };
 	if (th->flags & ZC_TCP_ACK) {
 		r.seq = th->ack;
@@ -631,11 +626,25 @@ void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const st
 		r.ack = th->seq + seglen + ((th->flags & ZC_TCP_SYN) ? 1 : 0) + ((th->flags & ZC_TCP_FIN) ? 1 : 0);
 		r.flags = ZC_TCP_RST | ZC_TCP_ACK;
 	}
-	uint8_t *p = zc_mbuf_append(h, ZC_TCP_HLEN);
-	zc_tcp_build(p, &r);
-	zc_l4_set_csum(p, ZC_TCP_HLEN, ZC_IPPROTO_TCP, ip->dst, ip->src);
-	st->tcp->stats.rsts_out++;
+	if (zc__tcp_send_bare(st, ip->dst, ip->src, &r, ZC_TCP_TX_RST_REPLY) == 0)
+		st->tcp->stats.rsts_out++;
+}
+
+int zc__tcp_send_bare(struct zc_stack *st, uint32_t src, uint32_t dst, const struct zc_tcp *th,
+		      enum zc_tcp_tx_reason why)
+{
+	struct zc_mbuf *h = zc_mbuf_alloc(st->pool);
+	if (h == NULL) {
+		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS); /* this segment, not the one it answers */
+		return -ENOBUFS;
+	}
+	uint8_t hb[ZC_TCP_MAXHLEN];
+	size_t hl = zc_tcp_build(hb, th);
+	uint8_t *p = zc_mbuf_append(h, (uint32_t)hl);
+	memcpy(p, hb, hl);
+	zc_l4_set_csum(p, (uint32_t)hl, ZC_IPPROTO_TCP, src, dst);
 	st->tcp->stats.segs_out++;
-	st->tcp->paths.tx[ZC_TCP_TX_RST_REPLY]++;
-	zc__ip_output(st, h, ip->dst, ip->src, ZC_IPPROTO_TCP);
+	st->tcp->paths.tx[why]++;
+	zc__ip_output(st, h, src, dst, ZC_IPPROTO_TCP);
+	return 0;
 }

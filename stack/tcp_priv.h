@@ -347,6 +347,9 @@ void zc__tcp_sb_drop(struct zc_tcp_sock *s, uint32_t n); /* acked bytes leave th
 /* tcp_opt.c */
 /* Window scale that lets a buffer of `buf` bytes be advertised. */
 uint8_t zc__tcp_wscale_for(uint32_t buf);
+/* The MSS our SYN or SYN-ACK offers: the NIC's MTU less the headers, at
+ * most user_mss (TCP_MAXSEG) when set. */
+uint32_t zc__tcp_adv_mss(const struct zc_stack *st, uint16_t user_mss);
 /* The initial state of a new connection's send side (MSS from the NIC). */
 void zc__tcp_init_conn(struct zc_tcp_sock *s);
 /* Options of the peer's SYN: MSS, window scale, timestamps, SACK-permitted. */
@@ -405,6 +408,11 @@ void zc__tcp_output_for(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why);
  * (RFC 9293 3.10.7.1). */
 void zc__tcp_respond_rst(struct zc_stack *st, const struct zc_ipv4 *ip, const struct zc_tcp *th,
 			 uint32_t seglen);
+/* Segment th (options included) src -> dst with no connection behind it
+ * (a RST reply, a SYN cookie's SYN-ACK), counted under why. 0, or -ENOBUFS
+ * (counted as tx_no_buffers). */
+int zc__tcp_send_bare(struct zc_stack *st, uint32_t src, uint32_t dst, const struct zc_tcp *th,
+		      enum zc_tcp_tx_reason why);
 uint32_t zc__tcp_rcv_space(const struct zc_tcp_sock *s);
 uint32_t zc__tcp_now_ts(const struct zc_tcp_sock *s);
 

@@ -18,8 +18,6 @@
  */
 #include "stack/tcp_priv.h"
 
-#include <string.h>
-
 #define ZC__COOKIE_TICK_NS (64ull * 1000000000ull)
 #define ZC__COOKIE_AGE 2u           /* ticks a cookie stays good after its own */
 #define ZC__COOKIE_HASH 0x07ffffffu /* the 27 bits of hash */
@@ -75,16 +73,7 @@ void zc__syncookie_send(struct zc_stack *st, struct zc_tcp_sock *l, const struct
 	uint64_t tick = st->now / ZC__COOKIE_TICK_NS;
 	tcp_seq iss = (uint32_t)(tick & 3u) << 30 | idx << 27 |
 		      zc__cookie_hash(st, lip, th->dport, rip, th->sport, th->seq, tick);
-	struct zc_mbuf *h = zc_mbuf_alloc(st->pool);
-	if (h == NULL) {
-		zc_drop(&st->drops, ZC_DROP_TX_NOBUFS);
-		return;
-	}
-	uint32_t mss = st->nif->caps.mtu - ZC_IPV4_HLEN - ZC_TCP_HLEN;
-	if (mss > ZC__TCP_MSS_MAX)
-		mss = ZC__TCP_MSS_MAX;
-	if (l->user_mss && l->user_mss < mss)
-		mss = l->user_mss;
+	uint32_t mss = zc__tcp_adv_mss(st, l->user_mss);
 	struct zc_tcp r = { .sport = th->dport, .dport = th->sport, .seq = iss, .ack = th->seq + 1,
 			    .flags = ZC_TCP_SYN | ZC_TCP_ACK, .win = l->rb_win > 65535 ? 65535 : (uint16_t)l->rb_win,
 			    .opt = { .has_mss = true, .mss = (uint16_t)mss } };
@@ -104,16 +93,10 @@ void zc__syncookie_send(struct zc_stack *st, struct zc_tcp_sock *l, const struct
 		r.opt.tsval = (ts & ~ZC__COOKIE_TS_BITS) | bits;
 		r.opt.tsecr = th->opt.tsval;
 	}
-	uint8_t hb[ZC_TCP_MAXHLEN];
-	size_t hl = zc_tcp_build(hb, &r);
-	uint8_t *p = zc_mbuf_append(h, (uint32_t)hl);
-	memcpy(p, hb, hl);
-	zc_l4_set_csum(p, (uint32_t)hl, ZC_IPPROTO_TCP, lip, rip);
+	if (zc__tcp_send_bare(st, lip, rip, &r, ZC_TCP_TX_SYN_COOKIE) != 0)
+		return;
 	l->cookie_sent_ns = st->now;
 	t->stats.syncookies_sent++;
-	t->stats.segs_out++;
-	t->paths.tx[ZC_TCP_TX_SYN_COOKIE]++;
-	zc__ip_output(st, h, lip, rip, ZC_IPPROTO_TCP);
 }
 
 bool zc__syncookie_check(struct zc_stack *st, const struct zc_ipv4 *ip, const struct zc_tcp *th,

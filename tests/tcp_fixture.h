@@ -261,6 +261,14 @@ static inline struct zc_tcp_sock *open_passive(struct env *e, struct zc_tcp_sock
 	return c;
 }
 
+/* The stack's TCP counters now. */
+static inline struct zc_tcp_stats tcp_stats(struct env *e)
+{
+	struct zc_tcp_stats ts;
+	zc_tcp_get_stats(e->st, &ts);
+	return ts;
+}
+
 /* How many output decisions gave reason r so far. */
 static inline uint64_t why_n(struct env *e, enum zc_tcp_tx_reason r)
 {

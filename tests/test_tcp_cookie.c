@@ -14,14 +14,6 @@
 
 #include <sys/resource.h>
 
-static uint64_t stat_of(struct env *e, size_t off)
-{
-	struct zc_tcp_stats ts;
-	zc_tcp_get_stats(e->st, &ts);
-	return *(const uint64_t *)((const char *)&ts + off);
-}
-#define STAT(e, f) stat_of(e, offsetof(struct zc_tcp_stats, f))
-
 /* A SYN from the peer's port `port` with ISN seq, asking for MSS 1460,
  * window scale 7, SACK and timestamps. */
 static void syn_from(struct env *e, uint16_t port, uint32_t seq)
@@ -90,13 +82,13 @@ static void test_cookie_makes_the_connection(void **state)
 	struct seg sa = { 0 };
 	assert_int_equal(drain(e, &sa), 1);
 	assert_int_equal(zc_tcp_count(e->st), 3); /* nothing kept */
-	assert_int_equal(STAT(e, syncookies_sent), 1);
+	assert_int_equal(tcp_stats(e).syncookies_sent, 1);
 	assert_int_equal(why_n(e, ZC_TCP_TX_SYN_COOKIE), 1);
 	assert_int_equal(sa.th.ack, 7001);
 	assert_true(sa.th.opt.has_mss && sa.th.opt.has_wscale && sa.th.opt.sack_ok && sa.th.opt.has_ts);
 	assert_int_equal(sa.th.opt.tsecr, e->ptsval);
 	ack_from(e, 30000, 7000, &sa, 0);
-	assert_int_equal(STAT(e, syncookies_recv), 1);
+	assert_int_equal(tcp_stats(e).syncookies_recv, 1);
 	int err;
 	struct zc_tcp_sock *c = zc_tcp_accept(l, &err);
 	assert_non_null(c);
@@ -140,19 +132,19 @@ static void test_cookie_refused(void **state)
 	assert_int_equal(drain(e, &sa), 1);
 	ack_from(e, 30000, 7000, &sa, 1); /* one off */
 	expect_rst(e);
-	assert_int_equal(STAT(e, syncookies_failed), 1);
+	assert_int_equal(tcp_stats(e).syncookies_failed, 1);
 	ack_from(e, 30000, 7001, &sa, 0); /* another ISN than the SYN's */
 	expect_rst(e);
-	assert_int_equal(STAT(e, syncookies_failed), 2);
+	assert_int_equal(tcp_stats(e).syncookies_failed, 2);
 	e->now += 3 * 64000 * MS; /* past the cookie's life */
 	ack_from(e, 30000, 7000, &sa, 0);
 	expect_rst(e);
-	assert_int_equal(STAT(e, syncookies_failed), 3);
+	assert_int_equal(tcp_stats(e).syncookies_failed, 3);
 	e->now += 64000 * MS; /* no cookie out for as long: a plain RST, not a check */
 	ack_from(e, 30000, 7000, &sa, 0);
 	expect_rst(e);
-	assert_int_equal(STAT(e, syncookies_failed), 3);
-	assert_int_equal(STAT(e, syncookies_recv), 0);
+	assert_int_equal(tcp_stats(e).syncookies_failed, 3);
+	assert_int_equal(tcp_stats(e).syncookies_recv, 0);
 	assert_true(zc_tcp_count(e->st) <= 3); /* no connection from a refused cookie */
 	int err;
 	assert_null(zc_tcp_accept(l, &err));
@@ -169,7 +161,7 @@ static void test_cookies_off(void **state)
 	syn_from(e, 30000, 7000);
 	assert_int_equal(drain(e, NULL), 0);
 	assert_int_equal(drop_n(e, "tcp_syn_queue_full"), 1);
-	assert_int_equal(STAT(e, syncookies_sent), 0);
+	assert_int_equal(tcp_stats(e).syncookies_sent, 0);
 	assert_int_equal(zc_tcp_configure(e->st, &(struct zc_tcp_config){ .syncookies = 3 }), -EINVAL);
 	zc_tcp_close(l);
 }
@@ -262,18 +254,18 @@ static void test_syn_flood(void **state)
 	assert_int_equal(snd - (iss + 1), sent);
 	assert_string_equal(a, b);
 	/* all but the SYN queue's 16, and the SYNs that came again to those 16 ports */
-	assert_true(STAT(e, syncookies_sent) >= FLOOD - 16 - 16 * (FLOOD / 30000));
-	assert_int_equal(STAT(e, syncookies_recv), 1);
+	assert_true(tcp_stats(e).syncookies_sent >= FLOOD - 16 - 16 * (FLOOD / 30000));
+	assert_int_equal(tcp_stats(e).syncookies_recv, 1);
 	/* the listener, the connection, 16 embryos, the client */
 	assert_true(peak_tcbs <= 1 + 1 + 16 + 1);
-	assert_true(STAT(e, conns_peak) <= 1 + 1 + 16 + 1);
+	assert_true(tcp_stats(e).conns_peak <= 1 + 1 + 16 + 1);
 	assert_true(peak_frames <= 64);
 	getrusage(RUSAGE_SELF, &ru1);
 	long grew = ru1.ru_maxrss - ru0.ru_maxrss; /* KiB */
 	assert_true(grew < 8192);
 	print_message("syn flood: %u SYNs, %llu cookies, peak %u TCBs, peak %u pool buffers held between polls, "
 		      "peak RSS grew %ld KiB\n",
-		      FLOOD, (unsigned long long)STAT(e, syncookies_sent), peak_tcbs, peak_frames, grew);
+		      FLOOD, (unsigned long long)tcp_stats(e).syncookies_sent, peak_tcbs, peak_frames, grew);
 	zc_tcp_close(legit);
 	zc_tcp_close(c);
 	zc_tcp_close(l);

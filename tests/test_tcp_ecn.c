@@ -10,13 +10,6 @@
 #define F_E ZC_TCP_ECE
 #define F_C ZC_TCP_CWR
 
-static struct zc_tcp_stats stats(struct env *e)
-{
-	struct zc_tcp_stats ts;
-	zc_tcp_get_stats(e->st, &ts);
-	return ts;
-}
-
 /* The peer opens with an ECN-setup SYN (ECE and CWR); returns the
  * connection and its listener in *l, our ISN in *iss. */
 static struct zc_tcp_sock *open_ecn(struct env *e, struct zc_tcp_sock **l, uint32_t *iss, uint8_t *synack_flags)
@@ -49,7 +42,7 @@ static void test_accepted_and_ect(void **state)
 	uint8_t fl;
 	c = open_ecn(e, &l, &iss, &fl);
 	assert_int_equal(fl, F_S | F_A | F_E);
-	assert_int_equal(stats(e).ecn_conns, 1);
+	assert_int_equal(tcp_stats(e).ecn_conns, 1);
 	assert_int_equal(zc_tcp_send(c, "abcd", 4), 4);
 	struct seg s;
 	expect(e, &s, F_A | F_P);
@@ -104,7 +97,7 @@ static void test_ce_echoed_until_cwr(void **state)
 	e->pseq += 1;
 	e->ptos = ZC_IP_ECN_ECT0;
 	expect(e, &s, F_A | F_E); /* at once */
-	assert_int_equal(stats(e).ecn_ce_in, 1);
+	assert_int_equal(tcp_stats(e).ecn_ce_in, 1);
 	tx(e, F_A | F_P, e->pseq, iss + 1, "b", 1);
 	e->pseq += 1;
 	run(e, 100 * MS);
@@ -137,12 +130,12 @@ static void test_ece_reduces_once_a_window(void **state)
 	zc_tcp_get_info(c, &ti);
 	uint32_t cwnd0 = ti.tcpi_snd_cwnd;
 	tx(e, F_A | F_E, e->pseq, iss + 1 + 1000, NULL, 0);
-	assert_int_equal(stats(e).ecn_reductions, 1);
+	assert_int_equal(tcp_stats(e).ecn_reductions, 1);
 	zc_tcp_get_info(c, &ti);
 	assert_true(ti.tcpi_snd_cwnd <= cwnd0 * 7 / 10 + 1);
 	uint32_t cwnd1 = ti.tcpi_snd_cwnd;
 	tx(e, F_A | F_E, e->pseq, iss + 1 + 2000, NULL, 0); /* the same window */
-	assert_int_equal(stats(e).ecn_reductions, 1);
+	assert_int_equal(tcp_stats(e).ecn_reductions, 1);
 	tx(e, F_A, e->pseq, end, NULL, 0); /* all of it */
 	while (rx(e, &s))
 		;
@@ -153,7 +146,7 @@ static void test_ece_reduces_once_a_window(void **state)
 	assert_int_equal(zc_tcp_send(c, d, 1000), 1000);
 	expect(e, &s, F_A | F_P); /* once */
 	tx(e, F_A | F_E, e->pseq, end + 2000, NULL, 0); /* past the window: again */
-	assert_int_equal(stats(e).ecn_reductions, 2);
+	assert_int_equal(tcp_stats(e).ecn_reductions, 2);
 	zc_tcp_get_info(c, &ti);
 	assert_true(ti.tcpi_snd_cwnd < cwnd1 + 2);
 	zc_tcp_close(c);

@@ -8,13 +8,6 @@
  */
 #include "tcp_fixture.h"
 
-static struct zc_tcp_stats stats(struct env *e)
-{
-	struct zc_tcp_stats ts;
-	zc_tcp_get_stats(e->st, &ts);
-	return ts;
-}
-
 /* The data segments the stack sends for the next ms of virtual time:
  * the largest length seen, and the count. */
 static uint32_t largest(struct env *e, uint64_t ms, uint32_t *n)
@@ -64,10 +57,10 @@ static void test_black_hole(void **state)
 	uint32_t n, big = largest(e, 10, &n);
 	assert_int_equal(big, 1448);
 	/* nothing of that size arrives: the probe and three timeouts */
-	for (int i = 0; i < 60 && stats(e).pmtu_blackholes == 0; i++)
+	for (int i = 0; i < 60 && tcp_stats(e).pmtu_blackholes == 0; i++)
 		largest(e, 100, &n);
-	assert_int_equal(stats(e).pmtu_blackholes, 1);
-	assert_int_equal(stats(e).timeouts, 3);
+	assert_int_equal(tcp_stats(e).pmtu_blackholes, 1);
+	assert_int_equal(tcp_stats(e).timeouts, 3);
 	big = largest(e, 3000, &n);
 	assert_true(n > 0);
 	assert_int_equal(big, 1024); /* the retransmission, smaller */
@@ -81,7 +74,7 @@ static void test_black_hole(void **state)
 	assert_int_equal(zc_tcp_send(c, d, 1024), 1024);
 	end += 1024;
 	ack_through(e, end);
-	assert_int_equal(stats(e).pmtu_probes, 1);
+	assert_int_equal(tcp_stats(e).pmtu_probes, 1);
 	assert_int_equal(zc_tcp_send(c, d, sizeof(d)), (ssize_t)sizeof(d));
 	end += sizeof(d);
 	assert_int_equal(ack_through(e, end), 1448);
@@ -99,10 +92,10 @@ static void test_off(void **state)
 	static char d[2 * 1448];
 	assert_int_equal(zc_tcp_send(c, d, sizeof(d)), (ssize_t)sizeof(d));
 	uint32_t n;
-	for (int i = 0; i < 80 && stats(e).timeouts < 4; i++)
+	for (int i = 0; i < 80 && tcp_stats(e).timeouts < 4; i++)
 		largest(e, 100, &n);
-	assert_true(stats(e).timeouts >= 4);
-	assert_int_equal(stats(e).pmtu_blackholes, 0);
+	assert_true(tcp_stats(e).timeouts >= 4);
+	assert_int_equal(tcp_stats(e).pmtu_blackholes, 0);
 	assert_int_equal(largest(e, 4000, &n), 1448);
 	assert_int_equal(zc_tcp_configure(e->st, &(struct zc_tcp_config){ .mtu_probing = 9 }), -EINVAL);
 	zc_tcp_close(c);
