@@ -61,7 +61,7 @@ def main():
     if not os.access(sim, os.X_OK):
         sys.exit("loss_table: %s not built (ninja -C %s)" % (sim, a.build))
     os.makedirs(a.out, exist_ok=True)
-    variants = [(cc, rec) for cc in ("newreno", "cubic") for rec in ("off", "sack", "sack+tlp")]
+    variants = [(cc, rec) for cc in ("newreno", "cubic") for rec in ("off", "sack", "sack+tlp", "rack+tlp")]
     rows, csv = [], ["loss,reorder,cc,recovery,seed,goodput_mbit,retrans_bytes,dsacks,recoveries,timeouts,rescues,"
                      "tlp,secs"]
     for loss in a.loss.split(","):
@@ -74,7 +74,9 @@ def main():
                     if rec == "off":
                         args.append("--no-sack")
                     elif rec == "sack":
-                        args.append("--no-tlp")
+                        args += ["--no-tlp", "--no-rack"]
+                    elif rec == "sack+tlp":
+                        args.append("--no-rack")
                     r = run(sim, args)
                     res.append(r)
                     csv.append(",".join([loss, reo, cc, rec, str(seed)] +

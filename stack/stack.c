@@ -238,6 +238,7 @@ void zc_stack_dump(const struct zc_stack *st, FILE *f)
 	ZC__T(sack_recoveries); ZC__T(sack_rescues); ZC__T(dsacks_in); ZC__T(dsacks_out);
 	ZC__T(sack_bad_blocks); ZC__T(sack_board_full); ZC__T(bytes_retrans);
 	ZC__T(tlp_probes); ZC__T(tlp_recoveries); ZC__T(lost_retransmits);
+	ZC__T(rack_marked); ZC__T(rack_timeouts); ZC__T(rack_reordering); ZC__T(rack_merges); ZC__T(rack_fallbacks);
 	ZC__T(syncookies_sent); ZC__T(syncookies_recv); ZC__T(syncookies_failed); ZC__T(conns_peak);
 	ZC__T(hystart_css); ZC__T(hystart_css_undone); ZC__T(hystart_exits);
 	ZC__T(ecn_conns); ZC__T(ecn_ce_in); ZC__T(ecn_reductions); ZC__T(pmtu_blackholes); ZC__T(pmtu_probes);

@@ -104,6 +104,10 @@ struct zc_tcp_config {
 	/* no tail loss probes (RFC 8985 7; they need SACK): a tail loss waits
 	 * for the retransmission timer, as before. Default false (on, as Linux). */
 	bool no_tlp;
+	/* no RACK (RFC 8985 6; it needs SACK): losses are found by RFC 6675's
+	 * count of SACKed segments instead of by time. Default false (on, as
+	 * Linux's tcp_recovery = 1). */
+	bool no_rack;
 	/* SYN cookies (RFC 4987 3.6) as Linux's tcp_syncookies:
 	 * ZC_TCP_SYNCOOKIES_DEFAULT (1 on Linux) when a listener's SYN queue is
 	 * full; _OFF never (such a SYN is dropped: tcp_syn_queue_full); _ALWAYS
@@ -127,7 +131,7 @@ struct zc_tcp_config {
 enum { ZC_TCP_ECN_DEFAULT = 0, ZC_TCP_ECN_OFF, ZC_TCP_ECN_ON };
 enum { ZC_TCP_MTU_PROBING_OFF = 0, ZC_TCP_MTU_PROBING_ON };
 enum { ZC_TCP_SYNCOOKIES_DEFAULT = 0, ZC_TCP_SYNCOOKIES_OFF, ZC_TCP_SYNCOOKIES_ALWAYS };
-/* Numbers and cc take effect when non-zero; no_sack, no_tlp, syncookies,
+/* Numbers and cc take effect when non-zero; no_sack, no_tlp, no_rack, syncookies,
  * no_hystart, ecn and mtu_probing are set as given. The whole is checked first: -EINVAL (or -ENOENT for an
  * unknown cc) changes nothing. */
 int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c);
@@ -298,7 +302,7 @@ struct zc_tcp_stats {
 	uint64_t bytes_retrans;    /* data bytes sent again */
 	uint64_t tlp_probes;       /* tail loss probes sent (RFC 8985 7) */
 	uint64_t tlp_recoveries;   /* a probe's retransmission repaired a loss: cwnd reduced (7.4.2) */
-	uint64_t lost_retransmits; /* SND.UNA's retransmission found lost by time, sent again */
+	uint64_t lost_retransmits; /* a retransmission found lost by time, sent again */
 	uint64_t syncookies_sent;  /* SYN-ACKs with a SYN cookie (the SYN queue was full) */
 	uint64_t syncookies_recv;  /* ACKs with a good cookie: connections made from one */
 	uint64_t syncookies_failed; /* ACKs to a listener while cookies were out, no good cookie */
@@ -311,6 +315,11 @@ struct zc_tcp_stats {
 	uint64_t ecn_reductions;   /* window reductions for the peer's ECE, at most one a window */
 	uint64_t pmtu_blackholes;  /* MSS lowered after timeouts with no ICMP (RFC 4821) */
 	uint64_t pmtu_probes;      /* MSS raised again a step, to probe the path */
+	uint64_t rack_marked;      /* ranges of segments RACK found lost by time (RFC 8985 6.2) */
+	uint64_t rack_timeouts;    /* RACK's reorder timer fired */
+	uint64_t rack_reordering;  /* connections that saw a segment delivered out of order */
+	uint64_t rack_merges;      /* send-time ranges merged for room (a loss found later) */
+	uint64_t rack_fallbacks;   /* connections that went back to RFC 6675 (no room, no memory) */
 };
 void zc_tcp_get_stats(const struct zc_stack *st, struct zc_tcp_stats *out);
 uint64_t zc_tcp_urg_in(const struct zc_stack *st); /* stats.urg_in, cheaply */

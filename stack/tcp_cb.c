@@ -28,6 +28,7 @@ void zc__tcp_free(struct zc_tcp_sock *s)
 	struct zc__tcp *t = s->st->tcp;
 	zc__tcp_timer_clear_all(s);
 	zc__tcp_unhash(s);
+	zc__rack_free(s);
 	zc_mbuf_free(s->sb_head);
 	zc__free_chain_list(s->rq_head);
 	zc__free_chain_list(s->ooo);
@@ -153,6 +154,7 @@ bool zc__tcp_closed(struct zc_tcp_sock *s)
 	zc__tcp_set_state(s, ZC_TCP_CLOSED);
 	zc__tcp_timer_clear_all(s);
 	zc__tcp_unhash(s);
+	zc__rack_free(s);
 	zc_mbuf_free(s->sb_head);
 	s->sb_head = s->sb_tail = s->sb_cur = NULL;
 	s->sb_len = 0;

@@ -328,6 +328,7 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g, bool
 	}
 	zc__tlp_ack(s, th->ack, dsack);
 	zc__tcp_pmtu_ack(s);
+	zc__rack_acked(s, th->ack);
 	zc__tcp_sb_drop(s, data);
 	s->bytes_acked += data;
 	s->snd_una = th->ack;
@@ -338,6 +339,7 @@ static bool zc__tcp_ack_new(struct zc_tcp_sock *s, const struct zc__seg *g, bool
 		if (seq_ge(th->ack, s->recover)) {
 			s->in_recovery = false;
 			s->cc->exit_recovery(s);
+			zc__rack_exit_recovery(s);
 			/* PRR's exit (RFC 6937): cwnd = ssthresh. NewReno's
 			 * min(ssthresh, FlightSize + MSS) leaves one segment when the
 			 * full ACK takes everything, and a peer that delays the ACK
@@ -397,8 +399,18 @@ static void zc__tcp_enter_recovery(struct zc_tcp_sock *s)
 		s->prr_recover_fs = s->snd_max - s->snd_una;
 		t->stats.sack_recoveries++;
 	}
-	zc__tcp_output_for(s, ZC_TCP_TX_FAST_RETRANSMIT);
+	/* with RACK, the first segment only when time says it is lost (a
+	 * probe may have resent it); the output that follows sends the rest */
+	if (!zc__rack_on(s) || !s->sack_rec || zc__rack_lost_at(s, s->snd_una))
+		zc__tcp_output_for(s, ZC_TCP_TX_FAST_RETRANSMIT);
 	zc__tcp_arm_rexmt(s);
+}
+
+void zc__tcp_rack_loss(struct zc_tcp_sock *s)
+{
+	if (!s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover))
+		zc__tcp_enter_recovery(s);
+	zc__tcp_output(s);
 }
 
 /* PRR (RFC 6937), each ACK of a SACK recovery: what may go now, as cwnd
@@ -494,17 +506,26 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		if (s->in_recovery) {
 			if (!s->sack_rec)
 				s->cc->dupack_in_recovery(s);
-		} else if (s->dupacks == ZC__TCP_DUPTHRESH) {
-			/* RFC 6582 3.2 step 2: only when the ACK covers recover */
+		} else if (s->dupacks == ZC__TCP_DUPTHRESH && (!zc__rack_on(s) || s->nsacked == 0)) {
+			/* RFC 6582 3.2 step 2: only when the ACK covers recover.
+			 * With RACK and SACK blocks, time decides instead (below) */
 			if (seq_gt(th->ack, s->recover) || s->recover == s->snd_una)
 				zc__tcp_enter_recovery(s);
 		}
 	}
 	/* RFC 6675 5 (C): also when the scoreboard says the first segment is
 	 * lost, whatever else the ACK carried (data, a window update) */
-	if (!s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover) &&
-	    zc__sack_is_lost(s, s->snd_una))
+	if (zc__rack_on(s)) {
+		/* RACK (RFC 8985 6.2 step 5): what time says is lost starts a
+		 * recovery, or is retransmitted in the one that runs */
+		bool dsack = s->dsacks_in != dsacks;
+		if ((s->nsacked || dsack) && zc__rack_detect(s, dsack) && !s->in_recovery && s->nsacked &&
+		    s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover))
+			zc__tcp_enter_recovery(s);
+	} else if (!s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover) &&
+		   zc__sack_is_lost(s, s->snd_una)) {
 		zc__tcp_enter_recovery(s);
+	}
 	/* DeliveredData (RFC 6937): newly acknowledged plus newly SACKed */
 	if (s->sack_rec)
 		zc__tcp_prr(s, (int64_t)(s->snd_una - una0) + (int64_t)s->sacked_bytes - (int64_t)sacked0);
@@ -514,7 +535,7 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	 * ACKs still stop at SND.UNA more than 5/4 SRTT (+1 ms, the clock's
 	 * grain) after it went again, and the hole is still lost, it is sent
 	 * once more instead of waiting for the RTO and its cwnd of one. */
-	if (s->sack_rec && s->rxt_una_ns && s->rxt_una == s->snd_una && s->rtt_valid &&
+	if (s->sack_rec && !zc__rack_on(s) && s->rxt_una_ns && s->rxt_una == s->snd_una && s->rtt_valid &&
 	    s->st->now - s->rxt_una_ns > s->srtt + s->srtt / 4 + 1000000u && zc__sack_is_lost(s, s->snd_una)) {
 		s->st->tcp->stats.lost_retransmits++;
 		zc__tcp_output_for(s, ZC_TCP_TX_RECOVERY_RETRANSMIT);

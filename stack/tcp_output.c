@@ -512,6 +512,8 @@ static int zc__tcp_send(struct zc_tcp_sock *s, enum zc_tcp_tx_reason why, const 
 {
 	s->st->tcp->paths.tx[why]++;
 	int r = zc__tcp_xmit(s, tx->seq, tx->len, tx->flags);
+	if (r == 0 && zc__tcp_connected(s) && !(tx->flags & (ZC_TCP_SYN | ZC_TCP_RST)))
+		zc__rack_sent(s, tx->seq, tx->len + ((tx->flags & ZC_TCP_FIN) ? 1u : 0u));
 	if (r == 0 && s->sack_rec) {
 		s->prr_out += tx->len; /* PRR's prr_out (RFC 6937) */
 		if (tx->len && tx->seq == s->snd_una && seq_lt(tx->seq, s->snd_max)) {

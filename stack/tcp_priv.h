@@ -38,6 +38,7 @@ static inline tcp_seq seq_min(tcp_seq a, tcp_seq b) { return seq_lt(a, b) ? a : 
 #define ZC__TCP_OOO_MAX 8192u      /* out-of-order segments per connection (the
 				     * window bounds their bytes; this bounds headers) */
 #define ZC__TCP_SACK_SCAN 16u      /* out-of-order runs looked at for SACK blocks */
+#define ZC__TCP_SACK_RECENT 4u     /* recent out-of-order arrivals kept for SACK blocks */
 #define ZC__TCP_SACKBOARD 32u      /* SACKed ranges a sender keeps (tcp_sack.c) */
 #define ZC__TCP_QUICKACKS 16u      /* segments ACKed at once after the handshake */
 #define ZC__TCP_DUPTHRESH 3u       /* duplicate ACKs that start fast retransmit (RFC 5681 3.2) */
@@ -102,11 +103,35 @@ struct zc__cubic {
 };
 
 /* ZC__T_CORK: the 200 ms ceiling on data held by TCP_CORK or MSG_MORE (Linux's) */
-enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_CORK, ZC__T_N };
+/* ZC__T_RACK: RACK's reorder timer (tcp_rack.c) */
+enum zc__tcp_timer { ZC__T_REXMT, ZC__T_PERSIST, ZC__T_DELACK, ZC__T_KEEP, ZC__T_2MSL, ZC__T_CORK, ZC__T_RACK, ZC__T_N };
 #define ZC__TCP_CORK_NS 200000000ull
+
+/* RACK's state (tcp_rack.c, RFC 8985 6): the send-time map, entries
+ * [head, head + n) of seg (an arena block of ZC__RACK_SEGS, NULL until the
+ * first data segment, or for good once failed), each covering from the end
+ * of the one before (SND.UNA for the first) to r; and RACK.xmit_ts,
+ * end_seq, fack, rtt, min_RTT, reordering_seen and the DSACK round. */
+#define ZC__RACK_SEGS 256u
+struct zc__rack_seg {
+	uint64_t xmit_ns;
+	tcp_seq r;
+	uint32_t flags;
+};
+struct zc__rack {
+	struct zc__rack_seg *seg;
+	uint16_t head, n;
+	bool failed, reordering_seen, dsack_round_on;
+	uint8_t reo_wnd_mult, reo_wnd_persist;
+	tcp_seq end_seq, fack, dsack_round;
+	uint64_t xmit_ns, rtt, min_rtt;
+	uint64_t stamp;              /* the last send's time */
+	uint64_t tail_start;         /* when the last range's first segment went */
+};
 
 struct zc_tcp_sock {
 	struct zc_stack *st;
+	struct zc__rack rack;
 	struct zc__hystart hystart;
 	uint8_t state;
 	bool orphan;             /* the application closed its handle */
@@ -145,7 +170,11 @@ struct zc_tcp_sock {
 	 * none), and when the next step back up may be tried */
 	uint16_t mss_full;
 	uint64_t mss_probe_ns;
-	tcp_seq last_ooo;            /* start of the newest out-of-order arrival (SACK) */
+	/* starts of the newest out-of-order arrivals, newest first: SACK
+	 * blocks are reported in that order (RFC 2018 4), so each block goes
+	 * in several ACKs before a newer one pushes it out */
+	tcp_seq last_ooo[ZC__TCP_SACK_RECENT];
+	uint8_t n_last_ooo;
 	/* DSACK (RFC 2883) as a receiver: a duplicate arrival to report in
 	 * the first block of the next ACK */
 	bool dsack_pending;
@@ -384,6 +413,32 @@ void zc__sack_skip(struct zc_tcp_sock *s);
 /* SACKed bytes below seq (they are not in flight) */
 uint32_t zc__sack_below(const struct zc_tcp_sock *s, tcp_seq seq);
 uint32_t zc__sack_room(const struct zc_tcp_sock *s);
+
+/* tcp_rack.c: RACK (RFC 8985 6). on: the map exists (the peer SACKs,
+ * cfg.no_rack is off, nothing failed). sent: [l, l + len) went (new or
+ * again; a FIN counts one). sacked: [l, r) newly SACKed. acked: the
+ * cumulative ACK is about to become ack (before SND.UNA moves). detect:
+ * mark what time says is lost, arm the reorder timer for the rest; true
+ * when anything is marked lost (dsack: this ACK carried one). unsack: the
+ * scoreboard was expunged (reneging). rto: all that is not SACKed is
+ * lost. pipe/next_lost/lost_at: RFC 6675's pipe, NextSeg rule 1 and
+ * IsLost over the map. */
+bool zc__rack_on(const struct zc_tcp_sock *s);
+void zc__rack_free(struct zc_tcp_sock *s);
+void zc__rack_sent(struct zc_tcp_sock *s, tcp_seq l, uint32_t len);
+void zc__rack_sacked(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r);
+void zc__rack_acked(struct zc_tcp_sock *s, tcp_seq ack);
+bool zc__rack_detect(struct zc_tcp_sock *s, bool dsack);
+void zc__rack_timer(struct zc_tcp_sock *s);
+void zc__rack_unsack(struct zc_tcp_sock *s);
+void zc__rack_rto(struct zc_tcp_sock *s);
+void zc__rack_exit_recovery(struct zc_tcp_sock *s);
+uint32_t zc__rack_pipe(const struct zc_tcp_sock *s);
+bool zc__rack_next_lost(const struct zc_tcp_sock *s, tcp_seq *seq, uint32_t *len);
+bool zc__rack_lost_at(const struct zc_tcp_sock *s, tcp_seq seq);
+/* tcp_input.c: RACK marked losses: a fast recovery begins if none runs
+ * (and no timeout's go-back does), and output sends what it may. */
+void zc__tcp_rack_loss(struct zc_tcp_sock *s);
 
 /* tcp_timer.c */
 void zc__tcp_timer_set(struct zc_tcp_sock *s, enum zc__tcp_timer t, uint64_t when);

@@ -9,6 +9,8 @@
  */
 #include "stack/tcp_priv.h"
 
+#include <string.h>
+
 static void zc__tcp_rq_link(struct zc_tcp_sock *s, struct zc_mbuf *m)
 {
 	m->nextpkt = NULL;
@@ -135,7 +137,10 @@ void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m)
 	m->tstamp = seq;
 	m->nextpkt = *pp;
 	*pp = m;
-	s->last_ooo = seq;
+	unsigned keep = s->n_last_ooo < ZC__TCP_SACK_RECENT ? s->n_last_ooo : ZC__TCP_SACK_RECENT - 1;
+	memmove(&s->last_ooo[1], &s->last_ooo[0], keep * sizeof(s->last_ooo[0]));
+	s->last_ooo[0] = seq;
+	s->n_last_ooo = (uint8_t)(keep + 1);
 	s->ooo_n++;
 	s->ooo_bytes += m->pkt_len;
 	s->ooo_mem += cost;
@@ -191,21 +196,20 @@ void zc__tcp_sack_blocks(const struct zc_tcp_sock *s, struct zc_tcp_opts *o, uns
 		else
 			b[n++] = (struct zc_tcp_sack_block){ l, r };
 	}
-	unsigned first = 0;
+	/* RFC 2018 4: the DSACK first (RFC 2883), then the block of the
+	 * newest arrival, then those of the arrivals before it, newest first;
+	 * the rest from the lowest */
+	bool used[ZC__TCP_SACK_SCAN] = { false };
 	o->nsack = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (seq_le(b[i].left, s->last_ooo) && seq_lt(s->last_ooo, b[i].right))
-			first = i;
-	if (s->dsack_pending) {
+	if (s->dsack_pending)
 		o->sack[o->nsack++] = (struct zc_tcp_sack_block){ s->dsack_l, s->dsack_r };
-		for (unsigned i = 0; i < n; i++) /* the block holding the duplicate, if queued */
-			if (seq_le(b[i].left, s->dsack_l) && seq_le(s->dsack_r, b[i].right))
-				first = i;
-	}
-	if (n == 0 || o->nsack >= max)
-		return;
-	o->sack[o->nsack++] = b[first];
+	for (unsigned j = 0; j < s->n_last_ooo && o->nsack < max; j++)
+		for (unsigned i = 0; i < n; i++)
+			if (!used[i] && seq_le(b[i].left, s->last_ooo[j]) && seq_lt(s->last_ooo[j], b[i].right)) {
+				used[i] = true;
+				o->sack[o->nsack++] = b[i];
+			}
 	for (unsigned i = 0; i < n && o->nsack < max; i++)
-		if (i != first)
+		if (!used[i])
 			o->sack[o->nsack++] = b[i];
 }

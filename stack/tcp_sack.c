@@ -24,6 +24,7 @@ void zc__sack_clear(struct zc_tcp_sock *s)
 	s->nsacked = 0;
 	s->sacked_bytes = 0;
 	s->sack_rec = false;
+	zc__rack_unsack(s);
 }
 
 static void zc__sack_del(struct zc_tcp_sock *s, unsigned i)
@@ -56,6 +57,7 @@ static uint32_t zc__sack_add(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r)
 			s->st->tcp->stats.sack_board_full++;
 			return 0;
 		}
+		zc__rack_sacked(s, l, r);
 		memmove(&s->sacked[i + 1], &s->sacked[i], (s->nsacked - i) * sizeof(s->sacked[0]));
 		s->sacked[i] = (struct zc__sack_range){ l, r };
 		s->nsacked++;
@@ -63,6 +65,7 @@ static uint32_t zc__sack_add(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r)
 		return r - l;
 	}
 	/* overlaps or touches range i (and maybe those after): widen i */
+	zc__rack_sacked(s, l, r);
 	struct zc__sack_range *g = &s->sacked[i];
 	if (seq_lt(l, g->l)) {
 		s->sacked_bytes += g->l - l;
@@ -123,6 +126,8 @@ static bool zc__sack_lost_above(const struct zc_tcp_sock *s, uint32_t bytes, uns
 
 bool zc__sack_is_lost(const struct zc_tcp_sock *s, tcp_seq seq)
 {
+	if (zc__rack_on(s))
+		return zc__rack_lost_at(s, seq);
 	uint32_t bytes = 0;
 	unsigned n = 0;
 	for (unsigned i = s->nsacked; i-- > 0 && seq_gt(s->sacked[i].l, seq);) {
@@ -160,6 +165,8 @@ static unsigned zc__sack_holes(const struct zc_tcp_sock *s, struct zc__hole *h)
  * retransmitted (below HighRxt) once more. */
 uint32_t zc__sack_pipe(const struct zc_tcp_sock *s)
 {
+	if (zc__rack_on(s))
+		return zc__rack_pipe(s);
 	struct zc__hole h[ZC__TCP_SACKBOARD + 1];
 	unsigned n = zc__sack_holes(s, h);
 	uint32_t pipe = 0;
@@ -177,6 +184,8 @@ uint32_t zc__sack_pipe(const struct zc_tcp_sock *s)
  * octet at or past HighRxt. Fills [*seq, *seq + *len) within one hole. */
 bool zc__sack_next_rexmt(const struct zc_tcp_sock *s, int rule, tcp_seq *seq, uint32_t *len)
 {
+	if (zc__rack_on(s)) /* RACK: its lost ranges; rule 3 is the probe's */
+		return rule == 1 && zc__rack_next_lost(s, seq, len);
 	if (s->nsacked == 0)
 		return false;
 	tcp_seq top = s->sacked[s->nsacked - 1].r;
@@ -201,6 +210,8 @@ bool zc__sack_next_rexmt(const struct zc_tcp_sock *s, int rule, tcp_seq *seq, ui
  * unSACKed octet, once HighACK passed RescueRxt (or before any). */
 bool zc__sack_rescue(const struct zc_tcp_sock *s, tcp_seq *seq, uint32_t *len)
 {
+	if (zc__rack_on(s))
+		return false; /* the tail loss probe does its work */
 	if (s->rescue_set && !seq_gt(s->snd_una, s->rescue_rxt))
 		return false;
 	tcp_seq end = s->snd_max;

@@ -49,6 +49,7 @@ int zc_tcp_configure(struct zc_stack *st, const struct zc_tcp_config *c)
 #undef ZC__SET
 	n.no_sack = c->no_sack;
 	n.no_tlp = c->no_tlp;
+	n.no_rack = c->no_rack;
 	n.syncookies = c->syncookies;
 	n.no_hystart = c->no_hystart;
 	n.ecn = c->ecn;

@@ -215,6 +215,7 @@ static void zc__tcp_rexmt_fire(struct zc_tcp_sock *s)
 	/* the first timeout keeps what the peer SACKed: going back, only the
 	 * rest is sent again (as Linux). A second one in a row expunges it, as
 	 * RFC 2018 8 says, in case the peer reneged on its SACKs. */
+	zc__rack_rto(s);
 	if (s->rexmt_count > 1)
 		zc__sack_clear(s);
 	s->sack_rec = false;
@@ -279,6 +280,7 @@ void zc__tcp_timers(struct zc_stack *st)
 		zc__timer_update(s);
 		switch (which) {
 		case ZC__T_REXMT: zc__tcp_rexmt_fire(s); break;
+		case ZC__T_RACK: zc__rack_timer(s); break;
 		case ZC__T_PERSIST: zc__tcp_persist_fire(s); break;
 		case ZC__T_DELACK:
 			t->stats.delayed_acks++;

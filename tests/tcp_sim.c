@@ -4,7 +4,7 @@
  *
  *   tcp_sim [--bytes N] [--both-ways] [--loss P] [--dup P] [--reorder P]
  *           [--corrupt P] [--delay DUR] [--mtu BYTES] [--seed S] [--replay]
- *           [--cc NAME] [--no-sack] [--no-tlp] [--no-hystart] [--csv] [--rcvbuf BYTES]
+ *           [--cc NAME] [--no-sack] [--no-tlp] [--no-rack] [--no-hystart] [--csv] [--rcvbuf BYTES]
  *
  * Each side sends N bytes of a seeded stream (the server only with
  * --both-ways), shuts down its write side, reads to end of stream and
@@ -15,7 +15,7 @@
  * same configuration twice and compares a digest of everything both stacks
  * counted and the virtual time it took. --cc picks both ends' congestion
  * control, --no-sack turns SACK off at both ends (NewReno recovery alone),
- * --no-tlp tail loss probes, --no-hystart HyStart++; --rcvbuf sets both ends' receive buffers;
+ * --no-tlp tail loss probes, --no-rack RACK's loss detection by time, --no-hystart HyStart++; --rcvbuf sets both ends' receive buffers;
  * --csv ends with one line of figures for tables (bench/loss_table.py):
  * goodput of the client's direction in virtual time, bytes retransmitted,
  * DSACKs (spurious retransmissions), recovery episodes, timeouts.
@@ -46,7 +46,7 @@ struct opts {
 	uint64_t seed;
 	bool quiet;
 	const char *cc;
-	bool no_sack, no_tlp, no_hystart, csv;
+	bool no_sack, no_tlp, no_rack, no_hystart, csv;
 	uint32_t rcvbuf;
 };
 
@@ -175,7 +175,7 @@ static int open_side(struct side *d, const char *wire, int port, uint32_t ip, co
 	if (d->st == NULL)
 		return -1;
 	struct zc_tcp_config tcfg = { .msl_ns = 1000000000ull, /* TIME_WAIT 2 s */
-				      .cc = o->cc, .no_sack = o->no_sack, .no_tlp = o->no_tlp,
+				      .cc = o->cc, .no_sack = o->no_sack, .no_tlp = o->no_tlp, .no_rack = o->no_rack,
 				      .no_hystart = o->no_hystart, .rcvbuf = o->rcvbuf };
 	if (zc_tcp_configure(d->st, &tcfg) != 0) {
 		fprintf(stderr, "tcp_sim: --cc %s: no such congestion control\n", o->cc);
@@ -340,7 +340,7 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, 0, 's' },  { "replay", no_argument, 0, 'R' },
 		{ "cc", required_argument, 0, 'C' },    { "no-sack", no_argument, 0, 'S' },
 		{ "csv", no_argument, 0, 'V' },        { "rcvbuf", required_argument, 0, 'B' },
-		{ "no-tlp", no_argument, 0, 'T' },    { "no-hystart", no_argument, 0, 'H' },
+		{ "no-tlp", no_argument, 0, 'T' },    { "no-rack", no_argument, 0, 'K' },    { "no-hystart", no_argument, 0, 'H' },
 		{ "help", no_argument, 0, 'h' },        { 0, 0, 0, 0 }
 	};
 	int c;
@@ -364,13 +364,14 @@ int main(int argc, char **argv)
 		case 'C': o.cc = optarg; break;
 		case 'S': o.no_sack = true; break;
 		case 'T': o.no_tlp = true; break;
+		case 'K': o.no_rack = true; break;
 		case 'H': o.no_hystart = true; break;
 		case 'V': o.csv = true; break;
 		case 'B': o.rcvbuf = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'h':
 			printf("usage: tcp_sim [--bytes N] [--both-ways] [--loss P] [--dup P] [--reorder P]\n"
 			       "               [--corrupt P] [--delay DUR] [--mtu BYTES] [--seed S] [--replay]\n"
-			       "               [--cc cubic|newreno] [--no-sack] [--no-tlp] [--no-hystart] [--csv]\n"
+			       "               [--cc cubic|newreno] [--no-sack] [--no-tlp] [--no-rack] [--no-hystart] [--csv]\n"
 			       "               [--rcvbuf BYTES]\n");
 			return 0;
 		default: return 2;

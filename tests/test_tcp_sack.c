@@ -34,7 +34,9 @@ static struct zc_tcp_sock *open_sack(struct env *e, struct zc_tcp_sock **lsock, 
 	return c;
 }
 
-/* A SACK connection for each test (setup_sack), closed after it. */
+/* A SACK connection for each test (setup_sack), closed after it. These
+ * tests are of RFC 6675's rules, which RACK (test_tcp_rack.c) replaces
+ * when on: they run with no_rack, as RACK's fallback does. */
 struct conn {
 	struct env *e;
 	struct zc_tcp_sock *c, *l;
@@ -49,6 +51,7 @@ static int setup_sack(void **state)
 		return -1;
 	struct conn *k = calloc(1, sizeof(*k));
 	k->e = *state;
+	assert_int_equal(zc_tcp_configure(k->e->st, &(struct zc_tcp_config){ .no_rack = true }), 0);
 	k->c = open_sack(k->e, &k->l, &k->iss, &k->ok);
 	*state = k;
 	return 0;
