@@ -77,18 +77,11 @@ static void zc__rack_fall_back(struct zc_tcp_sock *s)
 	zc__tcp_timer_set(s, ZC__T_RACK, 0);
 }
 
-/* Make room for one more entry: compact, else merge two neighbours of one
- * kind (the pair whose times are closest). False: RACK fell back. */
-static bool zc__rack_room(struct zc_tcp_sock *s)
+/* Merge the two neighbours of one kind whose times are closest (into the
+ * later time). False: none alike, and RACK fell back. */
+static bool zc__rack_merge(struct zc_tcp_sock *s)
 {
 	struct zc__rack *k = &s->rack;
-	if (k->head + k->n < ZC__RACK_SEGS)
-		return true;
-	if (k->head) {
-		memmove(k->seg, &k->seg[k->head], k->n * sizeof(k->seg[0]));
-		k->head = 0;
-		return true;
-	}
 	unsigned best = UINT32_MAX;
 	uint64_t gap = UINT64_MAX;
 	for (unsigned i = 0; i + 1 < k->n; i++) {
@@ -116,27 +109,40 @@ static bool zc__rack_room(struct zc_tcp_sock *s)
 	return true;
 }
 
-/* Make x the edge of an entry (when it lies inside one). False: RACK fell back. */
-static bool zc__rack_split(struct zc_tcp_sock *s, tcp_seq x)
+/* Make room for `need` more entries: compact, else merge two neighbours
+ * of one kind (the pair whose times are closest) until there is. Callers
+ * ask before they split, so that no merge undoes an edge just made (a
+ * split leaves two halves of one time: the closest pair). False: RACK
+ * fell back. */
+static bool zc__rack_room(struct zc_tcp_sock *s, unsigned need)
 {
 	struct zc__rack *k = &s->rack;
-	for (;;) {
-		unsigned i = 0;
-		while (i < k->n && !seq_lt(x, zc__rack_first(s)[i].r))
-			i++;
-		if (i == k->n || !seq_gt(x, zc__rack_left(s, i)))
-			return true; /* past the map, or an edge already */
-		if (k->head + k->n == ZC__RACK_SEGS) {
-			if (!zc__rack_room(s))
-				return false;
-			continue; /* a merge may have moved the edges */
-		}
-		struct zc__rack_seg *e = &zc__rack_first(s)[i];
-		memmove(e + 1, e, (k->n - i) * sizeof(*e));
-		e->r = x;
-		k->n++;
+	if (k->head + k->n + need <= ZC__RACK_SEGS)
 		return true;
+	if (k->head) {
+		memmove(k->seg, &k->seg[k->head], k->n * sizeof(k->seg[0]));
+		k->head = 0;
 	}
+	while (k->n + need > ZC__RACK_SEGS)
+		if (!zc__rack_merge(s))
+			return false;
+	return true;
+}
+
+/* Make x the edge of an entry (when it lies inside one), in room the
+ * caller made (zc__rack_room). */
+static void zc__rack_split(struct zc_tcp_sock *s, tcp_seq x)
+{
+	struct zc__rack *k = &s->rack;
+	unsigned i = 0;
+	while (i < k->n && !seq_lt(x, zc__rack_first(s)[i].r))
+		i++;
+	if (i == k->n || !seq_gt(x, zc__rack_left(s, i)))
+		return; /* past the map, or an edge already */
+	struct zc__rack_seg *e = &zc__rack_first(s)[i];
+	memmove(e + 1, e, (k->n - i) * sizeof(*e));
+	e->r = x;
+	k->n++;
 }
 
 static bool zc__rack_ready(struct zc_tcp_sock *s)
@@ -173,10 +179,12 @@ void zc__rack_sent(struct zc_tcp_sock *s, tcp_seq l, uint32_t len)
 	tcp_seq r = l + len, end = zc__rack_end(s);
 	if (seq_lt(l, s->snd_una))
 		l = s->snd_una;
+	if (!zc__rack_room(s, (seq_lt(l, end) ? 2u : 0u) + (seq_gt(r, end) ? 1u : 0u)))
+		return;
 	if (seq_lt(l, end)) { /* sent again: [l, min(r, end)) */
 		tcp_seq re = seq_min(r, end);
-		if (!zc__rack_split(s, l) || !zc__rack_split(s, re))
-			return;
+		zc__rack_split(s, l);
+		zc__rack_split(s, re);
 		for (unsigned i = 0; i < k->n; i++) {
 			struct zc__rack_seg *e = &zc__rack_first(s)[i];
 			if (seq_le(e->r, l) || (e->flags & ZC__RACK_SACKED))
@@ -196,8 +204,6 @@ void zc__rack_sent(struct zc_tcp_sock *s, tcp_seq l, uint32_t len)
 		last->xmit_ns = now;
 		return;
 	}
-	if (!zc__rack_room(s))
-		return;
 	zc__rack_first(s)[k->n++] = (struct zc__rack_seg){ now, r, 0 };
 	k->tail_start = now;
 }
@@ -242,8 +248,10 @@ void zc__rack_sacked(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r)
 		return;
 	if (seq_gt(r, zc__rack_end(s)))
 		r = zc__rack_end(s);
-	if (!seq_lt(l, r) || !zc__rack_split(s, l) || !zc__rack_split(s, r))
+	if (!seq_lt(l, r) || !zc__rack_room(s, 2))
 		return;
+	zc__rack_split(s, l);
+	zc__rack_split(s, r);
 	struct zc__rack *k = &s->rack;
 	for (unsigned i = 0; i < k->n; i++) {
 		struct zc__rack_seg *e = &zc__rack_first(s)[i];

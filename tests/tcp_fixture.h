@@ -8,6 +8,7 @@
 #define ZC_TESTS_TCP_FIXTURE_H
 
 #include "nic/trapeze.h"
+#include "stack/arena.h"
 #include "stack/log.h"
 #include "stack/pool.h"
 #include "stack/stack.h"
@@ -40,6 +41,7 @@ struct env {
 	char name[32];
 	struct zc_netif *np, *ns;
 	struct zc_stack *st;
+	struct zc_arena *arena; /* the stack's memory (setup_in with an arena), or NULL: the heap */
 	uint64_t now;
 	uint16_t pport;   /* the peer's port */
 	uint16_t sport;   /* the stack's port (5000 unless a test connects out) */
@@ -57,9 +59,13 @@ struct seg {
 	uint8_t data[2048];
 };
 
-static inline int setup(void **state)
+/* The wire, the stack and the peer's ARP; the stack's memory from an arena
+ * of its own when `arena` (for tests that inject allocation failures). */
+static inline int setup_in(void **state, bool arena)
 {
 	struct env *e = calloc(1, sizeof(*e));
+	if (arena && zc_arena_create(64u << 20, &e->arena) != 0)
+		return -1;
 	snprintf(e->name, sizeof(e->name), "tt%d", (int)getpid());
 	zc_trapeze_unlink(e->name);
 	/* the raw peer reads frames as a capture does, checksums and all: it
@@ -74,7 +80,7 @@ static inline int setup(void **state)
 		return -1;
 	e->now = T0;
 	struct zc_stack_config sc = { .nif = e->ns, .ip = IP_S, .prefix_len = 24, .seed = 5, .now = e->now,
-				      .no_gratuitous_arp = true };
+				      .no_gratuitous_arp = true, .arena = e->arena };
 	e->st = zc_stack_create(&sc);
 	struct zc_tcp_config tc = { .msl_ns = 1000 * MS };
 	zc_tcp_configure(e->st, &tc);
@@ -104,6 +110,11 @@ static inline int setup(void **state)
 	return 0;
 }
 
+static inline int setup(void **state)
+{
+	return setup_in(state, false);
+}
+
 static inline int teardown(void **state)
 {
 	struct env *e = *state;
@@ -118,6 +129,8 @@ static inline int teardown(void **state)
 			sends += ps.tx[r];
 	assert_int_equal(sends, ts.segs_out);
 	zc_stack_destroy(e->st);
+	if (e->arena)
+		zc_arena_destroy(e->arena);
 	struct zc_mbuf *r[32];
 	int n;
 	while ((n = zc_netif_rx(e->np, r, 32, e->now)) > 0)

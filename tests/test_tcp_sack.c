@@ -5,34 +5,8 @@
  * turned off by configuration, and DSACK (RFC 2883) sent for a duplicate
  * arrival and counted when received. The test plays the peer
  * (tcp_fixture.h). */
-#include "tcp_fixture.h"
+#include "sack_fixture.h"
 #include "stack/tcp_priv.h"
-
-#define MSS 1448u
-
-/* A passive open where the peer offers SACK (and timestamps, as Linux). */
-static struct zc_tcp_sock *open_sack(struct env *e, struct zc_tcp_sock **lsock, uint32_t *iss, bool *peer_ok)
-{
-	struct zc_tcp_sock *l = zc_tcp_socket(e->st);
-	assert_int_equal(zc_tcp_bind(l, 0, 5000), 0);
-	assert_int_equal(zc_tcp_listen(l, 8), 0);
-	struct zc_tcp_opts o = { .has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 2, .has_ts = true,
-				 .tsval = e->ptsval, .sack_ok = true };
-	tx_opts(e, F_S, e->pseq, 0, 65535, NULL, 0, &o);
-	struct seg s;
-	expect(e, &s, F_S | F_A);
-	*peer_ok = s.th.opt.sack_ok;
-	e->pseq++;
-	*iss = s.th.seq;
-	tx(e, F_A, e->pseq, s.th.seq + 1, NULL, 0);
-	int err;
-	struct zc_tcp_sock *c = zc_tcp_accept(l, &err);
-	assert_non_null(c);
-	*lsock = l;
-	zc_tcp_setopt(c, ZC_TCP_OPT_QUICKACK, 0);
-	zc_tcp_setopt(c, ZC_TCP_OPT_NODELAY, 1);
-	return c;
-}
 
 /* A SACK connection for each test (setup_sack), closed after it. These
  * tests are of RFC 6675's rules, which RACK (test_tcp_rack.c) replaces
@@ -52,7 +26,7 @@ static int setup_sack(void **state)
 	struct conn *k = calloc(1, sizeof(*k));
 	k->e = *state;
 	assert_int_equal(zc_tcp_configure(k->e->st, &(struct zc_tcp_config){ .no_rack = true }), 0);
-	k->c = open_sack(k->e, &k->l, &k->iss, &k->ok);
+	k->c = open_sack(k->e, &k->l, &k->iss, &k->ok, 0);
 	*state = k;
 	return 0;
 }
@@ -71,15 +45,6 @@ static int teardown_sack(void **state)
  * taken off the wire (k->d holds them, k->una is their start). */
 static struct conn *start(void **state, uint32_t nseg);
 
-/* The peer's ACK of `ack` carrying SACK blocks [l0, r0), [l1, r1), ... */
-static void tx_sack(struct env *e, uint32_t ack, unsigned n, const uint32_t *lr)
-{
-	struct zc_tcp_opts o = { .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = (uint8_t)n };
-	for (unsigned i = 0; i < n; i++)
-		o.sack[i] = (struct zc_tcp_sack_block){ lr[2 * i], lr[2 * i + 1] };
-	tx_opts(e, F_A, e->pseq, ack, 65535, NULL, 0, &o);
-}
-
 /* The peer's 100 bytes of data, acknowledging `ack` and SACKing [l, r). */
 static void tx_data_sack(struct env *e, uint32_t ack, uint32_t l, uint32_t r)
 {
@@ -88,21 +53,6 @@ static void tx_data_sack(struct env *e, uint32_t ack, uint32_t l, uint32_t r)
 		&(struct zc_tcp_opts){ .has_ts = true, .tsval = e->ptsval, .tsecr = e->last_tsval, .nsack = 1,
 				       .sack = { { l, r } } });
 	e->pseq += sizeof(pd);
-}
-
-/* Sends nseg full segments of a pattern and takes them off the wire. */
-static void send_segments(struct env *e, struct zc_tcp_sock *c, uint32_t nseg, char *d)
-{
-	for (uint32_t i = 0; i < nseg * MSS; i++)
-		d[i] = (char)(i * 7 + i / MSS);
-	assert_int_equal(zc_tcp_send(c, d, nseg * MSS), (ssize_t)(nseg * MSS));
-	struct seg s;
-	uint32_t got = 0;
-	while (rx(e, &s)) {
-		assert_int_equal(s.len, MSS);
-		got++;
-	}
-	assert_int_equal(got, nseg);
 }
 
 static struct conn *start(void **state, uint32_t nseg)
@@ -230,7 +180,7 @@ static void test_sack_off(void **state)
 	struct zc_tcp_sock *l;
 	uint32_t iss;
 	bool ok;
-	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok);
+	struct zc_tcp_sock *c = open_sack(e, &l, &iss, &ok, 0);
 	assert_false(ok);
 	static char d[10 * MSS];
 	send_segments(e, c, 10, d);
