@@ -145,6 +145,21 @@ static void zc__rack_split(struct zc_tcp_sock *s, tcp_seq x)
 	k->n++;
 }
 
+/* Split at l and r (in room made by zc__rack_room): the entries covering
+ * [l, r) are then [*i, *j). */
+static void zc__rack_span(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r, unsigned *i, unsigned *j)
+{
+	zc__rack_split(s, l);
+	zc__rack_split(s, r);
+	unsigned a = 0, b;
+	while (a < s->rack.n && seq_le(zc__rack_first(s)[a].r, l))
+		a++;
+	for (b = a; b < s->rack.n && seq_le(zc__rack_first(s)[b].r, r);)
+		b++;
+	*i = a;
+	*j = b;
+}
+
 static bool zc__rack_ready(struct zc_tcp_sock *s)
 {
 	struct zc__rack *k = &s->rack;
@@ -182,17 +197,13 @@ void zc__rack_sent(struct zc_tcp_sock *s, tcp_seq l, uint32_t len)
 	if (!zc__rack_room(s, (seq_lt(l, end) ? 2u : 0u) + (seq_gt(r, end) ? 1u : 0u)))
 		return;
 	if (seq_lt(l, end)) { /* sent again: [l, min(r, end)) */
-		tcp_seq re = seq_min(r, end);
-		zc__rack_split(s, l);
-		zc__rack_split(s, re);
-		for (unsigned i = 0; i < k->n; i++) {
+		unsigned i, j;
+		for (zc__rack_span(s, l, seq_min(r, end), &i, &j); i < j; i++) {
 			struct zc__rack_seg *e = &zc__rack_first(s)[i];
-			if (seq_le(e->r, l) || (e->flags & ZC__RACK_SACKED))
-				continue;
-			if (seq_gt(e->r, re))
-				break;
-			e->xmit_ns = now;
-			e->flags = ZC__RACK_RETRANS;
+			if (!(e->flags & ZC__RACK_SACKED)) {
+				e->xmit_ns = now;
+				e->flags = ZC__RACK_RETRANS;
+			}
 		}
 	}
 	if (!seq_gt(r, end))
@@ -250,19 +261,13 @@ void zc__rack_sacked(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r)
 		r = zc__rack_end(s);
 	if (!seq_lt(l, r) || !zc__rack_room(s, 2))
 		return;
-	zc__rack_split(s, l);
-	zc__rack_split(s, r);
-	struct zc__rack *k = &s->rack;
-	for (unsigned i = 0; i < k->n; i++) {
+	unsigned i, j;
+	for (zc__rack_span(s, l, r, &i, &j); i < j; i++) {
 		struct zc__rack_seg *e = &zc__rack_first(s)[i];
-		if (seq_le(e->r, l))
-			continue;
-		if (seq_gt(e->r, r))
-			break;
-		if (e->flags & ZC__RACK_SACKED)
-			continue;
-		zc__rack_deliver(s, e, e->r);
-		e->flags = ZC__RACK_SACKED;
+		if (!(e->flags & ZC__RACK_SACKED)) {
+			zc__rack_deliver(s, e, e->r);
+			e->flags = ZC__RACK_SACKED;
+		}
 	}
 }
 
