@@ -7,6 +7,7 @@
 #ifndef ZC_TESTS_DROPS_FIXTURE_H
 #define ZC_TESTS_DROPS_FIXTURE_H
 
+#include "fake_nic.h"
 #include "stack/log.h"
 #include "stack/netif.h"
 #include "stack/pool.h"
@@ -30,59 +31,10 @@
 #define IP_BCAST 0x0a0000ffu
 #define T0 1000000000ull
 #define MTU 1500u
-#define FRAME_MAX 2048u
 
 static const uint8_t MAC_B[6] = { 0x02, 0, 0, 0, 0, 0x02 };
 static const uint8_t MAC_X[6] = { 0x02, 0, 0, 0, 0, 0x05 };
 static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-
-/* --- a fake NIC: frames in from the test, frames out copied and freed ------- */
-
-struct fake_nic {
-	struct zc_netif nif;
-	struct zc_mbuf *rxq[8];
-	int rxn;
-	bool refuse_tx;          /* a full ring: tx_burst takes nothing */
-	uint8_t last[FRAME_MAX]; /* the last frame the stack sent */
-	uint32_t last_len, nsent;
-};
-
-static inline int fake_rx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
-{
-	struct fake_nic *f = (struct fake_nic *)nif;
-	(void)now;
-	int k = f->rxn < n ? f->rxn : n;
-	memcpy(pkts, f->rxq, (size_t)k * sizeof(*pkts));
-	memmove(f->rxq, f->rxq + k, (size_t)(f->rxn - k) * sizeof(*pkts));
-	f->rxn -= k;
-	return k;
-}
-
-static inline int fake_tx(struct zc_netif *nif, struct zc_mbuf **pkts, int n, uint64_t now)
-{
-	(void)now;
-	struct fake_nic *f = (struct fake_nic *)nif;
-	if (f->refuse_tx)
-		return 0;
-	for (int i = 0; i < n; i++, f->nsent++) {
-		f->last_len = zc_mbuf_copydata(pkts[i], 0, FRAME_MAX, f->last);
-		zc_mbuf_free(pkts[i]);
-	}
-	return n;
-}
-
-static inline void fake_close(struct zc_netif *nif)
-{
-	struct fake_nic *f = (struct fake_nic *)nif;
-	while (f->rxn)
-		zc_mbuf_free(f->rxq[--f->rxn]);
-	zc_pool_destroy(nif->pool);
-	free(f);
-}
-
-static const struct zc_netif_ops fake_ops = {
-	.rx_burst = fake_rx, .tx_burst = fake_tx, .close = fake_close,
-};
 
 /* --- the environment of one case -------------------------------------------- */
 
