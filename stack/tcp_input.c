@@ -406,9 +406,17 @@ static void zc__tcp_enter_recovery(struct zc_tcp_sock *s)
 	zc__tcp_arm_rexmt(s);
 }
 
+/* Whether a SACK recovery may begin now: none runs, the peer SACKed
+ * something above data in flight, and no timeout's go-back is under way
+ * (SND.UNA has reached recover). */
+static bool zc__tcp_sack_may_recover(const struct zc_tcp_sock *s)
+{
+	return !s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover);
+}
+
 void zc__tcp_rack_loss(struct zc_tcp_sock *s)
 {
-	if (!s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover))
+	if (zc__tcp_sack_may_recover(s))
 		zc__tcp_enter_recovery(s);
 	zc__tcp_output(s);
 }
@@ -519,11 +527,9 @@ static bool zc__tcp_ack_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 		/* RACK (RFC 8985 6.2 step 5): what time says is lost starts a
 		 * recovery, or is retransmitted in the one that runs */
 		bool dsack = s->dsacks_in != dsacks;
-		if ((s->nsacked || dsack) && zc__rack_detect(s, dsack) && !s->in_recovery && s->nsacked &&
-		    s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover))
+		if ((s->nsacked || dsack) && zc__rack_detect(s, dsack) && zc__tcp_sack_may_recover(s))
 			zc__tcp_enter_recovery(s);
-	} else if (!s->in_recovery && s->nsacked && s->snd_max != s->snd_una && seq_ge(s->snd_una, s->recover) &&
-		   zc__sack_is_lost(s, s->snd_una)) {
+	} else if (zc__tcp_sack_may_recover(s) && zc__sack_is_lost(s, s->snd_una)) {
 		zc__tcp_enter_recovery(s);
 	}
 	/* DeliveredData (RFC 6937): newly acknowledged plus newly SACKed */

@@ -14,8 +14,9 @@
  * retransmitted, is marked lost, or the peer SACKed it. Times rise strictly
  * from one send to the next (the clock is read once a poll). New segments
  * sent one after another within a sixteenth of the minimum RTT of the
- * range's first share a range (one burst of output is one range), so a window of thousands of segments
- * takes a handful of ranges; a retransmission or a SACK block splits one.
+ * range's first share a range (one burst of output is one range), so a
+ * window of thousands of segments takes a handful of ranges; a
+ * retransmission or a SACK block splits one.
  * The array has ZC__RACK_SEGS entries (4 KiB, from the stack's arena),
  * allocated at a connection's first data segment; a connection that never
  * sends has none. When it is full, the two neighbours of one kind whose
