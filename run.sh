@@ -8,11 +8,14 @@
 #   ./run.sh bench           the other benchmarks: wire integrity demo, wire hand-over,
 #                            UDP/ping round trips, TCP bulk and connection rate
 #   ./run.sh test [SUITE..]  build (plain and clang+ASan/UBSan) and run the tests
-#                            (default suites: unit integration; also: slow)
+#                            (default suites: unit integration fuzz; also: slow);
+#                            fuzz: each libFuzzer harness for $ZCS_FUZZ_SECONDS
+#                            (default 60) in build-fuzz/ (clang, ASan/UBSan)
 #   ./run.sh deps            only install the Debian packages that are missing
 #
 # On a fresh Debian 12 machine run it as root: it installs what is missing
-# with apt-get. Builds go to build/ (gcc) and build-san/ (clang, sanitizers).
+# with apt-get. Builds go to build/ (gcc), build-san/ (clang, sanitizers)
+# and build-fuzz/ (clang, libFuzzer).
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -100,14 +103,26 @@ deps)
 test)
 	shift
 	suites=("$@")
-	[ ${#suites[@]} -eq 0 ] && suites=(unit integration)
+	[ ${#suites[@]} -eq 0 ] && suites=(unit integration fuzz)
+	# the fuzz suite has its own build; the others run in both builds
+	plain=() fuzz=0
+	for s in "${suites[@]}"; do
+		if [ "$s" = fuzz ]; then fuzz=1; else plain+=("$s"); fi
+	done
 	deps
 	hugepages
 	build build
-	run_suites build "gcc" "${suites[@]}"
-	CC=clang build build-san -Dsanitize=true
-	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-		run_suites build-san "clang + ASan/UBSan" "${suites[@]}"
+	if [ ${#plain[@]} -gt 0 ]; then
+		run_suites build "gcc" "${plain[@]}"
+		CC=clang build build-san -Dsanitize=true
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+			run_suites build-san "clang + ASan/UBSan" "${plain[@]}"
+	fi
+	if [ $fuzz -eq 1 ]; then
+		CC=clang build build-fuzz -Dsanitize=true -Dfuzz=true -Ddpdk=disabled -Dtests=disabled
+		ZCS_FUZZ_SECONDS=${ZCS_FUZZ_SECONDS:-60} UBSAN_OPTIONS=print_stacktrace=1 \
+			run_suites build-fuzz "libFuzzer, ASan/UBSan, ${ZCS_FUZZ_SECONDS:-60} s a harness" fuzz
+	fi
 	echo "tests: $TOTAL_OK passed, $TOTAL_FAIL failed"
 	[ "$TOTAL_FAIL" -eq 0 ]
 	;;

@@ -13,7 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static void zc__free_chain_list(struct zc_mbuf *m)
+void zc__free_chain_list(struct zc_mbuf *m)
 {
 	while (m) {
 		struct zc_mbuf *n = m->nextpkt;
@@ -158,10 +158,7 @@ bool zc__tcp_closed(struct zc_tcp_sock *s)
 	zc_mbuf_free(s->sb_head);
 	s->sb_head = s->sb_tail = s->sb_cur = NULL;
 	s->sb_len = 0;
-	zc__free_chain_list(s->ooo);
-	s->ooo = NULL;
-	s->ooo_n = s->ooo_bytes = 0;
-	s->ooo_mem = 0;
+	zc__tcp_ooo_discard(s);
 	if (s->parent) { /* never accepted: nobody will see it */
 		zc__tcp_unlink_child(s);
 		s->orphan = true;

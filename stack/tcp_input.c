@@ -667,6 +667,11 @@ static void zc__tcp_fin_input(struct zc_tcp_sock *s, const struct zc__seg *g)
 	s->fin_rcvd = true;
 	s->wake_in++;
 	s->rcv_nxt++;
+	/* data queued above the end of the stream is the peer's lie: drop it,
+	 * counted, so that nothing waits at RCV.NXT for a drain that never
+	 * comes (found by fuzz_tcp) */
+	for (uint32_t n = zc__tcp_ooo_discard(s); n > 0; n--)
+		zc__tcp_bad(s->st, ZC_DROP_TCP_DATA_AFTER_FIN);
 	zc__tcp_ack_now(s, ZC_TCP_TX_ACK_NOW);
 	switch (s->state) {
 	case ZC_TCP_SYN_RECEIVED:

@@ -390,6 +390,8 @@ void zc__tcp_rq_append(struct zc_tcp_sock *s, struct zc_mbuf *m);
 void zc__tcp_ooo_insert(struct zc_tcp_sock *s, tcp_seq seq, struct zc_mbuf *m);
 /* Move what became in order from the out-of-order queue. */
 void zc__tcp_ooo_drain(struct zc_tcp_sock *s);
+uint32_t zc__tcp_ooo_discard(struct zc_tcp_sock *s);
+void zc__free_chain_list(struct zc_mbuf *m); /* a nextpkt list of chains */
 /* A duplicate arrival [l, r) for the next ACK's DSACK block (RFC 2883). */
 void zc__tcp_dsack(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r);
 /* Up to max SACK blocks describing the out-of-order queue, into o. */

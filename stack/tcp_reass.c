@@ -171,6 +171,20 @@ void zc__tcp_ooo_drain(struct zc_tcp_sock *s)
 	}
 }
 
+/* Forget the out-of-order queue: the connection closed, or the peer's FIN
+ * came in order with data queued above it, which no stream can hold.
+ * Returns the number of segments dropped. */
+uint32_t zc__tcp_ooo_discard(struct zc_tcp_sock *s)
+{
+	uint32_t n = s->ooo_n;
+	zc__free_chain_list(s->ooo);
+	s->ooo = NULL;
+	s->ooo_n = s->ooo_bytes = 0;
+	s->ooo_mem = 0;
+	s->n_last_ooo = 0;
+	return n;
+}
+
 /* A duplicate arrival [l, r): the next ACK reports it (RFC 2883). */
 void zc__tcp_dsack(struct zc_tcp_sock *s, tcp_seq l, tcp_seq r)
 {

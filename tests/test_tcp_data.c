@@ -4,6 +4,7 @@
  * retransmit and recovery; and why each segment went out (the output
  * reasons). The test plays the peer (tcp_fixture.h). */
 #include "tcp_fixture.h"
+#include "stack/tcp_priv.h"
 
 /* --- data, ACK policy, reassembly --------------------------------------------- */
 
@@ -75,6 +76,38 @@ static void test_out_of_order_reassembly(void **state)
 	assert_int_equal(s.th.ack, base + 300);
 	assert_int_equal(zc_tcp_recv(c, buf, sizeof(buf)), 300);
 	assert_memory_equal(buf, d, 300);
+	zc_tcp_close(c);
+	zc_tcp_close(l);
+}
+
+/* A FIN in order below queued out-of-order data (fuzz_tcp's finding,
+ * tests/fuzz/corpus/tcp/found-ooo-above-fin): the stream ends at the FIN,
+ * so the data above it is dropped, counted, and never read. Before the fix
+ * it stayed queued at RCV.NXT for a drain that never came. */
+static void test_fin_below_out_of_order_data(void **state)
+{
+	struct env *e = *state;
+	struct zc_tcp_sock *l;
+	uint32_t iss;
+	struct zc_tcp_sock *c = open_passive(e, &l, &iss);
+	struct seg s;
+	char d[400];
+	memset(d, 'x', sizeof(d));
+	uint32_t base = e->pseq;
+	uint64_t after0 = drop_n(e, "tcp_data_after_fin");
+	tx(e, F_A, base + 1, iss + 1, d, sizeof(d)); /* out of order, above the hole */
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.ack, base);
+	assert_int_equal(c->ooo_n, 1);
+	tx(e, F_A | F_F, base, iss + 1, NULL, 0); /* the stream ends before it */
+	expect(e, &s, F_A);
+	assert_int_equal(s.th.ack, base + 1);
+	assert_int_equal(zc_tcp_get_state(c), ZC_TCP_CLOSE_WAIT);
+	assert_int_equal(c->ooo_n, 0);
+	assert_int_equal(c->ooo_bytes, 0);
+	assert_int_equal(drop_n(e, "tcp_data_after_fin") - after0, 1);
+	char buf[500];
+	assert_int_equal(zc_tcp_recv(c, buf, sizeof(buf)), 0); /* end of stream, nothing else */
 	zc_tcp_close(c);
 	zc_tcp_close(l);
 }
@@ -676,6 +709,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_delayed_ack_and_every_second_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_of_order_reassembly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fin_below_out_of_order_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sequence_wraparound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paws_drops_old_timestamp, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_window_scale_limits_sending, setup, teardown),
