@@ -182,4 +182,37 @@ static inline void fuzz_fix_csums(uint8_t *f, size_t len, bool ip, bool l4)
 	}
 }
 
+/* A connection from X:40000 to the stack's listener on port 80: X's SYN
+ * (ISN x_isn; MSS 1460, window scale 7, SACK permitted, timestamps), then
+ * its ACK of the stack's SYN-ACK. Returns the stack's ISN. */
+static inline uint32_t fuzz_handshake(struct fuzz_env *e, uint32_t x_isn)
+{
+	uint8_t f[128];
+	size_t n = fuzz_eth(f, ZC_ETHERTYPE_IPV4);
+	struct zc_tcp th = { .sport = 40000, .dport = 80, .seq = x_isn, .flags = ZC_TCP_SYN, .win = 65535,
+			     .opt = { .has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 7,
+				      .sack_ok = true, .has_ts = true, .tsval = 1 } };
+	size_t hl = zc_tcp_build(f + n + ZC_IPV4_HLEN, &th);
+	struct zc_ipv4 ip = { .total_len = (uint16_t)(ZC_IPV4_HLEN + hl), .ttl = 64, .proto = ZC_IPPROTO_TCP,
+			      .src = IP_X, .dst = IP_B };
+	zc_ipv4_build(f + n, &ip);
+	fuzz_fix_csums(f, n + ZC_IPV4_HLEN + hl, true, true);
+	fuzz_inject(e, f, n + ZC_IPV4_HLEN + hl);
+	struct zc_tcp sa;
+	const uint8_t *l = e->nic->last;
+	if (e->nic->last_len < ZC_ETH_HLEN + ZC_IPV4_HLEN + ZC_TCP_HLEN ||
+	    zc_tcp_parse(l + ZC_ETH_HLEN + ZC_IPV4_HLEN, e->nic->last_len - ZC_ETH_HLEN - ZC_IPV4_HLEN, IP_B, IP_X,
+			 false, &sa, NULL) != 0 ||
+	    sa.flags != (ZC_TCP_SYN | ZC_TCP_ACK))
+		fuzz_fail("no SYN-ACK");
+	th = (struct zc_tcp){ .sport = 40000, .dport = 80, .seq = x_isn + 1, .ack = sa.seq + 1, .flags = ZC_TCP_ACK,
+			      .win = 512, .opt = { .has_ts = true, .tsval = 2, .tsecr = sa.opt.tsval } };
+	hl = zc_tcp_build(f + n + ZC_IPV4_HLEN, &th);
+	ip.total_len = (uint16_t)(ZC_IPV4_HLEN + hl);
+	zc_ipv4_build(f + n, &ip);
+	fuzz_fix_csums(f, n + ZC_IPV4_HLEN + hl, true, true);
+	fuzz_inject(e, f, n + ZC_IPV4_HLEN + hl);
+	return sa.seq;
+}
+
 #endif

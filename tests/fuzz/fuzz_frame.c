@@ -14,37 +14,6 @@
  * and every buffer must be back in the pool (fuzz_env.h). */
 #include "fuzz_env.h"
 
-/* X's SYN to port 80, then its ACK of the stack's SYN-ACK; the stack's ISN. */
-static uint32_t establish(struct fuzz_env *e)
-{
-	uint8_t f[128];
-	size_t n = fuzz_eth(f, ZC_ETHERTYPE_IPV4);
-	struct zc_tcp th = { .sport = 40000, .dport = 80, .seq = 1000, .flags = ZC_TCP_SYN, .win = 65535,
-			     .opt = { .has_mss = true, .mss = 1460, .has_wscale = true, .wscale = 7,
-				      .sack_ok = true, .has_ts = true, .tsval = 1 } };
-	size_t hl = zc_tcp_build(f + n + ZC_IPV4_HLEN, &th);
-	struct zc_ipv4 ip = { .total_len = (uint16_t)(ZC_IPV4_HLEN + hl), .ttl = 64, .proto = ZC_IPPROTO_TCP,
-			      .src = IP_X, .dst = IP_B };
-	zc_ipv4_build(f + n, &ip);
-	fuzz_fix_csums(f, n + ZC_IPV4_HLEN + hl, true, true);
-	fuzz_inject(e, f, n + ZC_IPV4_HLEN + hl);
-	struct zc_tcp sa;
-	const uint8_t *l = e->nic->last;
-	if (e->nic->last_len < ZC_ETH_HLEN + ZC_IPV4_HLEN + ZC_TCP_HLEN ||
-	    zc_tcp_parse(l + ZC_ETH_HLEN + ZC_IPV4_HLEN, e->nic->last_len - ZC_ETH_HLEN - ZC_IPV4_HLEN, IP_B, IP_X,
-			 false, &sa, NULL) != 0 ||
-	    sa.flags != (ZC_TCP_SYN | ZC_TCP_ACK))
-		fuzz_fail("no SYN-ACK");
-	th = (struct zc_tcp){ .sport = 40000, .dport = 80, .seq = 1001, .ack = sa.seq + 1, .flags = ZC_TCP_ACK,
-			      .win = 512, .opt = { .has_ts = true, .tsval = 2, .tsecr = sa.opt.tsval } };
-	hl = zc_tcp_build(f + n + ZC_IPV4_HLEN, &th);
-	ip.total_len = (uint16_t)(ZC_IPV4_HLEN + hl);
-	zc_ipv4_build(f + n, &ip);
-	fuzz_fix_csums(f, n + ZC_IPV4_HLEN + hl, true, true);
-	fuzz_inject(e, f, n + ZC_IPV4_HLEN + hl);
-	return sa.seq;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -62,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct zc_udp_sock *u = zc_udp_open(e->st);
 	if (l == NULL || u == NULL || zc_tcp_bind(l, 0, 80) != 0 || zc_tcp_listen(l, 4) != 0 || zc_udp_bind(u, 0, 9) != 0)
 		fuzz_fail("no sockets");
-	uint32_t iss = establish(e);
+	uint32_t iss = fuzz_handshake(e, 1000);
 	size_t t = ZC_ETH_HLEN + ZC_IPV4_HLEN;
 	if ((ctl & 16) && len >= t + ZC_TCP_HLEN && f[ZC_ETH_HLEN] == 0x45 && f[ZC_ETH_HLEN + 9] == ZC_IPPROTO_TCP) {
 		zc_put32(f + t + 4, zc_get32(f + t + 4) + 1001);

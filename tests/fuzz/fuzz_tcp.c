@@ -86,11 +86,6 @@ static void note_isn(struct fz *z)
 	}
 }
 
-static const uint8_t syn_opts[] = { 2, 4, 0x05, 0xb4, /* MSS 1460 */
-				    3, 3, 7, 1,       /* window scale 7, NOP */
-				    4, 2, 1, 1,       /* SACK permitted, NOP, NOP */
-				    8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 1 }; /* timestamps, NOP, NOP */
-
 static void accept_one(struct fz *z)
 {
 	int err;
@@ -118,11 +113,8 @@ static void start(struct fz *z, unsigned state)
 		fuzz_fail("no listener");
 	if (state == 0)
 		return;
-	seg(z, 80, ZC_TCP_SYN, z->x_isn, 0, 65535, syn_opts, sizeof(syn_opts), 0, false);
-	note_isn(z);
-	if (!z->have_b_isn)
-		fuzz_fail("no SYN-ACK");
-	seg(z, 80, ZC_TCP_ACK, z->x_isn + 1, z->b_isn + 1, 512, NULL, 0, 0, false);
+	z->b_isn = fuzz_handshake(e, z->x_isn);
+	z->have_b_isn = true;
 	accept_one(z);
 	if (z->c == NULL)
 		fuzz_fail("no connection");
