@@ -354,7 +354,7 @@ int zc_parse_duration(const char *v, uint64_t *out)
 	char *end;
 	errno = 0;
 	double d = strtod(v, &end);
-	if (errno || end == v || d < 0)
+	if (errno || end == v || !(d >= 0)) /* NaN too: fuzz_config's finding */
 		return -EINVAL;
 	double mul = 1;
 	if (*end == '\0' || strcmp(end, "ns") == 0)

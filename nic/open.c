@@ -16,7 +16,7 @@ int zc_parse_rate(const char *v, uint64_t *out)
 	char *end;
 	errno = 0;
 	double d = strtod(v, &end);
-	if (errno || end == v || d <= 0)
+	if (errno || end == v || !(d > 0)) /* NaN too */
 		return -EINVAL;
 	double mul = 1;
 	if (*end == 'k' || *end == 'K')
@@ -42,9 +42,9 @@ static int zc__parse_u32(const char *v, uint32_t *out)
 	return 0;
 }
 
-static struct zc_netif *zc__open_trapeze(char *args, struct zc_arena *arena)
+int zc_trapeze_parse_spec(char *args, struct zc_trapeze_config *out)
 {
-	struct zc_trapeze_config c = { .arena = arena };
+	struct zc_trapeze_config c = { 0 };
 	char *save = NULL;
 	for (char *tok = strtok_r(args, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		char *eq = strchr(tok, '=');
@@ -107,15 +107,26 @@ static struct zc_netif *zc__open_trapeze(char *args, struct zc_arena *arena)
 		ZC_ERR("nic: trapeze: no wire name: e.g. trapeze:w0,port=0");
 		goto bad;
 	}
+	*out = c;
+	return 0;
+bad:
+	return -EINVAL;
+}
+
+static struct zc_netif *zc__open_trapeze(char *args, struct zc_arena *arena)
+{
+	struct zc_trapeze_config c;
+	if (zc_trapeze_parse_spec(args, &c) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	c.arena = arena;
 	/* a capture shows what crossed the wire with its checksums: a packet
 	 * kept by reference has its checksum left to the NIC, never written */
 	const char *pcap = getenv("ZCS_PCAP");
 	if (pcap && *pcap)
 		c.no_ref = true;
 	return zc_trapeze_open(&c);
-bad:
-	errno = EINVAL;
-	return NULL;
 }
 
 #ifndef ZC_HAVE_DPDK
@@ -150,11 +161,14 @@ static int zc__parse_mac(const char *v, uint8_t mac[6])
 
 /* dpdk:VDEV[,pmd args...][,zc_mac=..][,zc_hdr=..][,zc_frames=..][,zc_mtu=..]:
  * the zc_ keys are ours and are taken out before DPDK sees the string. */
-static struct zc_netif *zc__open_dpdk(char *args)
+int zc_dpdk_parse_spec(char *args, struct zc_dpdk_config *out, char dev[256], uint8_t mac[6])
 {
 	struct zc_dpdk_config c = { 0 };
-	uint8_t mac[6];
-	char dev[256] = "";
+	dev[0] = '\0';
+	if (strlen(args) >= 256) {
+		ZC_ERR("nic: dpdk: overlong device string");
+		goto bad;
+	}
 	char *save = NULL;
 	for (char *tok = strtok_r(args, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		uint32_t u;
@@ -195,10 +209,22 @@ static struct zc_netif *zc__open_dpdk(char *args)
 		}
 	}
 	c.devargs = dev;
-	return zc_dpdk_open(&c);
+	*out = c;
+	return 0;
 bad:
-	errno = EINVAL;
-	return NULL;
+	return -EINVAL;
+}
+
+static struct zc_netif *zc__open_dpdk(char *args)
+{
+	struct zc_dpdk_config c;
+	uint8_t mac[6];
+	char dev[256];
+	if (zc_dpdk_parse_spec(args, &c, dev, mac) != 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return zc_dpdk_open(&c);
 }
 
 struct zc_netif *zc_nic_open(const char *spec) { return zc_nic_open_in(spec, NULL, NULL); }

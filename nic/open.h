@@ -21,6 +21,15 @@ struct zc_netif *zc_nic_open(const char *spec);
  * capture and fault layers keep theirs in this process (shared_ok false). */
 struct zc_arena;
 struct zc_netif *zc_nic_open_in(const char *spec, struct zc_arena *arena, bool *shared_ok);
+/* The options of a trapeze: string (after "trapeze:") into *c, which is
+ * written only on success; args is cut up (strtok). 0, or -EINVAL after a
+ * log line naming the bad part. c->name points into args. */
+struct zc_trapeze_config;
+int zc_trapeze_parse_spec(char *args, struct zc_trapeze_config *c);
+/* The same for a dpdk: string (after "dpdk:"): the zc_ keys into *c, the
+ * rest joined into dev for DPDK (c->devargs = dev, c->mac = mac if set). */
+struct zc_dpdk_config;
+int zc_dpdk_parse_spec(char *args, struct zc_dpdk_config *c, char dev[256], uint8_t mac[6]);
 /* Parse "10G", "400M", "1000000" (bit/s); 0 or -EINVAL. */
 int zc_parse_rate(const char *v, uint64_t *out);
 

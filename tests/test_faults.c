@@ -3,6 +3,7 @@
  * a corrupted clone never changes the sender's kept copy, and bad
  * configuration strings are refused with a message. */
 #include "nic/faults.h"
+#include "nic/open.h"
 #include "nic/trapeze.h"
 #include "stack/log.h"
 #include "testframe.h"
@@ -141,6 +142,16 @@ static void test_parse(void **state)
 	assert_int_equal(zc_faults_parse("delay=5 parsecs", &c), -EINVAL);
 	assert_int_equal(zc_faults_parse("dir=up", &c), -EINVAL);
 	assert_int_equal(zc_faults_parse("seed=x", &c), -EINVAL);
+	/* not a number, nor a duration or rate: fuzz_config's finding (the
+	 * cast of NaN to an integer; corpus/config/found-*-nan) */
+	uint64_t u = 7;
+	assert_int_equal(zc_faults_parse("delay=nan", &c), -EINVAL);
+	assert_int_equal(zc_faults_parse("hold=-nan", &c), -EINVAL);
+	assert_int_equal(zc_parse_duration("nan", &u), -EINVAL);
+	assert_int_equal(zc_parse_duration("inf", &u), -EINVAL);
+	assert_int_equal(zc_parse_rate("nanG", &u), -EINVAL);
+	assert_int_equal(zc_parse_rate("infM", &u), -EINVAL);
+	assert_int_equal(u, 7);
 	zc_log_set_level(ZC_LOG_WARN);
 }
 

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_seeds.py DIR - writes the seed corpora of the fuzz harnesses
-(DIR/frame, DIR/tcp): one input per kind of frame or segment sequence the
+(DIR/frame, DIR/tcp, DIR/config): one input per kind of frame or segment sequence the
 harness's comments describe, built by hand (struct), checksums left to
 the harness (its control bits). Run once; the files are kept in the tree
 and the harnesses replay them first in every run."""
@@ -109,9 +109,28 @@ def tcps():
     return t
 
 
+def configs():
+    """fuzz_config: byte 0 the parser (0 faults, 1 duration, 2 rate, 3
+    zero-copy policy, 4 log level, 5 address, 6 trapeze options, 7 dpdk
+    options), then the string as a user types it."""
+    c = {
+        "faults": (0, "loss=0.01,dup=0.001,reorder=0.01,corrupt=0.0001,delay=100us,hold=2ms,seed=7,dir=both"),
+        "faults-bad": (0, "loss=2,seed=x"),
+        "duration": (1, "1.5ms"),
+        "rate": (2, "10G"),
+        "zc": (3, "auto"),
+        "log": (4, "debug"),
+        "ip": (5, "10.0.0.1/24"),
+        "trapeze": (6, "w0,port=1,mtu=65536,frames=4096,rxhuge=8,ref=0,rate=10G,delay=100us"),
+        "dpdk-memif": (7, "net_memif0,role=server,socket=/tmp/m.sock,zc_mac=02:00:00:00:00:01,zc_mtu=9000"),
+        "dpdk-tap": (7, "net_tap0,iface=zc0,zc_hdr=66,zc_frames=8192"),
+    }
+    return {k: bytes([n]) + v.encode() for k, (n, v) in c.items()}
+
+
 def main():
     out = sys.argv[1]
-    for name, items in (("frame", frames()), ("tcp", tcps())):
+    for name, items in (("frame", frames()), ("tcp", tcps()), ("config", configs())):
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for k, v in items.items():
             with open(os.path.join(out, name, "seed-" + k), "wb") as fh:
