@@ -25,7 +25,8 @@ int zc_parse_rate(const char *v, uint64_t *out)
 		mul = 1e6, end++;
 	else if (*end == 'G')
 		mul = 1e9, end++;
-	if (*end != '\0' || d * mul > 1e13)
+	/* under 1 bit/s would round to 0, which means no limit (fuzz_config) */
+	if (*end != '\0' || d * mul > 1e13 || d * mul < 1)
 		return -EINVAL;
 	*out = (uint64_t)(d * mul);
 	return 0;

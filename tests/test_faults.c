@@ -151,6 +151,7 @@ static void test_parse(void **state)
 	assert_int_equal(zc_parse_duration("inf", &u), -EINVAL);
 	assert_int_equal(zc_parse_rate("nanG", &u), -EINVAL);
 	assert_int_equal(zc_parse_rate("infM", &u), -EINVAL);
+	assert_int_equal(zc_parse_rate(".41", &u), -EINVAL); /* 0: no limit at all */
 	assert_int_equal(u, 7);
 	zc_log_set_level(ZC_LOG_WARN);
 }
