@@ -104,8 +104,11 @@ uint32_t zc__sack_update(struct zc_tcp_sock *s, const struct zc_tcp_opts *o, tcp
 			continue;
 		}
 		/* a block must lie within what we sent (RFC 2018: the data it
-		 * names arrived); one at or below SND.UNA is stale */
-		if (!seq_lt(l, r) || seq_gt(r, s->snd_max) || seq_lt(l, s->snd_una - s->max_sndwnd)) {
+		 * names arrived); one at or below SND.UNA is stale. Both edges
+		 * are tested against SND.MAX: a right edge 2^31 or more past
+		 * it wraps and looks below it (fuzz_tcp's finding) */
+		if (!seq_lt(l, r) || seq_gt(l, s->snd_max) || seq_gt(r, s->snd_max) ||
+		    seq_lt(l, s->snd_una - s->max_sndwnd)) {
 			t->stats.sack_bad_blocks++;
 			continue;
 		}
