@@ -7,6 +7,7 @@
  * first NUL, handed over in a buffer of exactly its size so that ASan sees
  * a read past its end). Each parser must return success or a clean error;
  * on success what it filled in must be within the bounds it promises. */
+#include "fuzz_fail.h"
 #include "nic/dpdk.h"
 #include "nic/faults.h"
 #include "nic/open.h"
@@ -21,17 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define fail(...)                                                                                                      \
-	do {                                                                                                           \
-		fprintf(stderr, "fuzz: " __VA_ARGS__);                                                                 \
-		fputc('\n', stderr);                                                                                   \
-		abort();                                                                                               \
-	} while (0)
-
 static void prob(const char *what, double p)
 {
 	if (!(p >= 0.0 && p <= 1.0))
-		fail("faults: %s %g outside [0, 1]", what, p);
+		fuzz_fail("faults: %s %g outside [0, 1]", what, p);
 }
 
 static void one(unsigned kind, char *s, size_t n)
@@ -46,25 +40,25 @@ static void one(unsigned kind, char *s, size_t n)
 			prob("reorder", c.reorder);
 			prob("corrupt", c.corrupt);
 			if (c.delay_ns > 3600000000000ull || c.reorder_hold_ns > 3600000000000ull)
-				fail("faults: delay %lu hold %lu past an hour", (unsigned long)c.delay_ns,
+				fuzz_fail("faults: delay %lu hold %lu past an hour", (unsigned long)c.delay_ns,
 				     (unsigned long)c.reorder_hold_ns);
 			if (c.dir != ZC_FAULT_TX && c.dir != ZC_FAULT_RX && c.dir != ZC_FAULT_BOTH)
-				fail("faults: direction %d", (int)c.dir);
+				fuzz_fail("faults: direction %d", (int)c.dir);
 		}
 		break;
 	}
 	case 1:
 		if (zc_parse_duration(s, &u) == 0 && u > 3600000000000ull)
-			fail("duration %lu ns past an hour", (unsigned long)u);
+			fuzz_fail("duration %lu ns past an hour", (unsigned long)u);
 		break;
 	case 2:
 		if (zc_parse_rate(s, &u) == 0 && (u == 0 || u > 10000000000000ull))
-			fail("rate %lu bit/s", (unsigned long)u);
+			fuzz_fail("rate %lu bit/s", (unsigned long)u);
 		break;
 	case 3: {
 		int p = zc_zcopy_parse(s);
 		if (p != -EINVAL && p != ZC_ZCOPY_NEVER && p != ZC_ZCOPY_AUTO && p != ZC_ZCOPY_ALWAYS)
-			fail("policy %d", p);
+			fuzz_fail("policy %d", p);
 		break;
 	}
 	case 4:
@@ -74,16 +68,16 @@ static void one(unsigned kind, char *s, size_t n)
 		uint32_t ip;
 		uint8_t plen = 99;
 		if (zc_parse_ipv4(s, &ip, &plen, 24) == 0 && plen > 32)
-			fail("prefix /%u", plen);
+			fuzz_fail("prefix /%u", plen);
 		break;
 	}
 	case 6: {
 		struct zc_trapeze_config c;
 		if (zc_trapeze_parse_spec(s, &c) == 0) {
 			if (c.name == NULL || c.name < s || c.name > s + n)
-				fail("trapeze: the name is not in the string");
+				fuzz_fail("trapeze: the name is not in the string");
 			if (c.port > 1 || c.rx_huge > 4096)
-				fail("trapeze: port %d rxhuge %u", c.port, c.rx_huge);
+				fuzz_fail("trapeze: port %d rxhuge %u", c.port, c.rx_huge);
 		}
 		break;
 	}
@@ -93,11 +87,11 @@ static void one(unsigned kind, char *s, size_t n)
 		uint8_t mac[6];
 		if (zc_dpdk_parse_spec(s, &c, dev, mac) == 0) {
 			if (c.devargs != dev || strlen(dev) > n)
-				fail("dpdk: device arguments '%s' from '%s'", dev, s);
+				fuzz_fail("dpdk: device arguments '%s' from '%s'", dev, s);
 			if (strstr(dev, "zc_") == dev || strstr(dev, ",zc_") != NULL)
-				fail("dpdk: our key left for DPDK in '%s'", dev);
+				fuzz_fail("dpdk: our key left for DPDK in '%s'", dev);
 			if (c.mac && c.mac != mac)
-				fail("dpdk: the MAC is not ours");
+				fuzz_fail("dpdk: the MAC is not ours");
 		}
 		break;
 	}

@@ -11,6 +11,7 @@
 #define ZC_TESTS_FUZZ_ENV_H
 
 #include "../fake_nic.h"
+#include "fuzz_fail.h"
 #include "stack/checksum.h"
 #include "stack/log.h"
 #include "stack/stack.h"
@@ -34,13 +35,6 @@ struct fuzz_env {
 	struct zc_stack *st;
 	uint64_t now;
 };
-
-#define fuzz_fail(...)                                                                                                 \
-	do {                                                                                                           \
-		fprintf(stderr, "fuzz: " __VA_ARGS__);                                                                 \
-		fputc('\n', stderr);                                                                                   \
-		abort();                                                                                               \
-	} while (0)
 
 /* The run's NIC and pool, made at the first input. */
 static inline struct fuzz_env *fuzz_env(void)
