@@ -123,6 +123,7 @@ struct zc_pool_stats {
 	uint32_t mbufs_free;
 	uint64_t alloc_failures; /* allocations that failed (exhausted or injected) */
 	uint64_t injected_failures;
+	uint64_t alloc_calls;    /* allocations asked for (frames and mbuf headers), failed or not */
 	uint64_t frames_given;   /* frames traded away (zc_pool_give_frame) */
 	uint64_t frames_adopted; /* frames traded in */
 	uint64_t frames_taken_back; /* lent to a holder gone, come back (zc_pool_take_back) */

@@ -49,6 +49,10 @@ struct zc_tcp_sock *zc__tcp_alloc(struct zc_stack *st)
 		errno = ENOBUFS;
 		return NULL;
 	}
+	if (zc__tcp_timer_reserve(st, t->count + 1) != 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
 	struct zc_tcp_sock *s = zc__st_zalloc(st->arena, sizeof(*s));
 	if (s == NULL)
 		return NULL;

@@ -443,6 +443,9 @@ bool zc__rack_lost_at(const struct zc_tcp_sock *s, tcp_seq seq);
 void zc__tcp_rack_loss(struct zc_tcp_sock *s);
 
 /* tcp_timer.c */
+/* Room in the timer heap for n connections (each is in it at most once),
+ * so that setting a timer never allocates: 0, or -ENOMEM. */
+int zc__tcp_timer_reserve(struct zc_stack *st, uint32_t n);
 void zc__tcp_timer_set(struct zc_tcp_sock *s, enum zc__tcp_timer t, uint64_t when);
 void zc__tcp_timer_clear_all(struct zc_tcp_sock *s);
 void zc__tcp_timers(struct zc_stack *st);

@@ -55,6 +55,22 @@ static void zc__heap_remove(struct zc__tcp *t, struct zc_tcp_sock *s)
 	zc__heap_fix(t, i);
 }
 
+int zc__tcp_timer_reserve(struct zc_stack *st, uint32_t n)
+{
+	struct zc__tcp *t = st->tcp;
+	if (n <= t->heapcap)
+		return 0;
+	uint32_t nc = t->heapcap ? 2 * t->heapcap : 256;
+	while (nc < n)
+		nc *= 2;
+	struct zc_tcp_sock **nh = zc__st_realloc(st->arena, t->heap, nc * sizeof(*nh));
+	if (nh == NULL)
+		return -ENOMEM;
+	t->heap = nh;
+	t->heapcap = nc;
+	return 0;
+}
+
 static void zc__timer_update(struct zc_tcp_sock *s)
 {
 	struct zc__tcp *t = s->st->tcp;
@@ -69,14 +85,8 @@ static void zc__timer_update(struct zc_tcp_sock *s)
 		return;
 	}
 	if (s->heap_idx < 0) {
-		if (t->nheap == t->heapcap) {
-			uint32_t nc = t->heapcap ? 2 * t->heapcap : 256;
-			struct zc_tcp_sock **nh = zc__st_realloc(s->st->arena, t->heap, nc * sizeof(*nh));
-			if (nh == NULL)
-				abort(); /* a few bytes per connection: out of memory is fatal */
-			t->heap = nh;
-			t->heapcap = nc;
-		}
+		if (t->nheap == t->heapcap)
+			abort(); /* cannot be: zc__tcp_alloc reserved a slot for every connection */
 		s->heap_idx = (int32_t)t->nheap;
 		t->heap[t->nheap++] = s;
 	}

@@ -308,6 +308,7 @@ void zc_pool_get_stats(const struct zc_pool *p, struct zc_pool_stats *st)
 	st->mbufs_free = p->nmfree;
 	st->alloc_failures = p->alloc_failures;
 	st->injected_failures = p->injected_failures;
+	st->alloc_calls = p->alloc_calls;
 	st->frames_given = p->given;
 	st->frames_adopted = p->adopted;
 	st->frames_taken_back = p->taken_back;

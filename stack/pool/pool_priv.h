@@ -59,6 +59,7 @@ struct zc_pool {
 	uint32_t nmbufs, nmfree;
 	uint32_t fail_countdown;
 	uint64_t alloc_failures, injected_failures, given, adopted, taken_back;
+	uint64_t alloc_calls; /* allocations asked for (zc__fail_now), failed or not */
 };
 
 /* The fault-injection hook (zc_pool_fail_nth, frames.c): every allocation,
@@ -66,6 +67,7 @@ struct zc_pool {
  * True when this allocation is the one armed to fail (then counted). */
 static inline bool zc__fail_now(struct zc_pool *p)
 {
+	p->alloc_calls++;
 	if (p->fail_countdown == 0)
 		return false;
 	if (--p->fail_countdown == 0) {
