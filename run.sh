@@ -120,8 +120,8 @@ test)
 	fi
 	if [ $fuzz -eq 1 ]; then
 		CC=clang build build-fuzz -Dsanitize=true -Dfuzz=true -Ddpdk=disabled -Dtests=disabled
-		ZCS_FUZZ_SECONDS=${ZCS_FUZZ_SECONDS:-60} UBSAN_OPTIONS=print_stacktrace=1 \
-			run_suites build-fuzz "libFuzzer, ASan/UBSan, ${ZCS_FUZZ_SECONDS:-60} s a harness" fuzz
+		ZCS_FUZZ_SECONDS=${ZCS_FUZZ_SECONDS:-45} UBSAN_OPTIONS=print_stacktrace=1 \
+			run_suites build-fuzz "libFuzzer, ASan/UBSan, ${ZCS_FUZZ_SECONDS:-45} s a harness" fuzz
 	fi
 	echo "tests: $TOTAL_OK passed, $TOTAL_FAIL failed"
 	[ "$TOTAL_FAIL" -eq 0 ]

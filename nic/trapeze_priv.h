@@ -8,6 +8,7 @@
 
 #include "stack/netif.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Write a raw descriptor into the peer's receive ring, as a buggy or hostile
@@ -26,6 +27,11 @@ int zc__trapeze_forge_pull(struct zc_netif *nif, uint32_t payload_len, uint32_t 
 /* A hostile or confused receiver: id written into this port's return ring
  * (ids of the peer's references it is done with), unchecked. */
 void zc__trapeze_forge_return(struct zc_netif *nif, uint32_t id);
+
+/* The wire's shared header (struct zc__tz_shared of nic/trapeze/wire_layout.h:
+ * both ports' rings, indices, claims) as this port maps it, and its length,
+ * for a test that plays a hostile peer writing it directly. */
+void *zc__trapeze_shared(struct zc_netif *nif, size_t *len);
 
 /* Receive by reference: this port's counters. */
 struct zc__trapeze_ref_stats {

@@ -334,8 +334,8 @@ struct zc_netif *zc_trapeze_open(const struct zc_trapeze_config *cfg)
 	t->nif.pool = t->efd >= 0 ? zc_pool_create(&pc) : NULL;
 	if (own_map && t->nif.pool) {
 		/* frames still posted to the peer stay posted (in flight) */
-		uint32_t h = zc__tz_post_head(t->me, memory_order_seq_cst);
-		for (uint32_t i = zc__tz_post_tail(t->me, memory_order_seq_cst); i != h; i++) {
+		uint32_t first, n = zc__tz_post_pending(t->me, &first);
+		for (uint32_t i = first; i != first + n; i++) {
 			uint32_t f = zc__tz_post_get(t->me, i);
 			if (f < zc__tz_nframes(sh))
 				zc_pool_adopt_frame(t->nif.pool, f);
@@ -410,14 +410,18 @@ fail_early:
 static void zc__return_posted(struct zc__trapeze *t)
 {
 	struct zc_pool *pool = t->nif.pool;
-	uint32_t h = zc__tz_post_head(t->me, memory_order_seq_cst);
-	for (uint32_t i = zc__tz_post_tail(t->me, memory_order_seq_cst); i != h; i++) {
+	uint32_t first, n = zc__tz_post_pending(t->me, &first);
+	for (uint32_t i = first; i != first + n; i++) {
 		uint32_t f = zc__tz_post_get(t->me, i);
 		if (zc_pool_owns(pool, f) && zc_pool_frame_refcnt(pool, f) == 1)
 			zc_pool_frame_put(pool, f);
 	}
-	h = zc__tz_rx_head(t->me, memory_order_seq_cst);
-	for (uint32_t i = zc__tz_rx_tail(t->me, memory_order_seq_cst); i != h; i++) {
+	/* the receive ring's head is the peer's to write: at most a ring's worth */
+	uint32_t tail = zc__tz_rx_tail(t->me, memory_order_seq_cst);
+	uint32_t h = zc__tz_rx_head(t->me, memory_order_seq_cst);
+	if (h - tail > ZC__TZ_RX_RING)
+		h = tail + ZC__TZ_RX_RING;
+	for (uint32_t i = tail; i != h; i++) {
 		const struct zc__tz_desc *d = zc__tz_rx_slot(t->me, i);
 		for (unsigned k = 0; k < zc__tz_desc_npages(d); k++) {
 			uint32_t f = zc__tz_desc_own_frame(d, k);

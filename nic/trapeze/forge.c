@@ -67,3 +67,10 @@ void zc__trapeze_ref_stats(struct zc_netif *nif, struct zc__trapeze_ref_stats *o
 					       .given = t->ref_given, .taken_back = t->ref_taken_back,
 					       .bad = t->ref_bad };
 }
+
+void *zc__trapeze_shared(struct zc_netif *nif, size_t *len)
+{
+	struct zc__trapeze *t = zc__tz(nif);
+	*len = sizeof(struct zc__tz_shared);
+	return t->sh;
+}

@@ -262,6 +262,18 @@ static inline uint32_t zc__tz_post_count(struct zc__tz_port *p)
 	return atomic_load_explicit(&p->post_head, memory_order_relaxed) -
 	       atomic_load_explicit(&p->post_tail, memory_order_acquire);
 }
+/* The entries of port p's post ring the peer has not taken, from *first
+ * to the head: the tail is the peer's to write, so a count past the ring's
+ * size is a lie, and the ring's last entries are all there can be. */
+static inline uint32_t zc__tz_post_pending(struct zc__tz_port *p, uint32_t *first)
+{
+	uint32_t h = atomic_load_explicit(&p->post_head, memory_order_seq_cst);
+	uint32_t n = h - atomic_load_explicit(&p->post_tail, memory_order_seq_cst);
+	if (n > ZC__TZ_POST_RING)
+		n = ZC__TZ_POST_RING;
+	*first = h - n;
+	return n;
+}
 /* Entry i (a free-running index) of port p's post ring. */
 static inline uint32_t zc__tz_post_get(const struct zc__tz_port *p, uint32_t i)
 {

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """gen_seeds.py DIR - writes the seed corpora of the fuzz harnesses
-(DIR/frame, DIR/tcp, DIR/config): one input per kind of frame or segment sequence the
+(DIR/frame, DIR/tcp, DIR/config, DIR/wire): one input per kind of frame or segment sequence the
 harness's comments describe, built by hand (struct), checksums left to
 the harness (its control bits). Run once; the files are kept in the tree
 and the harnesses replay them first in every run."""
@@ -128,9 +128,44 @@ def configs():
     return {k: bytes([n]) + v.encode() for k, (n, v) in c.items()}
 
 
+MAC_TB, MAC_TA = bytes([2, 0x7a, 0x63, 0, 0, 2]), bytes([2, 0x7a, 0x63, 0, 0, 1])
+IP_TA = 0x0a000001
+COPY, CSUM, PULL, CSUM_REQ, REF = 1, 2, 4, 8, 16
+
+
+def desc(ctrl, payload_len=0, npages=0, flags=0, nsrc=0, ref=0, words=()):
+    """fuzz_wire's op 1: a descriptor whose control message is ctrl."""
+    return bytes([1]) + struct.pack("<IHBBIIB", payload_len, len(ctrl), npages, flags, nsrc, ref, len(words)) + \
+        b"".join(struct.pack("<I", w & 0xffffffff) for w in words) + bytes([len(ctrl)]) + ctrl
+
+
+def wires():
+    """fuzz_wire: sequences of a hostile peer's writes (see its comment)."""
+    POLL, PEER = bytes([3, 1]), bytes([4])
+    arp_req = MAC_TB + MAC_TA + struct.pack(">H", 0x0806) + \
+        struct.pack(">HHBBH", 1, 0x0800, 6, 4, 1) + MAC_TA + struct.pack(">I", IP_TA) + bytes(6) + \
+        struct.pack(">I", IP_B)
+    syn = MAC_TB + MAC_TA + struct.pack(">H", 0x0800) + \
+        ip(6, tcp(40000, 80, 1000, 0, SYN, 65535, SYN_OPTS), src=IP_TA)
+    send = lambda n: bytes([5]) + struct.pack("<H", n)
+    w = {}
+    w["arp"] = desc(arp_req) + POLL + PEER
+    w["syn"] = desc(arp_req) + desc(syn) + POLL + PEER + POLL
+    w["send"] = desc(arp_req) + send(100) + POLL + PEER + send(20000) + POLL + PEER + send(65000) + PEER
+    w["copy-bad-pages"] = desc(syn[:54], 8192, 2, COPY, words=(99999, 5, 7, 0xffffffff))
+    w["pull-bad-src"] = desc(syn[:54], 9000, 0, PULL, 2, words=[0] * 8 + [0] * 8 + [5, 100, 4000, 1 << 30, 0, 5000])
+    w["pull-ref"] = desc(syn[:54], 4096, 0, PULL | REF, 1, ref=5000, words=[0] * 16 + [3, 0, 4096])
+    w["head-jump"] = bytes([2]) + struct.pack("<H", 300) + POLL + desc(arp_req)
+    w["poke-nframes"] = bytes([0]) + struct.pack("<HB", 20, 4) + b"\xff\xff\xff\xff" + desc(arp_req) + send(30000) + PEER
+    w["ret-ids"] = desc(arp_req) + send(20000) + b"".join(bytes([6]) + struct.pack("<I", i) for i in (0, 1023, 99999)) + POLL
+    w["post-bad"] = desc(arp_req) + bytes([7, 3]) + struct.pack("<III", 1 << 20, 0, 1023) + send(40000) + PEER
+    w["owner-dead"] = bytes([0]) + struct.pack("<HB", 64, 4) + bytes(4) + send(100) + POLL
+    return w
+
+
 def main():
     out = sys.argv[1]
-    for name, items in (("frame", frames()), ("tcp", tcps()), ("config", configs())):
+    for name, items in (("frame", frames()), ("tcp", tcps()), ("config", configs()), ("wire", wires())):
         os.makedirs(os.path.join(out, name), exist_ok=True)
         for k, v in items.items():
             with open(os.path.join(out, name, "seed-" + k), "wb") as fh:
